@@ -1,0 +1,132 @@
+"""What the kiosk core shows: small frozen view objects shared by the domain and the screens.
+
+The ledger and the card checks produce these; `screens/` draws them and nothing else. They carry
+plain values (integer fen, timezone-aware datetimes, texts in both locales) so a screen never has
+to ask the ledger anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+from typing import Mapping
+
+#: Texts that exist in both UI languages, keyed by locale code ("zh_CN", "en").
+LocalText = Mapping[str, str]
+
+LOCALES: tuple[str, ...] = ("zh_CN", "en")
+
+
+def local(text: LocalText, locale: str) -> str:
+    """Pick the text for `locale`, falling back to the other language rather than to nothing."""
+    if locale in text and text[locale]:
+        return text[locale]
+    for other in LOCALES:
+        if text.get(other):
+            return text[other]
+    return ""
+
+
+@dataclass(frozen=True)
+class TierInfo:
+    """One rung of the tier ladder as the member sees it."""
+
+    code: str  # "regular", "silver", "gold", "diamond", ... as HQ's rules name them
+    name: LocalText  # {"zh_CN": "金卡", "en": "Gold"}
+    discount_pct: int  # price paid in percent: 90 means 10% off
+    points_multiplier: str  # decimal as text, e.g. "1.5"; display only
+    benefits: LocalText = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PointExpiry:
+    """`points` of the member's points lapse at `expires_at` (store timezone)."""
+
+    points: int
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class TierProgress:
+    """How far the member is from the next tier, and on which measure."""
+
+    next_tier: TierInfo | None  # None at the top of the ladder
+    measure: str  # "spend_fen" or "growth_points"
+    current: int
+    threshold: int | None
+    still_needed: int  # fen or points; 0 at the top
+
+    @property
+    def fraction(self) -> float:
+        """0.0..1.0 along the way to the next threshold (1.0 at the top)."""
+        if self.threshold is None or self.threshold <= 0:
+            return 1.0
+        return max(0.0, min(1.0, self.current / self.threshold))
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """Everything the member screen shows; the name is already masked (张*明)."""
+
+    member_id: str
+    masked_name: str
+    tier: TierInfo
+    progress: TierProgress
+    balance_fen: int
+    points: int
+    expiries: tuple[PointExpiry, ...]
+    birthday_today: bool
+    rules_version: int
+    as_of: dt.datetime  # when this view was computed (store timezone)
+
+
+@dataclass(frozen=True)
+class RewardOption:
+    """A catalog reward as offered to one member right now."""
+
+    reward_id: str
+    name: LocalText
+    kind: str  # "money_off", "item", "service"
+    cost_points: int
+    value_fen: int
+    validity_days: int
+    affordable: bool
+    points_missing: int  # 0 when affordable
+    available: bool  # False when stock, tier, dates or per-member limit forbid it
+    unavailable_reason: str | None = None  # machine code, e.g. "tier", "stock", "limit"
+
+
+class VoucherState(str, enum.Enum):
+    ISSUED = "issued"
+    USED = "used"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class VoucherView:
+    """A voucher the member holds; `code` is the signed code the QR carries."""
+
+    voucher_id: str
+    code: str
+    short_code: str
+    reward_name: LocalText
+    value_fen: int
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    state: VoucherState
+    offline: bool  # issued while HQ was unreachable
+
+
+class NoticeKind(str, enum.Enum):
+    """Why the kiosk cannot show a member: each has its own screen and wording."""
+
+    NOT_A_MEMBER_CARD = "not_a_member_card"
+    CARD_BLOCKED = "card_blocked"
+    CARD_REJECTED = "card_rejected"
+    READER_FAULT = "reader_fault"
+    OFFLINE_LIMIT = "offline_limit"
+    OUT_OF_SERVICE = "out_of_service"
+    REDEMPTION_FAILED = "redemption_failed"
+    CARD_REMOVED_TOO_SOON = "card_removed_too_soon"

@@ -1,0 +1,126 @@
+"""The states the screens render and the intents touches turn into.
+
+`kiosk.session` moves between these states; `screens/` draws whichever one is current and maps
+touches to intents. Both sides only share these frozen dataclasses, so either can be tested alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kiosk.model import MemberView, NoticeKind, RewardOption, VoucherView
+
+# --- states -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Idle:
+    """Attract screen: store name, "tap your card", clock, online/offline mark."""
+
+    store_name: str
+    online: bool
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A card is in the field and being read and verified."""
+
+
+@dataclass(frozen=True)
+class MemberHome:
+    member: MemberView
+    online: bool
+
+
+@dataclass(frozen=True)
+class Rewards:
+    """The catalog for this member: affordable first, then greyed ones with points missing."""
+
+    member: MemberView
+    options: tuple[RewardOption, ...]
+    online: bool
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """Points before and after; the intent id makes a double tap on confirm harmless."""
+
+    member: MemberView
+    option: RewardOption
+    points_after: int
+    intent_id: str
+    online: bool
+    busy: bool = False  # a confirm is being carried out (card write in progress)
+
+
+@dataclass(frozen=True)
+class VoucherIssued:
+    member: MemberView
+    voucher: VoucherView
+    online: bool
+
+
+@dataclass(frozen=True)
+class MyVouchers:
+    member: MemberView
+    vouchers: tuple[VoucherView, ...]
+    online: bool
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message instead of member data: not a member card, blocked, rejected, faults, limits."""
+
+    kind: NoticeKind
+    detail: str = ""  # short machine-safe detail for staff (never member data)
+    online: bool = True
+
+
+UiState = Idle | Reading | MemberHome | Rewards | Confirm | VoucherIssued | MyVouchers | Notice
+
+# --- intents ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenRewards:
+    pass
+
+
+@dataclass(frozen=True)
+class ChooseReward:
+    reward_id: str
+
+
+@dataclass(frozen=True)
+class ConfirmRedeem:
+    intent_id: str
+
+
+@dataclass(frozen=True)
+class Back:
+    """One step back (rewards -> member, confirm -> rewards, vouchers -> member)."""
+
+
+@dataclass(frozen=True)
+class Done:
+    """End the session now: clear member data and return to idle."""
+
+
+@dataclass(frozen=True)
+class OpenVouchers:
+    pass
+
+
+@dataclass(frozen=True)
+class ToggleLocale:
+    pass
+
+
+@dataclass(frozen=True)
+class Scroll:
+    """Scroll a list by `delta` pixels' worth (positive = content moves up)."""
+
+    delta: float = field(default=0.0)
+
+
+Intent = OpenRewards | ChooseReward | ConfirmRedeem | Back | Done | OpenVouchers | ToggleLocale | Scroll
