@@ -1,0 +1,362 @@
+"""config.yaml: how a technician provisions a kiosk, validated once at start-up into frozen objects.
+
+Every problem in the file is reported at once as ``FILE:LINE: dotted.key: message`` so a
+technician can fix them in one pass. Unknown keys are errors (with a "did you mean" hint), not
+silently ignored. Relative paths are resolved against the directory holding config.yaml, so the
+same file works in the repository and under /etc/kiosk.
+
+Secrets never need to sit in config.yaml: a value may be written as ``!secret NAME`` and is then
+read from ``secrets.yaml`` beside it (or the file named by ``KIOSK_SECRETS_FILE``), and
+``KIOSK_HQ_USERNAME`` / ``KIOSK_HQ_PASSWORD`` override the MQTT credentials (handy with a systemd
+EnvironmentFile). Secret values are ``pydantic.SecretStr`` and print as ``**********``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from kiosk.errors import KioskError
+
+DEFAULT_CONFIG_NAME = "config.yaml"
+SECRET_ENV_OVERRIDES = {"KIOSK_HQ_USERNAME": ("hq", "username"), "KIOSK_HQ_PASSWORD": ("hq", "password")}
+
+
+class ConfigError(KioskError, ValueError):
+    """config.yaml cannot be used; `problems` lists every reason as FILE:LINE: key: message."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeviceConfig(_Section):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="Unique device id; MQTT client id")
+    store_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    display_name: str = Field(min_length=1, max_length=60, description="Store name shown on the idle screen")
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Asia/Shanghai)") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class ReaderConfig(_Section):
+    driver: Literal["emulator", "spi", "uart", "mfrc522"] = "emulator"
+    spi_bus: int = Field(0, ge=0, le=7)
+    spi_device: int = Field(0, ge=0, le=7)
+    # spidev defaults to 125 MHz, far above the MFRC522's 10 MHz limit; 4 MHz is reliable on
+    # the usual jumper wires.
+    spi_speed_hz: int = Field(4_000_000, ge=100_000, le=10_000_000)
+    serial_port: str = "/dev/serial0"
+    baud: Literal[9600, 14400, 19200, 38400, 57600, 115200, 128000, 230400, 460800, 921600, 1228800] = 9600
+    reset_pin: int | None = Field(25, ge=0, le=27, description="BCM pin wired to NRSTPD")
+    irq_pin: int | None = Field(None, ge=0, le=27)
+    poll_interval_ms: int = Field(50, ge=10, le=1000)
+    cooldown_ms: int = Field(1500, ge=0, le=10_000)
+    rx_gain_db: Literal[18, 23, 33, 38, 43, 48] = 33
+    spy: bool = False
+    emulator_version: int = Field(0x92, ge=0, le=0xFF)
+
+
+class DisplayConfig(_Section):
+    width: int = Field(800, ge=240, le=3840)
+    height: int = Field(480, ge=240, le=2160)
+    fullscreen: bool = False
+    rotation: Literal[0, 90, 180, 270] = 0
+    locale: Literal["zh_CN", "en"] = "zh_CN"
+    font: str = Field("", description="Path to a CJK-capable font; empty = find one on the system")
+    inactivity_timeout_s: int = Field(30, ge=5, le=600)
+    fps_cap: int = Field(30, ge=1, le=60)
+    # The official 7" Pi panel shows 800 px across 154 mm.
+    px_per_mm: float = Field(5.2, gt=1.0, le=40.0)
+
+
+class LedgerConfig(_Section):
+    data_dir: Path = Path("var")
+    offline_max_points_per_day: int = Field(5000, ge=0)
+    offline_max_redemptions_per_day: int = Field(3, ge=0)
+    denylist_max_age_h: int = Field(72, ge=1)
+    stale_denylist_max_points: int = Field(500, ge=0)
+
+
+class HqConfig(_Section):
+    host: str = Field("", description="MQTT broker host; empty = run offline")
+    port: int = Field(1883, ge=1, le=65535)
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    keepalive_s: int = Field(60, ge=5, le=3600)
+    topic_prefix: str = Field("kiosk/v1", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+    drain_rate_per_s: int = Field(50, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> "HqConfig":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be given together")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
+class SecurityConfig(_Section):
+    hq_public_key: Path = Field(description="Ed25519 public key(s) HQ signs pushes with (PEM)")
+    card_master_key: Path = Field(description="Card key material: master key for diversified keys and record MACs")
+    voucher_signing_key: Path = Field(description="This device's Ed25519 private key for voucher codes (PEM)")
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["plain", "json"] = "plain"
+
+
+class SimulationConfig(_Section):
+    enabled: bool = False
+    demo_data: bool = True
+    generate_keys: bool = Field(True, description="Create throw-away keys if the security files are missing")
+
+
+class Config(_Section):
+    device: DeviceConfig
+    reader: ReaderConfig = ReaderConfig()
+    display: DisplayConfig = DisplayConfig()
+    ledger: LedgerConfig = LedgerConfig()
+    hq: HqConfig = HqConfig()
+    security: SecurityConfig
+    logging: LoggingConfig = LoggingConfig()
+    simulation: SimulationConfig = SimulationConfig()
+
+    #: Where the file came from (set by load_config, not read from YAML).
+    source: Path | None = Field(default=None, exclude=True)
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective configuration as plain data, secrets replaced by asterisks."""
+        data = self.model_dump(mode="json")
+        for section, key in SECRET_ENV_OVERRIDES.values():
+            if key == "password" and data.get(section, {}).get(key) is not None:
+                data[section][key] = "**********"
+        return data
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+class _SecretTag:
+    """Marks a `!secret NAME` scalar until the secrets file has been read."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A SafeLoader that knows `!secret` and refuses duplicate keys."""
+
+
+def _construct_secret(loader: yaml.SafeLoader, node: yaml.Node) -> _SecretTag:
+    return _SecretTag(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_LineLoader.add_constructor("!secret", _construct_secret)
+
+
+def _line_index(root: yaml.Node | None) -> tuple[dict[tuple[str, ...], int], list[str]]:
+    """Map each dotted key path to its 1-based line; also report duplicate keys."""
+    lines: dict[tuple[str, ...], int] = {}
+    duplicates: list[str] = []
+
+    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                child = path + (key,)
+                if key in seen:
+                    duplicates.append(f"{key_node.start_mark.line + 1}:{'.'.join(child)}")
+                seen.add(key)
+                lines[child] = key_node.start_mark.line + 1
+                walk(value_node, child)
+
+    if root is not None:
+        lines[()] = root.start_mark.line + 1
+        walk(root, ())
+    return lines, duplicates
+
+
+def _line_for(path: tuple[str, ...], lines: Mapping[tuple[str, ...], int]) -> int:
+    """The line of the key itself, or of the nearest enclosing key when it is missing."""
+    for end in range(len(path), -1, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return 1
+
+
+def _known_fields(path: tuple[str, ...]) -> list[str]:
+    model: type[BaseModel] = Config
+    for part in path:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return [name for name in model.model_fields if name != "source"]
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    """Turn a pydantic error into words a technician can act on."""
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    given = error.get("input")
+    if kind == "missing":
+        return "required value is missing"
+    if kind == "extra_forbidden":
+        path = tuple(str(p) for p in error["loc"])
+        hint = difflib.get_close_matches(path[-1], _known_fields(path[:-1]), n=1)
+        known = ", ".join(_known_fields(path[:-1]))
+        return f"unknown key (did you mean {hint[0]!r}?)" if hint else f"unknown key (known keys: {known})"
+    if kind in ("literal_error", "enum"):
+        expected = str(ctx.get("expected", "")).replace(" or ", ", ").replace("'", "")
+        return f"must be one of {expected} (got {given!r})"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number (got {given!r})"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number (got {given!r})"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false (got {given!r})"
+    if kind in ("string_type",):
+        return f"must be text (got {given!r})"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "must be a section of key: value lines"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']} (got {given!r})"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx['le']} (got {given!r})"
+    if kind == "greater_than":
+        return f"must be greater than {ctx['gt']} (got {given!r})"
+    if kind == "less_than":
+        return f"must be less than {ctx['lt']} (got {given!r})"
+    if kind == "string_pattern_mismatch":
+        return f"has characters that are not allowed (got {given!r}; use letters, digits, - and _)"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_too_long":
+        return f"is too long (at most {ctx.get('max_length')} characters)"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return str(error["msg"])
+
+
+def _resolve_secrets(data: Any, secrets: Mapping[str, Any] | None, secrets_path: Path, problems: list[str],
+                     path: tuple[str, ...], lines: Mapping[tuple[str, ...], int], file: str) -> Any:
+    if isinstance(data, dict):
+        return {k: _resolve_secrets(v, secrets, secrets_path, problems, path + (str(k),), lines, file)
+                for k, v in data.items()}
+    if isinstance(data, _SecretTag):
+        where = f"{file}:{_line_for(path, lines)}: {'.'.join(path)}"
+        if secrets is None:
+            problems.append(f"{where}: !secret {data.name} used but {secrets_path} does not exist")
+            return None
+        if data.name not in secrets:
+            problems.append(f"{where}: secret {data.name!r} not found in {secrets_path}")
+            return None
+        return secrets[data.name]
+    return data
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    """Make every relative path absolute against the config file's directory."""
+    updates: dict[str, BaseModel] = {}
+    for section_name in ("ledger", "hq", "security"):
+        section = getattr(config, section_name)
+        changed = {}
+        for name, value in section:
+            if isinstance(value, Path) and not value.is_absolute():
+                changed[name] = (base / value).resolve()
+        if changed:
+            updates[section_name] = section.model_copy(update=changed)
+    return config.model_copy(update=updates)
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and return the configuration, or raise ConfigError listing every problem."""
+    environ = os.environ if environ is None else environ
+    path = Path(path or environ.get("KIOSK_CONFIG") or DEFAULT_CONFIG_NAME)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{file}:1: file not found (pass --config PATH or set KIOSK_CONFIG)"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{file}:1: cannot read: {exc}"]) from None
+
+    try:
+        root = yaml.compose(text, Loader=_LineLoader)
+        data = yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{file}:{line}: not valid YAML: {problem}"]) from None
+
+    lines, duplicates = _line_index(root)
+    problems: list[str] = [f"{file}:{d.split(':', 1)[0]}: {d.split(':', 1)[1]}: key appears twice" for d in duplicates]
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{file}:1: the file must be a mapping of sections (device:, reader:, ...)"])
+
+    secrets_path = Path(environ.get("KIOSK_SECRETS_FILE") or path.parent / "secrets.yaml")
+    secrets: dict[str, Any] | None = None
+    if secrets_path.exists():
+        try:
+            loaded = yaml.safe_load(secrets_path.read_text(encoding="utf-8")) or {}
+            secrets = loaded if isinstance(loaded, dict) else None
+            if secrets is None:
+                problems.append(f"{secrets_path}:1: must be a mapping of NAME: value")
+        except yaml.YAMLError as exc:
+            problems.append(f"{secrets_path}:1: not valid YAML: {getattr(exc, 'problem', exc)}")
+    data = _resolve_secrets(data, secrets, secrets_path, problems, (), lines, file)
+
+    for variable, (section, key) in SECRET_ENV_OVERRIDES.items():
+        if environ.get(variable):
+            section_data = data.setdefault(section, {})
+            if isinstance(section_data, dict):
+                section_data[key] = environ[variable]
+
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            loc = tuple(str(p) for p in error["loc"])
+            problems.append(f"{file}:{_line_for(loc, lines)}: {'.'.join(loc) or '(top)'}: {_message(error)}")
+        config = None
+
+    if problems:
+        problems.sort(key=lambda p: int(re.match(r"^.*?:(\d+):", p).group(1)) if re.match(r"^.*?:(\d+):", p) else 0)
+        raise ConfigError(problems)
+    assert config is not None
+    config = _resolve_paths(config, path.parent.resolve())
+    return config.model_copy(update={"source": path.resolve()})
