@@ -1,0 +1,91 @@
+"""`kiosk keys init`: create the key files config.yaml names, for simulation and first set-up.
+
+On a real device the card master key is provisioned by HQ (the same key on every kiosk of the
+fleet, so any kiosk can verify any card) and the HQ public key comes from HQ; `keys init` then
+only creates this device's voucher signing key. In simulation it creates all of them, plus an
+HQ signing key pair beside the public key so `kiosk hq` can sign pushes for the demo. Existing
+files are never overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kiosk.cards.keyfile import create_key_file
+from kiosk.config import Config, load_config
+
+_LOG = logging.getLogger(__name__)
+
+
+def _write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Created 0600 from the start: never a moment when the key is world-readable.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+
+
+def _write_public_key(path: Path, key: Ed25519PrivateKey) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+def hq_private_key_path(public_key_path: Path) -> Path:
+    """Where simulation keeps HQ's private key: beside the public one (never on a real kiosk)."""
+    return public_key_path.with_name(public_key_path.name.replace("public", "private")
+                                     if "public" in public_key_path.name else "hq_private.pem")
+
+
+def ensure_keys(config: Config, *, simulation: bool) -> list[Path]:
+    """Create whichever key files are missing; return the paths created."""
+    created: list[Path] = []
+    security = config.security
+    if not security.voucher_signing_key.exists():
+        _write_private_key(security.voucher_signing_key, Ed25519PrivateKey.generate())
+        created.append(security.voucher_signing_key)
+    if simulation:
+        if not security.card_master_key.exists():
+            security.card_master_key.parent.mkdir(parents=True, exist_ok=True)
+            create_key_file(security.card_master_key)
+            created.append(security.card_master_key)
+        if not security.hq_public_key.exists():
+            hq_key = Ed25519PrivateKey.generate()
+            private_path = hq_private_key_path(security.hq_public_key)
+            if not private_path.exists():
+                _write_private_key(private_path, hq_key)
+                created.append(private_path)
+            _write_public_key(security.hq_public_key, hq_key)
+            created.append(security.hq_public_key)
+    for path in created:
+        _LOG.warning("created key file %s", path)
+    return created
+
+
+def _init(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    simulation = args.simulation or config.simulation.enabled
+    created = ensure_keys(config, simulation=simulation)
+    for path in created:
+        print(f"created {path}")
+    missing = [p for p in (config.security.card_master_key, config.security.hq_public_key) if not p.exists()]
+    for path in missing:
+        print(f"still missing {path}: install the file HQ provided for this fleet")
+    return 1 if missing else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    keys = subparsers.add_parser("keys", help="create key files")
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    init = keys_sub.add_parser("init", help="create missing key files (never overwrites)")
+    init.add_argument("--simulation", action="store_true",
+                      help="also create card master and HQ keys (throw-away keys for a demo)")
+    init.set_defaults(handler=_init)

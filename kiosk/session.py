@@ -1,0 +1,235 @@
+"""The kiosk session: a state machine from card taps and touch intents to what the screen shows.
+
+It is pure: no pygame, no reader, no SQLite. It asks a `KioskService` (the ledger plus the card
+checks, wired in kiosk/service.py) for identities, views and redemptions, and keeps just enough
+state to know whose session is open. Member data lives only in the current state and is dropped
+when the session ends (done, timeout, or another card), so nothing stays on screen for the next
+shopper.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from kiosk.model import MemberView, NoticeKind, RewardOption, VoucherView
+from kiosk.ui_state import (
+    Back, ChooseReward, Confirm, ConfirmRedeem, Done, Idle, Intent, MemberHome, MyVouchers, Notice,
+    OpenRewards, OpenVouchers, Reading, Rewards, Scroll, ToggleLocale, UiState, VoucherIssued,
+)
+
+_LOG = logging.getLogger(__name__)
+
+#: Notices are short messages; they clear themselves sooner than a member session times out.
+NOTICE_SECONDS = 8.0
+
+
+@dataclass(frozen=True)
+class Identified:
+    """The card is a valid, current member card for `member_id`."""
+
+    member_id: str
+    uid: bytes
+    completed_voucher: VoucherView | None = None  # a redemption left pending by a pulled card, now finished
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The card must not open a session; `kind` picks the notice shown."""
+
+    kind: NoticeKind
+    detail: str = ""
+
+
+Identification = Identified | Refused
+
+
+class RedemptionRefused(Exception):
+    """A redemption was not carried out; `kind` picks the notice, nothing was deducted."""
+
+    def __init__(self, kind: NoticeKind, detail: str = ""):
+        super().__init__(detail or kind.value)
+        self.kind = kind
+        self.detail = detail
+
+
+class KioskService(Protocol):
+    """What the session needs from the domain (ledger + card checks + card writes)."""
+
+    def identify(self, card_read: object) -> Identification: ...
+
+    def member_view(self, member_id: str) -> MemberView: ...
+
+    def reward_options(self, member_id: str) -> tuple[RewardOption, ...]: ...
+
+    def vouchers(self, member_id: str) -> tuple[VoucherView, ...]: ...
+
+    def redeem(self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes, online: bool) -> VoucherView:
+        """Carry out one redemption, idempotent by intent id; raises RedemptionRefused."""
+
+
+class Session:
+    """Holds the current UiState and moves it on reader events, intents and time."""
+
+    def __init__(self, service: KioskService, *, store_name: str, inactivity_timeout_s: float,
+                 monotonic: Callable[[], float], new_intent_id: Callable[[], str] = lambda: uuid.uuid4().hex):
+        self._service = service
+        self._store_name = store_name
+        self._timeout = inactivity_timeout_s
+        self._monotonic = monotonic
+        self._new_intent_id = new_intent_id
+        self._online = False
+        self._reader_ok = True
+        self._member_id: str | None = None
+        self._card_uid: bytes | None = None
+        self._card_present = False
+        self._last_activity = monotonic()
+        self.state: UiState = Idle(store_name, self._online)
+
+    # --- inputs from the reader --------------------------------------------------------
+
+    def card_arrived(self) -> None:
+        """A card entered the field and is being read: show that we noticed."""
+        self._touch()
+        if isinstance(self.state, (Idle, Notice)):
+            self.state = Reading()
+
+    def card_read(self, card_read: object, uid: bytes) -> None:
+        """A complete, consistent read of the card arrived from the reader service."""
+        self._touch()
+        self._card_present = True
+        identification = self._service.identify(card_read)
+        if isinstance(identification, Refused):
+            _LOG.info("card refused: %s", identification.kind.value)
+            self._end_member_session()
+            self.state = Notice(identification.kind, identification.detail, self._online)
+            return
+        self._member_id = identification.member_id
+        self._card_uid = identification.uid
+        member = self._service.member_view(identification.member_id)
+        if identification.completed_voucher is not None:
+            self.state = VoucherIssued(member, identification.completed_voucher, self._online)
+        else:
+            self.state = MemberHome(member, self._online)
+
+    def card_read_failed(self, reason: str) -> None:
+        """The reader gave up on a card (pulled too soon, unreadable): back to where we were."""
+        self._touch()
+        if isinstance(self.state, Reading):
+            self.state = Idle(self._store_name, self._online)
+
+    def card_removed(self, uid: bytes) -> None:
+        if self._card_uid == uid or self._card_uid is None:
+            self._card_present = False
+        if isinstance(self.state, Reading):
+            self.state = Idle(self._store_name, self._online)
+
+    def reader_health(self, ok: bool, detail: str = "") -> None:
+        self._reader_ok = ok
+        if not ok and isinstance(self.state, (Idle, Reading)):
+            self.state = Notice(NoticeKind.READER_FAULT, detail, self._online)
+        elif ok and isinstance(self.state, Notice) and self.state.kind is NoticeKind.READER_FAULT:
+            self.state = Idle(self._store_name, self._online)
+
+    def set_online(self, online: bool) -> None:
+        if online == self._online:
+            return
+        self._online = online
+        # Re-issue the current state with the new mark; member data is unchanged.
+        if hasattr(self.state, "online"):
+            self.state = _with_online(self.state, online)
+
+    # --- inputs from the touchscreen ---------------------------------------------------
+
+    def handle(self, intent: Intent) -> None:
+        self._touch()
+        state = self.state
+        if isinstance(intent, Done):
+            self._end_member_session()
+            self.state = Idle(self._store_name, self._online)
+        elif isinstance(intent, (ToggleLocale, Scroll)):
+            return  # the UI handles these itself
+        elif isinstance(intent, OpenRewards) and isinstance(state, (MemberHome, VoucherIssued, MyVouchers)):
+            self._show_rewards(state.member)
+        elif isinstance(intent, OpenVouchers) and isinstance(state, (MemberHome, VoucherIssued, Rewards)):
+            self.state = MyVouchers(state.member, self._service.vouchers(state.member.member_id), self._online)
+        elif isinstance(intent, ChooseReward) and isinstance(state, Rewards):
+            self._choose(state, intent.reward_id)
+        elif isinstance(intent, ConfirmRedeem) and isinstance(state, Confirm):
+            self._confirm(state, intent.intent_id)
+        elif isinstance(intent, Back):
+            self._back(state)
+        elif isinstance(state, Notice):
+            self.state = Idle(self._store_name, self._online)
+        else:
+            _LOG.debug("intent %s ignored in %s", type(intent).__name__, type(state).__name__)
+
+    # --- time ------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Called by the loop; ends sessions and notices that nobody is looking at."""
+        if isinstance(self.state, Idle):
+            return
+        idle_for = self._monotonic() - self._last_activity
+        limit = NOTICE_SECONDS if isinstance(self.state, (Notice, Reading)) else self._timeout
+        if isinstance(self.state, Notice) and self.state.kind is NoticeKind.READER_FAULT and not self._reader_ok:
+            return  # stays up until the reader recovers
+        if idle_for >= limit:
+            _LOG.info("session ended by inactivity after %.0f s", idle_for)
+            self._end_member_session()
+            self.state = Idle(self._store_name, self._online)
+
+    @property
+    def member_id(self) -> str | None:
+        return self._member_id
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _touch(self) -> None:
+        self._last_activity = self._monotonic()
+
+    def _end_member_session(self) -> None:
+        self._member_id = None
+        self._card_uid = None
+
+    def _show_rewards(self, member: MemberView) -> None:
+        member = self._service.member_view(member.member_id)
+        self.state = Rewards(member, self._service.reward_options(member.member_id), self._online)
+
+    def _choose(self, state: Rewards, reward_id: str) -> None:
+        option = next((o for o in state.options if o.reward_id == reward_id), None)
+        if option is None or not option.available or not option.affordable:
+            return  # greyed rewards are not choosable
+        self.state = Confirm(state.member, option, state.member.points - option.cost_points,
+                             self._new_intent_id(), self._online)
+
+    def _confirm(self, state: Confirm, intent_id: str) -> None:
+        if intent_id != state.intent_id or state.busy or self._card_uid is None:
+            return  # a stale or repeated confirm: the first one is being or has been carried out
+        try:
+            voucher = self._service.redeem(intent_id, state.member.member_id, state.option.reward_id,
+                                           self._card_uid, self._online)
+        except RedemptionRefused as refused:
+            _LOG.info("redemption refused: %s", refused.kind.value)
+            self.state = Notice(refused.kind, refused.detail, self._online)
+            if refused.kind is not NoticeKind.CARD_REMOVED_TOO_SOON:
+                self._end_member_session()
+            return
+        member = self._service.member_view(state.member.member_id)
+        self.state = VoucherIssued(member, voucher, self._online)
+
+    def _back(self, state: UiState) -> None:
+        if isinstance(state, Confirm):
+            self._show_rewards(state.member)
+        elif isinstance(state, (Rewards, MyVouchers, VoucherIssued)):
+            self.state = MemberHome(self._service.member_view(state.member.member_id), self._online)
+        elif isinstance(state, Notice):
+            self.state = Idle(self._store_name, self._online)
+
+
+def _with_online(state: UiState, online: bool) -> UiState:
+    from dataclasses import replace
+
+    return replace(state, online=online)
