@@ -1,0 +1,48 @@
+"""The stale deny-list rule, as a pure function the app and the ledger call before redeeming.
+
+A kiosk enforces the deny-list offline, but it can only block cards it has heard about. When the
+newest list it holds is older than `max_age`, a card reported lost since then would still work;
+the kiosk keeps showing accounts but caps how many points an offline redemption may spend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RedemptionPolicyDecision:
+    allowed: bool
+    reason: str  # "online", "denylist_fresh", "within_offline_limit", "denylist_stale", "no_denylist"
+    denylist_age: dt.timedelta | None = None
+
+
+def offline_redemption_allowed(
+    *,
+    online: bool,
+    denylist_issued_at: dt.datetime | None,
+    now: dt.datetime,
+    max_age: dt.timedelta,
+    small_limit_points: int,
+    points: int,
+) -> RedemptionPolicyDecision:
+    """May a redemption costing `points` go ahead given the deny-list's age?
+
+    Online redemptions are checked by HQ against its live list, so they always pass here.
+    Offline, a list older than `max_age` (or none at all) allows only redemptions costing at most
+    `small_limit_points` (config: ledger.stale_denylist_max_points). A list "issued" in the future (clock skew) counts as fresh, not stale.
+    """
+    if now.tzinfo is None or (denylist_issued_at is not None and denylist_issued_at.tzinfo is None):
+        raise ValueError("times must be timezone-aware")
+    if online:
+        return RedemptionPolicyDecision(True, "online")
+    if denylist_issued_at is None:
+        allowed = points <= small_limit_points
+        return RedemptionPolicyDecision(allowed, "within_offline_limit" if allowed else "no_denylist")
+    age = now - denylist_issued_at
+    if age <= max_age:
+        return RedemptionPolicyDecision(True, "denylist_fresh", age)
+    if points <= small_limit_points:
+        return RedemptionPolicyDecision(True, "within_offline_limit", age)
+    return RedemptionPolicyDecision(False, "denylist_stale", age)
