@@ -158,3 +158,15 @@ def test_config_is_frozen(tmp_path):
     config = load_config(write(tmp_path, MINIMAL), environ={})
     with pytest.raises(Exception):
         config.display.width = 1024  # type: ignore[misc]
+
+
+def test_every_setting_is_documented_in_the_config_reference():
+    from kiosk.config import Config
+
+    reference = (REPO / "docs/config.md").read_text(encoding="utf-8")
+    for section_name, section in Config.model_fields.items():
+        if section_name == "source":
+            continue
+        assert f"## {section_name}" in reference
+        for key in section.annotation.model_fields:
+            assert f"`{key}`" in reference, f"{section_name}.{key} missing from docs/config.md"
