@@ -31,7 +31,8 @@ def offline_redemption_allowed(
 
     Online redemptions are checked by HQ against its live list, so they always pass here.
     Offline, a list older than `max_age` (or none at all) allows only redemptions costing at most
-    `small_limit_points` (config: ledger.stale_denylist_max_points). A list "issued" in the future (clock skew) counts as fresh, not stale.
+    `small_limit_points` (config: ledger.stale_denylist_max_points). A list "issued" in the
+    future (clock skew) counts as fresh, not stale.
     """
     if now.tzinfo is None or (denylist_issued_at is not None and denylist_issued_at.tzinfo is None):
         raise ValueError("times must be timezone-aware")

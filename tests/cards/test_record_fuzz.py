@@ -1,0 +1,63 @@
+"""Fuzzing the record parser: arbitrary card contents never crash it and are never accepted."""
+
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kiosk.cards.errors import RecordFormatError
+from kiosk.cards.keyfile import MasterKeys
+from kiosk.cards.record import RECORD_BYTES, CardRecord, CopyStatus, check_copy, encode_record, parse_record
+
+KEYS = MasterKeys(bytes(range(0x40, 0x60)), key_id=3)
+UID = bytes.fromhex("04A1B2C3")
+# CI runs the default; KIOSK_FUZZ_EXAMPLES=100000 for a long local run.
+EXAMPLES = int(os.environ.get("KIOSK_FUZZ_EXAMPLES", "1500"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+GOOD = encode_record(CardRecord(UID, "M0001234", 1, 7, 3), 1, KEYS)
+
+
+def _assert_not_accepted(data: bytes) -> None:
+    check = check_copy(data, UID, 1, KEYS)
+    assert check.status is not CopyStatus.VALID or data == GOOD
+    try:
+        parse_record(data)
+    except RecordFormatError as exc:
+        assert exc.reason  # every refusal says why
+
+
+@FUZZ
+@given(st.binary(min_size=0, max_size=96))
+def test_random_bytes_of_any_length(data):
+    _assert_not_accepted(data)
+
+
+@FUZZ
+@given(st.binary(min_size=RECORD_BYTES - 2, max_size=RECORD_BYTES - 2))
+def test_random_bytes_behind_our_magic(tail):
+    _assert_not_accepted(b"KC" + tail)
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.integers(0, RECORD_BYTES - 1), st.integers(0, 255)), min_size=1, max_size=8))
+def test_mutations_of_a_genuine_record(edits):
+    data = bytearray(GOOD)
+    for offset, value in edits:
+        data[offset] = value
+    _assert_not_accepted(bytes(data))
+
+
+@FUZZ
+@given(
+    st.binary(min_size=4, max_size=4) | st.binary(min_size=7, max_size=7),
+    st.from_regex(r"[0-9A-Za-z_-]{1,16}", fullmatch=True),
+    st.integers(1, 0xFFFF),
+    st.integers(0, 0xFFFFFFFF),
+)
+def test_any_storable_record_round_trips_and_binds_to_its_uid(uid, member_id, issue_no, counter):
+    record = CardRecord(uid, member_id, issue_no, counter, KEYS.key_id)
+    data = encode_record(record, 2, KEYS)
+    assert check_copy(data, uid, 2, KEYS).record == record
+    other_uid = bytes([uid[0] ^ 1]) + uid[1:]
+    assert check_copy(data, other_uid, 2, KEYS).status is not CopyStatus.VALID
