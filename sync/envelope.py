@@ -1,0 +1,151 @@
+"""Signed HQ documents: Ed25519 envelopes over canonical JSON (docs/mqtt.md, "Signed document").
+
+`sign_envelope` is HQ's side; `EnvelopeVerifier.verify` is the kiosk's, and raises `PushRejected`
+with the contract's reason code for every way an envelope can be wrong. Version (rollback) checks
+need the kiosk's state and live in `sync.inbound`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from sync.canonical import canonical_bytes
+from sync.errors import PayloadError, PushRejected, TopicError
+from sync.schemas import SCHEMA_VERSION, iso, parse_object, parse_time, require, require_positive
+from sync.topics import Scope
+
+#: Domain separation: a signature made for something else can never verify as a push.
+SIGNING_CONTEXT = b"kiosk-hq-push/v1\n"
+DOCUMENT_TYPES = ("rules", "members", "denylist", "denylist_delta")
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def signing_input(unsigned: dict[str, Any]) -> bytes:
+    return SIGNING_CONTEXT + canonical_bytes(unsigned)
+
+
+def sign_envelope(private_key: Ed25519PrivateKey, *, doc_type: str, scope: Scope, version: int,
+                  issued_at: dt.datetime, not_after: dt.datetime,
+                  payload: dict[str, Any]) -> dict[str, Any]:
+    """Build and sign an envelope; raises `EncodingError` if the payload has floats etc."""
+    if doc_type not in DOCUMENT_TYPES:
+        raise ValueError(f"unknown document type {doc_type!r}")
+    if version < 1:
+        raise ValueError("versions start at 1")
+    unsigned = {"v": SCHEMA_VERSION, "type": doc_type, "scope": scope.as_json(),
+                "version": version, "issued_at": iso(issued_at), "not_after": iso(not_after),
+                "key_id": key_id(private_key.public_key()), "payload": payload}
+    signature = private_key.sign(signing_input(unsigned))
+    return {**unsigned, "sig": base64.b64encode(signature).decode("ascii")}
+
+
+@dataclass(frozen=True)
+class VerifiedPush:
+    """An envelope that passed signature, scope and time checks (not yet the version check)."""
+
+    doc_type: str
+    scope: Scope
+    version: int
+    issued_at: dt.datetime
+    not_after: dt.datetime
+    payload: dict[str, Any]
+    digest: str  # SHA-256 of the canonical payload: tells "same version, other content" apart
+
+
+def _parse_scope(value: Any) -> Scope:
+    if not isinstance(value, dict):
+        raise PayloadError("scope must be an object")
+    try:
+        return Scope(require(value, "kind", str), value.get("id"))
+    except TopicError as exc:
+        raise PayloadError(f"scope: {exc}") from None
+
+
+def _check_payload_shape(doc_type: str, payload: dict[str, Any]) -> None:
+    if doc_type == "rules":
+        require(payload, "document", dict)
+    elif doc_type == "members":
+        require(payload, "members", list)
+        ids = require(payload, "acknowledged_event_ids", list)
+        if not all(isinstance(i, str) for i in ids):
+            raise PayloadError("acknowledged_event_ids must be strings")
+    elif doc_type == "denylist":
+        require(payload, "entries", list)
+    elif doc_type == "denylist_delta":
+        base = require(payload, "base_version", int)
+        if isinstance(base, bool) or base < 0:
+            raise PayloadError("base_version must be a non-negative integer")
+        require(payload, "added", list)
+        require(payload, "removed", list)
+
+
+class EnvelopeVerifier:
+    """Checks envelopes against the configured HQ keys, this kiosk's identity and the clock."""
+
+    def __init__(self, public_keys: Iterable[Ed25519PublicKey], *, device_id: str, store_id: str,
+                 skew_s: float = 300.0) -> None:
+        self._keys = {key_id(key): key for key in public_keys}
+        self._device_id = device_id
+        self._store_id = store_id
+        self._skew = dt.timedelta(seconds=skew_s)
+
+    def verify(self, raw: bytes, *, expected_type: str, topic_scope: Scope,
+               now: dt.datetime) -> VerifiedPush:
+        try:
+            obj = parse_object(raw)
+            doc_type = require(obj, "type", str)
+        except PayloadError as exc:
+            raise PushRejected("malformed", str(exc)) from None
+        if doc_type != expected_type:
+            raise PushRejected("unexpected_type",
+                               f"topic carries {expected_type!r}, envelope says {doc_type!r}")
+        if "sig" not in obj or "key_id" not in obj:
+            raise PushRejected("unsigned", "envelope has no sig/key_id")
+        try:
+            scope = _parse_scope(obj.get("scope"))
+            version = require_positive(obj, "version")
+            issued_at = parse_time(obj.get("issued_at"), "issued_at")
+            not_after = parse_time(obj.get("not_after"), "not_after")
+            payload = require(obj, "payload", dict)
+            kid = require(obj, "key_id", str)
+            signature = base64.b64decode(require(obj, "sig", str), validate=True)
+        except (PayloadError, binascii.Error) as exc:
+            raise PushRejected("malformed", str(exc)) from None
+        key = self._keys.get(kid)
+        if key is None:
+            raise PushRejected("unknown_key", f"key_id {kid!r} is not a configured HQ key")
+        unsigned = {k: v for k, v in obj.items() if k != "sig"}
+        try:
+            key.verify(signature, signing_input(unsigned))
+        except (InvalidSignature, ValueError):
+            raise PushRejected("bad_signature", f"signature does not verify with key {kid}") from None
+        if scope != topic_scope:
+            raise PushRejected("wrong_scope", f"envelope scope {scope.topic_part!r} arrived on "
+                                              f"{topic_scope.topic_part!r}")
+        if scope.kind == "store" and scope.id != self._store_id:
+            raise PushRejected("wrong_scope", f"for store {scope.id}, this is {self._store_id}")
+        if scope.kind == "device" and scope.id != self._device_id:
+            raise PushRejected("wrong_scope", f"for device {scope.id}, this is {self._device_id}")
+        if issued_at > now + self._skew:
+            raise PushRejected("not_yet_valid", f"issued_at {iso(issued_at)} is in the future")
+        if not_after < now - self._skew:
+            raise PushRejected("expired", f"not_after {iso(not_after)} has passed")
+        try:
+            _check_payload_shape(doc_type, payload)
+        except PayloadError as exc:
+            raise PushRejected("malformed", f"payload: {exc}") from None
+        digest = hashlib.sha256(canonical_bytes(payload)).hexdigest()
+        return VerifiedPush(doc_type, scope, version, issued_at, not_after, payload, digest)
