@@ -1,0 +1,30 @@
+"""The kiosk's local membership ledger on SQLite: members, points, tiers, rewards, vouchers, outbox.
+
+Use `Ledger.open(path, device_id=..., clock=..., tz=..., voucher_key=..., offline_limits=...)`.
+Module map: db (connection, pragmas, migrations), rules (tier rules + catalog), points (lots, FIFO,
+expiry), members, vouchers (signed codes), redemption (two-phase, idempotent), outbox, cards
+(card state + deny-list), snapshot (HQ member snapshots), views (kiosk.model objects), demo.
+"""
+
+from kiosk.ledger.cards import CardRecordState
+from kiosk.ledger.errors import (
+    CardCounterMismatch, CardDenied, CorruptDatabase, DenylistGap, InsufficientPoints, IntentConflict,
+    InvalidDenylist, InvalidDocument, InvalidRules, InvalidSnapshot, LedgerError, NoRules, OfflineLimitReached,
+    RewardUnavailable, SchemaTooNew, StaleVersion, UnknownIntent, UnknownMember, UnknownReward, UnknownVoucher,
+)
+from kiosk.ledger.ledger import Clock, Ledger
+from kiosk.ledger.outbox import OutboxEvent
+from kiosk.ledger.redemption import OfflineLimits, PendingRedemption
+from kiosk.ledger.vouchers import (
+    MalformedVoucherCode, VerifyResult, VerifyStatus, encode_voucher_code, parse_voucher_code, short_code,
+    verify_voucher_code,
+)
+
+__all__ = [
+    "CardCounterMismatch", "CardDenied", "CardRecordState", "Clock", "CorruptDatabase", "DenylistGap",
+    "InsufficientPoints", "IntentConflict", "InvalidDenylist", "InvalidDocument", "InvalidRules",
+    "InvalidSnapshot", "Ledger", "LedgerError", "MalformedVoucherCode", "NoRules", "OfflineLimitReached",
+    "OfflineLimits", "OutboxEvent", "PendingRedemption", "RewardUnavailable", "SchemaTooNew", "StaleVersion",
+    "UnknownIntent", "UnknownMember", "UnknownReward", "UnknownVoucher", "VerifyResult", "VerifyStatus",
+    "encode_voucher_code", "parse_voucher_code", "short_code", "verify_voucher_code",
+]

@@ -1,0 +1,207 @@
+"""SQLite plumbing for the ledger: connection, pragmas, integrity check, migrations, transactions.
+
+Durability first: WAL journal with `synchronous=FULL`, so a commit that returned survives power
+loss. The connection runs in autocommit mode and every multi-row change goes through `transaction`
+(`BEGIN IMMEDIATE` ... `COMMIT`), so nothing is ever half-applied. Schema changes are numbered
+migrations recorded in `PRAGMA user_version`. Timestamps are stored as fixed-width UTC ISO text
+(lexically ordered, so SQL comparisons work) and handed out as aware datetimes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Callable, Iterator
+
+import sqlite_utils
+
+from kiosk.ledger.errors import CorruptDatabase, SchemaTooNew
+
+_LOG = logging.getLogger(__name__)
+
+_UTC = dt.timezone.utc
+
+
+# --- time -----------------------------------------------------------------------------------
+
+
+def ts(value: dt.datetime) -> str:
+    """An aware datetime as sortable UTC text ("2027-01-31T16:00:00.000000Z")."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: the ledger only stores timezone-aware times")
+    return value.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_ts(text: str, tz: dt.tzinfo) -> dt.datetime:
+    """Stored UTC text back to an aware datetime in `tz` (the store's timezone)."""
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_UTC).astimezone(tz)
+
+
+# --- connection -------------------------------------------------------------------------------
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the ledger file with the durability pragmas; check integrity.
+
+    Raises CorruptDatabase when SQLite cannot read the file or integrity_check reports problems.
+    """
+    try:
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+    except sqlite3.DatabaseError as exc:
+        raise CorruptDatabase(path, str(exc)) from exc
+    try:
+        conn.execute("PRAGMA journal_mode=WAL").fetchone()
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        rows = conn.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+        conn.close()
+        raise CorruptDatabase(path, str(exc)) from exc
+    problems = [r[0] for r in rows if r[0] != "ok"]
+    if problems:
+        conn.close()
+        raise CorruptDatabase(path, "; ".join(problems[:5]))
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One explicit write transaction: all of the block's changes commit together or not at all.
+
+    `BEGIN IMMEDIATE` takes the write lock up front, so two writers never deadlock half way.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# --- meta key/value -------------------------------------------------------------------------
+
+
+def get_meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def next_counter(conn: sqlite3.Connection, key: str) -> int:
+    """Increment and return a persistent counter (call inside a transaction).
+
+    Counters live in `meta`, not in AUTOINCREMENT, so they never repeat even after every row that
+    used them has been deleted (acknowledged outbox events are).
+    """
+    value = int(get_meta(conn, key, "0") or 0) + 1
+    set_meta(conn, key, str(value))
+    return value
+
+
+# --- migrations -----------------------------------------------------------------------------
+
+
+def _migration_1(conn: sqlite3.Connection) -> None:
+    """The initial schema."""
+    db = sqlite_utils.Database(conn)
+    db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db["rules"].create({"version": int, "document": str, "applied_at": str}, pk="version",
+                       not_null={"document", "applied_at"})
+    # HQ's replica of each member as of snapshot `snapshot_version`.
+    db["members"].create(
+        {"member_id": str, "name": str, "birthday": str, "balance_fen": int, "spend_fen": int,
+         "growth_points": int, "tier_floor": str, "tier_override": str, "snapshot_version": int},
+        pk="member_id", not_null={"name", "balance_fen", "spend_fen", "growth_points", "snapshot_version"},
+    )
+    # HQ's point lots: `points` is what HQ says is left of the lot.
+    db["lots"].create(
+        {"member_id": str, "lot_id": str, "points": int, "earned_at": str, "expires_at": str},
+        pk=("member_id", "lot_id"), not_null={"points", "earned_at", "expires_at"},
+        foreign_keys=[("member_id", "members", "member_id")],
+    )
+    # Local events HQ's snapshot does not include yet (they count on top of the snapshot).
+    db["local_events"].create(
+        {"event_id": str, "member_id": str, "kind": str, "points": int, "created_at": str,
+         "rules_version": int, "intent_id": str, "voucher_id": str, "offline": int, "acked_version": int},
+        pk="event_id", not_null={"member_id", "kind", "points", "created_at", "offline"},
+    )
+    # FIFO allocation of a local event's points to HQ lots; lot_id NULL = not coverable (deficit).
+    db["spends"].create(
+        {"event_id": str, "member_id": str, "lot_id": str, "points": int},
+        not_null={"event_id", "member_id", "points"},
+        foreign_keys=[("event_id", "local_events", "event_id")],
+    )
+    db["cards"].create(
+        {"uid": bytes, "member_id": str, "issue_no": int, "status": str, "last_counter": int, "updated_at": str},
+        pk="uid", not_null={"member_id", "issue_no", "status", "last_counter"},
+    )
+    db["denylist"].create(
+        {"uid": bytes, "reason": str, "source": str, "added_at": str},
+        pk="uid", not_null={"reason", "source"},
+    )
+    db["intents"].create(
+        {"intent_id": str, "member_id": str, "reward_id": str, "card_uid": bytes, "online": int, "state": str,
+         "card_counter": int, "cost_points": int, "rules_version": int, "voucher_id": str, "created_at": str,
+         "updated_at": str},
+        pk="intent_id", not_null={"member_id", "reward_id", "online", "state", "cost_points", "created_at"},
+    )
+    db["vouchers"].create(
+        {"voucher_id": str, "serial": int, "member_id": str, "reward_id": str, "reward_name": str,
+         "value_fen": int, "cost_points": int, "code": str, "short_code": str, "issued_at": str,
+         "expires_at": str, "state": str, "offline": int, "intent_id": str, "event_id": str,
+         "rules_version": int},
+        pk="voucher_id",
+        not_null={"serial", "member_id", "reward_id", "code", "short_code", "issued_at", "expires_at", "state"},
+    )
+    db["outbox"].create(
+        {"seq": int, "event_id": str, "type": str, "payload": str, "created_at": str, "offline": int},
+        pk="seq", not_null={"event_id", "type", "payload", "created_at", "offline"},
+    )
+    for statement in (
+        "CREATE UNIQUE INDEX outbox_event_id ON outbox(event_id)",
+        "CREATE UNIQUE INDEX vouchers_intent ON vouchers(intent_id)",
+        "CREATE UNIQUE INDEX vouchers_short_code ON vouchers(short_code)",
+        "CREATE INDEX vouchers_member ON vouchers(member_id, issued_at)",
+        "CREATE INDEX lots_expiry ON lots(member_id, expires_at)",
+        "CREATE INDEX local_events_member ON local_events(member_id, acked_version)",
+        "CREATE INDEX spends_member ON spends(member_id, lot_id)",
+        "CREATE INDEX spends_event ON spends(event_id)",
+        "CREATE INDEX cards_member ON cards(member_id)",
+        "CREATE INDEX intents_card ON intents(card_uid, state)",
+        "CREATE INDEX intents_member ON intents(member_id, state)",
+    ):
+        conn.execute(statement)
+
+
+#: Migration N brings a database from user_version N-1 to N. Append only; never edit a shipped one.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1,)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> int:
+    """Apply pending migrations, each in its own transaction; return the resulting version."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"ledger database {path} has schema version {current}, this kiosk knows up to "
+            f"{SCHEMA_VERSION}; install the newer kiosk software or rebuild the ledger from HQ"
+        )
+    for number in range(current + 1, SCHEMA_VERSION + 1):
+        with transaction(conn):
+            MIGRATIONS[number - 1](conn)
+            # user_version is transactional in SQLite: it commits with the migration or not at all.
+            conn.execute(f"PRAGMA user_version = {number}")
+        _LOG.info("ledger %s migrated to schema version %d", path, number)
+    return SCHEMA_VERSION

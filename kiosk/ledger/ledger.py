@@ -1,0 +1,281 @@
+"""The Ledger facade: one object the app, the session, the card checks and the sync relay share.
+
+It owns the SQLite connection and serialises access with a lock (the UI loop and the MQTT relay
+call it from different threads); each public method is one transaction or one consistent read.
+The work itself lives in the small modules next to this one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Protocol
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from kiosk.ledger import cards, db, outbox, redemption, snapshot, views
+from kiosk.ledger.cards import CardRecordState
+from kiosk.ledger.errors import NoRules, StaleVersion, UnknownMember
+from kiosk.ledger.outbox import OutboxEvent
+from kiosk.ledger.redemption import OfflineLimits, PendingRedemption
+from kiosk.ledger.rules import Rules, parse_rules
+from kiosk.model import MemberView, RewardOption, VoucherView
+
+_LOG = logging.getLogger(__name__)
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime: ...
+
+
+class Ledger:
+    """The kiosk's local membership ledger. Create with `Ledger.open(...)`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, device_id: str, clock: Clock, tz: ZoneInfo,
+                 voucher_key: Ed25519PrivateKey, offline_limits: OfflineLimits):
+        self.conn = conn
+        self.path = path
+        self.device_id = device_id
+        self.clock = clock
+        self.tz = tz
+        self.voucher_key = voucher_key
+        self.offline_limits = offline_limits
+        self._lock = threading.RLock()
+        self._rules: Rules | None = None
+        self._rules_loaded = False
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, device_id: str, clock: Clock, tz: ZoneInfo, voucher_key: Ed25519PrivateKey,
+             offline_limits: OfflineLimits) -> "Ledger":
+        """Open or create the ledger file; refuse a corrupt one with CorruptDatabase."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = db.connect(path)
+        try:
+            db.migrate(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path, device_id=device_id, clock=clock, tz=tz, voucher_key=voucher_key,
+                   offline_limits=offline_limits)
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def quarantine(path: Path, now: dt.datetime | None = None) -> Path:
+        """Move a (corrupt) ledger and its -wal/-shm files aside so the next open starts empty.
+
+        The kiosk then resyncs rules, members and the deny-list from HQ. Unsent outbox events in
+        the old file are not lost: the file is kept under the returned name for recovery.
+        """
+        path = Path(path)
+        stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%S")
+        target = path.with_name(f"{path.name}.corrupt-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{path}{suffix}")
+            if source.exists():
+                source.rename(Path(f"{target}{suffix}"))
+        _LOG.warning("ledger %s moved aside to %s; it will be rebuilt from HQ", path, target)
+        return target
+
+    @property
+    def voucher_public_key(self) -> Ed25519PublicKey:
+        return self.voucher_key.public_key()
+
+    def _now(self) -> dt.datetime:
+        now = self.clock.now()
+        if now.tzinfo is None:
+            raise ValueError("the ledger's clock must return timezone-aware datetimes")
+        return now
+
+    # --- rules ------------------------------------------------------------------------------
+
+    def rules(self) -> Rules | None:
+        """The current rules/catalog, or None before HQ sent any."""
+        with self._lock:
+            if not self._rules_loaded:
+                row = self.conn.execute("SELECT version, document FROM rules ORDER BY version DESC LIMIT 1").fetchone()
+                self._rules = parse_rules(row[0], json.loads(row[1])) if row else None
+                self._rules_loaded = True
+            return self._rules
+
+    def rules_version(self) -> int | None:
+        current = self.rules()
+        return current.version if current else None
+
+    def apply_rules(self, version: int, document: Mapping[str, Any]) -> None:
+        """Validate and store HQ's tier rules + catalog; it decides from the next evaluation on."""
+        parsed = parse_rules(version, document)
+        with self._lock:
+            current = self.rules_version()
+            if current is not None and version <= current:
+                raise StaleVersion(f"rules version {version} is not newer than the applied version {current}")
+            with db.transaction(self.conn):
+                self.conn.execute("INSERT INTO rules(version, document, applied_at) VALUES (?, ?, ?)",
+                                  (version, json.dumps(document, ensure_ascii=False), db.ts(self._now())))
+            self._rules, self._rules_loaded = parsed, True
+        _LOG.info("rules version %d applied (%d tiers, %d rewards)", version, len(parsed.tiers), len(parsed.rewards))
+
+    def _require_rules(self) -> Rules:
+        current = self.rules()
+        if current is None:
+            raise NoRules("no rules/catalog from HQ yet")
+        return current
+
+    # --- views ------------------------------------------------------------------------------
+
+    def member_view(self, member_id: str) -> MemberView:
+        with self._lock:
+            return views.member_view(self.conn, self._require_rules(), member_id, self._now(), self.tz)
+
+    def reward_options(self, member_id: str) -> tuple[RewardOption, ...]:
+        with self._lock:
+            return views.reward_options(self.conn, self._require_rules(), member_id, self._now(), self.tz)
+
+    def vouchers(self, member_id: str) -> tuple[VoucherView, ...]:
+        with self._lock:
+            return views.member_vouchers(self.conn, member_id, self._now(), self.tz)
+
+    def voucher(self, voucher_id: str) -> VoucherView | None:
+        with self._lock:
+            row = self.conn.execute(f"SELECT {views.VOUCHER_COLUMNS} FROM vouchers WHERE voucher_id = ?",
+                                    (voucher_id,)).fetchone()
+            return views.voucher_view(row, self._now(), self.tz) if row else None
+
+    def member_exists(self, member_id: str) -> bool:
+        with self._lock:
+            return self.conn.execute("SELECT 1 FROM members WHERE member_id = ?", (member_id,)).fetchone() is not None
+
+    def member_count(self) -> int:
+        with self._lock:
+            return int(self.conn.execute("SELECT COUNT(*) FROM members").fetchone()[0])
+
+    # --- redemption -------------------------------------------------------------------------
+
+    def prepare_redemption(self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes | None,
+                           online: bool) -> PendingRedemption:
+        with self._lock, db.transaction(self.conn):
+            return redemption.prepare_in_tx(self, self.rules(), intent_id, member_id, reward_id, card_uid, online,
+                                            self._now())
+
+    def confirm_redemption(self, intent_id: str, card_counter: int | None) -> VoucherView:
+        with self._lock, db.transaction(self.conn):
+            return redemption.confirm_in_tx(self, self.rules(), intent_id, card_counter, self._now())
+
+    def abandon_redemption(self, intent_id: str) -> bool:
+        with self._lock, db.transaction(self.conn):
+            return redemption.abandon_in_tx(self, intent_id, self._now())
+
+    def redeem(self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes | None = None, *,
+               online: bool) -> VoucherView:
+        """Prepare and confirm in one transaction (no card write in between): one commit, one voucher."""
+        with self._lock, db.transaction(self.conn):
+            now = self._now()
+            pending = redemption.prepare_in_tx(self, self.rules(), intent_id, member_id, reward_id, card_uid,
+                                               online, now)
+            return redemption.confirm_in_tx(self, self.rules(), intent_id, pending.card_counter, now)
+
+    def pending_redemption_for_card(self, uid: bytes) -> PendingRedemption | None:
+        with self._lock:
+            return redemption.pending_for_card(self, uid, self._now())
+
+    # --- cards and deny-list ------------------------------------------------------------------
+
+    def card_state(self, uid: bytes) -> CardRecordState | None:
+        with self._lock:
+            return cards.card_state(self.conn, uid)
+
+    def find_member_by_card(self, uid: bytes) -> CardRecordState | None:
+        """The card's record (member id, issue number, status, counter), or None if unknown."""
+        return self.card_state(uid)
+
+    def register_card(self, uid: bytes, member_id: str, issue_no: int) -> None:
+        with self._lock, db.transaction(self.conn):
+            if self.conn.execute("SELECT 1 FROM members WHERE member_id = ?", (member_id,)).fetchone() is None:
+                raise UnknownMember(f"no member {member_id!r} in the local ledger")
+            now = self._now()
+            cards.upsert_card(self.conn, bytes(uid), member_id, issue_no, "active", now)
+            self._event("card.registered", {"uid": bytes(uid).hex(), "member_id": member_id, "issue_no": issue_no}, now)
+
+    def deny_card(self, uid: bytes, reason: str, source: str = "local") -> None:
+        with self._lock, db.transaction(self.conn):
+            now = self._now()
+            cards.add_denial(self.conn, bytes(uid), reason, source, now)
+            self._event("security.card_denied", {"uid": bytes(uid).hex(), "reason": reason, "source": source}, now)
+
+    def denial(self, uid: bytes) -> str | None:
+        with self._lock:
+            return cards.denial(self.conn, uid)
+
+    def apply_denylist_full(self, version: int, entries: Iterable[Any], issued_at: dt.datetime) -> int:
+        with self._lock, db.transaction(self.conn):
+            return cards.apply_full(self.conn, version, entries, issued_at, self._now())
+
+    def apply_denylist_delta(self, version: int, base_version: int, added: Iterable[Any], removed: Iterable[Any],
+                             issued_at: dt.datetime) -> None:
+        with self._lock, db.transaction(self.conn):
+            cards.apply_delta(self.conn, version, base_version, added, removed, issued_at, self._now())
+
+    def denylist_version(self) -> int | None:
+        with self._lock:
+            return cards.denylist_version(self.conn)
+
+    def denylist_issued_at(self) -> dt.datetime | None:
+        with self._lock:
+            return cards.denylist_issued_at(self.conn, self.tz)
+
+    def record_security_event(self, kind: str, uid: bytes | None, detail: Mapping[str, Any] | str) -> OutboxEvent:
+        with self._lock, db.transaction(self.conn):
+            payload = {"uid": bytes(uid).hex() if uid is not None else None,
+                       "detail": detail if isinstance(detail, str) else dict(detail)}
+            return self._event(f"security.{kind}", payload, self._now())
+
+    def _event(self, type: str, payload: Mapping[str, Any], now: dt.datetime, *, offline: bool = False) -> OutboxEvent:
+        body = {"device_id": self.device_id, **payload}
+        return outbox.append(self.conn, event_id=str(uuid.uuid4()), type=type, payload=body, created_at=now,
+                             offline=offline)
+
+    # --- member snapshots ---------------------------------------------------------------------
+
+    def apply_member_snapshot(self, version: int, members: Iterable[Mapping[str, Any]],
+                              acknowledged_event_ids: Iterable[str] = (), *, full: bool = False) -> int:
+        """Apply HQ's snapshot (see kiosk.ledger.snapshot for the dict shape); all or nothing."""
+        with self._lock, db.transaction(self.conn):
+            count = snapshot.apply(self.conn, version, members, acknowledged_event_ids, full=full, now=self._now())
+        _LOG.info("member snapshot %d applied (%d entries, full=%s)", version, count, full)
+        return count
+
+    def member_snapshot_version(self) -> int | None:
+        with self._lock:
+            return snapshot.snapshot_version(self.conn)
+
+    # --- outbox -------------------------------------------------------------------------------
+
+    def outbox_pending(self, limit: int) -> list[OutboxEvent]:
+        with self._lock:
+            return outbox.pending(self.conn, limit, self.tz)
+
+    def outbox_ack(self, event_ids: Iterable[str]) -> int:
+        ids = list(event_ids)
+        with self._lock, db.transaction(self.conn):
+            return outbox.ack(self.conn, ids)
+
+    def outbox_depth(self) -> int:
+        with self._lock:
+            return outbox.depth(self.conn)

@@ -1,0 +1,62 @@
+"""The outbox: every ledger event, written in the same transaction as the change it describes.
+
+The sync relay reads pending events in sequence order, publishes them, and acknowledges them when
+HQ's application-level ack arrives; acknowledged events are deleted. Sequence numbers come from a
+persistent per-device counter in `meta`, so they start at 1 and never repeat, even after every
+event has been acknowledged and deleted, and across restarts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from kiosk.ledger.db import from_ts, next_counter, ts
+
+_SEQ_KEY = "outbox_seq"
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    seq: int
+    event_id: str
+    type: str
+    payload: dict[str, Any]
+    created_at: dt.datetime
+    offline: bool
+
+
+def append(conn: sqlite3.Connection, *, event_id: str, type: str, payload: Mapping[str, Any],
+           created_at: dt.datetime, offline: bool) -> OutboxEvent:
+    """Add one event (call inside the transaction that makes the change it reports)."""
+    seq = next_counter(conn, _SEQ_KEY)
+    body = dict(payload)
+    conn.execute(
+        "INSERT INTO outbox(seq, event_id, type, payload, created_at, offline) VALUES (?, ?, ?, ?, ?, ?)",
+        (seq, event_id, type, json.dumps(body, ensure_ascii=False, sort_keys=True), ts(created_at), int(offline)),
+    )
+    return OutboxEvent(seq=seq, event_id=event_id, type=type, payload=body, created_at=created_at, offline=offline)
+
+
+def pending(conn: sqlite3.Connection, limit: int, tz: dt.tzinfo) -> list[OutboxEvent]:
+    rows = conn.execute(
+        "SELECT seq, event_id, type, payload, created_at, offline FROM outbox ORDER BY seq LIMIT ?",
+        (max(0, int(limit)),),
+    ).fetchall()
+    return [OutboxEvent(seq=s, event_id=e, type=t, payload=json.loads(p), created_at=from_ts(c, tz), offline=bool(o))
+            for s, e, t, p, c, o in rows]
+
+
+def ack(conn: sqlite3.Connection, event_ids: Iterable[str]) -> int:
+    """Delete acknowledged events; unknown or already-acknowledged ids are ignored."""
+    removed = 0
+    for event_id in set(event_ids):
+        removed += conn.execute("DELETE FROM outbox WHERE event_id = ?", (str(event_id),)).rowcount
+    return removed
+
+
+def depth(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])

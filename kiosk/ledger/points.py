@@ -1,0 +1,109 @@
+"""Point lots: what is live, FIFO spending, and what expires when.
+
+HQ's snapshot gives each member dated lots (`lots.points` = what HQ says is left of the lot). Local
+redemptions HQ has not yet included are allocated to those lots oldest-expiry-first at the moment
+they happen and recorded in `spends`; a lot's remaining points are its snapshot points minus those
+allocations. Expiry is decided by the clock at read time (a lot is live while now < expires_at),
+never by a batch job, so a view taken one second after the deadline no longer counts the lot.
+
+If a newer snapshot shrinks a lot below what local events had taken from it (another kiosk spent
+from it offline), `reallocate_member` re-runs the FIFO allocation of the still-unacknowledged local
+events against the new lots, as HQ will when it merges them; whatever cannot be covered is kept as
+a deficit (a spend row without a lot) so it is never forgotten. Offline limits bound that deficit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+
+from kiosk.ledger.db import from_ts
+from kiosk.model import PointExpiry
+
+
+@dataclass(frozen=True)
+class LotBalance:
+    lot_id: str
+    remaining: int
+    earned_at: str  # stored UTC text
+    expires_at: str
+
+
+def live_lots(conn: sqlite3.Connection, member_id: str, at: str) -> list[LotBalance]:
+    """Lots still live at stored time `at`, oldest expiry first, with their remaining points."""
+    rows = conn.execute(
+        """
+        SELECT l.lot_id,
+               l.points - COALESCE((SELECT SUM(s.points) FROM spends s
+                                    WHERE s.member_id = l.member_id AND s.lot_id = l.lot_id), 0),
+               l.earned_at, l.expires_at
+        FROM lots l
+        WHERE l.member_id = ? AND l.expires_at > ?
+        ORDER BY l.expires_at, l.earned_at, l.lot_id
+        """,
+        (member_id, at),
+    ).fetchall()
+    return [LotBalance(*row) for row in rows]
+
+
+def deficit(conn: sqlite3.Connection, member_id: str) -> int:
+    """Points local events took that no lot covered (only after a shrinking snapshot)."""
+    row = conn.execute("SELECT COALESCE(SUM(points), 0) FROM spends WHERE member_id = ? AND lot_id IS NULL",
+                       (member_id,)).fetchone()
+    return int(row[0])
+
+
+def points_held(conn: sqlite3.Connection, member_id: str, at: str) -> int:
+    """Live points: the sum of live lots' remaining points, minus any deficit."""
+    return sum(max(0, lot.remaining) for lot in live_lots(conn, member_id, at)) - deficit(conn, member_id)
+
+
+def allocate_fifo(conn: sqlite3.Connection, member_id: str, event_id: str, points: int, at: str) -> list[tuple[str | None, int]]:
+    """Take `points` from the member's live lots, oldest expiry first; record the spends.
+
+    Call inside a transaction. Returns the allocation [(lot_id or None for deficit, points)].
+    """
+    allocation: list[tuple[str | None, int]] = []
+    left = points
+    for lot in live_lots(conn, member_id, at):
+        if left <= 0:
+            break
+        take = min(left, lot.remaining)
+        if take > 0:
+            allocation.append((lot.lot_id, take))
+            left -= take
+    if left > 0:
+        allocation.append((None, left))
+    conn.executemany(
+        "INSERT INTO spends(event_id, member_id, lot_id, points) VALUES (?, ?, ?, ?)",
+        [(event_id, member_id, lot_id, pts) for lot_id, pts in allocation],
+    )
+    return allocation
+
+
+def reallocate_member(conn: sqlite3.Connection, member_id: str) -> None:
+    """Re-run FIFO for the member's unacknowledged local events against the current lots."""
+    conn.execute("DELETE FROM spends WHERE member_id = ?", (member_id,))
+    events = conn.execute(
+        "SELECT event_id, points, created_at FROM local_events "
+        "WHERE member_id = ? AND acked_version IS NULL AND points > 0 ORDER BY created_at, rowid",
+        (member_id,),
+    ).fetchall()
+    for event_id, pts, created_at in events:
+        allocate_fifo(conn, member_id, event_id, pts, created_at)
+
+
+def expiries(conn: sqlite3.Connection, member_id: str, at: str, tz: dt.tzinfo) -> tuple[PointExpiry, ...]:
+    """Every upcoming expiry (not only the earliest), lots with the same deadline merged."""
+    merged: dict[str, int] = {}
+    for lot in live_lots(conn, member_id, at):
+        if lot.remaining > 0:
+            merged[lot.expires_at] = merged.get(lot.expires_at, 0) + lot.remaining
+    return tuple(PointExpiry(points=pts, expires_at=from_ts(when, tz)) for when, pts in sorted(merged.items()))
+
+
+def expiry_text(expiry: PointExpiry, locale: str) -> str:
+    """"300 points expire on 2027-01-31" / "300积分将于2027-01-31过期"."""
+    day = expiry.expires_at.date().isoformat()
+    return f"{expiry.points}积分将于{day}过期" if locale == "zh_CN" else f"{expiry.points} points expire on {day}"

@@ -1,0 +1,245 @@
+"""Redeeming points for a voucher, in two idempotent phases keyed by the intent id.
+
+`prepare` checks everything (member, rules, reward availability, points net of other reservations,
+card deny-list, offline limits) and records the intent as "prepared": that reserves the points and
+the stock, survives a restart, and tells the card writer which transaction counter to write
+(the ledger's last counter for the card + 1). `confirm` then, in ONE transaction, takes the points
+from the oldest lots, creates the signed voucher, records the card counter, stores the local event
+and writes the outbox event. Repeating either call with the same intent id returns the same result,
+so a double tap, a retried request or a restart between the phases yields exactly one voucher.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kiosk.ledger import cards, members, outbox, points
+from kiosk.ledger.db import from_ts, next_counter, ts
+from kiosk.ledger.errors import (
+    CardCounterMismatch, CardDenied, InsufficientPoints, IntentConflict, NoRules, OfflineLimitReached,
+    RewardUnavailable, UnknownIntent, UnknownReward,
+)
+from kiosk.ledger.rules import Rules, evaluate_tier
+from kiosk.ledger.views import VOUCHER_COLUMNS, reserved_points, reward_block, voucher_view
+from kiosk.ledger.vouchers import encode_voucher_code, short_code, voucher_id
+from kiosk.model import VoucherView
+
+#: Namespace for event ids derived from intent ids: the same intent always yields the same event id.
+_EVENT_NS = uuid.UUID("6f1d2c1e-4a53-4be4-9a77-0b0e3f6a2d51")
+
+
+@dataclass(frozen=True)
+class OfflineLimits:
+    """Per-member caps on redemptions made while HQ is unreachable, per local calendar day."""
+
+    points_per_day: int
+    redemptions_per_day: int
+
+
+@dataclass(frozen=True)
+class PendingRedemption:
+    intent_id: str
+    member_id: str
+    reward_id: str
+    card_uid: bytes | None
+    online: bool
+    cost_points: int
+    points_before: int
+    points_after: int
+    card_counter: int | None  # the value the card must be written to; None without a card
+    created_at: dt.datetime
+    voucher_id: str | None = None  # set once confirmed
+
+
+class Context(Protocol):
+    conn: sqlite3.Connection
+    device_id: str
+    tz: dt.tzinfo
+    voucher_key: Ed25519PrivateKey
+    offline_limits: OfflineLimits
+
+
+def _intent_row(conn: sqlite3.Connection, intent_id: str) -> tuple | None:
+    return conn.execute(
+        "SELECT intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points, voucher_id, "
+        "created_at FROM intents WHERE intent_id = ?",
+        (intent_id,),
+    ).fetchone()
+
+
+def _pending_from_row(ctx: Context, row: tuple, now: dt.datetime) -> PendingRedemption:
+    intent_id, member_id, reward_id, card_uid, online, state, counter, cost, vid, created = row
+    held = points.points_held(ctx.conn, member_id, ts(now))
+    spendable = held - reserved_points(ctx.conn, member_id, except_intent=intent_id)
+    return PendingRedemption(
+        intent_id=intent_id, member_id=member_id, reward_id=reward_id,
+        card_uid=bytes(card_uid) if card_uid is not None else None, online=bool(online), cost_points=cost,
+        points_before=held if state == "confirmed" else spendable,
+        points_after=held if state == "confirmed" else spendable - cost,
+        card_counter=counter, created_at=from_ts(created, ctx.tz), voucher_id=vid,
+    )
+
+
+def _check_offline_limits(ctx: Context, member_id: str, cost: int, now: dt.datetime, intent_id: str) -> None:
+    local = now.astimezone(ctx.tz)
+    day_start = ts(local.replace(hour=0, minute=0, second=0, microsecond=0))
+    count, spent = ctx.conn.execute(
+        """
+        SELECT COUNT(*), COALESCE(SUM(cost_points), 0) FROM (
+            SELECT cost_points FROM vouchers WHERE member_id = ? AND offline = 1 AND issued_at >= ?
+                AND state != 'cancelled'
+            UNION ALL
+            SELECT cost_points FROM intents WHERE member_id = ? AND online = 0 AND state = 'prepared'
+                AND intent_id != ?)
+        """,
+        (member_id, day_start, member_id, intent_id),
+    ).fetchone()
+    limits = ctx.offline_limits
+    if count + 1 > limits.redemptions_per_day:
+        raise OfflineLimitReached(member_id, "redemptions_per_day",
+                                  f"{count} of {limits.redemptions_per_day} offline redemptions used today")
+    if spent + cost > limits.points_per_day:
+        raise OfflineLimitReached(member_id, "points_per_day",
+                                  f"{spent} + {cost} points exceed {limits.points_per_day} offline points per day")
+
+
+def prepare_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: str, reward_id: str,
+                  card_uid: bytes | None, online: bool, now: dt.datetime) -> PendingRedemption:
+    """The prepare phase inside the caller's transaction."""
+    if not isinstance(intent_id, str) or not intent_id:
+        raise IntentConflict(f"intent id must be a non-empty string, got {intent_id!r}")
+    conn = ctx.conn
+    uid = bytes(card_uid) if card_uid is not None else None
+    existing = _intent_row(conn, intent_id)
+    if existing is not None:
+        if (existing[1], existing[2], bytes(existing[3]) if existing[3] is not None else None) != (member_id, reward_id, uid):
+            raise IntentConflict(f"intent {intent_id} was prepared for another member, reward or card")
+        if existing[5] == "abandoned":
+            raise IntentConflict(f"intent {intent_id} was abandoned; start a new one")
+        return _pending_from_row(ctx, existing, now)
+
+    if rules is None:
+        raise NoRules("no rules/catalog from HQ yet; redemptions are unavailable")
+    record = members.load(conn, member_id)
+    reward = rules.reward(reward_id)
+    if reward is None:
+        raise UnknownReward(f"reward {reward_id!r} is not in rules version {rules.version}")
+    counter = None
+    if uid is not None:
+        reason = cards.denial(conn, uid)
+        if reason is not None:
+            raise CardDenied(uid, reason)
+        state = cards.card_state(conn, uid)
+        if state is not None and state.member_id != member_id:
+            raise CardDenied(uid, "other_member")
+        counter = (state.last_counter if state else 0) + 1
+    tier = evaluate_tier(rules, spend_fen=record.spend_fen, growth_points=record.growth_points,
+                         tier_floor=record.tier_floor, tier_override=record.tier_override).tier
+    blocked = reward_block(conn, rules, reward, member_id, tier.code, now)
+    if blocked is not None:
+        raise RewardUnavailable(reward_id, blocked)
+    held = points.points_held(conn, member_id, ts(now))
+    spendable = held - reserved_points(conn, member_id)
+    if spendable < reward.cost_points:
+        raise InsufficientPoints(member_id, reward.cost_points, spendable)
+    if not online:
+        _check_offline_limits(ctx, member_id, reward.cost_points, now, intent_id)
+    conn.execute(
+        "INSERT INTO intents(intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points,"
+        " rules_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'prepared', ?, ?, ?, ?, ?)",
+        (intent_id, member_id, reward_id, uid, int(online), counter, reward.cost_points, rules.version,
+         ts(now), ts(now)),
+    )
+    return PendingRedemption(intent_id=intent_id, member_id=member_id, reward_id=reward_id, card_uid=uid,
+                             online=online, cost_points=reward.cost_points, points_before=spendable,
+                             points_after=spendable - reward.cost_points, card_counter=counter, created_at=now)
+
+
+def confirmed_voucher(ctx: Context, voucher: str, now: dt.datetime) -> VoucherView:
+    row = ctx.conn.execute(f"SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE voucher_id = ?", (voucher,)).fetchone()
+    return voucher_view(row, now, ctx.tz)
+
+
+def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counter: int | None,
+                  now: dt.datetime) -> VoucherView:
+    """The confirm phase inside the caller's transaction: points, voucher, counter, event, outbox."""
+    conn = ctx.conn
+    row = _intent_row(conn, intent_id)
+    if row is None:
+        raise UnknownIntent(f"no redemption prepared under intent {intent_id!r}")
+    _, member_id, reward_id, card_uid, online, state, expected, cost, vid, _ = row
+    if state == "confirmed":
+        return confirmed_voucher(ctx, vid, now)
+    if state == "abandoned":
+        raise IntentConflict(f"intent {intent_id} was abandoned and cannot be confirmed")
+    if card_uid is not None and card_counter != expected:
+        raise CardCounterMismatch(f"intent {intent_id}: card must be written to counter {expected}, got {card_counter}")
+    if rules is None:
+        raise NoRules("no rules/catalog from HQ")
+    reward = rules.reward(reward_id)
+    if reward is None:  # a rules change withdrew it between the phases
+        raise RewardUnavailable(reward_id, "withdrawn")
+    at = ts(now)
+    # Reservations protect against other redemptions, not against the clock: a lot can lapse
+    # between the phases, so the points are checked again.
+    held = points.points_held(conn, member_id, at)
+    if held < cost:
+        raise InsufficientPoints(member_id, cost, held)
+
+    event_id = str(uuid.uuid5(_EVENT_NS, f"{ctx.device_id}/{intent_id}"))
+    serial = next_counter(conn, "voucher_serial")
+    vid = voucher_id(ctx.device_id, serial)
+    issued_at = now.replace(microsecond=0)  # the code carries whole seconds; keep the row identical
+    expires_at = issued_at + dt.timedelta(days=reward.validity_days)
+    code = encode_voucher_code(ctx.voucher_key, device_id=ctx.device_id, serial=serial, issued_at=issued_at,
+                               expires_at=expires_at, value_fen=reward.value_fen, reward_id=reward_id)
+    conn.execute(
+        "INSERT INTO local_events(event_id, member_id, kind, points, created_at, rules_version, intent_id,"
+        " voucher_id, offline) VALUES (?, ?, 'redemption', ?, ?, ?, ?, ?, ?)",
+        (event_id, member_id, cost, at, rules.version, intent_id, vid, 1 - int(online)),
+    )
+    allocation = points.allocate_fifo(conn, member_id, event_id, cost, at)
+    conn.execute(
+        "INSERT INTO vouchers(voucher_id, serial, member_id, reward_id, reward_name, value_fen, cost_points, code,"
+        " short_code, issued_at, expires_at, state, offline, intent_id, event_id, rules_version)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?)",
+        (vid, serial, member_id, reward_id, json.dumps(dict(reward.name), ensure_ascii=False), reward.value_fen,
+         cost, code, short_code(code), ts(issued_at), ts(expires_at), 1 - int(online), intent_id, event_id,
+         rules.version),
+    )
+    if card_uid is not None:
+        cards.record_counter(conn, bytes(card_uid), expected, now)
+    conn.execute("UPDATE intents SET state = 'confirmed', voucher_id = ?, updated_at = ? WHERE intent_id = ?",
+                 (vid, at, intent_id))
+    outbox.append(conn, event_id=event_id, type="redemption", created_at=now, offline=not online, payload={
+        "device_id": ctx.device_id, "intent_id": intent_id, "member_id": member_id, "reward_id": reward_id,
+        "points": cost, "lots": [[lot, pts] for lot, pts in allocation], "voucher_id": vid, "voucher_code": code,
+        "value_fen": reward.value_fen, "issued_at": issued_at.isoformat(), "expires_at": expires_at.isoformat(),
+        "card_uid": bytes(card_uid).hex() if card_uid is not None else None, "card_counter": expected,
+        "rules_version": rules.version, "offline": not online,
+    })
+    return confirmed_voucher(ctx, vid, now)
+
+
+def abandon_in_tx(ctx: Context, intent_id: str, now: dt.datetime) -> bool:
+    """Release a prepared redemption; True if one was released. Confirmed ones are left alone."""
+    return ctx.conn.execute(
+        "UPDATE intents SET state = 'abandoned', updated_at = ? WHERE intent_id = ? AND state = 'prepared'",
+        (ts(now), intent_id),
+    ).rowcount > 0
+
+
+def pending_for_card(ctx: Context, uid: bytes, now: dt.datetime) -> PendingRedemption | None:
+    row = ctx.conn.execute(
+        "SELECT intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points, voucher_id, "
+        "created_at FROM intents WHERE card_uid = ? AND state = 'prepared' ORDER BY created_at DESC LIMIT 1",
+        (bytes(uid),),
+    ).fetchone()
+    return _pending_from_row(ctx, row, now) if row else None

@@ -1,0 +1,306 @@
+"""HQ's tier rules and rewards catalog: validation, tier evaluation and progress.
+
+The rules arrive as one versioned JSON document from HQ:
+
+    {
+      "measure": "spend_fen",            # or "growth_points": what the thresholds count
+      "downgrade": false,                # true: HQ's periodic re-evaluation may move members down
+      "tiers": [                         # ordered from the bottom; first threshold must be 0
+        {"code": "regular", "name": {"zh_CN": "普通会员", "en": "Regular"}, "threshold": 0,
+         "discount_pct": 95, "points_multiplier": "1",
+         "benefits": {"zh_CN": "...", "en": "..."}},
+        ...
+      ],
+      "rewards": [
+        {"reward_id": "off-10", "name": {"zh_CN": "10元代金券", "en": "¥10 voucher"},
+         "kind": "money_off",            # "money_off", "item" or "service"
+         "cost_points": 1000, "value_fen": 1000, "validity_days": 30,
+         "per_member_limit": {"count": 2, "period_days": 30},   # optional; period_days null = ever
+         "stock": 100,                   # optional; null = unlimited
+         "tiers": ["gold", "diamond"],   # optional; null = every tier
+         "valid_from": "2026-01-01T00:00:00+08:00", "valid_until": null}   # optional, aware ISO
+      ]
+    }
+
+Unknown keys are errors (a typo must not silently drop a rule). Every error names the path of the
+offending field, e.g. `tiers[2].threshold: must be greater than tiers[1].threshold (100000)`.
+
+Tier evaluation: an HQ manual override wins; otherwise the highest tier whose threshold the
+member's measure reaches. Without downgrade a member never falls below `tier_floor` (the tier HQ
+last assigned), so a lowered measure after a re-evaluation cannot demote them; with downgrade the
+measure alone decides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
+
+from kiosk.ledger.errors import InvalidRules
+from kiosk.model import LOCALES, TierInfo, TierProgress, local
+
+MEASURES = ("spend_fen", "growth_points")
+REWARD_KINDS = ("money_off", "item", "service")
+
+
+@dataclass(frozen=True)
+class Tier:
+    code: str
+    name: Mapping[str, str]
+    threshold: int
+    discount_pct: int
+    points_multiplier: Decimal
+    benefits: Mapping[str, str]
+
+    def info(self) -> TierInfo:
+        return TierInfo(code=self.code, name=dict(self.name), discount_pct=self.discount_pct,
+                        points_multiplier=str(self.points_multiplier), benefits=dict(self.benefits))
+
+
+@dataclass(frozen=True)
+class MemberLimit:
+    count: int
+    period_days: int | None  # None: over the member's lifetime
+
+
+@dataclass(frozen=True)
+class Reward:
+    reward_id: str
+    name: Mapping[str, str]
+    kind: str
+    cost_points: int
+    value_fen: int
+    validity_days: int
+    per_member_limit: MemberLimit | None
+    stock: int | None
+    tiers: frozenset[str] | None
+    valid_from: dt.datetime | None
+    valid_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Rules:
+    version: int
+    measure: str
+    downgrade: bool
+    tiers: tuple[Tier, ...]
+    rewards: tuple[Reward, ...]
+
+    def tier(self, code: str) -> Tier | None:
+        return next((t for t in self.tiers if t.code == code), None)
+
+    def reward(self, reward_id: str) -> Reward | None:
+        return next((r for r in self.rewards if r.reward_id == reward_id), None)
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def _fail(path: str, message: str) -> InvalidRules:
+    return InvalidRules(f"rules document: {path}: {message}")
+
+
+def _keys(obj: Any, path: str, required: set[str], optional: set[str]) -> Mapping[str, Any]:
+    if not isinstance(obj, Mapping):
+        raise _fail(path, f"must be an object, got {type(obj).__name__}")
+    for key in obj:
+        if key not in required | optional:
+            raise _fail(f"{path}.{key}" if path else str(key), f"unknown key (known: {', '.join(sorted(required | optional))})")
+    for key in sorted(required):
+        if key not in obj:
+            raise _fail(f"{path}.{key}" if path else key, "is required")
+    return obj
+
+
+def _int(value: Any, path: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(path, f"must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise _fail(path, f"must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise _fail(path, f"must be at most {maximum}, got {value}")
+    return value
+
+
+def _text(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(path, f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _local_text(value: Any, path: str, *, required: bool = True) -> dict[str, str]:
+    obj = _keys(value, path, set(LOCALES) if required else set(), set(LOCALES))
+    return {loc: _text(obj[loc], f"{path}.{loc}") for loc in LOCALES if loc in obj}
+
+
+def _when(value: Any, path: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail(path, f"must be an ISO 8601 time or null, got {value!r}")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(path, f"is not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise _fail(path, f"needs a UTC offset (e.g. +08:00): {value!r}")
+    return parsed
+
+
+def _tier(obj: Any, path: str) -> Tier:
+    obj = _keys(obj, path, {"code", "name", "threshold", "discount_pct", "points_multiplier"}, {"benefits"})
+    raw_mult = obj["points_multiplier"]
+    if isinstance(raw_mult, bool) or not isinstance(raw_mult, (str, int, float)):
+        raise _fail(f"{path}.points_multiplier", f"must be a decimal number, got {raw_mult!r}")
+    try:
+        multiplier = Decimal(str(raw_mult))
+    except InvalidOperation:
+        raise _fail(f"{path}.points_multiplier", f"must be a decimal number, got {raw_mult!r}") from None
+    if not multiplier.is_finite() or multiplier <= 0 or multiplier > 100:
+        raise _fail(f"{path}.points_multiplier", f"must be above 0 and at most 100, got {raw_mult!r}")
+    return Tier(
+        code=_text(obj["code"], f"{path}.code"),
+        name=_local_text(obj["name"], f"{path}.name"),
+        threshold=_int(obj["threshold"], f"{path}.threshold", minimum=0),
+        discount_pct=_int(obj["discount_pct"], f"{path}.discount_pct", minimum=1, maximum=100),
+        points_multiplier=multiplier,
+        benefits=_local_text(obj.get("benefits", {}), f"{path}.benefits", required=False),
+    )
+
+
+def _reward(obj: Any, path: str, tier_codes: set[str]) -> Reward:
+    obj = _keys(obj, path, {"reward_id", "name", "kind", "cost_points", "value_fen", "validity_days"},
+                {"per_member_limit", "stock", "tiers", "valid_from", "valid_until"})
+    kind = obj["kind"]
+    if kind not in REWARD_KINDS:
+        raise _fail(f"{path}.kind", f"must be one of {', '.join(REWARD_KINDS)}, got {kind!r}")
+    limit = None
+    if obj.get("per_member_limit") is not None:
+        lim = _keys(obj["per_member_limit"], f"{path}.per_member_limit", {"count"}, {"period_days"})
+        period = lim.get("period_days")
+        limit = MemberLimit(
+            count=_int(lim["count"], f"{path}.per_member_limit.count", minimum=1),
+            period_days=None if period is None else _int(period, f"{path}.per_member_limit.period_days", minimum=1),
+        )
+    stock = obj.get("stock")
+    if stock is not None:
+        stock = _int(stock, f"{path}.stock", minimum=0)
+    tiers = obj.get("tiers")
+    if tiers is not None:
+        if not isinstance(tiers, list) or not tiers:
+            raise _fail(f"{path}.tiers", "must be a non-empty list of tier codes or null")
+        for i, code in enumerate(tiers):
+            if code not in tier_codes:
+                raise _fail(f"{path}.tiers[{i}]", f"unknown tier code {code!r}")
+        tiers = frozenset(tiers)
+    valid_from = _when(obj.get("valid_from"), f"{path}.valid_from")
+    valid_until = _when(obj.get("valid_until"), f"{path}.valid_until")
+    if valid_from and valid_until and valid_until <= valid_from:
+        raise _fail(f"{path}.valid_until", "must be after valid_from")
+    return Reward(
+        reward_id=_text(obj["reward_id"], f"{path}.reward_id"),
+        name=_local_text(obj["name"], f"{path}.name"),
+        kind=kind,
+        cost_points=_int(obj["cost_points"], f"{path}.cost_points", minimum=1),
+        value_fen=_int(obj["value_fen"], f"{path}.value_fen", minimum=0),
+        validity_days=_int(obj["validity_days"], f"{path}.validity_days", minimum=1, maximum=3660),
+        per_member_limit=limit,
+        stock=stock,
+        tiers=tiers,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+
+
+def parse_rules(version: int, document: Any) -> Rules:
+    """Validate HQ's rules document; raise InvalidRules naming the offending field."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidRules(f"rules document: version must be a positive integer, got {version!r}")
+    doc = _keys(document, "", {"measure", "tiers", "rewards"}, {"downgrade"})
+    measure = doc["measure"]
+    if measure not in MEASURES:
+        raise _fail("measure", f"must be one of {', '.join(MEASURES)}, got {measure!r}")
+    downgrade = doc.get("downgrade", False)
+    if not isinstance(downgrade, bool):
+        raise _fail("downgrade", f"must be true or false, got {downgrade!r}")
+    if not isinstance(doc["tiers"], list) or not doc["tiers"]:
+        raise _fail("tiers", "must be a non-empty list")
+    tiers = [_tier(t, f"tiers[{i}]") for i, t in enumerate(doc["tiers"])]
+    if tiers[0].threshold != 0:
+        raise _fail("tiers[0].threshold", f"the lowest tier must start at 0, got {tiers[0].threshold}")
+    seen: set[str] = set()
+    for i, tier in enumerate(tiers):
+        if tier.code in seen:
+            raise _fail(f"tiers[{i}].code", f"duplicate tier code {tier.code!r}")
+        seen.add(tier.code)
+        if i and tier.threshold <= tiers[i - 1].threshold:
+            raise _fail(f"tiers[{i}].threshold",
+                        f"must be greater than tiers[{i - 1}].threshold ({tiers[i - 1].threshold})")
+    if not isinstance(doc["rewards"], list):
+        raise _fail("rewards", "must be a list")
+    rewards = [_reward(r, f"rewards[{i}]", seen) for i, r in enumerate(doc["rewards"])]
+    ids: set[str] = set()
+    for i, reward in enumerate(rewards):
+        if reward.reward_id in ids:
+            raise _fail(f"rewards[{i}].reward_id", f"duplicate reward id {reward.reward_id!r}")
+        ids.add(reward.reward_id)
+    return Rules(version=version, measure=measure, downgrade=downgrade, tiers=tuple(tiers), rewards=tuple(rewards))
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TierStanding:
+    """A member's tier under one rules version, and how it was decided."""
+
+    tier: Tier
+    progress: TierProgress
+    rules_version: int
+    overridden: bool
+
+
+def evaluate_tier(rules: Rules, *, spend_fen: int, growth_points: int,
+                  tier_floor: str | None = None, tier_override: str | None = None) -> TierStanding:
+    """Current tier, next tier and what is still needed, under `rules`."""
+    current_measure = spend_fen if rules.measure == "spend_fen" else growth_points
+    index = max(i for i, t in enumerate(rules.tiers) if t.threshold <= current_measure)
+    if not rules.downgrade and tier_floor is not None:
+        floor = next((i for i, t in enumerate(rules.tiers) if t.code == tier_floor), None)
+        if floor is not None:
+            index = max(index, floor)
+    overridden = False
+    if tier_override is not None:
+        forced = next((i for i, t in enumerate(rules.tiers) if t.code == tier_override), None)
+        if forced is not None:  # an override naming a tier these rules lack falls back to computing
+            index, overridden = forced, True
+    tier = rules.tiers[index]
+    nxt = rules.tiers[index + 1] if index + 1 < len(rules.tiers) else None
+    if nxt is None:
+        progress = TierProgress(next_tier=None, measure=rules.measure, current=current_measure,
+                                threshold=None, still_needed=0)
+    else:
+        progress = TierProgress(next_tier=nxt.info(), measure=rules.measure, current=current_measure,
+                                threshold=nxt.threshold, still_needed=max(0, nxt.threshold - current_measure))
+    return TierStanding(tier=tier, progress=progress, rules_version=rules.version, overridden=overridden)
+
+
+def format_yuan(fen: int) -> str:
+    """123400 -> "¥1,234.00"."""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), 100)
+    return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+def progress_text(progress: TierProgress, locale: str) -> str:
+    """"spend ¥1,234.00 more for 金卡" / "再消费¥1,234.00即可升级为金卡"; empty at the top."""
+    if progress.next_tier is None:
+        return ""
+    name = local(progress.next_tier.name, locale)
+    if progress.measure == "spend_fen":
+        amount = format_yuan(progress.still_needed)
+        return f"再消费{amount}即可升级为{name}" if locale == "zh_CN" else f"spend {amount} more for {name}"
+    return (f"再获得{progress.still_needed}成长值即可升级为{name}" if locale == "zh_CN"
+            else f"earn {progress.still_needed} more growth points for {name}")

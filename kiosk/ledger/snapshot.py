@@ -1,0 +1,201 @@
+"""Applying HQ's member snapshot: full replacement or per-member updates, in one transaction.
+
+Each member is a dict:
+
+    {
+      "member_id": "M000123",                 # required, text
+      "name": "张三明",                        # required, full name (the kiosk only shows it masked)
+      "birthday": "1990-05-17" | "05-17" | None,
+      "balance_fen": 12345,                   # stored value, integer fen (default 0)
+      "spend_fen": 523400,                    # cumulative spend for tier rules (default 0)
+      "growth_points": 0,                     # growth value for tier rules (default 0)
+      "tier_floor": "silver" | None,          # tier HQ assigned at its last evaluation
+      "tier_override": "gold" | None,         # manual override by HQ staff
+      "cards": [{"uid": "04a1b2c3", "issue_no": 2, "status": "active", "last_counter": 17}],
+      "lots": [{"lot_id": "L1", "points": 300,  # points HQ says are left of the lot
+                "earned_at": "2026-01-31T10:00:00+08:00", "expires_at": "2027-01-31T00:00:00+08:00"}],
+      "vouchers": [{"voucher_id": "kiosk-01-7", "state": "used"}],   # optional state changes from HQ
+      "deleted": false                        # per-member update only: remove the member
+    }
+
+`acknowledged_event_ids` are this kiosk's events HQ has merged into the snapshot: from now on they
+stop counting locally (their point spends are released, because the snapshot's lots already
+reflect them). Events not acknowledged keep counting on top of the new snapshot, re-allocated FIFO
+against its lots. With `full=True` members missing from the snapshot are removed; otherwise the
+given members are upserted and the rest kept. Either way it is all-or-nothing: an invalid entry
+raises InvalidSnapshot naming it and nothing changes. Card counters only ever move forward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from typing import Any, Iterable, Mapping
+
+from kiosk.ledger import cards as card_store
+from kiosk.ledger.db import get_meta, set_meta, ts
+from kiosk.ledger.errors import InvalidDenylist, InvalidSnapshot, StaleVersion
+from kiosk.ledger.points import reallocate_member
+from kiosk.model import VoucherState
+
+_MEMBER_KEYS = {"member_id", "name", "birthday", "balance_fen", "spend_fen", "growth_points", "tier_floor",
+                "tier_override", "cards", "lots", "vouchers", "deleted"}
+
+
+def snapshot_version(conn: sqlite3.Connection) -> int | None:
+    value = get_meta(conn, "member_snapshot_version")
+    return int(value) if value is not None else None
+
+
+def _bad(index: int, member: Any, message: str) -> InvalidSnapshot:
+    who = member.get("member_id") if isinstance(member, Mapping) else None
+    return InvalidSnapshot(f"member snapshot: members[{index}]" + (f" ({who})" if who else "") + f": {message}")
+
+
+def _int(member: Mapping[str, Any], key: str, index: int, default: int = 0) -> int:
+    value = member.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _bad(index, member, f"{key} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _opt_text(member: Mapping[str, Any], key: str, index: int) -> str | None:
+    value = member.get(key)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise _bad(index, member, f"{key} must be a non-empty string or null, got {value!r}")
+    return value
+
+
+def _when(value: Any, where: str, index: int, member: Mapping[str, Any]) -> str:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise _bad(index, member, f"{where} is not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise _bad(index, member, f"{where} needs a UTC offset: {value!r}")
+    return ts(parsed)
+
+
+def apply(conn: sqlite3.Connection, version: int, members: Iterable[Mapping[str, Any]],
+          acknowledged_event_ids: Iterable[str], *, full: bool, now: dt.datetime) -> int:
+    """Apply a snapshot (call inside a transaction). Returns the number of member entries."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidSnapshot(f"member snapshot: version must be a positive integer, got {version!r}")
+    current = snapshot_version(conn)
+    if current is not None and version <= current:
+        raise StaleVersion(f"member snapshot version {version} is not newer than the applied version {current}")
+
+    member_rows: list[tuple] = []
+    lot_rows: list[tuple] = []
+    card_rows: list[tuple] = []
+    voucher_updates: list[tuple] = []
+    deleted: list[str] = []
+    now_ts = ts(now)
+    states = {s.value for s in VoucherState}
+    for index, member in enumerate(members):
+        if not isinstance(member, Mapping):
+            raise _bad(index, member, f"must be an object, got {type(member).__name__}")
+        unknown = set(member) - _MEMBER_KEYS
+        if unknown:
+            raise _bad(index, member, f"unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+        member_id = member.get("member_id")
+        if not isinstance(member_id, str) or not member_id:
+            raise _bad(index, member, f"member_id must be a non-empty string, got {member_id!r}")
+        if member.get("deleted"):
+            if full:
+                raise _bad(index, member, "deleted entries only make sense in a per-member update")
+            deleted.append(member_id)
+            continue
+        name = member.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise _bad(index, member, f"name must be a non-empty string, got {name!r}")
+        member_rows.append((
+            member_id, name, _opt_text(member, "birthday", index), _int(member, "balance_fen", index),
+            _int(member, "spend_fen", index), _int(member, "growth_points", index),
+            _opt_text(member, "tier_floor", index), _opt_text(member, "tier_override", index), version,
+        ))
+        for j, lot in enumerate(member.get("lots") or ()):
+            if not isinstance(lot, Mapping) or not isinstance(lot.get("lot_id"), str) or not lot["lot_id"]:
+                raise _bad(index, member, f"lots[{j}] needs a non-empty lot_id")
+            points = lot.get("points")
+            if isinstance(points, bool) or not isinstance(points, int) or points < 0:
+                raise _bad(index, member, f"lots[{j}].points must be a non-negative integer, got {points!r}")
+            lot_rows.append((member_id, lot["lot_id"], points,
+                             _when(lot.get("earned_at"), f"lots[{j}].earned_at", index, member),
+                             _when(lot.get("expires_at"), f"lots[{j}].expires_at", index, member)))
+        for j, card in enumerate(member.get("cards") or ()):
+            if not isinstance(card, Mapping):
+                raise _bad(index, member, f"cards[{j}] must be an object")
+            try:
+                uid = card_store.uid_bytes(card.get("uid"), f"cards[{j}].uid")
+            except InvalidDenylist as exc:
+                raise _bad(index, member, str(exc)) from None
+            status = card.get("status", "active")
+            if status not in card_store.CARD_STATUSES:
+                raise _bad(index, member, f"cards[{j}].status must be one of {card_store.CARD_STATUSES}, got {status!r}")
+            issue_no, counter = card.get("issue_no", 1), card.get("last_counter", 0)
+            for key, value in (("issue_no", issue_no), ("last_counter", counter)):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise _bad(index, member, f"cards[{j}].{key} must be a non-negative integer, got {value!r}")
+            card_rows.append((uid, member_id, issue_no, status, counter, now_ts))
+        for j, voucher in enumerate(member.get("vouchers") or ()):
+            if not isinstance(voucher, Mapping) or voucher.get("state") not in states:
+                raise _bad(index, member, f"vouchers[{j}] needs voucher_id and a state in {sorted(states)}")
+            voucher_updates.append((voucher["state"], str(voucher.get("voucher_id")), member_id))
+
+    acked = [str(e) for e in acknowledged_event_ids]
+    touched = {row[0] for row in member_rows} | set(deleted)
+
+    # Events HQ has merged stop counting: mark them and release their point allocations.
+    acked_members = set()
+    for event_id in acked:
+        row = conn.execute("SELECT member_id FROM local_events WHERE event_id = ? AND acked_version IS NULL",
+                           (event_id,)).fetchone()
+        if row:
+            acked_members.add(row[0])
+            conn.execute("UPDATE local_events SET acked_version = ? WHERE event_id = ?", (version, event_id))
+            conn.execute("DELETE FROM spends WHERE event_id = ?", (event_id,))
+
+    if full:
+        conn.execute("DELETE FROM lots")
+        conn.execute("DELETE FROM members")
+    else:
+        for member_id in touched:
+            conn.execute("DELETE FROM lots WHERE member_id = ?", (member_id,))
+        for member_id in deleted:
+            conn.execute("DELETE FROM members WHERE member_id = ?", (member_id,))
+    conn.executemany(
+        """
+        INSERT INTO members(member_id, name, birthday, balance_fen, spend_fen, growth_points, tier_floor,
+                            tier_override, snapshot_version)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(member_id) DO UPDATE SET name = excluded.name, birthday = excluded.birthday,
+            balance_fen = excluded.balance_fen, spend_fen = excluded.spend_fen,
+            growth_points = excluded.growth_points, tier_floor = excluded.tier_floor,
+            tier_override = excluded.tier_override, snapshot_version = excluded.snapshot_version
+        """,
+        member_rows,
+    )
+    try:
+        conn.executemany("INSERT INTO lots(member_id, lot_id, points, earned_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                         lot_rows)
+    except sqlite3.IntegrityError as exc:
+        raise InvalidSnapshot(f"member snapshot: duplicate lot id within a member ({exc})") from None
+    conn.executemany(
+        """
+        INSERT INTO cards(uid, member_id, issue_no, status, last_counter, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT(uid) DO UPDATE SET member_id = excluded.member_id, issue_no = excluded.issue_no,
+            status = excluded.status, last_counter = MAX(cards.last_counter, excluded.last_counter),
+            updated_at = excluded.updated_at
+        """,
+        card_rows,
+    )
+    conn.executemany("UPDATE vouchers SET state = ? WHERE voucher_id = ? AND member_id = ?", voucher_updates)
+
+    # Unacknowledged local events keep counting, re-allocated against the new lots.
+    pending = {r[0] for r in conn.execute("SELECT DISTINCT member_id FROM local_events WHERE acked_version IS NULL")}
+    # A full snapshot replaced every lot, so every member with pending events needs re-allocation.
+    for member_id in (pending if full else pending & (touched | acked_members)):
+        reallocate_member(conn, member_id)
+    set_meta(conn, "member_snapshot_version", str(version))
+    return len(member_rows) + len(deleted)
