@@ -1,0 +1,183 @@
+"""Words and numbers on screen: the UI strings in both locales, money, points and dates.
+
+Money is integer fen shown as ¥1,234.50; dates are converted to the store's timezone before they
+are formatted, and month/weekday names come from here rather than the C library's locale, which a
+kiosk image rarely has for zh_CN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+LOCALES: tuple[str, ...] = ("zh_CN", "en")
+
+STRINGS: dict[str, dict[str, str]] = {
+    # idle / reading
+    "tap_card": {"zh_CN": "请将会员卡放在感应区", "en": "Tap your membership card"},
+    "tap_card_hint": {"zh_CN": "查看余额、积分，兑换礼品", "en": "Balance, points and rewards"},
+    "reading": {"zh_CN": "正在读卡…", "en": "Reading your card…"},
+    "reading_hint": {"zh_CN": "请勿移开卡片", "en": "Please keep the card in place"},
+    "online": {"zh_CN": "在线", "en": "Online"},
+    "offline": {"zh_CN": "离线", "en": "Offline"},
+    "toggle_locale": {"zh_CN": "English", "en": "中文"},
+    # member
+    "hello": {"zh_CN": "您好，{name}", "en": "Hello, {name}"},
+    "birthday": {"zh_CN": "生日快乐！今天有生日礼遇", "en": "Happy birthday! Birthday treats today"},
+    "points": {"zh_CN": "积分", "en": "Points"},
+    "balance": {"zh_CN": "储值余额", "en": "Stored value"},
+    "progress_spend": {"zh_CN": "再消费 {amount} 升级{tier}", "en": "Spend {amount} more to reach {tier}"},
+    "progress_growth": {"zh_CN": "再获得 {amount} 成长值升级{tier}",
+                        "en": "Earn {amount} more growth points to reach {tier}"},
+    "progress_top": {"zh_CN": "您已是最高等级", "en": "You are at the top tier"},
+    "expiries": {"zh_CN": "即将到期积分", "en": "Points expiring soon"},
+    "expiry_line": {"zh_CN": "{date} 到期 {points} 分", "en": "{points} on {date}"},
+    "no_expiries": {"zh_CN": "近期没有积分到期", "en": "No points expiring soon"},
+    "benefits": {"zh_CN": "会员权益", "en": "Your benefits"},
+    "discount": {"zh_CN": "购物享{rate}", "en": "{rate} off purchases"},
+    "multiplier": {"zh_CN": "消费积分 {mult} 倍", "en": "{mult}× points on spend"},
+    "as_of": {"zh_CN": "数据时间 {time}", "en": "As of {time}"},
+    # buttons
+    "rewards": {"zh_CN": "兑换礼品", "en": "Rewards"},
+    "my_vouchers": {"zh_CN": "我的券", "en": "My vouchers"},
+    "done": {"zh_CN": "完成", "en": "Done"},
+    "back": {"zh_CN": "返回", "en": "Back"},
+    "ok": {"zh_CN": "好的", "en": "OK"},
+    "cancel": {"zh_CN": "取消", "en": "Cancel"},
+    "confirm": {"zh_CN": "确认兑换", "en": "Confirm"},
+    "working": {"zh_CN": "处理中…", "en": "Working…"},
+    # rewards
+    "rewards_title": {"zh_CN": "积分兑换", "en": "Rewards"},
+    "points_available": {"zh_CN": "可用积分 {points}", "en": "{points} points available"},
+    "cost_points": {"zh_CN": "{points} 积分", "en": "{points} pts"},
+    "points_missing": {"zh_CN": "还差 {points} 积分", "en": "{points} pts short"},
+    "redeem": {"zh_CN": "兑换", "en": "Redeem"},
+    "worth": {"zh_CN": "价值 {amount}", "en": "Worth {amount}"},
+    "valid_days": {"zh_CN": "{days} 天有效", "en": "Valid {days} days"},
+    "unavailable": {"zh_CN": "暂不可兑换", "en": "Not available"},
+    "unavailable_tier": {"zh_CN": "等级不足", "en": "Higher tier only"},
+    "unavailable_stock": {"zh_CN": "已兑完", "en": "Out of stock"},
+    "unavailable_limit": {"zh_CN": "已达兑换上限", "en": "Limit reached"},
+    "unavailable_dates": {"zh_CN": "不在兑换期内", "en": "Not on offer now"},
+    "no_rewards": {"zh_CN": "暂无可兑换的礼品", "en": "No rewards on offer right now"},
+    # confirm
+    "confirm_title": {"zh_CN": "确认兑换", "en": "Confirm redemption"},
+    "points_now": {"zh_CN": "当前积分", "en": "Points now"},
+    "points_after": {"zh_CN": "兑换后", "en": "After"},
+    "cost": {"zh_CN": "消耗 {points} 积分", "en": "Uses {points} points"},
+    "offline_redeem": {"zh_CN": "网络离线：兑换将在恢复后同步", "en": "Offline: this will sync when back online"},
+    "keep_card": {"zh_CN": "请保持卡片在感应区", "en": "Keep your card on the reader"},
+    # voucher
+    "voucher_title": {"zh_CN": "兑换成功", "en": "Here is your voucher"},
+    "show_at_till": {"zh_CN": "请在收银台出示此券", "en": "Show this at the till"},
+    "short_code": {"zh_CN": "券码", "en": "Code"},
+    "value": {"zh_CN": "面值 {amount}", "en": "Value {amount}"},
+    "expires": {"zh_CN": "有效期至 {date}", "en": "Valid until {date}"},
+    "issued_offline": {"zh_CN": "离线签发", "en": "Issued offline"},
+    "vouchers_title": {"zh_CN": "我的券", "en": "My vouchers"},
+    "no_vouchers": {"zh_CN": "您还没有券", "en": "You have no vouchers yet"},
+    "state_issued": {"zh_CN": "可使用", "en": "Ready to use"},
+    "state_used": {"zh_CN": "已使用", "en": "Used"},
+    "state_expired": {"zh_CN": "已过期", "en": "Expired"},
+    "state_cancelled": {"zh_CN": "已作废", "en": "Cancelled"},
+    "tap_voucher": {"zh_CN": "点选一张券显示二维码", "en": "Tap a voucher to show its QR code"},
+    "not_usable": {"zh_CN": "此券不可使用", "en": "This voucher cannot be used"},
+    # notices: title and explanation for each NoticeKind value
+    "notice_not_a_member_card": {"zh_CN": "这不是会员卡", "en": "Not a membership card"},
+    "notice_not_a_member_card_hint": {"zh_CN": "请使用本店会员卡，或到收银台办理",
+                                      "en": "Please use our membership card, or ask at the till"},
+    "notice_card_blocked": {"zh_CN": "此卡已挂失", "en": "This card is blocked"},
+    "notice_card_blocked_hint": {"zh_CN": "此卡已挂失停用，请到服务台办理补卡",
+                                 "en": "It was reported lost. Please ask at the service desk"},
+    "notice_card_rejected": {"zh_CN": "无法识别此卡", "en": "Card not accepted"},
+    "notice_card_rejected_hint": {"zh_CN": "卡片校验未通过，请联系店员",
+                                  "en": "The card failed its check. Please ask a member of staff"},
+    "notice_reader_fault": {"zh_CN": "读卡器故障", "en": "Card reader fault"},
+    "notice_reader_fault_hint": {"zh_CN": "请稍后再试或联系店员",
+                                 "en": "Please try again later or ask a member of staff"},
+    "notice_offline_limit": {"zh_CN": "暂时无法离线兑换", "en": "Offline limit reached"},
+    "notice_offline_limit_hint": {"zh_CN": "网络恢复后即可兑换，余额与积分仍可查看",
+                                  "en": "Redeeming resumes when we are back online"},
+    "notice_out_of_service": {"zh_CN": "暂停服务", "en": "Out of service"},
+    "notice_out_of_service_hint": {"zh_CN": "本机暂停使用，请到收银台办理",
+                                   "en": "Please ask at the till"},
+    "notice_redemption_failed": {"zh_CN": "兑换未完成", "en": "Redemption not completed"},
+    "notice_redemption_failed_hint": {"zh_CN": "积分未扣除，请重试或联系店员",
+                                      "en": "No points were taken. Please try again"},
+    "notice_card_removed_too_soon": {"zh_CN": "卡片移开过早", "en": "Card removed too soon"},
+    "notice_card_removed_too_soon_hint": {"zh_CN": "请重新放卡并保持不动",
+                                          "en": "Please tap again and hold the card still"},
+    "staff_code": {"zh_CN": "代码 {detail}", "en": "Code {detail}"},
+}
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+
+
+def check_locale(locale: str) -> str:
+    if locale not in LOCALES:
+        raise ValueError(f"unknown UI locale {locale!r}; expected one of {', '.join(LOCALES)}")
+    return locale
+
+
+def tr(key: str, locale: str, **values: object) -> str:
+    """The UI string `key` in `locale`, with `{placeholders}` filled in."""
+    entry = STRINGS[key]
+    template = entry.get(locale) or entry["en"]
+    return template.format(**values) if values else template
+
+
+def money(fen: int) -> str:
+    """¥1,234.50 from 123450 fen; integer arithmetic only, so no rounding surprises."""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+def money_short(fen: int) -> str:
+    """¥10 for whole yuan, else the full form: used for voucher values in big type."""
+    return f"¥{fen // 100:,}" if fen % 100 == 0 and fen >= 0 else money(fen)
+
+
+def points(value: int) -> str:
+    return f"{int(value):,}"
+
+
+def discount_rate(discount_pct: int, locale: str) -> str:
+    """90 -> "9折" / "10%"; 85 -> "8.5折" / "15%"."""
+    if locale == "zh_CN":
+        tenths = discount_pct / 10
+        return f"{tenths:g}折"
+    return f"{100 - discount_pct}%"
+
+
+def _local(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r} given to the UI; times must be timezone-aware")
+    return moment.astimezone(tz)
+
+
+def date_text(moment: dt.datetime, tz: ZoneInfo, locale: str) -> str:
+    """The calendar day of `moment` in the store's timezone."""
+    d = _local(moment, tz)
+    if locale == "zh_CN":
+        return f"{d.year}年{d.month}月{d.day}日"
+    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
+
+
+def time_text(moment: dt.datetime, tz: ZoneInfo) -> str:
+    d = _local(moment, tz)
+    return f"{d.hour:02d}:{d.minute:02d}"
+
+
+def clock_date_text(moment: dt.datetime, tz: ZoneInfo, locale: str) -> str:
+    """The date line under the idle clock: weekday included."""
+    d = _local(moment, tz)
+    if locale == "zh_CN":
+        return f"{d.month}月{d.day}日 {_WEEKDAYS_ZH[d.weekday()]}"
+    return f"{_WEEKDAYS_EN[d.weekday()]} {d.day} {_MONTHS_EN[d.month - 1]}"
+
+
+def datetime_text(moment: dt.datetime, tz: ZoneInfo, locale: str) -> str:
+    return f"{date_text(moment, tz, locale)} {time_text(moment, tz)}"
