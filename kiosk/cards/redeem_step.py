@@ -1,0 +1,135 @@
+"""The card-write step of a redemption: move the card's counter to the value the ledger prepared.
+
+    ledger.prepare_redemption(...)      -> pending, with the counter the card must reach (n)
+    write_redemption_counter(...)       -> the card now reads n (written to copy n % 2, read back)
+    ledger.confirm_redemption(id, n)    -> voucher; only now is the member told
+
+The step is idempotent: a card that already reads n (the write landed but its answer was lost)
+is not written again, and a card still reading n - 1 is written. Anything else is refused, so
+a counter never moves backwards or skips. If the card leaves mid-write the redemption stays
+pending; `resume_on_tap` finishes it the next time the card is presented. Pulled at any moment,
+the card holds either the old copy or both, never a mix: a torn copy fails its MAC and the
+other copy (n - 1) is still intact.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from kiosk.cards import layout
+from kiosk.cards.errors import CardFaults, CardWriteVerifyFailed
+from kiosk.cards.keyfile import MasterKeys
+from kiosk.cards.keys import sector_keys
+from kiosk.cards.cardio import read_copy, write_copy
+from kiosk.cards.ports import TagSession
+from kiosk.cards.reading import read_card
+from kiosk.cards.record import CardRecord, CopyStatus, check_copy, encode_record
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CardWritten:
+    counter: int
+    copy: int
+    already: bool  # True: the card already held this counter (an earlier write had landed)
+
+
+@dataclass(frozen=True)
+class CardWriteInterrupted:
+    """The card left (or answered garbage) during the step; the redemption stays pending."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class CardWriteRefused:
+    """The card is not the one, or not in the state, the prepared redemption expects."""
+
+    reason: str  # "other_card", "no_genuine_record", "other_member", "counter_ahead", "counter_behind"
+
+
+CardStepResult = CardWritten | CardWriteInterrupted | CardWriteRefused
+
+
+def write_redemption_counter(
+    session: TagSession,
+    keys: MasterKeys,
+    faults: CardFaults,
+    *,
+    card_uid: bytes,
+    member_id: str,
+    target_counter: int,
+) -> CardStepResult:
+    """Bring the card to `target_counter`; never raises for card I/O (see module docstring)."""
+    try:
+        return _write(session, keys, faults, bytes(card_uid), member_id, target_counter)
+    except faults.io as exc:
+        _LOG.info("card write interrupted: %s", type(exc).__name__)
+        return CardWriteInterrupted(type(exc).__name__)
+    except CardWriteVerifyFailed as exc:
+        return CardWriteInterrupted(str(exc))
+
+
+def _write(session: TagSession, keys: MasterKeys, faults: CardFaults, uid: bytes, member_id: str,
+           target: int) -> CardStepResult:
+    if bytes(session.uid) != uid:
+        return CardWriteRefused("other_card")
+    best = read_card(session, keys, faults).best()
+    if best is None:
+        return CardWriteRefused("no_genuine_record")
+    current_copy, record = best
+    if record.member_id != member_id:
+        return CardWriteRefused("other_member")
+    if record.counter == target:
+        return CardWritten(target, current_copy.copy, already=True)
+    if record.counter > target:
+        return CardWriteRefused("counter_ahead")
+    if record.counter != target - 1:
+        return CardWriteRefused("counter_behind")
+    new = record.with_counter(target)
+    copy = layout.copy_for_counter(target)
+    sector = layout.copy_sector(copy)
+    session.authenticate(layout.trailer_block(sector), sector_keys(keys, uid, sector).key_b, "B")
+    write_copy(session, sector, encode_record(new, sector, keys))
+    # Read back before anyone is told: a write the card acknowledged but did not keep is a failure.
+    check = check_copy(read_copy(session, sector), uid, sector, keys)
+    if check.status is not CopyStatus.VALID or check.record != new:
+        raise CardWriteVerifyFailed("record read back differs from the record written")
+    return CardWritten(target, copy, already=False)
+
+
+@dataclass(frozen=True)
+class RedemptionConfirmed:
+    voucher: Any  # kiosk.model.VoucherView from the ledger
+    card: CardWritten
+
+
+@dataclass(frozen=True)
+class RedemptionPending:
+    """Not confirmed: the card must be presented again (or the pending intent cancelled)."""
+
+    intent_id: str
+    card: CardWriteInterrupted | CardWriteRefused
+
+
+def complete_redemption(
+    session: TagSession,
+    keys: MasterKeys,
+    faults: CardFaults,
+    confirm: Callable[[str, int], Any],
+    *,
+    intent_id: str,
+    card_uid: bytes,
+    member_id: str,
+    target_counter: int,
+) -> RedemptionConfirmed | RedemptionPending:
+    """Card write, then `confirm(intent_id, counter)` (ledger.confirm_redemption) only on success."""
+    result = write_redemption_counter(
+        session, keys, faults, card_uid=card_uid, member_id=member_id, target_counter=target_counter
+    )
+    if isinstance(result, CardWritten):
+        return RedemptionConfirmed(confirm(intent_id, result.counter), result)
+    return RedemptionPending(intent_id, result)
