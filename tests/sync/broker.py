@@ -1,0 +1,79 @@
+"""A real Mosquitto for the integration tests: free loopback port, generated config, kill/restart.
+
+Persistence is off on purpose: restarting the broker loses every session and queued message,
+which is the harsh case the relay must survive.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+MOSQUITTO = Path("/usr/sbin/mosquitto")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mosquitto:
+    def __init__(self, folder: Path, *, extra_config: str = "", allow_anonymous: bool = True) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self.config = folder / "mosquitto.conf"
+        self.log = folder / "mosquitto.log"
+        # As root Mosquitto drops to user "mosquitto", which cannot read tmp_path; stay ourselves.
+        self.config.write_text(
+            f"user {getpass.getuser()}\n"
+            "persistence false\n"
+            "per_listener_settings false\n"
+            f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
+            "max_queued_messages 1000000\n"
+            "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+            f"listener {self.port} 127.0.0.1\n"
+            + extra_config)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = open(self.log, "ab")
+        self._proc = subprocess.Popen([str(MOSQUITTO), "-c", str(self.config)],
+                                      stdout=log, stderr=log)
+        log.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not open its port")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, no will flushing beyond what the OS does."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGKILL)
+            self._proc.wait(timeout=10)
+        self._proc = None
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._proc = None
