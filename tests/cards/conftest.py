@@ -15,3 +15,50 @@ def keys() -> MasterKeys:
 @pytest.fixture
 def other_keys() -> MasterKeys:
     return MasterKeys(bytes(range(0x80, 0xA0)), key_id=3)
+
+
+@pytest.fixture
+def faults():
+    from tests.cards.emulated import FAULTS
+
+    return FAULTS
+
+
+@pytest.fixture
+def tap():
+    """tap(card) -> a selected TagSession for an emulated card."""
+    from tests.cards.emulated import FrameSession
+
+    def present(card, pull_after=None):
+        return FrameSession(card, pull_after)
+
+    return present
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    """The real SQLite ledger, seeded with the demo rules, members and cards."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.ledger import Ledger, OfflineLimits
+    from kiosk.ledger.demo import seed_demo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    now = dt.datetime(2026, 3, 1, 10, 0, tzinfo=tz)
+
+    class Clock:
+        def now(self):
+            return now
+
+        def monotonic(self):
+            return 0.0
+
+    led = Ledger.open(tmp_path / "ledger.db", device_id="kiosk-t", clock=Clock(), tz=tz,
+                      voucher_key=Ed25519PrivateKey.generate(),
+                      offline_limits=OfflineLimits(points_per_day=100_000, redemptions_per_day=100))
+    seed_demo(led, now)
+    yield led
+    led.close()
