@@ -51,7 +51,7 @@ class NoticeScreen(Screen):
         ctx, lay, kind = self.ctx, self.ctx.layout, self.state.kind
         body = lay.content
         symbol, color = NOTICE_LOOK.get(kind, ("!", theme.WARNING))
-        side = round(min(body.h * 0.42, body.w * 0.3))
+        side = round(min(body.h * 0.42, body.w * (0.3 if lay.landscape else 0.4)))
         icon = notice_icon(symbol, color, side)
         title_h = round(lay.type_size("title") * 1.4)
         hint_h = round(lay.type_size("body") * 1.35 * 2)

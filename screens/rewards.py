@@ -72,12 +72,12 @@ class RewardsScreen(Screen):
         live = can_redeem(option)
         draw_panel(surface, ctx, rect, theme.PANEL_RAISED if live else theme.PANEL)
         inner = inset(rect, lay.gap * 2, lay.gap)
-        text_part, price_part = split(inner, [1.9, 1.0], lay.gap * 2, horizontal=True)
+        text_part, price_part = split(inner, [1.9 if lay.landscape else 1.5, 1.0], lay.gap * 2, horizontal=True)
         half = text_part.h // 2
         name_color = theme.TEXT if live else theme.TEXT_DISABLED
         draw_text(surface, ctx, local(option.name, ctx.locale),
                   pygame.Rect(text_part.x, text_part.y, text_part.w, half + lay.gap // 2),
-                  style="body", bold=True, color=name_color)
+                  style="body", bold=True, color=name_color, min_scale=0.8)
         detail = f"{ctx.t('worth', amount=money(option.value_fen))}  ·  {ctx.t('valid_days', days=option.validity_days)}"
         draw_text(surface, ctx, detail, pygame.Rect(text_part.x, text_part.y + half, text_part.w, half),
                   style="small", color=theme.TEXT_SECONDARY if live else theme.TEXT_DISABLED)
@@ -154,24 +154,33 @@ class ConfirmScreen(Screen):
                       style="body", color=note[1], align="center", bold=True)
 
     def draw_before_after(self, surface: pygame.Surface, rect: pygame.Rect) -> None:
+        """The two numbers side by side (landscape) or one above the other (portrait)."""
         ctx, lay = self.ctx, self.ctx.layout
         label_h = round(lay.type_size("label") * 1.4)
-        arrow_w = round(lay.unit * 12)
-        left, arrow, right = split(rect, [1.0, 0.0, 1.0], 0, horizontal=True)
-        left.w -= arrow_w // 2
-        right.x += arrow_w // 2
-        right.w -= arrow_w // 2
-        arrow = pygame.Rect(left.right, rect.y + label_h, arrow_w, rect.h - label_h)
-        size = min(lay.type_size("huge"), round((rect.h - label_h) * 0.75))
+        arrow_len = round(lay.unit * 12)
+        horizontal = lay.landscape
+        first, _, second = split(rect, [1.0, 0.35, 1.0], 0, horizontal=horizontal)
+        arrow = rect.clip(pygame.Rect(first.right, first.y + label_h, second.x - first.right, first.h - label_h)
+                          if horizontal else pygame.Rect(rect.x, first.bottom, rect.w, second.y - first.bottom))
+        size = min(lay.type_size("huge"), round((first.h - label_h) * 0.75))
         for part, label, value, color in (
-            (left, ctx.t("points_now"), self.state.member.points, theme.TEXT),
-            (right, ctx.t("points_after"), self.state.points_after, theme.ACCENT),
+            (first, ctx.t("points_now"), self.state.member.points, theme.TEXT),
+            (second, ctx.t("points_after"), self.state.points_after, theme.ACCENT),
         ):
             draw_text(surface, ctx, label, pygame.Rect(part.x, part.y, part.w, label_h), style="label",
                       color=theme.TEXT_SECONDARY, align="center")
             draw_text(surface, ctx, points(value), pygame.Rect(part.x, part.y + label_h, part.w, part.h - label_h),
                       size=size, bold=True, color=color, align="center", min_scale=0.3)
-        cx, cy, a = arrow.centerx, arrow.centery, max(6, arrow_w // 4)
-        pygame.draw.line(surface, theme.TEXT_SECONDARY, (cx - a, cy), (cx + a // 2, cy), max(3, a // 3))
-        pygame.draw.polygon(surface, theme.TEXT_SECONDARY, [(cx + a, cy), (cx + a // 3, cy - a * 2 // 3),
-                                                            (cx + a // 3, cy + a * 2 // 3)])
+        self.draw_arrow(surface, arrow, max(6, min(arrow_len, arrow.w, arrow.h) // 4), horizontal)
+
+    @staticmethod
+    def draw_arrow(surface: pygame.Surface, rect: pygame.Rect, a: int, horizontal: bool) -> None:
+        cx, cy = rect.center
+        width = max(3, a // 3)
+        if horizontal:
+            pygame.draw.line(surface, theme.TEXT_SECONDARY, (cx - a, cy), (cx + a // 2, cy), width)
+            tip = [(cx + a, cy), (cx + a // 3, cy - a * 2 // 3), (cx + a // 3, cy + a * 2 // 3)]
+        else:
+            pygame.draw.line(surface, theme.TEXT_SECONDARY, (cx, cy - a), (cx, cy + a // 2), width)
+            tip = [(cx, cy + a), (cx - a * 2 // 3, cy + a // 3), (cx + a * 2 // 3, cy + a // 3)]
+        pygame.draw.polygon(surface, theme.TEXT_SECONDARY, tip)

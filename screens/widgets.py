@@ -43,6 +43,12 @@ def render_text(ctx: RenderContext, text: str, size: int, color: theme.Color,
     return surf
 
 
+def forget_rendered() -> None:
+    """Drop cached text and QR images: called when a session ends so no member data lingers."""
+    _TEXT_CACHE.clear()
+    qr_surface.cache_clear()
+
+
 def fit_text(ctx: RenderContext, text: str, size: int, max_width: int, color: theme.Color,
              bold: bool = False, min_scale: float = 0.6) -> pygame.Surface:
     """Render `text` at `size`, shrinking to fit `max_width`, then cutting with an ellipsis."""
@@ -133,7 +139,19 @@ def draw_paragraph(surface: pygame.Surface, ctx: RenderContext, text: str, rect:
                    max_lines: int = 3, bold: bool = False) -> pygame.Rect:
     """Wrapped text, vertically centred in `rect`; returns the area used."""
     size = ctx.layout.type_size(style)
-    lines = wrap_lines(ctx, text, size, rect.w, bold)[:max_lines]
+    lines = wrap_lines(ctx, text, size, rect.w, bold)
+    if 1 < len(lines) <= max_lines:
+        # Balance the lines (no lone character on the last one): the narrowest width that
+        # still needs no more lines.
+        low, high = rect.w // len(lines), rect.w
+        while high - low > 4:
+            mid = (low + high) // 2
+            if len(wrap_lines(ctx, text, size, mid, bold)) <= len(lines):
+                high = mid
+            else:
+                low = mid
+        lines = wrap_lines(ctx, text, size, high, bold)
+    lines = lines[:max_lines]
     line_h = round(size * 1.35)
     top = rect.centery - line_h * len(lines) // 2
     used = pygame.Rect(rect.x, top, 0, 0)

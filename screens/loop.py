@@ -1,0 +1,134 @@
+"""The UI's event loop: wait for input or the next animation frame, dispatch, draw only what
+changed, and cap the frame rate.
+
+Reader events arrive from the reader thread as pygame events of type `READER_EVENT` (post them
+with `post_reader_event`, which is safe from any thread). Each handler returns the next `UiState`
+or None; the loop shows it.
+
+Waiting: SDL's own `pygame.event.wait(timeout)` only sleeps properly on video drivers that can be
+woken (X11, Wayland, Windows, macOS). On the dummy driver and on KMSDRM, the Pi's console driver,
+SDL 2 implements it as a loop that polls every millisecond, which costs a few percent of a core
+while idle (bench/render.py measures both). So the default `wait="poll"` polls the queue
+`poll_hz` times a second and sleeps in between; `wait="sdl"` uses `pygame.event.wait` for drivers
+where it truly blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+import pygame
+
+from kiosk.ui_state import Intent, UiState
+from screens.ui import KioskUI
+
+_LOG = logging.getLogger(__name__)
+
+#: pygame event type carrying one reader event in its `payload` attribute.
+READER_EVENT: int = pygame.event.custom_type()
+#: Posted by `UiLoop.stop()` so a waiting loop notices at once.
+_WAKE_EVENT: int = pygame.event.custom_type()
+
+Handler = Callable[[Any], UiState | None]
+
+
+def post_reader_event(payload: object) -> None:
+    """Hand a reader event to the UI loop; callable from the reader thread."""
+    pygame.event.post(pygame.event.Event(READER_EVENT, payload=payload))
+
+
+@dataclass
+class UiLoop:
+    ui: KioskUI
+    on_intent: Callable[[Intent], UiState | None]
+    on_tick: Callable[[float], UiState | None] = lambda now: None
+    on_reader_event: Handler = lambda payload: None
+    max_fps: float = 30.0
+    tick_interval_s: float = 0.25  # how often on_tick runs (session timeouts)
+    poll_hz: float = 30.0  # input polling rate while waiting, for wait="poll"
+    wait: Literal["poll", "sdl"] = "poll"
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    flip: Callable[[list[pygame.Rect]], None] = field(default=pygame.display.update)
+    frames: int = 0  # display updates done, for the benchmark and tests
+    _running: bool = True
+    _next_tick: float = 0.0
+    _last_flip: float = float("-inf")
+
+    def stop(self) -> None:
+        """Ask the loop to return after the current step (thread-safe)."""
+        self._running = False
+        try:
+            pygame.event.post(pygame.event.Event(_WAKE_EVENT))
+        except pygame.error:
+            pass  # the display is already gone; the flag alone ends the loop
+
+    def run(self) -> None:
+        self._running = True
+        while self._running and self.step():
+            pass
+
+    def step(self, max_wait_s: float | None = None) -> bool:
+        """One turn: wait, dispatch, tick, draw. False once the window was closed."""
+        now = self.monotonic()
+        deadline = min(self.ui.next_wakeup(now), self._next_tick)
+        if max_wait_s is not None:
+            deadline = min(deadline, now + max_wait_s)
+        events = self._wait(deadline)
+        for event in events:
+            if event.type == pygame.QUIT:
+                self._running = False
+                return False
+            if event.type == _WAKE_EVENT:
+                continue
+            if event.type == READER_EVENT:
+                self._show(self._call(self.on_reader_event, getattr(event, "payload", None)))
+                continue
+            intent = self.ui.handle_event(event)
+            if intent is not None:
+                self._show(self._call(self.on_intent, intent))
+        now = self.monotonic()
+        if now >= self._next_tick:
+            self._next_tick = now + self.tick_interval_s
+            self._show(self._call(self.on_tick, now))
+        self.ui.update(now)
+        # Cap the frame rate: hold the next flip back until a frame period has passed.
+        wait_for_frame = self._last_flip + 1.0 / self.max_fps - now
+        if wait_for_frame > 0:
+            self.sleep(wait_for_frame)
+        rects = self.ui.draw()
+        if rects:
+            self.flip(rects)
+            self.frames += 1
+            self._last_flip = self.monotonic()
+        return True
+
+    def _show(self, state: UiState | None) -> None:
+        if state is not None:
+            self.ui.show(state)
+
+    @staticmethod
+    def _call(handler: Callable[[Any], UiState | None], arg: object) -> UiState | None:
+        # A failing handler must not take the screen down with it: log, keep the loop alive.
+        try:
+            return handler(arg)
+        except Exception:  # noqa: BLE001 - the loop is the last line of defence for the UI
+            _LOG.exception("UI handler failed for %r", arg)
+            return None
+
+    def _wait(self, deadline: float) -> list[pygame.event.Event]:
+        if self.wait == "sdl":
+            timeout_ms = max(0, int((deadline - self.monotonic()) * 1000))
+            first = pygame.event.wait(min(timeout_ms, 1000))
+            events = [first] if first.type != pygame.NOEVENT else []
+            return events + pygame.event.get()
+        period = 1.0 / self.poll_hz
+        while True:
+            events = pygame.event.get()
+            remaining = deadline - self.monotonic()
+            if events or remaining <= 0:
+                return events
+            self.sleep(min(period, remaining))
