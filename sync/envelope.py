@@ -25,7 +25,7 @@ from sync.topics import Scope
 
 #: Domain separation: a signature made for something else can never verify as a push.
 SIGNING_CONTEXT = b"kiosk-hq-push/v1\n"
-DOCUMENT_TYPES = ("rules", "members", "denylist", "denylist_delta")
+DOCUMENT_TYPES = ("rules", "members", "members_update", "denylist", "denylist_delta")
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -77,7 +77,7 @@ def _parse_scope(value: Any) -> Scope:
 def _check_payload_shape(doc_type: str, payload: dict[str, Any]) -> None:
     if doc_type == "rules":
         require(payload, "document", dict)
-    elif doc_type == "members":
+    elif doc_type in ("members", "members_update"):
         require(payload, "members", list)
         ids = require(payload, "acknowledged_event_ids", list)
         if not all(isinstance(i, str) for i in ids):

@@ -20,8 +20,8 @@ _LOG = logging.getLogger(__name__)
 
 DEFAULT_MAX_PUSH_BYTES = 4 * 1024 * 1024
 #: Deltas move the deny-list's version line; they never have a line of their own.
-VERSION_LINES = {"rules": "rules", "members": "members", "denylist": "denylist",
-                 "denylist_delta": "denylist"}
+VERSION_LINES = {"rules": "rules", "members": "members", "members_update": "members",
+                 "denylist": "denylist", "denylist_delta": "denylist"}
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,11 @@ class PushHandler:
         try:
             if push.doc_type == "rules":
                 self._ledger.apply_rules(push.version, body["document"])
-            elif push.doc_type == "members":
+            elif push.doc_type in ("members", "members_update"):
+                # A snapshot replaces every member; an update touches only those it lists.
                 self._ledger.apply_member_snapshot(push.version, body["members"],
-                                                   body["acknowledged_event_ids"])
+                                                   body["acknowledged_event_ids"],
+                                                   full=push.doc_type == "members")
             elif push.doc_type == "denylist":
                 self._ledger.apply_denylist_full(push.version, body["entries"], push.issued_at)
             elif push.doc_type == "denylist_delta":

@@ -75,8 +75,8 @@ class HqLink:
                 subscriptions=[(f, 1) for f in self._topics.subscriptions()]),
             on_connect=lambda session_present: self._queue.put(("connected", session_present)),
             on_disconnect=lambda reason: self._queue.put(("disconnected", reason)),
-            on_message=lambda message: self._queue.put(message),
-            will=self._status_will())
+            on_message=lambda message: self._queue.put(message))
+        self._client.set_will(self._status_will())
 
     # --- public, any thread ---------------------------------------------------------------------
 

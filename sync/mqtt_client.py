@@ -254,7 +254,8 @@ class MqttClient:
         was_connected = self._connected.is_set()
         self._connected.clear()
         if was_connected:
-            _LOG.warning("disconnected from broker: %s", reason_code)
+            _LOG.log(logging.INFO if self._stopping else logging.WARNING,
+                     "disconnected from broker: %s", reason_code)
             if self._on_disconnect is not None:
                 self._on_disconnect(str(reason_code))
 

@@ -15,6 +15,7 @@ from sync.ids import check_id, check_prefix
 DOCUMENT_TOPICS: dict[str, str] = {
     "rules": "rules",
     "members": "members",
+    "members_update": "members-update",
     "denylist": "denylist",
     "denylist_delta": "denylist-delta",
 }

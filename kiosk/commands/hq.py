@@ -58,8 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _publish_options(rules)
     rules.set_defaults(handler=_handler("publish_rules"))
 
-    members = sub.add_parser("publish-members", help="sign and publish a member snapshot")
+    members = sub.add_parser("publish-members", help="sign and publish a member snapshot or update")
     _publish_options(members)
+    members.add_argument("--update", action="store_true",
+                         help="only the listed members change (not retained); default: full snapshot")
     members.set_defaults(handler=_handler("publish_members"))
 
     deny = sub.add_parser("publish-denylist", help="sign and publish the deny-list (or a delta)")

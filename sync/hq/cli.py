@@ -113,7 +113,7 @@ def publish_rules(args: argparse.Namespace) -> int:
 
 
 def publish_members(args: argparse.Namespace) -> int:
-    return _publish(args, "members")
+    return _publish(args, "members_update" if args.update else "members")
 
 
 def publish_denylist(args: argparse.Namespace) -> int:

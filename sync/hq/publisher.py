@@ -25,7 +25,7 @@ def build_payload(doc_type: str, data: Any, *, base_version: int | None = None) 
         if not isinstance(data, dict):
             raise ValueError("rules file must hold one object (tiers and rewards catalog)")
         return {"document": data}
-    if doc_type == "members":
+    if doc_type in ("members", "members_update"):
         if isinstance(data, list):
             return {"members": data, "acknowledged_event_ids": []}
         if isinstance(data, dict) and isinstance(data.get("members"), list):

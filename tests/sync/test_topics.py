@@ -20,7 +20,8 @@ def test_kiosk_subscribes_to_fleet_its_store_and_itself():
                                  "acme/kiosk/hq/device/K001/#"]
 
 
-@pytest.mark.parametrize("doc_type", ["rules", "members", "denylist", "denylist_delta"])
+@pytest.mark.parametrize("doc_type", ["rules", "members", "members_update", "denylist",
+                                      "denylist_delta"])
 @pytest.mark.parametrize("scope", [Scope.fleet(), Scope.store("S01"), Scope.device("K001")])
 def test_what_hq_publishes_the_kiosk_parses_back(doc_type, scope):
     assert K.parse(HQ.document(doc_type, scope)) == Inbound("document", scope, doc_type)
