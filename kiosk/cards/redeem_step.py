@@ -133,3 +133,22 @@ def complete_redemption(
     if isinstance(result, CardWritten):
         return RedemptionConfirmed(confirm(intent_id, result.counter), result)
     return RedemptionPending(intent_id, result)
+
+
+def resume_on_tap(
+    session: TagSession, keys: MasterKeys, faults: CardFaults, confirm: Callable[[str, int], Any], verified: Any
+) -> RedemptionConfirmed | RedemptionPending | None:
+    """Finish the redemption a verified card still owes (`Verified.pending`); None if there is none.
+
+    Call it right after `verify_tap` returned Verified with `pending` set, with the card still in
+    the field: the member was never told the earlier attempt succeeded, so completing it now is
+    the first and only confirmation.
+    """
+    pending = getattr(verified, "pending", None)
+    if pending is None or pending.card_counter is None:
+        return None
+    return complete_redemption(
+        session, keys, faults, confirm,
+        intent_id=pending.intent_id, card_uid=verified.uid, member_id=pending.member_id,
+        target_counter=pending.card_counter,
+    )
