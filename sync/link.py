@@ -1,9 +1,12 @@
 """`HqLink`: the kiosk's side of the HQ link, wired from plain parameters by the app.
 
 Threads: paho's network thread (inside `sync.mqtt_client`) only puts work on a queue; one worker
-thread of ours ("hq-sync") owns the ledger connection (opened by `ledger_factory` in that thread:
-a separate SQLite connection on the same WAL database), the version store, the relay and the push
-handler. `start`, `stop`, `online` and `notify_outbox` are safe to call from any thread;
+thread of ours ("hq-sync") does all ledger work, the version store, the relay and the push
+handler. The ledger is either the app's own instance (`ledger=`: kiosk.ledger.Ledger serialises
+every call with its lock and its connection allows other threads, and in-memory caches such as
+the current rules stay coherent: the recommended wiring), or one the worker opens itself
+(`ledger_factory=`: a separate SQLite connection on the same WAL database, closed on stop; the
+app's instance then does not see the link's writes in its caches until it reloads them). `start`, `stop`, `online` and `notify_outbox` are safe to call from any thread;
 `on_online_change` is called from the worker thread.
 """
 
@@ -39,7 +42,8 @@ class HqLink:
     def __init__(self, *, device_id: str, store_id: str, host: str, port: int,
                  tls: TlsSettings | None, username: str | None, password: str | None,
                  keepalive_s: int, topic_prefix: str, hq_public_keys: Sequence[Ed25519PublicKey],
-                 ledger_factory: Callable[[], LedgerPort],
+                 ledger_factory: Callable[[], LedgerPort] | None = None,
+                 ledger: LedgerPort | None = None,
                  telemetry_source: Callable[[], Mapping[str, Any]], clock: Clock,
                  drain_rate_per_s: float | None, state_path: Path,
                  on_online_change: Callable[[bool], None] | None = None,
@@ -50,6 +54,9 @@ class HqLink:
         self._topics = KioskTopics(topic_prefix, device_id, store_id)
         self._verifier = EnvelopeVerifier(hq_public_keys, device_id=device_id, store_id=store_id,
                                           skew_s=clock_skew_s)
+        if (ledger is None) == (ledger_factory is None):
+            raise ValueError("pass exactly one of ledger (shared, thread-safe) or ledger_factory")
+        self._shared_ledger = ledger
         self._ledger_factory = ledger_factory
         self._telemetry_source = telemetry_source
         self._clock = clock
@@ -121,7 +128,7 @@ class HqLink:
 
     def _run(self) -> None:
         try:
-            ledger = self._ledger_factory()
+            ledger = self._shared_ledger or self._ledger_factory()  # type: ignore[misc]
             versions = VersionStore(self._state_path)
             handler = PushHandler(verifier=self._verifier, versions=versions, ledger=ledger,
                                   clock=self._clock, max_bytes=self._max_push_bytes)
@@ -143,7 +150,7 @@ class HqLink:
             self._set_online(False)
             versions.close()
             close = getattr(ledger, "close", None)
-            if callable(close):
+            if self._shared_ledger is None and callable(close):  # close only what we opened
                 close()
 
     def _publish_event(self, topic: str, payload: bytes) -> None:
