@@ -1,0 +1,180 @@
+"""The RF field in front of the emulated antenna: which cards are in it and what goes wrong.
+
+Tests script physical events here: `present(card)`, `remove(card)`, `remove_after_frames(card, n)`
+(the card leaves after n more reader frames reach it: count an operation's frames with
+`card.frames_received`, then tear at every k), `corrupt_next_frames(n)` (answers damaged so only
+CRC_A catches them, or parity errors the chip flags), and two cards at once (collisions).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from drivers.emulator.cards.classic import AuthOutcome, MifareClassic1K
+from drivers.emulator.cards.iso14443 import Iso14443Card
+from drivers.emulator.rf import Frame, Reception, Reply, merge
+from drivers.emulator.timing import TimingModel
+
+_LOG = logging.getLogger(__name__)
+
+CORRUPTIONS = ("crc", "parity")
+
+
+@dataclass
+class _Tear:
+    frames_left: int
+    answer_last: bool
+
+
+class Field:
+    """Cards in the field of one emulated reader. Cards answer only while the antenna is on."""
+
+    def __init__(self) -> None:
+        self._cards: list[Iso14443Card] = []
+        self._entered_at: dict[int, float] = {}
+        self._tears: dict[int, _Tear] = {}
+        self._corruptions: list[str] = []
+        self.powered = False
+        self.frames_sent = 0
+        self._clock: Callable[[], float] = lambda: 0.0
+        self._timing = TimingModel()
+
+    def attach(self, clock: Callable[[], float], timing: TimingModel) -> None:
+        """Called by the chip that owns the antenna: modelled time and card power-up delay."""
+        self._clock = clock
+        self._timing = timing
+
+    @property
+    def cards(self) -> tuple[Iso14443Card, ...]:
+        return tuple(self._cards)
+
+    # --- physical events ------------------------------------------------------------------------
+    def present(self, card: Iso14443Card) -> None:
+        if card in self._cards:
+            raise ValueError(f"{card!r} is already in the field")
+        self._cards.append(card)
+        self._entered_at[id(card)] = self._clock()
+        if self.powered:
+            card.power_on()
+
+    def remove(self, card: Iso14443Card) -> None:
+        if card not in self._cards:
+            raise ValueError(f"{card!r} is not in the field")
+        self._cards.remove(card)
+        self._entered_at.pop(id(card), None)
+        self._tears.pop(id(card), None)
+        card.power_off()
+
+    def remove_all(self) -> None:
+        for card in list(self._cards):
+            self.remove(card)
+
+    def remove_after_frames(self, card: Iso14443Card, frames: int, *, answer_last: bool = True) -> None:
+        """Let `frames` more reader frames reach `card`, then take it away.
+
+        With answer_last=False the card processes its last frame (a write is stored) but leaves
+        before its answer gets back: the "written but not acknowledged" tear.
+        """
+        if card not in self._cards:
+            raise ValueError(f"{card!r} is not in the field")
+        if frames < 0:
+            raise ValueError("frames must be >= 0")
+        self._tears[id(card)] = _Tear(frames, answer_last)
+
+    def corrupt_next_frames(self, count: int = 1, kind: str = "crc") -> None:
+        """Damage the next `count` card answers: "crc" flips a bit (parity kept, so only CRC_A or
+        the BCC notices), "parity" makes the chip report a parity error."""
+        if kind not in CORRUPTIONS:
+            raise ValueError(f"kind must be one of {CORRUPTIONS}")
+        self._corruptions.extend([kind] * count)
+
+    def set_power(self, on: bool) -> None:
+        """Antenna switched on or off: cards lose power, and come back in IDLE."""
+        if on == self.powered:
+            return
+        self.powered = on
+        for card in self._cards:
+            if on:
+                card.power_on()
+                self._entered_at[id(card)] = min(self._entered_at[id(card)], self._clock())
+            else:
+                card.power_off()
+
+    # --- called by the chip ---------------------------------------------------------------------
+    def exchange(self, frame: Frame, crypto_on: bool) -> Reception | None:
+        """Deliver one reader frame to every powered card; merge whatever comes back."""
+        self.frames_sent += 1
+        replies: list[Reply] = []
+        for card in self._listeners():
+            reply = card.receive(frame, crypto_on)
+            if self._count_frames(card, 1):
+                reply = reply if self._tears_answer(card) else None
+                self.remove(card)
+            if reply is not None:
+                replies.append(reply)
+        if not replies:
+            return None
+        return self._damage(merge(replies))
+
+    def authenticate(self, command: int, block: int, key: bytes, uid4: bytes,
+                     crypto_on: bool) -> AuthOutcome:
+        """MFAuthent's two reader frames to the selected Classic card, reduced to the outcome."""
+        self.frames_sent += 2
+        for card in self._listeners():
+            if not isinstance(card, MifareClassic1K):
+                continue
+            tear = self._tears.get(id(card))
+            if tear is not None and tear.frames_left < 2:
+                # The AUTH command may reach it, but it is gone before the reader's answer.
+                card.frames_received += tear.frames_left
+                self.remove(card)
+                return AuthOutcome.NO_ANSWER
+            outcome = card.authenticate(command, block, key, uid4, crypto_on)
+            if outcome is AuthOutcome.NO_ANSWER:
+                continue
+            if self._count_frames(card, 2):
+                answered = self._tears_answer(card)
+                self.remove(card)
+                if not answered:
+                    return AuthOutcome.NO_ANSWER
+            return outcome
+        return AuthOutcome.NO_ANSWER
+
+    def _listeners(self) -> list[Iso14443Card]:
+        if not self.powered:
+            return []
+        now = self._clock()
+        ready = []
+        for card in list(self._cards):
+            tear = self._tears.get(id(card))
+            if tear is not None and tear.frames_left == 0:
+                self.remove(card)
+                continue
+            if now >= self._entered_at[id(card)] + self._timing.card_power_up_s:
+                ready.append(card)
+        return ready
+
+    def _count_frames(self, card: Iso14443Card, frames: int) -> bool:
+        """True if this was the card's last frame before it leaves."""
+        tear = self._tears.get(id(card))
+        if tear is None:
+            return False
+        tear.frames_left -= frames
+        return tear.frames_left <= 0
+
+    def _tears_answer(self, card: Iso14443Card) -> bool:
+        tear = self._tears.get(id(card))
+        return tear is None or tear.answer_last
+
+    def _damage(self, reception: Reception) -> Reception:
+        if not self._corruptions:
+            return reception
+        kind = self._corruptions.pop(0)
+        _LOG.debug("corrupting card answer (%s)", kind)
+        if kind == "parity":
+            return replace(reception, parity_error=True)
+        data = bytearray(reception.frame.data)
+        data[len(data) // 2] ^= 0x02 if reception.frame.nbits > 4 else 0x01
+        return replace(reception, frame=Frame(bytes(data), reception.frame.nbits))
