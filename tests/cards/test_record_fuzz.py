@@ -61,3 +61,36 @@ def test_any_storable_record_round_trips_and_binds_to_its_uid(uid, member_id, is
     assert check_copy(data, uid, 2, KEYS).record == record
     other_uid = bytes([uid[0] ^ 1]) + uid[1:]
     assert check_copy(data, other_uid, 2, KEYS).status is not CopyStatus.VALID
+
+
+# --- whole tap path: fuzzed sector contents on a card that opens with the right keys -------------
+
+from drivers.emulator.cards import MifareClassic1K  # noqa: E402
+from kiosk.cards import layout  # noqa: E402
+from kiosk.cards.personalize import personalize  # noqa: E402
+from kiosk.cards.reading import read_card  # noqa: E402
+from kiosk.cards.verify import Verified, judge  # noqa: E402
+from tests.cards.emulated import FAULTS, FrameSession  # noqa: E402
+
+_CARD_UID = bytes.fromhex("5A6B7C8D")
+_PERSONALIZED = MifareClassic1K(_CARD_UID)
+personalize(FrameSession(_PERSONALIZED), KEYS, "M0001", 1, FAULTS)
+_IMAGE = [_PERSONALIZED.block(n) for n in range(64)]
+_GENUINE = {b"".join(_IMAGE[b] for b in layout.data_blocks(s)) for s in layout.RECORD_SECTORS}
+
+
+@settings(max_examples=max(50, EXAMPLES // 10), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.binary(min_size=48, max_size=48) | st.just(b"KC" + bytes(46)),
+    st.binary(min_size=48, max_size=48) | st.sampled_from(sorted(_GENUINE)),
+)
+def test_fuzzed_card_contents_never_crash_the_tap_and_are_never_accepted(copy0, copy1):
+    card = MifareClassic1K(_CARD_UID)
+    for n, data in enumerate(_IMAGE):
+        card.set_block(n, data)
+    for sector, data in zip(layout.RECORD_SECTORS, (copy0, copy1)):
+        for i, block in enumerate(layout.data_blocks(sector)):
+            card.set_block(block, data[16 * i:16 * i + 16])
+    verdict = judge(read_card(FrameSession(card), KEYS, FAULTS), None)
+    # Copy 0 is never the genuine one here, and the genuine copy moved into sector 2 fails its MAC.
+    assert not isinstance(verdict, Verified), verdict
