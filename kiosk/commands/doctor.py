@@ -1,0 +1,106 @@
+"""`kiosk doctor [--json]`: run every health check and say how to fix what fails.
+
+This is wiring, so unlike the domain it may reach for `drivers`: it builds the real reader probe
+(open the configured transport, read VersionReg, close). While the kiosk service runs it owns the
+reader, and a second process opening the bus could reset it mid-transaction, so the reader is
+probed only when the service is stopped (or with --probe-reader).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from kiosk.doctor import ALL_CHECKS, DoctorContext, exit_status, render_json, render_text, run_checks
+
+_LOG = logging.getLogger(__name__)
+
+SERVICE = "kiosk.service"
+
+
+def service_is_active(unit: str = SERVICE) -> bool:
+    if shutil.which("systemctl") is None:
+        return False
+    try:
+        proc = subprocess.run(["systemctl", "is-active", "--quiet", unit], timeout=10, check=False,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
+def _open_transport(reader: Any) -> Any:
+    """The configured register transport; the emulator one is built here if no factory exists yet."""
+    try:
+        from drivers.transport import open_transport  # type: ignore[attr-defined]
+    except ImportError:
+        open_transport = None
+    if open_transport is not None:
+        return open_transport(
+            reader.driver,
+            spi_bus=reader.spi_bus, spi_device=reader.spi_device, spi_speed_hz=reader.spi_speed_hz,
+            serial_port=reader.serial_port, baud=reader.baud, reset_pin=reader.reset_pin,
+            irq_pin=reader.irq_pin, emulator_version=reader.emulator_version,
+        )
+    if reader.driver == "emulator":
+        from drivers.emulator import Field, MFRC522Emulator
+        from drivers.transport.emulator import EmulatorTransport
+
+        return EmulatorTransport(MFRC522Emulator(Field(), version=reader.emulator_version))
+    raise RuntimeError(f"no transport factory for reader.driver {reader.driver!r} in this build")
+
+
+def real_reader_probe(reader: Any) -> int:
+    """Read VersionReg once through the configured transport; no reset, no antenna changes."""
+    from drivers.mfrc522 import Mfrc522
+
+    transport = _open_transport(reader)
+    try:
+        return Mfrc522(transport).read_version()
+    finally:
+        transport.close()
+
+
+def _service_owns_reader(reader: Any) -> int:
+    raise RuntimeError(
+        "the kiosk service is running and owns the reader; its health is in `systemctl status kiosk`. "
+        "To probe it here: sudo systemctl stop kiosk, or run kiosk doctor --probe-reader"
+    )
+
+
+def build_context(args: argparse.Namespace, *, service_active: Callable[[], bool] = service_is_active) -> DoctorContext:
+    probe: Callable[[Any], int] = real_reader_probe
+    if not getattr(args, "probe_reader", False) and service_active():
+        probe = _service_owns_reader
+    return DoctorContext(
+        config_path=Path(args.config) if getattr(args, "config", None) else None,
+        reader_probe=probe,
+        service_user=getattr(args, "user", None) or "kiosk",
+        boot_config=Path(getattr(args, "boot_config", None) or "/boot/firmware/config.txt"),
+    )
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    results = run_checks(build_context(args), ALL_CHECKS)
+    print(render_json(results) if args.json else render_text(results), file=sys.stdout)
+    return exit_status(results)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    doctor = subparsers.add_parser(
+        "doctor", help="check config, reader, display, storage, clock, broker and keys; print fixes",
+        description="Exit status: 0 healthy (warnings allowed), 1 at least one check failed.",
+    )
+    doctor.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    doctor.add_argument("--probe-reader", action="store_true",
+                        help="talk to the reader even while the kiosk service is running")
+    doctor.add_argument("--user", default="kiosk",
+                        help="judge file and device permissions as this user (default: kiosk)")
+    doctor.add_argument("--boot-config", default="/boot/firmware/config.txt",
+                        help="the Pi's boot config to look for dtparam=spi=on in")
+    doctor.set_defaults(handler=_doctor)
