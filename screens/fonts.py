@@ -41,14 +41,17 @@ def find_cjk_font(configured: str | None, *, candidates: tuple[Path, ...] = SYST
     """
     if configured:
         path = Path(configured).expanduser()
-        if path.is_file():
-            return path
-        raise FontNotFound(
-            f"configured font {str(path)!r} does not exist or is not a file; "
-            f"fix ui.font in config.yaml or remove it to use a system CJK font ({INSTALL_HINT})"
-        )
+        if not path.is_file():
+            raise FontNotFound(
+                f"configured font {str(path)!r} does not exist or is not a file; "
+                f"fix ui.font in config.yaml or remove it to use a system CJK font ({INSTALL_HINT})"
+            )
+        if not draws_chinese(path):
+            raise FontNotFound(f"configured font {str(path)!r} has no Chinese characters; "
+                               f"point ui.font at a CJK font ({INSTALL_HINT})")
+        return path
     for path in candidates:
-        if path.is_file():
+        if path.is_file() and draws_chinese(path):
             return path
     found = _fontconfig_cjk() if use_fontconfig else None
     if found is not None:
@@ -58,6 +61,20 @@ def find_cjk_font(configured: str | None, *, candidates: tuple[Path, ...] = SYST
         f"no CJK font found: looked in {looked}"
         f"{' and asked fontconfig (fc-match :lang=zh-cn)' if use_fontconfig else ''}; {INSTALL_HINT}"
     )
+
+
+def draws_chinese(path: Path) -> bool:
+    """True when the font has real glyphs for Chinese (a font without them draws the same box)."""
+    if not pygame.font.get_init():
+        pygame.font.init()
+    try:
+        font = pygame.font.Font(str(path), 24)
+    except (pygame.error, OSError) as exc:
+        _LOG.warning("cannot open font %s: %s", path, exc)
+        return False
+    white = (255, 255, 255)
+    one, two = (pygame.image.tobytes(font.render(ch, True, white), "RGBA") for ch in ("金", "银"))
+    return one != two
 
 
 def _fontconfig_cjk() -> Path | None:
@@ -73,7 +90,7 @@ def _fontconfig_cjk() -> Path | None:
         return None
     for line in sorted(out.splitlines()):
         path = Path(line.split(":", 1)[0].strip())
-        if path.suffix.lower() in {".ttf", ".ttc", ".otf"} and path.is_file():
+        if path.suffix.lower() in {".ttf", ".ttc", ".otf"} and path.is_file() and draws_chinese(path):
             return path
     return None
 

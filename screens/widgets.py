@@ -192,7 +192,7 @@ def draw_button(surface: pygame.Surface, ctx: RenderContext, button: Button, pre
     rect = button.rect
     pygame.draw.rect(surface, fill, rect, border_radius=ctx.layout.radius * 2)
     if button.kind == "secondary" and button.enabled:
-        pygame.draw.rect(surface, theme.DIVIDER, rect, width=max(1, ctx.layout.unit // 3 or 1),
+        pygame.draw.rect(surface, theme.DIVIDER, rect, width=max(1, int(ctx.layout.unit // 3)),
                          border_radius=ctx.layout.radius * 2)
     size = min(ctx.layout.type_size("button"), int(rect.h * 0.5))
     label = fit_text(ctx, button.label, size, rect.w - 2 * ctx.layout.gap, text, bold=True)
