@@ -34,25 +34,24 @@ def service_is_active(unit: str = SERVICE) -> bool:
     return proc.returncode == 0
 
 
-def _open_transport(reader: Any) -> Any:
-    """The configured register transport; the emulator one is built here if no factory exists yet."""
-    try:
-        from drivers.transport import open_transport  # type: ignore[attr-defined]
-    except ImportError:
-        open_transport = None
-    if open_transport is not None:
-        return open_transport(
-            reader.driver,
-            spi_bus=reader.spi_bus, spi_device=reader.spi_device, spi_speed_hz=reader.spi_speed_hz,
-            serial_port=reader.serial_port, baud=reader.baud, reset_pin=reader.reset_pin,
-            irq_pin=reader.irq_pin, emulator_version=reader.emulator_version,
-        )
+def transport_params(reader: Any) -> dict[str, Any]:
+    """`drivers.transport.open_transport` parameters for a `cfg.reader` section."""
     if reader.driver == "emulator":
         from drivers.emulator import Field, MFRC522Emulator
-        from drivers.transport.emulator import EmulatorTransport
 
-        return EmulatorTransport(MFRC522Emulator(Field(), version=reader.emulator_version))
-    raise RuntimeError(f"no transport factory for reader.driver {reader.driver!r} in this build")
+        return {"chip": MFRC522Emulator(Field(), version=reader.emulator_version)}
+    if reader.driver == "spi":
+        return {"bus": reader.spi_bus, "device": reader.spi_device, "speed_hz": reader.spi_speed_hz,
+                "reset_pin": reader.reset_pin, "irq_pin": reader.irq_pin}
+    if reader.driver == "uart":
+        return {"port": reader.serial_port, "baudrate": reader.baud}
+    return {"bus": reader.spi_bus, "device": reader.spi_device, "reset_pin": reader.reset_pin}
+
+
+def _open_transport(reader: Any) -> Any:
+    from drivers.transport import open_transport
+
+    return open_transport(reader.driver, **transport_params(reader))
 
 
 def real_reader_probe(reader: Any) -> int:
