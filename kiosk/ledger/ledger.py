@@ -187,9 +187,11 @@ class Ledger:
         """Prepare and confirm in one transaction (no card write in between): one commit, one voucher."""
         with self._lock, db.transaction(self.conn):
             now = self._now()
+            fresh = redemption.intent_exists(self.conn, intent_id) is False
             pending = redemption.prepare_in_tx(self, self.rules(), intent_id, member_id, reward_id, card_uid,
                                                online, now)
-            return redemption.confirm_in_tx(self, self.rules(), intent_id, pending.card_counter, now)
+            return redemption.confirm_in_tx(self, self.rules(), intent_id, pending.card_counter, now,
+                                            checked=fresh)
 
     def pending_redemption_for_card(self, uid: bytes) -> PendingRedemption | None:
         with self._lock:

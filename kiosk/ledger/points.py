@@ -34,15 +34,14 @@ def live_lots(conn: sqlite3.Connection, member_id: str, at: str) -> list[LotBala
     """Lots still live at stored time `at`, oldest expiry first, with their remaining points."""
     rows = conn.execute(
         """
-        SELECT l.lot_id,
-               l.points - COALESCE((SELECT SUM(s.points) FROM spends s
-                                    WHERE s.member_id = l.member_id AND s.lot_id = l.lot_id), 0),
-               l.earned_at, l.expires_at
+        SELECT l.lot_id, l.points - COALESCE(s.spent, 0), l.earned_at, l.expires_at
         FROM lots l
+        LEFT JOIN (SELECT lot_id, SUM(points) AS spent FROM spends WHERE member_id = ? GROUP BY lot_id) s
+               ON s.lot_id = l.lot_id
         WHERE l.member_id = ? AND l.expires_at > ?
         ORDER BY l.expires_at, l.earned_at, l.lot_id
         """,
-        (member_id, at),
+        (member_id, member_id, at),
     ).fetchall()
     return [LotBalance(*row) for row in rows]
 

@@ -29,7 +29,7 @@ from kiosk.ledger.errors import (
 from kiosk.ledger.rules import Rules, evaluate_tier
 from kiosk.ledger.views import VOUCHER_COLUMNS, reserved_points, reward_block, voucher_view
 from kiosk.ledger.vouchers import encode_voucher_code, short_code, voucher_id
-from kiosk.model import VoucherView
+from kiosk.model import VoucherState, VoucherView
 
 #: Namespace for event ids derived from intent ids: the same intent always yields the same event id.
 _EVENT_NS = uuid.UUID("6f1d2c1e-4a53-4be4-9a77-0b0e3f6a2d51")
@@ -72,6 +72,10 @@ def _intent_row(conn: sqlite3.Connection, intent_id: str) -> tuple | None:
         "created_at FROM intents WHERE intent_id = ?",
         (intent_id,),
     ).fetchone()
+
+
+def intent_exists(conn: sqlite3.Connection, intent_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM intents WHERE intent_id = ?", (intent_id,)).fetchone() is not None
 
 
 def _pending_from_row(ctx: Context, row: tuple, now: dt.datetime) -> PendingRedemption:
@@ -168,8 +172,12 @@ def confirmed_voucher(ctx: Context, voucher: str, now: dt.datetime) -> VoucherVi
 
 
 def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counter: int | None,
-                  now: dt.datetime) -> VoucherView:
-    """The confirm phase inside the caller's transaction: points, voucher, counter, event, outbox."""
+                  now: dt.datetime, *, checked: bool = False) -> VoucherView:
+    """The confirm phase inside the caller's transaction: points, voucher, counter, event, outbox.
+
+    `checked`: prepare ran in this same transaction at this same instant, so the points need not
+    be counted again.
+    """
     conn = ctx.conn
     row = _intent_row(conn, intent_id)
     if row is None:
@@ -189,9 +197,10 @@ def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counte
     at = ts(now)
     # Reservations protect against other redemptions, not against the clock: a lot can lapse
     # between the phases, so the points are checked again.
-    held = points.points_held(conn, member_id, at)
-    if held < cost:
-        raise InsufficientPoints(member_id, cost, held)
+    if not checked:
+        held = points.points_held(conn, member_id, at)
+        if held < cost:
+            raise InsufficientPoints(member_id, cost, held)
 
     event_id = str(uuid.uuid5(_EVENT_NS, f"{ctx.device_id}/{intent_id}"))
     serial = next_counter(conn, "voucher_serial")
@@ -200,6 +209,7 @@ def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counte
     expires_at = issued_at + dt.timedelta(days=reward.validity_days)
     code = encode_voucher_code(ctx.voucher_key, device_id=ctx.device_id, serial=serial, issued_at=issued_at,
                                expires_at=expires_at, value_fen=reward.value_fen, reward_id=reward_id)
+    short = short_code(code)
     conn.execute(
         "INSERT INTO local_events(event_id, member_id, kind, points, created_at, rules_version, intent_id,"
         " voucher_id, offline) VALUES (?, ?, 'redemption', ?, ?, ?, ?, ?, ?)",
@@ -211,7 +221,7 @@ def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counte
         " short_code, issued_at, expires_at, state, offline, intent_id, event_id, rules_version)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?)",
         (vid, serial, member_id, reward_id, json.dumps(dict(reward.name), ensure_ascii=False), reward.value_fen,
-         cost, code, short_code(code), ts(issued_at), ts(expires_at), 1 - int(online), intent_id, event_id,
+         cost, code, short, ts(issued_at), ts(expires_at), 1 - int(online), intent_id, event_id,
          rules.version),
     )
     if card_uid is not None:
@@ -225,7 +235,10 @@ def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counte
         "card_uid": bytes(card_uid).hex() if card_uid is not None else None, "card_counter": expected,
         "rules_version": rules.version, "offline": not online,
     })
-    return confirmed_voucher(ctx, vid, now)
+    return VoucherView(voucher_id=vid, code=code, short_code=short, reward_name=dict(reward.name),
+                       value_fen=reward.value_fen, issued_at=issued_at.astimezone(ctx.tz),
+                       expires_at=expires_at.astimezone(ctx.tz),
+                       state=VoucherState.ISSUED if now < expires_at else VoucherState.EXPIRED, offline=not online)
 
 
 def abandon_in_tx(ctx: Context, intent_id: str, now: dt.datetime) -> bool:
