@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import queue
 import shutil
 import socket
+import stat
 import tempfile
 import threading
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -88,3 +91,123 @@ class FakeClock:
 @pytest.fixture
 def fake_monotonic() -> FakeClock:
     return FakeClock()
+
+
+# --- a kiosk installation for the doctor to examine ---------------------------------------
+
+NOW = dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def make_char_node(path: Path, mode: int = 0o666) -> None:
+    """A character device node for a fake /dev (mknod as root; else a link to /dev/null)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mknod(path, stat.S_IFCHR | mode, os.makedev(1, 3))
+        os.chmod(path, mode)  # mknod honours the umask
+    except PermissionError:
+        if mode & 0o006 != 0o006:
+            pytest.skip("restricted device nodes need mknod (root)")
+        path.symlink_to("/dev/null")
+
+
+class KioskSetup:
+    """A healthy device layout under tmp_path: config, keys, ledger, /dev, boot config.
+
+    Tests break one thing and look at the doctor's verdict for it.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.dev = root / "dev"
+        self.boot_config = root / "boot" / "config.txt"
+        self.data_dir = root / "var" / "lib" / "kiosk"
+        self.keys = root / "etc" / "kiosk" / "keys"
+        self.config_path = root / "etc" / "kiosk" / "config.yaml"
+        self.reader_version = 0x92
+        self.reader_probe = self._emulated_reader
+        self.hq_host = ""
+        self.hq_port = 1883
+        self.hq_extra = ""
+
+        for node in ("spidev0.0", "gpiomem", "dri/card0", "dri/renderD128", "input/event0", "ttyAMA0"):
+            make_char_node(self.dev / node)
+        self.boot_config.parent.mkdir(parents=True)
+        self.boot_config.write_text("# Raspberry Pi OS\ndtparam=audio=on\ndtparam=spi=on\n[all]\n")
+        self.data_dir.mkdir(parents=True)
+        self.write_config()
+        from kiosk.commands.keys import ensure_keys
+        from kiosk.config import load_config
+
+        ensure_keys(load_config(self.config_path, environ={}), simulation=True)
+        self.ledger_path = self.data_dir / "ledger.sqlite"
+        self._make_ledger(NOW - dt.timedelta(hours=1))
+
+    def write_config(self, reader_driver: str = "spi", **overrides: str) -> None:
+        self.config_path.parent.mkdir(parents=True, exist_ok=True)
+        text = f"""
+device: {{id: kiosk-test-01, store_id: store-1, display_name: Test Shop}}
+reader: {{driver: {reader_driver}, spi_bus: 0, spi_device: 0, reset_pin: 25, serial_port: /dev/ttyAMA0}}
+display: {{fullscreen: true}}
+ledger: {{data_dir: {self.data_dir}}}
+hq: {{host: "{self.hq_host}", port: {self.hq_port}{self.hq_extra}}}
+security:
+  hq_public_key: {self.keys}/hq_public.pem
+  card_master_key: {self.keys}/card_master.key
+  voucher_signing_key: {self.keys}/voucher_signing.pem
+simulation: {{enabled: false}}
+"""
+        for old, new in overrides.items():
+            text = text.replace(old, new)
+        self.config_path.write_text(text)
+        self.config_path.chmod(0o640)
+
+    def _make_ledger(self, last_event: dt.datetime) -> None:
+        from kiosk.ledger import db
+
+        conn = db.connect(self.ledger_path)
+        db.migrate(conn, self.ledger_path)
+        with db.transaction(conn):
+            conn.execute(
+                "INSERT INTO outbox(seq, event_id, type, payload, created_at, offline) VALUES (?, ?, ?, ?, ?, ?)",
+                (1, "ev-1", "redemption", "{}", db.ts(last_event), 0),
+            )
+        conn.close()
+
+    def _emulated_reader(self, reader_config) -> int:
+        # The real driver against the register-level emulator, as the CLI's probe does it.
+        from drivers.emulator import Field, MFRC522Emulator
+        from drivers.mfrc522 import Mfrc522
+        from drivers.transport import open_transport
+
+        transport = open_transport("emulator", chip=MFRC522Emulator(Field(), version=self.reader_version))
+        try:
+            return Mfrc522(transport).read_version()
+        finally:
+            transport.close()
+
+    def context(self, **overrides):
+        from kiosk.doctor import DoctorContext
+
+        values = dict(
+            config_path=self.config_path,
+            now=lambda: NOW,
+            environ={},
+            dev_root=self.dev,
+            boot_config=self.boot_config,
+            service_user=None,
+            reader_probe=self.reader_probe,
+            ntp_synchronized=lambda: True,
+            build_time=lambda: NOW - dt.timedelta(days=30),
+        )
+        values.update(overrides)
+        return DoctorContext(**values)
+
+    def run(self, **overrides):
+        from kiosk.doctor import ALL_CHECKS, run_checks
+
+        return run_checks(self.context(**overrides), ALL_CHECKS)
+
+
+@pytest.fixture
+def kiosk_setup(tmp_path: Path) -> KioskSetup:
+    return KioskSetup(tmp_path)
