@@ -1,8 +1,8 @@
 """Sector-level card I/O over a TagSession: authenticate, read and write one record copy.
 
-A failed authentication leaves a real MIFARE Classic card halted until it is selected again, so
-probing a second key needs the session's optional `reselect()`. Sessions without it simply stop
-probing after the first refused key; the verdict is then made from what was learnt so far.
+A failed authentication knocks a real MIFARE Classic card back to IDLE. The TagSession contract
+(drivers/session.py) covers that: after any error the session wakes and re-selects the same UID
+before its next operation, so trying a second key is just another `authenticate` call.
 """
 
 from __future__ import annotations
@@ -25,21 +25,19 @@ class SectorKeying(str, enum.Enum):
 
 
 def try_authenticate(session: TagSession, block: int, key: bytes, key_type: str, faults: CardFaults) -> bool:
-    """True if the card accepted the key; False if it refused it. Other I/O errors propagate."""
-    try:
-        session.authenticate(block, key, key_type)
-    except faults.wrong_key:
-        return False
-    return True
+    """True if the card accepted the key; False only if it refused it twice.
 
-
-def reselect(session: TagSession) -> bool:
-    """Bring the card back after a refused key; False if the session cannot do that."""
-    again = getattr(session, "reselect", None)
-    if again is None:
-        return False
-    again()
-    return True
+    A card leaving the field in the middle of an authentication looks exactly like a refused key
+    (the driver raises its wrong-key error for both). Asking once more tells them apart: a card
+    that left makes the session's re-select fail with a plain I/O error, which propagates.
+    """
+    for _ in range(2):
+        try:
+            session.authenticate(block, key, key_type)
+        except faults.wrong_key:
+            continue
+        return True
+    return False
 
 
 def open_for_write(session: TagSession, sector: int, keys: SectorKeys, faults: CardFaults) -> SectorKeying:
@@ -47,7 +45,7 @@ def open_for_write(session: TagSession, sector: int, keys: SectorKeys, faults: C
     trailer = layout.trailer_block(sector)
     if try_authenticate(session, trailer, TRANSPORT_KEY, "A", faults):
         return SectorKeying.TRANSPORT
-    if reselect(session) and try_authenticate(session, trailer, keys.key_b, "B", faults):
+    if try_authenticate(session, trailer, keys.key_b, "B", faults):
         return SectorKeying.DIVERSIFIED
     raise CardKeysUnknown(f"sector {sector} accepts neither the transport key nor this card's key B")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kiosk.cards import layout
-from kiosk.cards.cardio import SectorKeying, read_copy, reselect, try_authenticate
+from kiosk.cards.cardio import SectorKeying, read_copy, try_authenticate
 from kiosk.cards.errors import CardFaults
 from kiosk.cards.keyfile import MasterKeys
 from kiosk.cards.keys import TRANSPORT_KEY, sector_keys
@@ -57,27 +57,23 @@ def read_card(session: TagSession, keys: MasterKeys, faults: CardFaults) -> Card
         return CardReading(uid, card_type, "not_mifare_classic_1k", ())
     if len(uid) not in (4, 7):
         return CardReading(uid, card_type, "uid_length", ())
-    copies: list[CopyReading] = []
-    for copy, sector in enumerate(layout.RECORD_SECTORS):
-        reading, usable = _read_one(session, keys, uid, copy, sector, faults)
-        copies.append(reading)
-        if not usable:
-            break  # the card is halted and cannot be reselected: stop talking to it
-    return CardReading(uid, card_type, None, tuple(copies))
+    copies = tuple(
+        _read_one(session, keys, uid, copy, sector, faults) for copy, sector in enumerate(layout.RECORD_SECTORS)
+    )
+    return CardReading(uid, card_type, None, copies)
 
 
 def _read_one(
     session: TagSession, keys: MasterKeys, uid: bytes, copy: int, sector: int, faults: CardFaults
-) -> tuple[CopyReading, bool]:
+) -> CopyReading:
     trailer = layout.trailer_block(sector)
     if try_authenticate(session, trailer, sector_keys(keys, uid, sector).key_a, "A", faults):
         data = read_copy(session, sector)
-        return CopyReading(copy, sector, SectorKeying.DIVERSIFIED, check_copy(data, uid, sector, keys)), True
+        return CopyReading(copy, sector, SectorKeying.DIVERSIFIED, check_copy(data, uid, sector, keys))
     # Not this card's keys. A record behind the public transport key is a forgery or a copy onto
-    # another card, which we want to name as such rather than call the card "foreign".
-    if not reselect(session):
-        return CopyReading(copy, sector, SectorKeying.UNKNOWN, None), False
+    # another card, which we want to name as such rather than call the card "foreign". (The
+    # session re-selects the card after the refused key by itself.)
     if try_authenticate(session, trailer, TRANSPORT_KEY, "A", faults):
         data = read_copy(session, sector)
-        return CopyReading(copy, sector, SectorKeying.TRANSPORT, check_copy(data, uid, sector, keys)), True
-    return CopyReading(copy, sector, SectorKeying.UNKNOWN, None), reselect(session)
+        return CopyReading(copy, sector, SectorKeying.TRANSPORT, check_copy(data, uid, sector, keys))
+    return CopyReading(copy, sector, SectorKeying.UNKNOWN, None)

@@ -19,20 +19,17 @@ def other_keys() -> MasterKeys:
 
 @pytest.fixture
 def faults():
-    from tests.cards.emulated import FAULTS
+    from tests.cards.reader import FAULTS
 
     return FAULTS
 
 
 @pytest.fixture
 def tap():
-    """tap(card) -> a selected TagSession for an emulated card."""
-    from tests.cards.emulated import FrameSession
+    """tap(card, pull_after=None) -> the real driver's TagSession for an emulated card in the field."""
+    from tests.cards.reader import Reader
 
-    def present(card, pull_after=None):
-        return FrameSession(card, pull_after)
-
-    return present
+    return Reader().present
 
 
 @pytest.fixture

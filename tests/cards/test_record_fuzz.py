@@ -70,11 +70,12 @@ from kiosk.cards import layout  # noqa: E402
 from kiosk.cards.personalize import personalize  # noqa: E402
 from kiosk.cards.reading import read_card  # noqa: E402
 from kiosk.cards.verify import Verified, judge  # noqa: E402
-from tests.cards.emulated import FAULTS, FrameSession  # noqa: E402
+from tests.cards.reader import FAULTS, Reader  # noqa: E402
 
 _CARD_UID = bytes.fromhex("5A6B7C8D")
 _PERSONALIZED = MifareClassic1K(_CARD_UID)
-personalize(FrameSession(_PERSONALIZED), KEYS, "M0001", 1, FAULTS)
+_READER = Reader()
+personalize(_READER.present(_PERSONALIZED), KEYS, "M0001", 1, FAULTS)
 _IMAGE = [_PERSONALIZED.block(n) for n in range(64)]
 _GENUINE = {b"".join(_IMAGE[b] for b in layout.data_blocks(s)) for s in layout.RECORD_SECTORS}
 
@@ -91,6 +92,6 @@ def test_fuzzed_card_contents_never_crash_the_tap_and_are_never_accepted(copy0, 
     for sector, data in zip(layout.RECORD_SECTORS, (copy0, copy1)):
         for i, block in enumerate(layout.data_blocks(sector)):
             card.set_block(block, data[16 * i:16 * i + 16])
-    verdict = judge(read_card(FrameSession(card), KEYS, FAULTS), None)
+    verdict = judge(read_card(_READER.present(card), KEYS, FAULTS), None)
     # Copy 0 is never the genuine one here, and the genuine copy moved into sector 2 fails its MAC.
     assert not isinstance(verdict, Verified), verdict

@@ -109,7 +109,9 @@ def test_clone_cannot_redeem_once_the_uid_is_blocked(card, keys, ledger, tap, fa
         ledger.prepare_redemption("i-2", MEMBER, "off-5", UID, online=False)
 
 
-def test_card_pulled_at_every_step_never_mixes_records_and_never_redeems_twice(card, keys, ledger, tap, faults):
+@pytest.mark.parametrize("answer_last", [True, False], ids=["pulled", "pulled-before-answer"])
+def test_card_pulled_at_every_step_never_mixes_records_and_never_redeems_twice(card, keys, ledger, tap, faults,
+                                                                               answer_last):
     start_points = points(ledger)
     frames = 0
     confirmed_at_first_try = 0
@@ -118,7 +120,7 @@ def test_card_pulled_at_every_step_never_mixes_records_and_never_redeems_twice(c
         counter_before = ledger.card_state(UID).last_counter
         session = tap(card)
         assert isinstance(verify_tap(session, keys, ledger, faults), Verified)
-        session.pull_after(n)  # the card leaves after n more frames of the card step
+        session.pull_after(n, answer_last)  # the card leaves after n more frames of the card step
         outcome = redeem(ledger, keys, faults, session, f"i-{n}")
         if isinstance(outcome, RedemptionConfirmed):
             confirmed_at_first_try += 1
