@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from kiosk.doctor.check_reader import ReaderInUse
 from kiosk.doctor import ALL_CHECKS, DoctorContext, exit_status, render_json, render_text, run_checks
 
 _LOG = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def real_reader_probe(reader: Any) -> int:
 
 
 def _service_owns_reader(reader: Any) -> int:
-    raise RuntimeError(
+    raise ReaderInUse(
         "the kiosk service is running and owns the reader; its health is in `systemctl status kiosk`. "
         "To probe it here: sudo systemctl stop kiosk, or run kiosk doctor --probe-reader"
     )

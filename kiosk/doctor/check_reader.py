@@ -6,6 +6,10 @@ from kiosk.doctor.core import CheckResult, DoctorContext
 
 NAME = "reader"
 
+
+class ReaderInUse(RuntimeError):
+    """The probe declined: another process (the running kiosk service) owns the reader."""
+
 #: VersionReg values of chips that work with the kiosk's driver.
 KNOWN_VERSIONS = {
     0x91: "MFRC522 v1.0",
@@ -32,6 +36,8 @@ def check_reader(ctx: DoctorContext) -> CheckResult:
     driver = ctx.config.reader.driver
     try:
         version = ctx.reader_probe(ctx.config.reader)
+    except ReaderInUse as exc:
+        return CheckResult.skip(NAME, str(exc))
     except Exception as exc:  # any transport error means "no reader", with the reason shown
         return CheckResult.failed(NAME, f"cannot talk to the reader ({driver}): {type(exc).__name__}: {exc}",
                                   _wiring_fix(driver))
