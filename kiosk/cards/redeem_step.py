@@ -50,6 +50,13 @@ class CardWriteRefused:
 
     reason: str  # "other_card", "no_genuine_record", "other_member", "counter_ahead", "counter_behind"
 
+    @property
+    def final(self) -> bool:
+        """True when presenting this card again cannot help: the app should abandon the intent
+        (ledger.abandon_redemption). "other_card"/"no_genuine_record" may still be resolved by
+        the right card."""
+        return self.reason in ("other_member", "counter_ahead", "counter_behind")
+
 
 CardStepResult = CardWritten | CardWriteInterrupted | CardWriteRefused
 

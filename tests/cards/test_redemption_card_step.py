@@ -147,3 +147,23 @@ def test_card_pulled_at_every_step_never_mixes_records_and_never_redeems_twice(c
     assert frames > 10  # the step really was cut at every frame until it could complete
     assert points(ledger) == start_points - COST * n
     assert len(ledger.vouchers(MEMBER)) == n
+
+
+def test_tap_job_finishes_a_pending_redemption_once(card, keys, ledger, tap, faults):
+    from kiosk.cards.tap import tap_job
+
+    job = tap_job(keys, ledger, faults)
+    session = tap(card)
+    session.pull_after(0)
+    assert isinstance(redeem(ledger, keys, faults, session, "i-1"), RedemptionPending)
+    before = points(ledger)
+    first = job(tap(card))
+    assert isinstance(first.resumed, RedemptionConfirmed)
+    assert points(ledger) == before - COST
+    second = job(tap(card))
+    assert second.resumed is None and second.verdict.counter == 1
+    assert points(ledger) == before - COST
+
+
+def test_refusals_that_a_new_tap_cannot_fix_are_final():
+    assert CardWriteRefused("counter_ahead").final and not CardWriteRefused("other_card").final
