@@ -121,12 +121,3 @@ def test_genuine_card_unknown_to_this_kiosk_verifies_as_unknown(keys, ledger, ta
     personalize(tap(card), keys, "M0003", 1, faults)
     verdict = verify_tap(tap(card), keys, ledger, faults)
     assert isinstance(verdict, Verified) and not verdict.known and verdict.member_id == "M0003"
-
-
-def test_counter_below_the_ledger_is_a_rollback_and_denies_the_card(member_card, keys, ledger, tap, faults):
-    ledger.conn.execute("UPDATE cards SET last_counter = 4 WHERE uid = ?", (UID1,))
-    verdict = verify_tap(tap(member_card), keys, ledger, faults)
-    assert verdict == Rollback(card_counter=0, ledger_counter=4)
-    assert ledger.denial(UID1) == "rollback"
-    assert len(security_events(ledger, "card_rollback")) == 1
-    assert verify_tap(tap(member_card), keys, ledger, faults) == Blocked("rollback")
