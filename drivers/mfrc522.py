@@ -262,7 +262,9 @@ class Mfrc522:
 
     def reselect(self, uid: bytes) -> CardInfo:
         """Wake and SELECT a known card directly (no anticollision). CardTimeout if it is gone."""
-        atqa = self.request(wake=True)
+        # A card left ACTIVE or READY by an interrupted exchange treats the first WUPA as an
+        # unexpected frame and drops to IDLE/HALT silently; the second one wakes it.
+        atqa = self.request(wake=True) or self.request(wake=True)
         if atqa is None:
             raise CardTimeout(f"card {uid.hex()} is not in the field")
         levels = cascade_levels(uid)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 from typing import TYPE_CHECKING
 
-from drivers.emulator.wire import EmulatorSpiDevice
+from drivers.emulator.wire import EmulatorGpio, EmulatorSpiDevice
 
 if TYPE_CHECKING:
     from drivers.emulator.chip import MFRC522Emulator
@@ -28,33 +28,14 @@ def spidev_module(chip: "MFRC522Emulator") -> types.ModuleType:
     return module
 
 
-def gpio_module(chip: "MFRC522Emulator") -> types.ModuleType:
-    """An RPi.GPIO look-alike: records pin levels; a low->high edge on an output resets the chip."""
+def gpio_module(chip: "MFRC522Emulator", reset_pin: int = 22) -> types.ModuleType:
+    """An RPi.GPIO look-alike module whose pin `reset_pin` (the package's default) is NRSTPD."""
+    board = EmulatorGpio(chip, reset_pin=reset_pin)
     module = types.ModuleType("RPi.GPIO")
-    state: dict[str, object] = {"mode": None, "pins": {}}
-    module.BOARD, module.BCM, module.OUT, module.IN = 10, 11, 0, 1  # type: ignore[attr-defined]
-    module.LOW, module.HIGH = 0, 1  # type: ignore[attr-defined]
-    module.state = state  # type: ignore[attr-defined]
-
-    def getmode() -> object:
-        return state["mode"]
-
-    def setmode(mode: int) -> None:
-        state["mode"] = mode
-
-    def setup(pin: int, direction: int, **_: object) -> None:
-        state["pins"][pin] = 1  # type: ignore[index]
-
-    def output(pin: int, value: int) -> None:
-        pins = state["pins"]
-        if pins.get(pin) == 0 and value:  # type: ignore[union-attr]
-            chip.hard_reset()
-        pins[pin] = 1 if value else 0  # type: ignore[index]
-
-    def cleanup(*_: object) -> None:
-        state["pins"] = {}
-        state["mode"] = None
-
-    for fn in (getmode, setmode, setup, output, cleanup):
-        setattr(module, fn.__name__, fn)
+    for name in ("BOARD", "BCM", "OUT", "IN", "LOW", "HIGH", "PUD_UP", "PUD_DOWN", "FALLING",
+                 "RISING"):
+        setattr(module, name, getattr(EmulatorGpio, name))
+    for name in ("getmode", "setmode", "setup", "output", "input", "cleanup"):
+        setattr(module, name, getattr(board, name))
+    module.board = board  # type: ignore[attr-defined]
     return module

@@ -127,3 +127,46 @@ class PtyUartServer:
                 os.close(fd)
             except OSError:
                 pass
+
+
+class EmulatorGpio:
+    """The board's GPIO header as RPi.GPIO presents it, with the chip's NRSTPD on `reset_pin`.
+
+    Driving the reset pin low then high resets the chip, as on the module. Pins not wired to the
+    chip just remember their level.
+    """
+
+    BOARD, BCM, OUT, IN = 10, 11, 0, 1
+    LOW, HIGH = 0, 1
+    PUD_UP, PUD_DOWN, FALLING, RISING = 22, 21, 32, 31
+
+    def __init__(self, chip: "MFRC522Emulator", reset_pin: int | None = 25) -> None:
+        self.chip = chip
+        self.reset_pin = reset_pin
+        self.mode: int | None = None
+        self.levels: dict[int, int] = {}
+
+    def getmode(self) -> int | None:
+        return self.mode
+
+    def setmode(self, mode: int) -> None:
+        self.mode = mode
+
+    def setup(self, pin: int, direction: int, initial: int = 1, **_: object) -> None:
+        self.levels[pin] = initial
+
+    def output(self, pin: int, value: int) -> None:
+        if pin == self.reset_pin and self.levels.get(pin) == self.LOW and value:
+            self.chip.hard_reset()
+        self.levels[pin] = self.HIGH if value else self.LOW
+
+    def input(self, pin: int) -> int:
+        return self.levels.get(pin, self.HIGH)
+
+    def cleanup(self, pins: object = None) -> None:
+        if pins is None:
+            self.levels.clear()
+            self.mode = None
+        else:
+            for pin in pins if isinstance(pins, (list, tuple)) else [pins]:
+                self.levels.pop(pin, None)

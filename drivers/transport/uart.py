@@ -40,7 +40,7 @@ class UartTransport:
                                    write_timeout=timeout_s)
         except (serial.SerialException, OSError) as exc:
             raise BusFault(f"cannot open serial port {port}: {exc}") from exc
-        transport = cls(handle, pins=ControlPins(reset_pin=reset_pin, gpio=gpio,
+        transport = cls(handle, pins=ControlPins(reset_pin=reset_pin, gpio=gpio, sleep=sleep,
                                                  numbering=numbering), sleep=sleep)
         if baudrate != DEFAULT_BAUD:
             transport.set_baudrate(baudrate)

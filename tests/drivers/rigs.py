@@ -6,9 +6,10 @@ from dataclasses import dataclass, field as dc_field
 from typing import Any, Callable
 
 from drivers.emulator import Field, MFRC522Emulator, TimingModel
-from drivers.emulator.wire import EmulatorSpiDevice, PtyUartServer
+from drivers.emulator.wire import EmulatorGpio, EmulatorSpiDevice, PtyUartServer
 from drivers.mfrc522 import Mfrc522
 from drivers.transport.emulator import EmulatorTransport
+from drivers.transport.pins import ControlPins
 from drivers.transport.spi import SpiTransport
 from drivers.transport.uart import UartTransport
 
@@ -38,12 +39,14 @@ def make_rig(kind: str, *, version: int = 0x92, timing: TimingModel | None = Non
         transport: Any = EmulatorTransport(chip)
     elif kind == "spi":
         wire = EmulatorSpiDevice(chip)
-        transport = SpiTransport(wire, sleep=wire.sleep)
+        pins = ControlPins(reset_pin=25, gpio=EmulatorGpio(chip), sleep=wire.sleep)
+        transport = SpiTransport(wire, pins=pins, sleep=wire.sleep)
     elif kind == "uart":
         server = PtyUartServer(chip)
         server.start()
         closers.append(server.close)
-        transport = UartTransport.open(server.port, sleep=server.sleep)
+        transport = UartTransport.open(server.port, sleep=server.sleep, reset_pin=25,
+                                       gpio=EmulatorGpio(chip))
         closers.append(transport.close)
     else:
         raise ValueError(kind)
