@@ -21,6 +21,7 @@ Public API (used by other engineers' tests and by the simulation)::
     chip.hang("rf")                                        # "rf": soft reset cures; "bus": reset pin; "dead": nothing
     chip.model_time_s                                      # modelled time: SPI traffic, RF frames, card answers
     chip.advance(seconds)                                  # let modelled time pass
+    clock = ModelClock(chip)                               # Clock (monotonic/now) in modelled time
 
 Access conditions helpers: `drivers.emulator.cards.access.encode(...)`, `cards.classic.trailer(...)`,
 `cards.classic.value_block(value, address)`.
@@ -29,8 +30,9 @@ Access conditions helpers: `drivers.emulator.cards.access.encode(...)`, `cards.c
 from drivers.emulator.cards import MifareClassic1K, Ntag213, Ultralight
 from drivers.emulator.cards.classic import trailer, value_block
 from drivers.emulator.chip import MFRC522Emulator
+from drivers.emulator.clock import ModelClock
 from drivers.emulator.field import Field
 from drivers.emulator.timing import TimingModel
 
-__all__ = ["Field", "MFRC522Emulator", "MifareClassic1K", "Ntag213", "TimingModel", "Ultralight",
+__all__ = ["Field", "MFRC522Emulator", "MifareClassic1K", "ModelClock", "Ntag213", "TimingModel", "Ultralight",
            "trailer", "value_block"]

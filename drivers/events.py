@@ -1,0 +1,56 @@
+"""Events the reader service emits (small frozen dataclasses the session and telemetry consume)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+OK, RECOVERING, FAILED = "ok", "recovering", "failed"
+
+
+@dataclass(frozen=True)
+class CardPresented:
+    """A card arrived and `result` is the complete outcome of the read job (never partial)."""
+
+    uid: bytes
+    card_type: str
+    result: Any
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CardRemoved:
+    """The presented card has been gone for the cooldown (a brief wobble is not a removal)."""
+
+    uid: bytes
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReadFailed:
+    """A card was seen but could not be read completely after retries; uid is None on a collision."""
+
+    uid: bytes | None
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReaderHealthChanged:
+    state: str
+    last_error: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReaderHealth:
+    """Snapshot for screens and telemetry."""
+
+    state: str
+    last_error: str | None
+    version: int | None
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+ReaderEvent = CardPresented | CardRemoved | ReadFailed | ReaderHealthChanged
