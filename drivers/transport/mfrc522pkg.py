@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import sys
 import time
 import types
@@ -29,10 +30,12 @@ def load_package(modules: tuple[types.ModuleType, types.ModuleType] | None = Non
         from mfrc522 import MFRC522 as module  # imports RPi.GPIO: only works on a Pi
         return module
     spidev, gpio = modules
-    spec = importlib.util.find_spec("mfrc522.MFRC522")
+    # find_spec of the top-level package does not run its __init__ (which imports RPi.GPIO).
+    spec = importlib.util.find_spec("mfrc522")
     if spec is None or spec.origin is None:
         raise ImportError("the mfrc522 package is not installed")
-    private_spec = importlib.util.spec_from_file_location("_mfrc522_private", spec.origin)
+    source = os.path.join(os.path.dirname(spec.origin), "MFRC522.py")
+    private_spec = importlib.util.spec_from_file_location("_mfrc522_private", source)
     module = importlib.util.module_from_spec(private_spec)  # type: ignore[arg-type]
     rpi = types.ModuleType("RPi")
     rpi.GPIO = gpio  # type: ignore[attr-defined]
