@@ -9,7 +9,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${KIOSK_VENV:-$ROOT/.venv}"
-APT_PACKAGES=(python3-venv python3-dev mosquitto fonts-wqy-microhei libzbar0)
+APT_PACKAGES=(python3-venv python3-dev mosquitto fonts-wqy-microhei libzbar0 shellcheck systemd)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

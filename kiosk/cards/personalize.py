@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from kiosk.logs import redact_uid
 from kiosk.cards import access, layout
 from kiosk.cards.cardio import ZERO_COPY, SectorKeying, open_for_write, read_copy, write_copy
 from kiosk.cards.errors import CardFaults, CardNotBlank, CardWriteVerifyFailed, UnsupportedCard
@@ -48,7 +49,7 @@ def personalize(
     best = read_card(session, keys, faults).best()
     if best is None or best[1] != record:
         raise CardWriteVerifyFailed("the personalized card does not read back its record")
-    _LOG.info("personalized card %s for member %s issue %d", uid.hex(), member_id, issue_no)
+    _LOG.info("personalized card %s for member %s issue %d", redact_uid(uid), member_id, issue_no)
     return record
 
 

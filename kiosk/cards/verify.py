@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.logs import redact_uid
 from kiosk.cards.cardio import SectorKeying
 from kiosk.cards.errors import CardFaults
 from kiosk.cards.keyfile import MasterKeys
@@ -119,7 +120,7 @@ def verify_tap(session: TagSession, keys: MasterKeys, registry: CardRegistry, fa
     if denied is not None:
         # Checked before reading: a blocked card shows nothing, whatever it holds.
         registry.record_security_event(EVENT_BLOCKED_ATTEMPT, uid, {"reason": denied})
-        _LOG.warning("blocked card %s presented (%s)", uid.hex(), denied)
+        _LOG.warning("blocked card %s presented (%s)", redact_uid(uid), denied)
         return Blocked(denied)
     reading = read_card(session, keys, faults)
     state = registry.card_state(uid)
@@ -127,7 +128,7 @@ def verify_tap(session: TagSession, keys: MasterKeys, registry: CardRegistry, fa
     verdict = judge(reading, state, pending)
     if isinstance(verdict, Rejected):
         registry.record_security_event(EVENT_REJECTED, uid, {"reason": verdict.reason, **_copy_detail(reading)})
-        _LOG.warning("card %s rejected: %s", uid.hex(), verdict.reason)
+        _LOG.warning("card %s rejected: %s", redact_uid(uid), verdict.reason)
     elif isinstance(verdict, Rollback):
         # An older image than the ledger has seen written: a restored dump or a clone. Deny the UID
         # locally at once (works offline) and tell HQ, who will replace the member's card.
@@ -135,7 +136,7 @@ def verify_tap(session: TagSession, keys: MasterKeys, registry: CardRegistry, fa
         registry.record_security_event(
             EVENT_ROLLBACK, uid, {"card_counter": verdict.card_counter, "ledger_counter": verdict.ledger_counter}
         )
-        _LOG.warning("card %s rolled back: counter %d < %d", uid.hex(), verdict.card_counter, verdict.ledger_counter)
+        _LOG.warning("card %s rolled back: counter %d < %d", redact_uid(uid), verdict.card_counter, verdict.ledger_counter)
     return verdict
 
 

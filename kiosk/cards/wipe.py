@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from kiosk.logs import redact_uid
 from kiosk.cards import layout
 from kiosk.cards.cardio import TRANSPORT_TRAILER, ZERO_COPY, SectorKeying, open_for_write, write_copy
 from kiosk.cards.errors import CardFaults, UnsupportedCard
@@ -43,5 +44,5 @@ def wipe(session: TagSession, keys: MasterKeys, faults: CardFaults) -> WipeRepor
             reset += 1
         else:
             transport += 1
-    _LOG.info("wiped card %s (%d sectors reset)", uid.hex(), reset)
+    _LOG.info("wiped card %s (%d sectors reset)", redact_uid(uid), reset)
     return WipeReport(uid, reset, transport)

@@ -215,6 +215,16 @@ class Ledger:
             cards.upsert_card(self.conn, bytes(uid), member_id, issue_no, "active", now)
             self._event("card.registered", {"uid": bytes(uid).hex(), "member_id": member_id, "issue_no": issue_no}, now)
 
+    def note_card_counter(self, uid: bytes, counter: int) -> None:
+        """Raise the card's last counter to one read from a genuine (MAC-verified) card record.
+
+        A card redeemed at another kiosk carries a higher counter than this ledger has seen; the
+        next redemption here must continue from the card's value, never reuse or skip one.
+        Never lowers it: a lower counter is a rollback, which the card checks refuse.
+        """
+        with self._lock, db.transaction(self.conn):
+            cards.record_counter(self.conn, bytes(uid), int(counter), self._now())
+
     def deny_card(self, uid: bytes, reason: str, source: str = "local") -> None:
         with self._lock, db.transaction(self.conn):
             now = self._now()

@@ -9,7 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 HARDWARE_AND_UI = {"pygame", "paho", "spidev", "RPi", "serial", "mfrc522"}
-WIRING = {"kiosk/app.py", "kiosk/cli.py", "kiosk/service.py", "kiosk/simulation.py", "kiosk/scenario.py"}
+WIRING = {"kiosk/app.py", "kiosk/cli.py", "kiosk/simulation.py", "kiosk/scenario.py", "kiosk/sim_keys.py"}
 
 
 def imported_roots(path: Path) -> set[str]:

@@ -1,0 +1,372 @@
+"""The composition root: the one place that wires config, ledger, reader, screens and the HQ link.
+
+`build_app(config)` opens everything a kiosk needs, in the order a failure is easiest to explain
+(keys, ledger, reader, HQ link), and `run_kiosk` adds the display and runs the loop: a window or
+fullscreen panel, or, with no display, the scripted headless scenario. Threads: the reader polls
+on its own thread and wakes the UI loop with a pygame event; the HQ link runs in paho's and its
+own worker thread; everything the shopper sees happens on the main thread, which is also the one
+that pings systemd's watchdog, so a stuck loop stops the pings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import queue
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives import serialization
+
+from drivers.errors import AuthError, CardTimeout, ReaderError
+from drivers.events import CardPresented, CardRemoved, ReadFailed, ReaderHealthChanged
+from drivers.mfrc522 import Mfrc522
+from drivers.reader_service import ReaderService
+from drivers.reader_thread import ReaderThread
+from drivers.transport import open_transport
+from kiosk.cards.errors import CardFaults
+from kiosk.cards.keyfile import MasterKeys, load_master_keys
+from kiosk.cards.tap import tap_job
+from kiosk.commands.keys import ensure_keys
+from kiosk.config import Config
+from kiosk.ledger import CorruptDatabase, Ledger, OfflineLimits
+from kiosk.ledger.demo import seed_demo
+from kiosk.logs import setup_logging_from_config
+from kiosk.notify import MainLoopWatchdog, Notifier, status_line
+from kiosk.reader_params import transport_params
+from kiosk.service import KioskService
+from kiosk.session import Session
+from kiosk.ui_state import UiState
+
+_LOG = logging.getLogger(__name__)
+
+LEDGER_FILE = "ledger.db"
+SIM_CARDS_FILE = "simulated-cards.json"
+CARD_JOB_TIMEOUT_S = 3.0
+#: RFCfgReg RxGain field values for the dB figures config.yaml accepts.
+RX_GAIN_FIELD = {18: 2, 23: 3, 33: 4, 38: 5, 43: 6, 48: 7}
+
+
+class StoreClock:
+    """Wall clock in the store's timezone plus a monotonic clock, as every component expects."""
+
+    def __init__(self, tz: ZoneInfo):
+        self.tz = tz
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(self.tz)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+@dataclass
+class KioskApp:
+    """Everything `build_app` opened; `close()` releases it in reverse order."""
+
+    config: Config
+    clock: StoreClock
+    ledger: Ledger
+    reader: ReaderService
+    reader_thread: ReaderThread
+    reader_events: "queue.Queue[Any]"
+    service: KioskService
+    session: Session
+    simulation: Any | None = None  # kiosk.simulation.SimulatedCards
+    link: Any | None = None  # sync.link.HqLink
+    started_at: float = field(default_factory=time.monotonic)
+    _outbox_depth: int = 0
+    _outbox_checked: float = float("-inf")
+
+    # --- reader events -> session (main thread) ------------------------------------------
+
+    def drain_reader_events(self) -> None:
+        while True:
+            try:
+                event = self.reader_events.get_nowait()
+            except queue.Empty:
+                break
+            self._apply_reader_event(event)
+        self.nudge_link()
+
+    def _apply_reader_event(self, event: Any) -> None:
+        if isinstance(event, CardPresented):
+            self.session.card_read(event.result, event.uid)
+        elif isinstance(event, CardRemoved):
+            self.session.card_removed(event.uid)
+        elif isinstance(event, ReadFailed):
+            self.session.card_read_failed(event.reason)
+        elif isinstance(event, ReaderHealthChanged):
+            if event.state in ("ok", "failed"):
+                self.session.reader_health(event.state == "ok", event.last_error or "")
+
+    # --- periodic work --------------------------------------------------------------------
+
+    def tick(self) -> None:
+        if self.link is not None:
+            self.session.set_online(self.link.online)
+        self.session.tick()
+
+    def nudge_link(self) -> None:
+        if self.link is not None:
+            self.link.notify_outbox()
+
+    def outbox_depth(self, max_age_s: float = 5.0) -> int:
+        now = time.monotonic()
+        if now - self._outbox_checked >= max_age_s:
+            self._outbox_depth = self.ledger.outbox_depth()
+            self._outbox_checked = now
+        return self._outbox_depth
+
+    def status_text(self) -> str:
+        screen = type(self.session.state).__name__.lower()
+        return status_line(screen, self.link is not None and self.link.online, self.outbox_depth(),
+                           self.reader.health.state)
+
+    def telemetry(self) -> dict[str, Any]:
+        health = self.reader.health
+        return {"reader": {"state": health.state, "last_error": health.last_error,
+                           "version": health.version, "counts": dict(health.counts)},
+                "rules_version": self.ledger.rules_version(),
+                "denylist_version": self.ledger.denylist_version(),
+                "member_snapshot_version": self.ledger.member_snapshot_version()}
+
+    def close(self) -> None:
+        if self.link is not None:
+            self.link.stop()
+        self.reader_thread.stop()
+        if self.simulation is not None:
+            self.simulation.remove()
+            self.simulation.save()
+        self.reader.driver.transport.close()
+        self.ledger.close()
+
+
+def _load_voucher_key(path: Path) -> Any:
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def _open_ledger(config: Config, clock: StoreClock) -> tuple[Ledger, bool]:
+    """Open the ledger; seed demo data into an empty one in simulation. Returns (ledger, fresh)."""
+    data_dir = config.ledger.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger.open(
+        data_dir / LEDGER_FILE, device_id=config.device.id, clock=clock, tz=config.device.tz,
+        voucher_key=_load_voucher_key(config.security.voucher_signing_key),
+        offline_limits=OfflineLimits(points_per_day=config.ledger.offline_max_points_per_day,
+                                     redemptions_per_day=config.ledger.offline_max_redemptions_per_day))
+    fresh = False
+    if config.simulation.enabled and config.simulation.demo_data and ledger.member_count() == 0:
+        seed_demo(ledger, clock.now())
+        fresh = True
+        _LOG.info("seeded the ledger with demo members")
+    return ledger, fresh
+
+
+def _open_transport(config: Config, simulation: Any | None) -> Any:
+    reader = config.reader
+    if reader.driver == "emulator":
+        assert simulation is not None, "the emulator transport needs the simulated field"
+        transport = simulation.transport()
+        if reader.spy:
+            from drivers.transport.spy import SpyTransport
+
+            transport = SpyTransport(transport)
+        return transport
+    return open_transport(reader.driver, spy=reader.spy, **transport_params(reader))
+
+
+def _build_link(config: Config, app: KioskApp) -> Any | None:
+    if not config.hq.enabled:
+        _LOG.info("hq.host is empty: running offline, events wait in the outbox")
+        return None
+    from sync.keys import load_public_keys
+    from sync.link import HqLink
+    from sync.mqtt_client import TlsSettings
+
+    hq = config.hq
+    tls = TlsSettings(hq.tls_ca, hq.tls_cert, hq.tls_key) if hq.tls_ca else None
+    return HqLink(
+        device_id=config.device.id, store_id=config.device.store_id, host=hq.host, port=hq.port, tls=tls,
+        username=hq.username, password=hq.password.get_secret_value() if hq.password else None,
+        keepalive_s=hq.keepalive_s, topic_prefix=hq.topic_prefix,
+        hq_public_keys=load_public_keys([config.security.hq_public_key]),
+        ledger=app.ledger, telemetry_source=app.telemetry, clock=app.clock,
+        drain_rate_per_s=hq.drain_rate_per_s, state_path=config.ledger.data_dir / "sync-state.db")
+
+
+def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> KioskApp:
+    """Open keys, ledger, reader and HQ link; nothing is drawn yet."""
+    tz = config.device.tz
+    clock = StoreClock(tz)
+    if config.simulation.enabled and config.simulation.generate_keys:
+        ensure_keys(config, simulation=True)
+    master_keys: MasterKeys = load_master_keys(config.security.card_master_key)
+    faults = CardFaults(io=(ReaderError,), wrong_key=(AuthError,))
+    ledger, fresh = _open_ledger(config, clock)
+
+    simulation = None
+    if config.reader.driver == "emulator":
+        from kiosk.simulation import SimulatedCards
+
+        state_file = config.ledger.data_dir / SIM_CARDS_FILE
+        if fresh and state_file.exists():
+            state_file.unlink()  # a new ledger knows no counters: start the cards afresh too
+        simulation = SimulatedCards(state_file, master_keys, faults, version=config.reader.emulator_version)
+
+    driver = Mfrc522(_open_transport(config, simulation), rx_gain=RX_GAIN_FIELD[config.reader.rx_gain_db])
+    reader = ReaderService(driver, clock, poll_interval_s=config.reader.poll_interval_ms / 1000,
+                           cooldown_s=config.reader.cooldown_ms / 1000,
+                           read_job=tap_job(master_keys, ledger, faults))
+    events: "queue.Queue[Any]" = queue.Queue()
+    reader_thread = ReaderThread(reader, events, wake=wake)
+
+    def run_on_card(job: Callable[[Any], Any]) -> Any:
+        future = reader_thread.submit(job)
+        try:
+            return future.result(timeout=CARD_JOB_TIMEOUT_S)
+        except TimeoutError:
+            raise CardTimeout("card job did not finish in time") from None
+        finally:
+            if simulation is not None:
+                simulation.save()  # a card write must outlive a crash, like the ledger's record of it
+
+    service = KioskService(ledger, master_keys, faults, run_on_card, clock.now,
+                           denylist_max_age=dt.timedelta(hours=config.ledger.denylist_max_age_h),
+                           stale_denylist_max_points=config.ledger.stale_denylist_max_points)
+    session = Session(service, store_name=config.device.display_name,
+                      inactivity_timeout_s=config.display.inactivity_timeout_s, monotonic=clock.monotonic)
+    app = KioskApp(config, clock, ledger, reader, reader_thread, events, service, session, simulation)
+    app.link = _build_link(config, app)
+    return app
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("SDL_VIDEODRIVER") in ("kmsdrm", "x11", "wayland"))
+
+
+def run_kiosk(config: Config, *, headless: bool = False, out_dir: Path = Path("out/scenario")) -> int:
+    """`kiosk run`: the kiosk until it is stopped, or the headless scenario."""
+    setup_logging_from_config(config)
+    headless = headless or not (_has_display() or config.display.fullscreen)
+    if headless:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from screens.loop import post_reader_event  # pygame loads here, not at import of kiosk.app
+
+    try:
+        app = build_app(config, wake=lambda: post_reader_event(None))
+    except CorruptDatabase as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if headless:
+            from kiosk.scenario import run_scenario
+
+            return run_scenario(app, out_dir)
+        return _run_interactive(app)
+    finally:
+        app.close()
+
+
+def _run_interactive(app: KioskApp) -> int:
+    import pygame
+
+    from screens.display import open_display
+    from screens.fonts import find_cjk_font
+    from screens.loop import UiLoop
+    from screens.ui import KioskUI
+    from kiosk.sim_keys import SimulationKeys
+
+    config = app.config
+    display = config.display
+    surface = open_display(fullscreen=display.fullscreen, size=(display.width, display.height))
+    pygame.display.set_caption(f"{config.device.display_name} - kiosk")
+    ui = KioskUI(surface, locale=display.locale, tz=config.device.tz,
+                 font_path=find_cjk_font(display.font or None), clock=app.clock.now,
+                 rotation=display.rotation, px_per_mm=display.px_per_mm)
+    ui.show(app.session.state)
+    notifier = Notifier.from_environ()
+    watchdog = MainLoopWatchdog.from_environ(notifier)
+    watchdog.require("reader thread alive", lambda: app.reader_thread.alive)
+
+    def on_intent(intent: Any) -> UiState:
+        app.session.handle(intent)
+        app.nudge_link()
+        return app.session.state
+
+    def on_tick(now: float) -> UiState:
+        app.tick()
+        watchdog.beat()
+        watchdog.status(app.status_text())
+        return app.session.state
+
+    def on_reader_event(payload: Any) -> UiState:
+        app.drain_reader_events()
+        return app.session.state
+
+    target = SimulationKeys(ui, app.simulation) if app.simulation is not None else ui
+    loop = UiLoop(target, on_intent=on_intent, on_tick=on_tick, on_reader_event=on_reader_event,
+                  max_fps=display.fps_cap)
+    app.reader_thread.start()
+    if app.link is not None:
+        app.link.start()
+    notifier.ready(app.status_text())
+    _LOG.info("kiosk ready: %s", app.status_text())
+    try:
+        loop.run()
+    finally:
+        notifier.stopping()
+    return 0
+
+
+@contextlib.contextmanager
+def card_tools(config: Config, *, keys: MasterKeys, timeout_s: float) -> Iterator[Any]:
+    """A card on the configured reader for the staff tools (`kiosk card ...`).
+
+    On a device: open the reader, wait up to `timeout_s` for a card, yield it. In simulation:
+    the demo field, with the card chosen by $KIOSK_SIM_CARD (default 8, the blank card; 1-7 are
+    the demo members' cards); changes to demo member cards are saved like the running kiosk's.
+    The kiosk service must not be using the reader at the same time.
+    """
+    from drivers.session import open_session
+    from kiosk.commands.card import CardTools
+
+    clock = StoreClock(config.device.tz)
+    faults = CardFaults(io=(ReaderError,), wrong_key=(AuthError,))
+    if config.simulation.enabled and config.simulation.generate_keys:
+        ensure_keys(config, simulation=True)
+    ledger, _ = _open_ledger(config, clock)
+    simulation = None
+    try:
+        if config.reader.driver == "emulator":
+            from kiosk.simulation import SimulatedCards
+
+            simulation = SimulatedCards(config.ledger.data_dir / SIM_CARDS_FILE, keys, faults,
+                                        version=config.reader.emulator_version)
+            simulation.tap(int(os.environ.get("KIOSK_SIM_CARD", "8")))
+        driver = Mfrc522(_open_transport(config, simulation), rx_gain=RX_GAIN_FIELD[config.reader.rx_gain_db])
+        try:
+            driver.init()
+            deadline = time.monotonic() + timeout_s
+            session = open_session(driver)
+            while session is None and time.monotonic() < deadline:
+                time.sleep(config.reader.poll_interval_ms / 1000)
+                session = open_session(driver)
+            if session is None:
+                raise CardTimeout(f"no card presented within {timeout_s:.0f} s")
+            yield CardTools(session=session, faults=faults, keys=keys, ledger=ledger)
+        finally:
+            driver.transport.close()
+    finally:
+        if simulation is not None:
+            simulation.remove()
+        ledger.close()

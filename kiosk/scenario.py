@@ -1,0 +1,179 @@
+"""The headless scenario of `kiosk run --headless`: a scripted visit, one PNG per screen.
+
+Everything is the real kiosk: cards are put into the emulated RC522 field and read by the reader
+thread through the protocol driver, verified by the card checks, looked up in the SQLite ledger;
+intents go through the same `Session.handle` the touchscreen uses; screens are drawn by pygame
+(dummy video driver) and saved. Nothing is faked for the pictures.
+
+Script: idle -> tap card 1 -> member -> rewards -> confirm -> voucher -> my vouchers -> done ->
+idle; lost card (blocked); a card from another shop (not a member card); an NTAG sticker;
+card 2 in English (birthday) -> idle. Returns 0 when every step reached its expected screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pygame
+
+from kiosk.model import NoticeKind
+from kiosk.ui_state import (
+    ChooseReward, ConfirmRedeem, Done, Idle, MemberHome, MyVouchers, Notice, OpenRewards, OpenVouchers,
+    Rewards, Confirm, ToggleLocale, UiState, VoucherIssued,
+)
+
+_LOG = logging.getLogger(__name__)
+
+STEP_TIMEOUT_S = 5.0
+LOST_CARD_KEY = 5
+FOREIGN_CARD_KEY = 8
+STICKER_KEY = 9
+
+
+class ScenarioFailed(RuntimeError):
+    """A step did not reach the screen it expects."""
+
+
+class Scenario:
+    def __init__(self, app: Any, ui: Any, out_dir: Path):
+        self.app = app
+        self.ui = ui
+        self.out_dir = out_dir
+        self.written: list[Path] = []
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def pump_until(self, done: Callable[[UiState], bool], what: str) -> UiState:
+        """Deliver reader events to the session until `done(state)` or the step times out."""
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while True:
+            self.app.drain_reader_events()
+            self.app.tick()
+            state = self.app.session.state
+            if done(state):
+                return state
+            if time.monotonic() > deadline:
+                raise ScenarioFailed(f"{what}: still on {type(state).__name__} after {STEP_TIMEOUT_S:.0f} s")
+            time.sleep(0.01)
+
+    def shot(self, name: str) -> Path:
+        self.ui.show(self.app.session.state)
+        self.ui.update(time.monotonic())
+        self.ui.draw()
+        path = self.ui.render_png(self.out_dir / f"{len(self.written) + 1:02d}-{name}.png")
+        self.written.append(path)
+        _LOG.info("scenario: %s", path)
+        return path
+
+    def intent(self, intent: Any) -> UiState:
+        self.app.session.handle(intent)
+        return self.app.session.state
+
+    def tap(self, key: int) -> None:
+        self.app.simulation.tap(key)
+
+    def remove(self) -> None:
+        self.app.simulation.remove()
+        # The reader reports removal after its cooldown; wait for it so the next tap is a new one.
+        self.pump_until(lambda s: self.app.reader.present_uid is None, "card removal")
+        self.intent(Done())  # dismiss whatever the card left on screen, as a shopper's touch would
+
+    # --- the visit -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.pump_until(lambda s: isinstance(s, Idle) and self.app.reader.health.state == "ok", "reader start")
+        self.shot("idle")
+
+        self.tap(1)
+        member = self.pump_until(lambda s: isinstance(s, (MemberHome, Notice)), "tap card 1")
+        if not isinstance(member, MemberHome):
+            raise ScenarioFailed(f"card 1 should open the member screen, got {member}")
+        self.shot("member")
+
+        rewards = self.intent(OpenRewards())
+        assert isinstance(rewards, Rewards)
+        self.shot("rewards")
+        choice = next((o for o in rewards.options if o.affordable and o.available), None)
+        if choice is None:
+            raise ScenarioFailed("demo member 1 can afford no reward")
+        confirm = self.intent(ChooseReward(choice.reward_id))
+        assert isinstance(confirm, Confirm)
+        self.shot("confirm")
+        voucher = self.intent(ConfirmRedeem(confirm.intent_id))
+        if not isinstance(voucher, VoucherIssued):
+            raise ScenarioFailed(f"redemption should issue a voucher, got {voucher}")
+        self.shot("voucher")
+        mine = self.intent(OpenVouchers())
+        assert isinstance(mine, MyVouchers)
+        self.shot("my-vouchers")
+        self.intent(Done())
+        self.remove()
+        self.shot("idle-after-session")
+
+        self.tap(LOST_CARD_KEY)
+        blocked = self.pump_until(lambda s: isinstance(s, (Notice, MemberHome)), "tap the lost card")
+        self._expect_notice(blocked, NoticeKind.CARD_BLOCKED)
+        self.shot("card-blocked")
+        self.remove()
+
+        self.tap(FOREIGN_CARD_KEY)
+        foreign = self.pump_until(lambda s: isinstance(s, (Notice, MemberHome)), "tap a foreign card")
+        self._expect_notice(foreign, NoticeKind.NOT_A_MEMBER_CARD)
+        self.shot("not-a-member-card")
+        self.remove()
+
+        self.tap(STICKER_KEY)
+        sticker = self.pump_until(lambda s: isinstance(s, (Notice, MemberHome)), "tap an NTAG sticker")
+        self._expect_notice(sticker, NoticeKind.NOT_A_MEMBER_CARD)
+        self.remove()
+
+        self.intent(ToggleLocale())
+        self.ui.set_locale("en")
+        self.tap(2)
+        self.pump_until(lambda s: isinstance(s, MemberHome), "tap card 2")
+        self.shot("member-en")
+        self.intent(OpenRewards())
+        self.shot("rewards-en")
+        self.intent(Done())
+        self.remove()
+        self.shot("idle-en")
+
+    @staticmethod
+    def _expect_notice(state: UiState, kind: NoticeKind) -> None:
+        if not (isinstance(state, Notice) and state.kind is kind):
+            raise ScenarioFailed(f"expected the {kind.value} notice, got {state}")
+
+
+def run_scenario(app: Any, out_dir: Path) -> int:
+    """Play the scenario headless and write its PNGs to `out_dir`; 0 on success, 1 on failure."""
+    from screens.fonts import find_cjk_font
+    from screens.ui import KioskUI
+
+    config = app.config
+    display = config.display
+    pygame.display.init()
+    pygame.font.init()
+    width, height = display.width, display.height
+    if display.rotation in (90, 270):
+        width, height = height, width
+    surface = pygame.display.set_mode((display.width, display.height))
+    ui = KioskUI(surface, locale=display.locale, tz=config.device.tz,
+                 font_path=find_cjk_font(display.font or None), clock=app.clock.now,
+                 rotation=display.rotation, px_per_mm=display.px_per_mm)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scenario = Scenario(app, ui, out_dir)
+    app.reader_thread.start()
+    try:
+        scenario.run()
+    except ScenarioFailed as failed:
+        print(f"scenario failed: {failed}")
+        return 1
+    finally:
+        pygame.display.quit()
+    for path in scenario.written:
+        print(path)
+    print(f"{len(scenario.written)} screens written to {out_dir}")
+    return 0

@@ -1,0 +1,125 @@
+"""The session's port onto the domain: card verdicts, ledger views, and redemptions with a card write.
+
+A redemption is a small protocol across the ledger and the card (kiosk/cards/redeem_step.py):
+prepare in the ledger (points reserved, the card counter to reach decided) -> write that counter
+to the card -> confirm in the ledger (points deducted, voucher, outbox event, one transaction).
+The member is told "done" only after the confirm. A card pulled before the write finished
+leaves the redemption pending; the next tap of that card finishes it (never twice: the intent id
+and the card counter both guard it).
+
+Card I/O happens on the reader's thread through the injected `run_on_card(job)`, which raises
+one of `faults.io` when the card is no longer in the field. This module imports no driver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any, Callable, TypeVar
+
+from kiosk.cards.errors import CardFaults
+from kiosk.cards.keyfile import MasterKeys
+from kiosk.cards.policy import offline_redemption_allowed
+from kiosk.cards.redeem_step import CardWriteRefused, CardWritten, RedemptionConfirmed, write_redemption_counter
+from kiosk.cards.verify import NOTICE_FOR, Verified
+from kiosk.ledger import (
+    CardDenied, InsufficientPoints, LedgerError, OfflineLimitReached, RewardUnavailable, UnknownMember,
+)
+from kiosk.model import MemberView, NoticeKind, RewardOption, VoucherView
+from kiosk.session import Identification, Identified, RedemptionRefused, Refused
+
+_LOG = logging.getLogger(__name__)
+
+T = TypeVar("T")
+RunOnCard = Callable[[Callable[[Any], T]], T]
+
+
+class KioskService:
+    """Implements kiosk.session.KioskService over the real ledger and card code."""
+
+    def __init__(self, ledger: Any, keys: MasterKeys, faults: CardFaults, run_on_card: RunOnCard,
+                 now: Callable[[], dt.datetime], *, denylist_max_age: dt.timedelta, stale_denylist_max_points: int):
+        self._ledger = ledger
+        self._keys = keys
+        self._faults = faults
+        self._run_on_card = run_on_card
+        self._now = now
+        self._denylist_max_age = denylist_max_age
+        self._stale_limit = stale_denylist_max_points
+
+    # --- identity -------------------------------------------------------------------------
+
+    def identify(self, outcome: object) -> Identification:
+        """Turn the reader thread's `TapOutcome` (verdict + resumed redemption) into a session decision."""
+        verdict = getattr(outcome, "verdict", outcome)
+        if not isinstance(verdict, Verified):
+            kind = NOTICE_FOR.get(type(verdict), NoticeKind.CARD_REJECTED)
+            return Refused(kind, getattr(verdict, "reason", ""))
+        if not self._ledger.member_exists(verdict.member_id):
+            # A genuine card whose member HQ has not sent to this kiosk yet: nothing to show.
+            _LOG.warning("genuine card for a member missing from the local replica")
+            return Refused(NoticeKind.OUT_OF_SERVICE, "member_not_synced")
+        if not verdict.known:
+            # First time this kiosk sees the card: remember it so its counter is tracked from now.
+            self._ledger.register_card(verdict.uid, verdict.member_id, verdict.issue_no)
+        # Used at another kiosk since: continue from the card's counter (MAC-verified, so genuine).
+        self._ledger.note_card_counter(verdict.uid, verdict.counter)
+        # tap_job already tried to finish a redemption a pulled card still owed; only a confirmed
+        # one is news for the member (they were never told the first attempt succeeded).
+        resumed = getattr(outcome, "resumed", None)
+        completed = resumed.voucher if isinstance(resumed, RedemptionConfirmed) else None
+        return Identified(verdict.member_id, verdict.uid, completed)
+
+    # --- views ----------------------------------------------------------------------------
+
+    def member_view(self, member_id: str) -> MemberView:
+        return self._ledger.member_view(member_id)
+
+    def reward_options(self, member_id: str) -> tuple[RewardOption, ...]:
+        return self._ledger.reward_options(member_id)
+
+    def vouchers(self, member_id: str) -> tuple[VoucherView, ...]:
+        return self._ledger.vouchers(member_id)
+
+    # --- redemption -----------------------------------------------------------------------
+
+    def redeem(self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes, online: bool) -> VoucherView:
+        try:
+            pending = self._ledger.prepare_redemption(intent_id, member_id, reward_id, card_uid, online)
+        except OfflineLimitReached as exc:
+            raise RedemptionRefused(NoticeKind.OFFLINE_LIMIT, str(exc)) from None
+        except CardDenied as exc:
+            raise RedemptionRefused(NoticeKind.CARD_BLOCKED, str(exc)) from None
+        except (InsufficientPoints, RewardUnavailable, UnknownMember) as exc:
+            raise RedemptionRefused(NoticeKind.REDEMPTION_FAILED, type(exc).__name__) from None
+        if pending.voucher_id is not None:
+            return self._ledger.confirm_redemption(intent_id, pending.card_counter)  # already done: same voucher
+        decision = offline_redemption_allowed(
+            online=online, denylist_issued_at=self._ledger.denylist_issued_at(), now=self._now(),
+            max_age=self._denylist_max_age, small_limit_points=self._stale_limit, points=pending.cost_points)
+        if not decision.allowed:
+            self._ledger.abandon_redemption(intent_id)
+            raise RedemptionRefused(NoticeKind.OFFLINE_LIMIT, decision.reason)
+        return self._write_and_confirm(intent_id, card_uid, member_id, pending.card_counter)
+
+    def _write_and_confirm(self, intent_id: str, card_uid: bytes, member_id: str, counter: int) -> VoucherView:
+        def job(session: Any) -> Any:
+            return write_redemption_counter(session, self._keys, self._faults, card_uid=card_uid,
+                                            member_id=member_id, target_counter=counter)
+
+        try:
+            result = self._run_on_card(job)
+        except self._faults.io as exc:
+            # The card is not in the field: nothing was written, the redemption waits for a tap.
+            raise RedemptionRefused(NoticeKind.CARD_REMOVED_TOO_SOON, type(exc).__name__) from None
+        if isinstance(result, CardWritten):
+            try:
+                return self._ledger.confirm_redemption(intent_id, result.counter)
+            except LedgerError as exc:
+                _LOG.error("confirm after card write failed: %s", exc)
+                raise RedemptionRefused(NoticeKind.REDEMPTION_FAILED, type(exc).__name__) from None
+        if isinstance(result, CardWriteRefused):
+            if result.final:
+                self._ledger.abandon_redemption(intent_id)
+            raise RedemptionRefused(NoticeKind.REDEMPTION_FAILED, result.reason)
+        raise RedemptionRefused(NoticeKind.CARD_REMOVED_TOO_SOON, getattr(result, "reason", ""))
