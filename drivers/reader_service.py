@@ -8,8 +8,8 @@
 - present: the card is halted; each poll re-selects it by UID and halts it again (a swapped card
   fails the SELECT). It is declared removed only after it has been missing for `cooldown_s` and at
   least two polls; if it comes back within that time it is the same tap, no new event.
-- a card whose read failed is remembered so it does not produce a ReadFailed on every poll; taking
-  it away and presenting it again tries again.
+- a card whose read failed is remembered so it does not produce a ReadFailed on every poll; once
+  it has been missing from a poll and is seen again, it is read again.
 
 Health: VersionReg is read at start and every `health_interval_s`; a BusFault or a changed
 VersionReg starts recovery (soft reset, then the reset pin, then re-init with backoff). The state
@@ -220,6 +220,10 @@ class ReaderService:
         except ReaderError:
             session = None
         if session is not None and session.uid == presence.uid:
+            if not presence.read_ok:  # it left and came back: a new chance to read it fully
+                self._presence = None
+                self._read(events, session, now)
+                return
             self._halt_quietly(session)
             presence.misses = 0
             presence.last_seen = now
