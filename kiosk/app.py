@@ -42,7 +42,7 @@ from kiosk.notify import MainLoopWatchdog, Notifier, status_line
 from kiosk.reader_params import transport_params
 from kiosk.service import KioskService
 from kiosk.session import Session
-from kiosk.ui_state import UiState
+from kiosk.ui_state import Notice, UiState
 
 _LOG = logging.getLogger(__name__)
 
@@ -51,6 +51,11 @@ SIM_CARDS_FILE = "simulated-cards.json"
 CARD_JOB_TIMEOUT_S = 3.0
 #: RFCfgReg RxGain field values for the dB figures config.yaml accepts.
 RX_GAIN_FIELD = {18: 2, 23: 3, 33: 4, 38: 5, 43: 6, 48: 7}
+
+
+#: How each UiState is named in systemd's STATUS line.
+SCREEN_NAMES = {"Idle": "idle", "Reading": "reading", "MemberHome": "member", "Rewards": "rewards",
+                "Confirm": "confirm", "VoucherIssued": "voucher", "MyVouchers": "vouchers"}
 
 
 class StoreClock:
@@ -109,6 +114,7 @@ class KioskApp:
     # --- periodic work --------------------------------------------------------------------
 
     def tick(self) -> None:
+        self.drain_reader_events()  # normally the reader's wake-up event got here first
         if self.link is not None:
             self.session.set_online(self.link.online)
         self.session.tick()
@@ -125,7 +131,10 @@ class KioskApp:
         return self._outbox_depth
 
     def status_text(self) -> str:
-        screen = type(self.session.state).__name__.lower()
+        state = self.session.state
+        screen = SCREEN_NAMES.get(type(state).__name__, type(state).__name__.lower())
+        if isinstance(state, Notice):
+            screen = f"notice {state.kind.value}"
         return status_line(screen, self.link is not None and self.link.online, self.outbox_depth(),
                            self.reader.health.state)
 

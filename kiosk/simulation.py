@@ -89,8 +89,11 @@ class SimulatedCards:
         return True
 
     def remove(self) -> None:
+        """Take the card away (it may already have left on its own, e.g. a test's tear)."""
         if self._present is not None:
-            self.field.remove(self.cards[self._present])
+            card = self.cards[self._present]
+            if card in self.field.cards:
+                self.field.remove(card)
             self._present = None
             self.save()
 
