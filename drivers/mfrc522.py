@@ -99,6 +99,9 @@ class Mfrc522:
     def soft_reset(self) -> None:
         t = self.transport
         t.write(r.COMMAND, r.CMD_SOFT_RESET)
+        after_reset = getattr(t, "after_reset", None)
+        if after_reset is not None:  # e.g. UART: the reset also resets the serial speed
+            after_reset()
         for _ in range(MAX_IRQ_CHECKS):
             t.wait(0.0001)
             if not t.read(r.COMMAND) & r.COMMAND_POWER_DOWN:

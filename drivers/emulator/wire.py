@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import select
+import termios
 import threading
 import tty
 from typing import TYPE_CHECKING
@@ -70,6 +71,7 @@ class PtyUartServer:
         self.port = os.ttyname(self._slave)
         self._stop = threading.Event()
         self._pending_write: int | None = None
+        self.mismatched_bytes = 0
         self._thread = threading.Thread(target=self._serve, name="mfrc522-uart-emulator",
                                         daemon=True)
 
@@ -98,10 +100,22 @@ class PtyUartServer:
                 return
             answer = bytearray()
             with self.lock:
+                if self._host_baud() != self.chip.uart_baud:
+                    # Both ends must agree on the speed; a mismatch turns every byte to noise.
+                    self.mismatched_bytes += len(incoming)
+                    continue
                 for byte in incoming:
                     answer += self._byte(byte)
             if answer:
                 os.write(self._master, bytes(answer))
+
+    def _host_baud(self) -> int:
+        """The speed the host's serial port set on the tty (pyserial sets it on the slave)."""
+        speed = termios.tcgetattr(self._slave)[5]
+        for name in dir(termios):
+            if name.startswith("B") and name[1:].isdigit() and getattr(termios, name) == speed:
+                return int(name[1:])
+        return -1
 
     def _byte(self, byte: int) -> bytes:
         chip = self.chip

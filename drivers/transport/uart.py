@@ -29,6 +29,7 @@ class UartTransport:
         self.pins = pins or ControlPins()
         self._sleep = sleep
         self.stats = TransportStats()
+        self.wanted_baudrate = DEFAULT_BAUD
 
     @classmethod
     def open(cls, port: str = "/dev/serial0", baudrate: int = DEFAULT_BAUD, timeout_s: float = 0.2,
@@ -92,14 +93,22 @@ class UartTransport:
             raise ValueError(f"MFRC522 UART supports {sorted(SERIAL_SPEEDS)} baud")
         self.write(SERIAL_SPEED, SERIAL_SPEEDS[baudrate])
         self.port.baudrate = baudrate
+        self.wanted_baudrate = baudrate
         _LOG.info("MFRC522 UART now at %d baud", baudrate)
 
     def wait(self, seconds: float) -> None:
         self._sleep(seconds)
 
+    def after_reset(self) -> None:
+        """A soft or hard reset puts SerialSpeedReg back to 9600 baud: follow it, then re-switch."""
+        self._sleep(0.001)
+        self.port.baudrate = DEFAULT_BAUD
+        if self.wanted_baudrate != DEFAULT_BAUD:
+            self.set_baudrate(self.wanted_baudrate)
+
     def hard_reset(self) -> None:
         if self.pins.pulse_reset():
-            self.port.baudrate = DEFAULT_BAUD  # the chip restarts at its default speed
+            self.after_reset()
 
     def close(self) -> None:
         try:
