@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import os
 import queue
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -257,8 +258,8 @@ def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> Kios
 
 
 def _has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                or os.environ.get("SDL_VIDEODRIVER") in ("kmsdrm", "x11", "wayland"))
+    """A window or panel is there to draw on (an explicit SDL_VIDEODRIVER counts, dummy included)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER"))
 
 
 def run_kiosk(config: Config, *, headless: bool = False, out_dir: Path = Path("out/scenario")) -> int:
@@ -318,13 +319,32 @@ def _run_interactive(app: KioskApp) -> int:
         watchdog.status(app.status_text())
         return app.session.state
 
+    control = None
+    if app.simulation is not None and os.environ.get("KIOSK_SIM_CONTROL"):
+        from kiosk import sim_control
+        from screens.loop import post_reader_event
+
+        control = sim_control.ControlServer(Path(os.environ["KIOSK_SIM_CONTROL"]), lambda: post_reader_event(None))
+
     def on_reader_event(payload: Any) -> UiState:
         app.drain_reader_events()
+        if control is not None:
+            sim_control.drain(app, control)
         return app.session.state
+
+    def flip(rects: list[Any]) -> None:
+        pygame.display.update(rects)
+        # Told right after the pixels are out, so "member" in systemctl status (and the benchmark
+        # listening on NOTIFY_SOCKET) means the member screen is really on the panel.
+        watchdog.status(app.status_text())
 
     target = SimulationKeys(ui, app.simulation) if app.simulation is not None else ui
     loop = UiLoop(target, on_intent=on_intent, on_tick=on_tick, on_reader_event=on_reader_event,
-                  max_fps=display.fps_cap)
+                  max_fps=display.fps_cap, flip=flip)
+    if control is not None:
+        control.start()
+    # systemd stops the service with SIGTERM: finish the frame, close the ledger cleanly.
+    signal.signal(signal.SIGTERM, lambda signum, frame: loop.stop())
     app.reader_thread.start()
     if app.link is not None:
         app.link.start()
@@ -334,6 +354,8 @@ def _run_interactive(app: KioskApp) -> int:
         loop.run()
     finally:
         notifier.stopping()
+        if control is not None:
+            control.stop()
     return 0
 
 
