@@ -41,12 +41,9 @@ def transport_params(reader: Any) -> dict[str, Any]:
         from drivers.emulator import Field, MFRC522Emulator
 
         return {"chip": MFRC522Emulator(Field(), version=reader.emulator_version)}
-    if reader.driver == "spi":
-        return {"bus": reader.spi_bus, "device": reader.spi_device, "speed_hz": reader.spi_speed_hz,
-                "reset_pin": reader.reset_pin, "irq_pin": reader.irq_pin}
-    if reader.driver == "uart":
-        return {"port": reader.serial_port, "baudrate": reader.baud}
-    return {"bus": reader.spi_bus, "device": reader.spi_device, "reset_pin": reader.reset_pin}
+    from kiosk.reader_params import transport_params as hardware_params  # the app uses the same mapping
+
+    return hardware_params(reader)
 
 
 def _open_transport(reader: Any) -> Any:
