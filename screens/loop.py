@@ -121,7 +121,9 @@ class UiLoop:
 
     def _wait(self, deadline: float) -> list[pygame.event.Event]:
         if self.wait == "sdl":
-            timeout_ms = max(0, int((deadline - self.monotonic()) * 1000))
+            timeout_ms = int((deadline - self.monotonic()) * 1000)
+            if timeout_ms <= 0:
+                return pygame.event.get()  # wait(0) would mean "wait forever"
             first = pygame.event.wait(min(timeout_ms, 1000))
             events = [first] if first.type != pygame.NOEVENT else []
             return events + pygame.event.get()

@@ -127,3 +127,10 @@ def test_stop_ends_run(ui, monotonic):
 
 def test_the_reader_event_type_is_a_custom_pygame_type():
     assert READER_EVENT >= pygame.USEREVENT
+
+
+def test_sdl_waiting_with_no_time_left_does_not_block(ui, monotonic):
+    # pygame.event.wait(0) waits forever; a deadline already passed must just drain the queue.
+    loop, _, _ = make_loop(ui, monotonic)
+    loop.wait = "sdl"
+    assert loop.step(max_wait_s=0) is True
