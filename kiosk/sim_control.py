@@ -7,6 +7,10 @@ simulation and only when `$KIOSK_SIM_CONTROL` names a socket path; never on a de
 Protocol: one JSON object per line over a UNIX stream socket, one JSON reply per line.
     {"cmd": "tap", "key": 1}        -> {"ok": true}
     {"cmd": "remove"}               -> {"ok": true}
+    {"cmd": "tap", "key": 1, "stamp": true}
+                                    -> {"ok": true, "at_monotonic": 1234.567}
+        (time.monotonic() when the card entered the field; CLOCK_MONOTONIC is the same clock in
+        every process on Linux, so a benchmark can time from the card, not from its request)
     {"cmd": "state"}                -> {"ok": true, "screen": "member", "member_id": "M0001", ...}
     {"cmd": "intent", "intent": "open_rewards" | "choose" | "confirm" | "back" | "done" | "vouchers",
      "reward_id": "..."}            -> the state after it, as for "state"
@@ -22,6 +26,7 @@ import os
 import queue
 import socket
 import threading
+import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable
@@ -128,6 +133,8 @@ def run_command(app: Any, command: dict[str, Any]) -> dict[str, Any]:
         key = command.get("key")
         if not isinstance(key, int) or not app.simulation.tap(key):
             return {"ok": False, "error": f"no demo card {key!r}"}
+        if command.get("stamp") is True:
+            return {"ok": True, "at_monotonic": time.monotonic()}
         return {"ok": True}
     if cmd == "remove":
         app.simulation.remove()

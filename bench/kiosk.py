@@ -1,0 +1,375 @@
+"""Kiosk benchmark: the real `kiosk run` process, measured from outside, next to a tutorial-style baseline.
+
+`python -m bench.kiosk [--taps N] [--idle-seconds S] [--quick]` from the repository root.
+
+The real kiosk runs as systemd would run it, in simulation (emulated RC522, demo member cards),
+from a copy of the shipped config.yaml in a temporary directory, with SDL's dummy video driver.
+This benchmark plays systemd (a NOTIFY_SOCKET it reads on a thread) and the shopper (the
+simulation control socket, $KIOSK_SIM_CONTROL). The only config change: reader.cooldown_ms is
+200 instead of 1500, so a removed card is forgotten sooner and the taps can follow each other.
+
+Figures, for the kiosk and, side by side in the same run, for bench/baseline_kiosk.py (the
+`mfrc522` package's SimpleMFRC522 polled in a pygame loop redrawing every frame at 30 fps):
+
+- startup_s: from Popen to "READY=1", which both send once the idle screen is on the panel.
+  The kiosk is started cold once (empty directory: it generates keys, seeds the ledger and
+  personalizes the demo cards) and then warm (same directory, as every later boot); `startup_s`
+  is the median warm start, `startup_s_cold` the first. The OS page cache is warm in both.
+- idle_cpu_pct: utime+stime of all threads (/proc/PID/stat) over `--idle-seconds` on the idle
+  screen, in percent of one core.
+- rss_mb: VmRSS after the taps and the idle minute; rss_peak_mb is VmHWM.
+- tap_to_screen_ms_p50/p95: from the moment the card entered the emulated field (the control
+  reply's `at_monotonic`; CLOCK_MONOTONIC is shared by all processes) to the receipt of the
+  STATUS that names the member screen, sent right after the flip that presented it. The
+  `*_from_send` figures start when the tap command was sent instead: for the kiosk they add the
+  wait until its UI loop runs the command (up to one poll period, 33 ms).
+
+Before each tap the benchmark waits a random 0-100 ms so cards arrive at random moments of the
+reader's and the UI's cycles. Ends with one JSON line. `--quick` (or KIOSK_BENCH_QUICK=1): 20 taps,
+5 s idle, one warm start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.control_client import ControlClient
+from bench.machine import describe
+from bench.notify_sink import NotifyMessage, NotifySink, is_ready, shows
+from bench.procstat import measure_cpu_share, memory_mb
+
+REPO = Path(__file__).resolve().parents[1]
+COOLDOWN_MS = 200
+#: Demo cards that open the member screen (5 is reported lost: a notice, not a member screen).
+MEMBER_KEYS = (1, 2, 3, 4, 6, 7)
+SCREEN_TIMEOUT_S = 10.0
+STARTUP_TIMEOUT_S = 60.0
+SETTLE_S = 2.0  # after start-up or the last tap, before idle CPU is sampled
+TARGETS = {"idle_cpu_pct": 3.0, "tap_to_screen_ms_p95": 100.0, "startup_s": 2.0, "rss_mb": 80.0}
+
+
+class BenchError(RuntimeError):
+    """The measured process misbehaved (exited, never showed a screen)."""
+
+
+@dataclass
+class TapTiming:
+    sent: float
+    entered: float
+    shown: float
+
+    @property
+    def from_field_ms(self) -> float:
+        return (self.shown - self.entered) * 1e3
+
+    @property
+    def from_send_ms(self) -> float:
+        return (self.shown - self.sent) * 1e3
+
+
+@dataclass
+class Measured:
+    """One process's figures."""
+
+    startup_s: float
+    idle_cpu_pct: float = 0.0
+    rss_mb: float = 0.0
+    rss_peak_mb: float = 0.0
+    taps: list[TapTiming] = field(default_factory=list)
+    failed_taps: int = 0
+    load: tuple[float, float] = (0.0, 0.0)
+
+    def tap_ms(self, which: str) -> tuple[float, float, float]:
+        values = [getattr(t, which) for t in self.taps]
+        if not values:
+            return (float("nan"),) * 3
+        return statistics.median(values), percentile(values, 95), max(values)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile: a value that was measured, never one interpolated past the data."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+class MeasuredProcess:
+    """A child process with a notify sink and a control socket in `workdir`."""
+
+    def __init__(self, name: str, argv: list[str], workdir: Path, *, cwd: Path):
+        self.name = name
+        self.workdir = workdir
+        self.control_path = workdir / "control.sock"
+        self.sink = NotifySink(workdir / "notify.sock")
+        env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
+               "PYGAME_HIDE_SUPPORT_PROMPT": "1", "NOTIFY_SOCKET": str(self.sink.path),
+               "KIOSK_SIM_CONTROL": str(self.control_path), "PYTHONPATH": str(REPO)}
+        self.log_path = workdir / f"{name}.log"
+        self._log = open(self.log_path, "ab")
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.control: ControlClient | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait(self, predicate, since: int, timeout_s: float = SCREEN_TIMEOUT_S) -> NotifyMessage:
+        try:
+            return self.sink.wait(predicate, since=since, timeout_s=timeout_s, alive=self.alive)
+        except TimeoutError as exc:
+            raise BenchError(f"{self.name}: {exc}; log tail:\n{self.log_tail()}") from exc
+
+    def wait_ready(self) -> float:
+        """Seconds from Popen to READY=1."""
+        return self.wait(is_ready, since=0, timeout_s=STARTUP_TIMEOUT_S).at - self.started
+
+    def send(self, **command: Any) -> dict[str, Any]:
+        if self.control is None:
+            self.control = ControlClient(self.control_path)
+        return self.control.send(**command)
+
+    def stop(self) -> int:
+        if self.control is not None:
+            self.control.close()
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self.sink.close()
+        self._log.close()
+        return code
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+# --- the two kiosks -------------------------------------------------------------------------------------
+def write_kiosk_config(workdir: Path) -> Path:
+    data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    data["reader"]["cooldown_ms"] = COOLDOWN_MS
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def start_kiosk(workdir: Path) -> MeasuredProcess:
+    config = workdir / "config.yaml"
+    return MeasuredProcess("kiosk", [sys.executable, "-m", "kiosk", "run", "--config", str(config)],
+                           workdir, cwd=workdir)
+
+
+def start_baseline(workdir: Path) -> MeasuredProcess:
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # screens.fonts imports pygame
+    from screens.fonts import find_cjk_font
+
+    return MeasuredProcess("baseline", [sys.executable, "-m", "bench.baseline_kiosk", "--control",
+                                        str(workdir / "control.sock"), "--font", str(find_cjk_font(None))],
+                           workdir, cwd=REPO)
+
+
+# --- taps ---------------------------------------------------------------------------------------------------
+def tap_kiosk(proc: MeasuredProcess, key: int) -> TapTiming | None:
+    """Card in, member screen, Done, card out, removal noticed. None if another screen came up."""
+    since = proc.sink.mark()
+    sent = time.monotonic()
+    entered = proc.send(cmd="tap", key=key, stamp=True)["at_monotonic"]
+    message = proc.wait(lambda m: m.status() is not None and not shows("idle")(m) and not shows("reading")(m),
+                        since)
+    timing = TapTiming(sent, entered, message.at) if shows("member")(message) else None
+    since = proc.sink.mark()
+    proc.send(cmd="intent", intent="done")
+    proc.wait(shows("idle"), since)
+    proc.send(cmd="remove")
+    # The reader declares the card gone after cooldown_ms and two missed polls; a tap before that
+    # would be the same presentation continuing, not a new tap.
+    time.sleep(COOLDOWN_MS / 1000 + 0.1)
+    return timing
+
+
+def tap_baseline(proc: MeasuredProcess, key: int) -> TapTiming | None:
+    since = proc.sink.mark()
+    sent = time.monotonic()
+    entered = proc.send(cmd="tap", key=key, stamp=True)["at_monotonic"]
+    message = proc.wait(lambda m: m.status() is not None and not shows("idle")(m), since)
+    since = proc.sink.mark()
+    # The card leaves first: the tutorial loop re-reads a card still on the reader.
+    proc.send(cmd="remove")
+    proc.send(cmd="intent", intent="done")
+    proc.wait(shows("idle"), since)
+    return TapTiming(sent, entered, message.at) if shows("member")(message) else None
+
+
+def run_taps(proc: MeasuredProcess, taps: int, tap, rng: random.Random, result: Measured) -> None:
+    for i in range(taps):
+        time.sleep(rng.uniform(0, 0.1))  # arrive at a random moment of the reader's and UI's cycles
+        timing = tap(proc, MEMBER_KEYS[i % len(MEMBER_KEYS)])
+        if timing is None:
+            result.failed_taps += 1
+        else:
+            result.taps.append(timing)
+
+
+def measure_idle_and_memory(proc: MeasuredProcess, idle_s: float, result: Measured) -> None:
+    time.sleep(SETTLE_S)
+    share = measure_cpu_share(proc.pid, idle_s)
+    result.idle_cpu_pct = share.percent
+    result.load = (share.load_before, share.load_after)
+    memory = memory_mb(proc.pid)
+    result.rss_mb, result.rss_peak_mb = memory["VmRSS"], memory["VmHWM"]
+
+
+def bench_kiosk(root: Path, taps: int, idle_s: float, warm_starts: int, rng: random.Random) -> tuple[Measured, float, list[float]]:
+    """Cold start, warm starts, then taps, idle and memory on the last warm one."""
+    workdir = root / "kiosk"
+    workdir.mkdir()
+    write_kiosk_config(workdir)
+    cold = start_kiosk(workdir)
+    try:
+        cold_s = cold.wait_ready()
+    finally:
+        code = cold.stop()
+    if code != 0:
+        raise BenchError(f"kiosk exited {code} on SIGTERM:\n{cold.log_tail()}")
+    warm: list[float] = []
+    for i in range(warm_starts):
+        proc = start_kiosk(workdir)
+        try:
+            warm.append(proc.wait_ready())
+            if i < warm_starts - 1:
+                continue
+            result = Measured(statistics.median(warm))
+            run_taps(proc, taps, tap_kiosk, rng, result)
+            measure_idle_and_memory(proc, idle_s, result)
+        finally:
+            code = proc.stop()
+        if code != 0:
+            raise BenchError(f"kiosk exited {code} on SIGTERM:\n{proc.log_tail()}")
+    return result, cold_s, warm
+
+
+def bench_baseline(root: Path, taps: int, idle_s: float, rng: random.Random) -> Measured:
+    workdir = root / "baseline"
+    workdir.mkdir()
+    proc = start_baseline(workdir)
+    try:
+        result = Measured(proc.wait_ready())
+        run_taps(proc, taps, tap_baseline, rng, result)
+        measure_idle_and_memory(proc, idle_s, result)
+    finally:
+        proc.stop()
+    return result
+
+
+# --- report ---------------------------------------------------------------------------------------------
+def report(kiosk: Measured, cold_s: float, warm: list[float], base: Measured, idle_s: float) -> dict[str, Any]:
+    k50, k95, kmax = kiosk.tap_ms("from_field_ms")
+    ks50, ks95, _ = kiosk.tap_ms("from_send_ms")
+    b50, b95, bmax = base.tap_ms("from_field_ms")
+    bs50, bs95, _ = base.tap_ms("from_send_ms")
+    rows = [
+        ("start-up to idle screen, s", f"{kiosk.startup_s:.2f} warm ({cold_s:.2f} cold)", f"{base.startup_s:.2f}"),
+        (f"idle CPU over {idle_s:.0f} s, % of a core", f"{kiosk.idle_cpu_pct:.2f}", f"{base.idle_cpu_pct:.1f}"),
+        ("RSS / peak, MiB", f"{kiosk.rss_mb:.1f} / {kiosk.rss_peak_mb:.1f}", f"{base.rss_mb:.1f} / {base.rss_peak_mb:.1f}"),
+        ("tap-to-screen p50/p95/max, ms", f"{k50:.1f} / {k95:.1f} / {kmax:.1f}", f"{b50:.1f} / {b95:.1f} / {bmax:.1f}"),
+        ("  same from the tap command, ms", f"{ks50:.1f} / {ks95:.1f}", f"{bs50:.1f} / {bs95:.1f}"),
+        ("taps measured (failed)", f"{len(kiosk.taps)} ({kiosk.failed_taps})", f"{len(base.taps)} ({base.failed_taps})"),
+        ("load average during idle", f"{kiosk.load[0]:.2f}-{kiosk.load[1]:.2f}", f"{base.load[0]:.2f}-{base.load[1]:.2f}"),
+    ]
+    print(f"{'':38}{'kiosk':>30}{'baseline':>24}")
+    for label, ours, theirs in rows:
+        print(f"{label:38}{ours:>30}{theirs:>24}")
+    figures = {
+        "startup_s": round(kiosk.startup_s, 3),
+        "idle_cpu_pct": round(kiosk.idle_cpu_pct, 2),
+        "idle_cpu_pct_baseline": round(base.idle_cpu_pct, 2),
+        "rss_mb": round(kiosk.rss_mb, 1),
+        "tap_to_screen_ms_p50": round(k50, 1),
+        "tap_to_screen_ms_p95": round(k95, 1),
+        "startup_s_cold": round(cold_s, 3),
+        "startup_s_warm_all": [round(s, 3) for s in warm],
+        "rss_peak_mb": round(kiosk.rss_peak_mb, 1),
+        "tap_to_screen_ms_max": round(kmax, 1),
+        "tap_to_screen_ms_p50_from_send": round(ks50, 1),
+        "tap_to_screen_ms_p95_from_send": round(ks95, 1),
+        "taps": len(kiosk.taps),
+        "taps_failed": kiosk.failed_taps,
+        "idle_seconds": idle_s,
+        "startup_s_baseline": round(base.startup_s, 3),
+        "rss_mb_baseline": round(base.rss_mb, 1),
+        "rss_peak_mb_baseline": round(base.rss_peak_mb, 1),
+        "tap_to_screen_ms_p50_baseline": round(b50, 1),
+        "tap_to_screen_ms_p95_baseline": round(b95, 1),
+        "tap_to_screen_ms_p95_from_send_baseline": round(bs95, 1),
+        "taps_baseline": len(base.taps),
+        "taps_failed_baseline": base.failed_taps,
+        "cooldown_ms": COOLDOWN_MS,
+    }
+    met = {name: figures[name] < limit for name, limit in TARGETS.items()}
+    met["idle_cpu_under_tenth_of_baseline"] = figures["idle_cpu_pct"] < figures["idle_cpu_pct_baseline"] / 10
+    print("targets: " + ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in met.items()))
+    return figures
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.kiosk", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 taps, 5 s idle, one warm start")
+    parser.add_argument("--taps", type=int, help="taps per kiosk (default 200; quick 20)")
+    parser.add_argument("--idle-seconds", type=float, help="idle CPU window (default 60; quick 5)")
+    parser.add_argument("--warm-starts", type=int, help="warm start-ups of the kiosk (default 3; quick 1)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    quick = args.quick or os.environ.get("KIOSK_BENCH_QUICK") == "1"
+    args.taps = args.taps if args.taps is not None else (20 if quick else 200)
+    args.idle_seconds = args.idle_seconds if args.idle_seconds is not None else (5.0 if quick else 60.0)
+    args.warm_starts = args.warm_starts if args.warm_starts is not None else (1 if quick else 3)
+    if args.taps < 1 or args.idle_seconds <= 0 or args.warm_starts < 1:
+        parser.error("--taps and --warm-starts must be at least 1, --idle-seconds positive")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    rng = random.Random(args.seed)
+    root = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
+    try:
+        print("machine: " + ", ".join(f"{k} {v}" for k, v in describe().items()), flush=True)
+        kiosk, cold_s, warm = bench_kiosk(root, args.taps, args.idle_seconds, args.warm_starts, rng)
+        base = bench_baseline(root, args.taps, args.idle_seconds, rng)
+        figures = report(kiosk, cold_s, warm, base, args.idle_seconds)
+    except BenchError as exc:
+        print(f"bench.kiosk: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
