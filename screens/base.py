@@ -108,7 +108,7 @@ class Screen:
     def locale_button(self) -> Button:
         lay = self.ctx.layout
         head = lay.header
-        side = lay.min_target
+        side = max(lay.min_target, round(lay.unit * 9.8))  # physical minimum, else proportional
         width = max(side, round(lay.unit * 22))
         rect = pygame.Rect(head.right - lay.margin - width, head.centery - side // 2, width, side)
         return Button(rect=rect, label=self.ctx.t("toggle_locale"), intent=ToggleLocale(),

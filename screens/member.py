@@ -22,7 +22,7 @@ def draw_member_header(screen: Screen, surface: pygame.Surface, rect: pygame.Rec
     """"您好，张*明" and the tier badge: used as the header of every member screen."""
     ctx = screen.ctx
     lay = ctx.layout
-    badge_h = round(lay.min_target * 0.8)
+    badge_h = max(round(lay.min_target * 0.8), round(lay.unit * 7.8))
     # Measure the badge first: it must always show; the greeting gives way to the bare name.
     badge_w = tier_badge_width(ctx, member.tier, badge_h)
     room = rect.w - badge_w - lay.gap * 2

@@ -109,3 +109,12 @@ def test_render_png_writes_the_upright_picture(make_ui, tmp_path):
     ui.show(STATES["reading"])
     path = ui.render_png(tmp_path / "shot.png")
     assert pygame.image.load(str(path)).get_size() == (480, 800)
+
+
+def test_the_screenshot_tool_writes_the_main_screens_in_both_locales(tmp_path):
+    from screens import shots
+
+    assert shots.main([str(tmp_path), "--size", "800x480"]) == 0
+    written = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert len(written) == 2 * len(shots.MAIN_SCREENS)
+    assert "voucher_zh_CN_800x480.png" in written and "voucher_en_800x480.png" in written
