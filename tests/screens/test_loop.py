@@ -121,8 +121,13 @@ def test_closing_the_window_ends_the_loop(ui, monotonic):
 
 
 def test_stop_ends_run(ui, monotonic):
-    loop, _, _ = make_loop(ui, monotonic, on_tick=lambda now: loop.stop())
-    loop.run()  # returns because the first tick asks it to stop
+    ticks = []
+    loop, _, _ = make_loop(ui, monotonic, on_tick=lambda now: ticks.append(now) or loop.stop())
+    runner = threading.Thread(target=loop.run, daemon=True)
+    runner.start()
+    runner.join(timeout=5.0)
+    assert not runner.is_alive()
+    assert len(ticks) == 1
 
 
 def test_the_reader_event_type_is_a_custom_pygame_type():
