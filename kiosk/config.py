@@ -21,11 +21,16 @@ from typing import Any, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from kiosk.errors import KioskError
 
 DEFAULT_CONFIG_NAME = "config.yaml"
+#: A real config.yaml is a few kilobytes; anything this big is a mistake (or /dev/zero).
+MAX_CONFIG_BYTES = 256 * 1024
+#: config.yaml is two levels deep; deeper nesting only costs stack (and can exhaust it).
+MAX_NESTING = 32
 SECRET_ENV_OVERRIDES = {"KIOSK_HQ_USERNAME": ("hq", "username"), "KIOSK_HQ_PASSWORD": ("hq", "password")}
 
 
@@ -40,6 +45,33 @@ class ConfigError(KioskError, ValueError):
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_only_for_switches(cls, value: Any, info: ValidationInfo) -> Any:
+        # YAML 1.1 reads yes/no/on/off as booleans and pydantic would take them as 1/0, so
+        # "reset_pin: no" silently meant GPIO 0. Only true on/off settings take a boolean.
+        annotation = cls.model_fields[info.field_name].annotation if info.field_name else None
+        if isinstance(value, bool) and annotation is not bool and not (
+                isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            raise ValueError(f"must not be a yes/no value (got {value}; YAML reads yes, no, on, off, true and "
+                             f"false as booleans): write a number, text in quotes, or null")
+        return value
+
+    @field_validator("*")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        # The OS refuses a NUL or a lone surrogate ("\ud800" in YAML) in a path, device or font
+        # name, but only much later and with a crash; say so here, where the line is known.
+        if isinstance(value, (str, Path)):
+            text = str(value)
+            if "\0" in text:
+                raise ValueError(f"must not contain NUL characters (got {_shown(text)})")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"must be valid Unicode text (got {_shown(text)})") from None
+        return value
+
 
 class DeviceConfig(_Section):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="Unique device id; MQTT client id")
@@ -52,8 +84,8 @@ class DeviceConfig(_Section):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Asia/Shanghai)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a directory, etc.
+            raise ValueError(f"unknown timezone {_shown(value)} (use an IANA name such as Asia/Shanghai)") from None
         return value
 
     @property
@@ -174,8 +206,51 @@ class _SecretTag:
         self.name = name
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that knows `!secret` and refuses duplicate keys."""
+class _GuardedLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses what a config file never needs and a hostile file relies on.
+
+    Aliases are refused outright: a few lines of nested aliases ("billion laughs") expand to a
+    structure that takes minutes to walk. Nesting is capped because the composer recurses.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not supported; write the value out",
+                                              self.peek_event().start_mark)
+        if self._depth >= MAX_NESTING:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_NESTING} levels",
+                                              self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _guarded_scalar(construct: Any) -> Any:
+    """PyYAML lets ValueError escape for 2001-13-45 or a 5000-digit number; make it a YAML error."""
+
+    def guarded(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, OverflowError, TypeError, AttributeError, LookupError) as exc:
+            # Which exception a malformed scalar raises is PyYAML's implementation detail
+            # ("!!timestamp ''" is an AttributeError, "!!bool maybe" a KeyError): all mean the same.
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read {_shown(node.value)}: {exc}",
+                                                    node.start_mark) from None
+
+    return guarded
+
+
+for _tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp",
+             "tag:yaml.org,2002:bool"):
+    _GuardedLoader.add_constructor(_tag, _guarded_scalar(yaml.SafeLoader.yaml_constructors[_tag]))
+
+
+class _LineLoader(_GuardedLoader):
+    """A guarded SafeLoader that knows `!secret`."""
 
 
 def _construct_secret(loader: yaml.SafeLoader, node: yaml.Node) -> _SecretTag:
@@ -185,10 +260,10 @@ def _construct_secret(loader: yaml.SafeLoader, node: yaml.Node) -> _SecretTag:
 _LineLoader.add_constructor("!secret", _construct_secret)
 
 
-def _line_index(root: yaml.Node | None) -> tuple[dict[tuple[str, ...], int], list[str]]:
-    """Map each dotted key path to its 1-based line; also report duplicate keys."""
+def _line_index(root: yaml.Node | None) -> tuple[dict[tuple[str, ...], int], list[tuple[int, tuple[str, ...]]]]:
+    """Map each dotted key path to its 1-based line; also report duplicate keys as (line, path)."""
     lines: dict[tuple[str, ...], int] = {}
-    duplicates: list[str] = []
+    duplicates: list[tuple[int, tuple[str, ...]]] = []
 
     def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
         if isinstance(node, yaml.MappingNode):
@@ -197,7 +272,7 @@ def _line_index(root: yaml.Node | None) -> tuple[dict[tuple[str, ...], int], lis
                 key = str(key_node.value)
                 child = path + (key,)
                 if key in seen:
-                    duplicates.append(f"{key_node.start_mark.line + 1}:{'.'.join(child)}")
+                    duplicates.append((key_node.start_mark.line + 1, child))
                 seen.add(key)
                 lines[child] = key_node.start_mark.line + 1
                 walk(value_node, child)
@@ -206,6 +281,27 @@ def _line_index(root: yaml.Node | None) -> tuple[dict[tuple[str, ...], int], lis
         lines[()] = root.start_mark.line + 1
         walk(root, ())
     return lines, duplicates
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """repr() of a given value, cut short: a problem line quotes the input, it does not echo it."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's digit limit for int -> str
+        return f"<{type(value).__name__} too long to show>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _where(file: str, line: int, path: tuple[str, ...]) -> tuple[str, str]:
+    """`FILE:LINE: dotted.key` and a note for a key that cannot be written as one plain word.
+
+    A key with spaces (or an empty one) would make the line ambiguous to read and to parse, so
+    the problem is filed under the enclosing section and the odd key is named in the message.
+    """
+    for end, part in enumerate(path):
+        if not part or any(c.isspace() for c in part):
+            return f"{file}:{line}: {'.'.join(path[:end]) or '(top)'}", f"key {_shown('.'.join(path[end:]))}: "
+    return f"{file}:{line}: {'.'.join(path) or '(top)'}", ""
 
 
 def _line_for(path: tuple[str, ...], lines: Mapping[tuple[str, ...], int]) -> int:
@@ -241,27 +337,31 @@ def _message(error: Mapping[str, Any]) -> str:
         return f"unknown key (did you mean {hint[0]!r}?)" if hint else f"unknown key (known keys: {known})"
     if kind in ("literal_error", "enum"):
         expected = str(ctx.get("expected", "")).replace(" or ", ", ").replace("'", "")
-        return f"must be one of {expected} (got {given!r})"
+        return f"must be one of {expected} (got {_shown(given)})"
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"must be a whole number (got {given!r})"
+        return f"must be a whole number (got {_shown(given)})"
     if kind in ("float_parsing", "float_type"):
-        return f"must be a number (got {given!r})"
+        return f"must be a number (got {_shown(given)})"
     if kind in ("bool_parsing", "bool_type"):
-        return f"must be true or false (got {given!r})"
+        return f"must be true or false (got {_shown(given)})"
     if kind in ("string_type",):
-        return f"must be text (got {given!r})"
+        return f"must be text (got {_shown(given)})"
+    if kind == "invalid_key":
+        return "keys must be text (put this one in quotes)"
+    if kind == "string_unicode":
+        return f"must be valid Unicode text (got {_shown(given)})"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return "must be a section of key: value lines"
     if kind == "greater_than_equal":
-        return f"must be at least {ctx['ge']} (got {given!r})"
+        return f"must be at least {ctx['ge']} (got {_shown(given)})"
     if kind == "less_than_equal":
-        return f"must be at most {ctx['le']} (got {given!r})"
+        return f"must be at most {ctx['le']} (got {_shown(given)})"
     if kind == "greater_than":
-        return f"must be greater than {ctx['gt']} (got {given!r})"
+        return f"must be greater than {ctx['gt']} (got {_shown(given)})"
     if kind == "less_than":
-        return f"must be less than {ctx['lt']} (got {given!r})"
+        return f"must be less than {ctx['lt']} (got {_shown(given)})"
     if kind == "string_pattern_mismatch":
-        return f"has characters that are not allowed (got {given!r}; use letters, digits, - and _)"
+        return f"has characters that are not allowed (got {_shown(given)}; use letters, digits, - and _)"
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "string_too_long":
@@ -277,15 +377,51 @@ def _resolve_secrets(data: Any, secrets: Mapping[str, Any] | None, secrets_path:
         return {k: _resolve_secrets(v, secrets, secrets_path, problems, path + (str(k),), lines, file)
                 for k, v in data.items()}
     if isinstance(data, _SecretTag):
-        where = f"{file}:{_line_for(path, lines)}: {'.'.join(path)}"
+        where, note = _where(file, _line_for(path, lines), path)
         if secrets is None:
-            problems.append(f"{where}: !secret {data.name} used but {secrets_path} does not exist")
+            problems.append(f"{where}: {note}!secret {data.name} used but {secrets_path} does not exist")
             return None
         if data.name not in secrets:
-            problems.append(f"{where}: secret {data.name!r} not found in {secrets_path}")
+            problems.append(f"{where}: {note}secret {data.name!r} not found in {secrets_path}")
             return None
         return secrets[data.name]
     return data
+
+
+def _read_yaml(path: Path, loader: type[yaml.SafeLoader]) -> tuple[yaml.Node | None, Any]:
+    """The node tree (for line numbers) and the data of one YAML file, or ConfigError saying why not."""
+    file = str(path)
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError([f"{file}:1: file not found (pass --config PATH or set KIOSK_CONFIG)"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{file}:1: (file): cannot read: {exc.strerror or exc}"]) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"{file}:1: (file): larger than {MAX_CONFIG_BYTES} bytes; is this the right file?"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError([f"{file}:{line}: (file): not UTF-8 text (byte 0x{raw[exc.start]:02x})"]) from None
+    try:
+        return yaml.compose(text, Loader=loader), yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            line = mark.line + 1
+        elif isinstance(exc, yaml.reader.ReaderError):
+            line = text.count("\n", 0, exc.position) + 1
+        else:
+            line = 1
+        if isinstance(exc, yaml.reader.ReaderError):
+            code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "\0")
+            problem = f"character U+{code:04X} is not allowed in YAML (control characters, NUL)"
+        else:
+            problem = getattr(exc, "problem", None) or str(exc)
+        problem = " ".join(str(problem).split())  # one problem, one line
+        raise ConfigError([f"{file}:{line}: (syntax): not valid YAML: {problem}"]) from None
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:
@@ -307,39 +443,29 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Mapping[
     environ = os.environ if environ is None else environ
     path = Path(path or environ.get("KIOSK_CONFIG") or DEFAULT_CONFIG_NAME)
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{file}:1: file not found (pass --config PATH or set KIOSK_CONFIG)"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{file}:1: cannot read: {exc}"]) from None
-
-    try:
-        root = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"{file}:{line}: not valid YAML: {problem}"]) from None
+    root, data = _read_yaml(path, _LineLoader)
 
     lines, duplicates = _line_index(root)
-    problems: list[str] = [f"{file}:{d.split(':', 1)[0]}: {d.split(':', 1)[1]}: key appears twice" for d in duplicates]
+    problems: list[str] = []
+    for line, key_path in duplicates:
+        where, note = _where(file, line, key_path)
+        problems.append(f"{where}: {note}key appears twice")
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([f"{file}:1: the file must be a mapping of sections (device:, reader:, ...)"])
+        raise ConfigError([f"{file}:1: (file): the file must be a mapping of sections (device:, reader:, ...)"])
 
     secrets_path = Path(environ.get("KIOSK_SECRETS_FILE") or path.parent / "secrets.yaml")
     secrets: dict[str, Any] | None = None
     if secrets_path.exists():
         try:
-            loaded = yaml.safe_load(secrets_path.read_text(encoding="utf-8")) or {}
+            loaded = _read_yaml(secrets_path, _GuardedLoader)[1] or {}
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        else:
             secrets = loaded if isinstance(loaded, dict) else None
             if secrets is None:
-                problems.append(f"{secrets_path}:1: must be a mapping of NAME: value")
-        except yaml.YAMLError as exc:
-            problems.append(f"{secrets_path}:1: not valid YAML: {getattr(exc, 'problem', exc)}")
+                problems.append(f"{secrets_path}:1: (file): must be a mapping of NAME: value")
     data = _resolve_secrets(data, secrets, secrets_path, problems, (), lines, file)
 
     for variable, (section, key) in SECRET_ENV_OVERRIDES.items():
@@ -353,7 +479,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Mapping[
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             loc = tuple(str(p) for p in error["loc"])
-            problems.append(f"{file}:{_line_for(loc, lines)}: {'.'.join(loc) or '(top)'}: {_message(error)}")
+            where, note = _where(file, _line_for(loc, lines), loc)
+            problems.append(f"{where}: {note}{_message(error)}")
         config = None
 
     if problems:
