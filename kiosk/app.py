@@ -151,7 +151,8 @@ class KioskApp:
     def close(self) -> None:
         if self.link is not None:
             self.link.stop()
-        self.reader_thread.stop()
+        if self.reader_thread.alive:
+            self.reader_thread.stop()
         if self.simulation is not None:
             self.simulation.remove()
             self.simulation.save()
@@ -251,10 +252,12 @@ def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> Kios
     service = KioskService(ledger, master_keys, faults, run_on_card, clock.now,
                            denylist_max_age=dt.timedelta(hours=config.ledger.denylist_max_age_h),
                            stale_denylist_max_points=config.ledger.stale_denylist_max_points)
+    link_holder: list[Any] = [None]
     session = Session(service, store_name=config.device.display_name,
-                      inactivity_timeout_s=config.display.inactivity_timeout_s, monotonic=clock.monotonic)
+                      inactivity_timeout_s=config.display.inactivity_timeout_s, monotonic=clock.monotonic,
+                      is_online=lambda: link_holder[0] is not None and link_holder[0].online)
     app = KioskApp(config, clock, ledger, reader, reader_thread, events, service, session, simulation)
-    app.link = _build_link(config, app)
+    app.link = link_holder[0] = _build_link(config, app)
     return app
 
 

@@ -74,12 +74,16 @@ class Session:
     """Holds the current UiState and moves it on reader events, intents and time."""
 
     def __init__(self, service: KioskService, *, store_name: str, inactivity_timeout_s: float,
-                 monotonic: Callable[[], float], new_intent_id: Callable[[], str] = lambda: uuid.uuid4().hex):
+                 monotonic: Callable[[], float], new_intent_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+                 is_online: Callable[[], bool] | None = None):
         self._service = service
         self._store_name = store_name
         self._timeout = inactivity_timeout_s
         self._monotonic = monotonic
         self._new_intent_id = new_intent_id
+        # Whether HQ is reachable right now: a redemption is marked online or offline by this, at
+        # the moment it is made (the on-screen mark follows via set_online on the next tick).
+        self._is_online = is_online or (lambda: self._online)
         self._online = False
         self._reader_ok = True
         self._member_id: str | None = None
@@ -208,9 +212,10 @@ class Session:
     def _confirm(self, state: Confirm, intent_id: str) -> None:
         if intent_id != state.intent_id or state.busy or self._card_uid is None:
             return  # a stale or repeated confirm: the first one is being or has been carried out
+        online = bool(self._is_online())
         try:
             voucher = self._service.redeem(intent_id, state.member.member_id, state.option.reward_id,
-                                           self._card_uid, self._online)
+                                           self._card_uid, online)
         except RedemptionRefused as refused:
             _LOG.info("redemption refused: %s", refused.kind.value)
             self.state = Notice(refused.kind, refused.detail, self._online)

@@ -107,7 +107,8 @@ def describe(state: Any) -> dict[str, Any]:
     """The parts of a UiState a driver of the simulation needs (ids and figures, no names)."""
     names = {"Idle": "idle", "Reading": "reading", "MemberHome": "member", "Rewards": "rewards",
              "Confirm": "confirm", "VoucherIssued": "voucher", "MyVouchers": "vouchers", "Notice": "notice"}
-    out: dict[str, Any] = {"ok": True, "screen": names.get(type(state).__name__, type(state).__name__)}
+    out: dict[str, Any] = {"ok": True, "screen": names.get(type(state).__name__, type(state).__name__),
+                           "online": getattr(state, "online", None)}
     member = getattr(state, "member", None)
     if member is not None:
         out.update(member_id=member.member_id, points=member.points)

@@ -6,66 +6,11 @@ systemd's side is a real NOTIFY_SOCKET; the shopper's side is the simulation con
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
-from tests.app.conftest import write_config
+from tests.app.process import Kiosk
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
-
-
-class Kiosk:
-    def __init__(self, tmp_path: Path):
-        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.notify.bind(str(tmp_path / "notify.sock"))
-        self.notify.settimeout(0.2)
-        self.control_path = tmp_path / "control.sock"
-        env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
-               "KIOSK_SIM_CONTROL": str(self.control_path)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--config", str(write_config(tmp_path))],
-                                     cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.statuses: list[str] = []
-        self.control: socket.socket | None = None
-
-    def wait_notify(self, predicate, timeout_s: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                message = self.notify.recv(4096).decode()
-            except socket.timeout:
-                assert self.proc.poll() is None, self.proc.stderr.read()
-                continue
-            self.statuses.extend(line for line in message.splitlines() if line.startswith("STATUS="))
-            if predicate(message):
-                return message
-        raise AssertionError(f"no such notify message; statuses {self.statuses}")
-
-    def send(self, **command) -> dict:
-        if self.control is None:
-            self.control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.control.connect(str(self.control_path))
-            self.stream = self.control.makefile("rwb")
-        self.stream.write(json.dumps(command).encode() + b"\n")
-        self.stream.flush()
-        return json.loads(self.stream.readline())
-
-    def close(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=20)
-        self.notify.close()
-        if self.control is not None:
-            self.control.close()
-        return code
 
 
 @pytest.fixture
