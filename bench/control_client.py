@@ -34,7 +34,8 @@ class ControlClient:
         self._sock = sock
         self._stream = sock.makefile("rwb")
 
-    def send(self, **command: Any) -> dict[str, Any]:
+    def ask(self, **command: Any) -> dict[str, Any]:
+        """The reply as it came, refusals ({"ok": false, ...}) included; ControlError if none came."""
         self._stream.write(json.dumps(command).encode() + b"\n")
         self._stream.flush()
         line = self._stream.readline()
@@ -44,7 +45,13 @@ class ControlClient:
             reply = json.loads(line)
         except ValueError as exc:
             raise ControlError(f"unreadable reply {line[:200]!r}") from exc
-        if not isinstance(reply, dict) or not reply.get("ok"):
+        if not isinstance(reply, dict):
+            raise ControlError(f"unreadable reply {line[:200]!r}")
+        return reply
+
+    def send(self, **command: Any) -> dict[str, Any]:
+        reply = self.ask(**command)
+        if not reply.get("ok"):
             raise ControlError(f"{command} refused: {reply}")
         return reply
 

@@ -1,0 +1,567 @@
+"""Chaos suite: the real kiosk, a real Mosquitto and the reference HQ tool under a nemesis.
+
+`python -m bench.chaos [--quick] [--faults-per-kind N] [--seed S] [--keep]` from the repository root.
+
+Parts, all real and each its own process:
+- the kiosk: `kiosk run` in simulation (emulated RC522, demo cards), supervised by
+  bench.supervisor as systemd would (Type=notify, WatchdogSec, Restart=always), driven through
+  its simulation control socket: cards into the field and the touchscreen's own intents;
+- Mosquitto without persistence (tests.sync.broker), on a free loopback port;
+- HQ: `kiosk hq listen` (events stored once by (device, seq), acked after the commit), and
+  `kiosk hq publish-members` once at the start so the demo members have points to spend.
+
+Workload (one shopper after another): tap a demo card (1-4, 6, 7 in turn), open the rewards,
+choose the cheapest one the member can have, confirm, Done, take the card away.
+
+Nemesis, two independent timelines so faults overlap as they would in a shop:
+- kiosk: `kill_kiosk` (SIGKILL; the supervisor restarts it) and `pause_kiosk` (SIGSTOP past the
+  watchdog period: the supervisor must notice the missing pings, abort and restart it);
+- broker: `kill_broker` (SIGKILL and restart, losing every session and queued message) and
+  `partition` (broker stopped for a while, quick 4-6 s, full 60-120 s: the kiosk goes offline and
+  keeps redeeming from its ledger; the events wait in its outbox).
+
+Check (Jepsen's "set" test), after the nemesis has stopped, everything is restarted healthy and the
+outbox has drained: a redemption is *confirmed* when the control socket answered the voucher screen
+with a voucher id (also when a later tap finished it); *indeterminate* when the confirm got no
+answer (kiosk killed or stopped mid-request): it may or may not have happened; *failed* when the
+kiosk answered with another screen. Then, against HQ's `events` table:
+lost = confirmed vouchers not at HQ; duplicated = vouchers (or event ids) stored more than once, plus
+(device, seq) conflicts; unexpected = vouchers at HQ that were neither confirmed nor indeterminate.
+Also: the kiosk's outbox is empty and `PRAGMA integrity_check` passes on its ledger (kiosk stopped)
+and on HQ's database, and every voucher in the kiosk's ledger is at HQ.
+
+Final line: JSON with confirmed, lost, duplicated, unexpected, faults (and the details). Exit
+status 1 if any check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import json
+import logging
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.control_client import ControlClient, ControlError
+from bench.machine import describe
+from bench.supervisor import KioskUnit, kiosk_argv
+from tests.sync.broker import Mosquitto
+
+_LOG = logging.getLogger("bench.chaos")
+
+REPO = Path(__file__).resolve().parents[1]
+PREFIX = "kiosk/v1"
+MEMBER_KEYS = (1, 2, 3, 4, 6, 7)  # 5 is a card reported lost
+COOLDOWN_MS = 200
+#: Member snapshot version HQ publishes (the demo seed is version 1).
+SNAPSHOT_VERSION = 2
+PLENTY_OF_POINTS = 50_000_000
+KIOSK_FAULTS = ("kill_kiosk", "pause_kiosk")
+BROKER_FAULTS = ("kill_broker", "partition")
+
+
+@dataclass(frozen=True)
+class Profile:
+    faults_per_kind: int
+    partition_s: tuple[float, float]
+    gap_s: tuple[float, float]  # calm between two faults of one timeline
+    pause_extra_s: float  # SIGSTOP lasts until the watchdog fires; this is the cap beyond the period
+    watchdog_s: float
+    drain_timeout_s: float
+
+
+QUICK = Profile(faults_per_kind=3, partition_s=(4, 6), gap_s=(1, 3), pause_extra_s=5, watchdog_s=3,
+                drain_timeout_s=60)
+FULL = Profile(faults_per_kind=5, partition_s=(60, 120), gap_s=(8, 25), pause_extra_s=5, watchdog_s=3,
+               drain_timeout_s=240)
+
+
+# --- history ---------------------------------------------------------------------------------------------
+@dataclass
+class History:
+    """What the workload saw: Jepsen's ok / info / fail, keyed by voucher id and intent id."""
+
+    confirmed: dict[str, str | None] = field(default_factory=dict)  # voucher_id -> intent_id (None: resumed)
+    indeterminate: set[str] = field(default_factory=set)  # intent ids whose confirm got no answer
+    failed: dict[str, str] = field(default_factory=dict)  # intent id -> what the kiosk showed instead
+    attempts: int = 0
+    screens: collections.Counter = field(default_factory=collections.Counter)  # notices etc. seen after a tap
+    offline_confirmed: int = 0
+    resumed: int = 0
+
+
+@dataclass
+class FaultLog:
+    counts: collections.Counter = field(default_factory=collections.Counter)
+    events: list[tuple[float, str, str]] = field(default_factory=list)  # (t, kind, detail)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note(self, t0: float, kind: str, detail: str = "") -> None:
+        with self.lock:
+            self.counts[kind] += 1
+            self.events.append((round(time.monotonic() - t0, 1), kind, detail))
+        _LOG.info("fault %s %s", kind, detail)
+
+
+# --- set-up ------------------------------------------------------------------------------------------------
+def write_config(workdir: Path, port: int) -> Path:
+    data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    data["reader"]["cooldown_ms"] = COOLDOWN_MS
+    data["hq"].update(host="127.0.0.1", port=port, keepalive_s=5, topic_prefix=PREFIX, drain_rate_per_s=1000)
+    # Offline redemptions must go on for the whole partition; the caps are the shop's policy, not
+    # what is tested here.
+    data["ledger"].update(offline_max_points_per_day=10**9, offline_max_redemptions_per_day=10**6,
+                          stale_denylist_max_points=10**9)
+    data["logging"]["level"] = "INFO"
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def write_member_snapshot(path: Path) -> None:
+    from kiosk.ledger.demo import demo_members
+
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    members = demo_members(now)
+    for member in members:
+        member["lots"].append({"lot_id": "CHAOS", "points": PLENTY_OF_POINTS,
+                               "earned_at": (now - dt.timedelta(days=1)).isoformat(),
+                               "expires_at": (now + dt.timedelta(days=300)).isoformat()})
+    path.write_text(json.dumps({"members": members}, ensure_ascii=False), encoding="utf-8")
+
+
+class HqProcess:
+    """`kiosk hq listen` as its own process (the reference HQ tool)."""
+
+    def __init__(self, workdir: Path, port: int):
+        self.db = workdir / "hq.db"
+        self.log_path = workdir / "hq-listen.log"
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "kiosk", "hq", "listen", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--prefix", PREFIX, "--db", str(self.db), "--client-id", "hq-chaos"],
+                cwd=REPO, stdout=log, stderr=log)
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+def publish_members(workdir: Path, config_dir: Path, port: int, hq_db: Path) -> None:
+    snapshot = workdir / "members.json"
+    write_member_snapshot(snapshot)
+    result = subprocess.run(
+        [sys.executable, "-m", "kiosk", "hq", "publish-members", str(snapshot), "--signing-key",
+         str(config_dir / "var" / "keys" / "hq_private.pem"), "--db", str(hq_db), "--version",
+         str(SNAPSHOT_VERSION), "--host", "127.0.0.1", "--port", str(port), "--prefix", PREFIX],
+        cwd=REPO, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise RuntimeError(f"publish-members failed: {result.stdout}{result.stderr}")
+
+
+def query(db: Path, sql: str, args: tuple = ()) -> list[tuple]:
+    """Read-only query of a SQLite file another process may be writing (WAL)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def wait_for(predicate, timeout_s: float, what: str, interval_s: float = 0.25) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if predicate():
+                return
+        except sqlite3.Error:
+            pass  # the table may not exist yet
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(interval_s)
+
+
+# --- workload ------------------------------------------------------------------------------------------
+class Shopper(threading.Thread):
+    """Redeems through the control socket until told to stop; survives kiosk restarts."""
+
+    def __init__(self, unit: KioskUnit, control_path: Path, history: History, rng: random.Random):
+        super().__init__(name="shopper", daemon=True)
+        self.unit = unit
+        self.control_path = control_path
+        self.history = history
+        self.rng = rng
+        self.stop_event = threading.Event()
+        self.client: ControlClient | None = None
+        self.errors = 0
+
+    def run(self) -> None:
+        turn = 0
+        while not self.stop_event.is_set():
+            key = MEMBER_KEYS[turn % len(MEMBER_KEYS)]
+            turn += 1
+            try:
+                self._connect()
+                self._redeem(key)
+            except (ControlError, OSError) as exc:  # the kiosk died, was stopped, or is restarting
+                self.errors += 1
+                _LOG.debug("shopper: %s", exc)
+                self._disconnect()
+                self.unit.wait_ready(5)
+                time.sleep(0.2)
+
+    def _connect(self) -> None:
+        if self.client is None:
+            self.unit.wait_ready(30)
+            self.client = ControlClient(self.control_path, connect_timeout_s=10, reply_timeout_s=20)
+
+    def _disconnect(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.close()
+            except OSError:
+                pass
+            self.client = None
+
+    def _ask(self, **command: Any) -> dict[str, Any]:
+        assert self.client is not None
+        return self.client.ask(**command)
+
+    def _wait_screen(self, timeout_s: float = 8.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            state = self._ask(cmd="state")
+            if state.get("screen") not in ("idle", "reading") or time.monotonic() > deadline:
+                return state
+            time.sleep(0.03)
+
+    def _redeem(self, key: int) -> None:
+        ask = self._ask
+        ask(cmd="intent", intent="done")
+        ask(cmd="remove")
+        time.sleep(COOLDOWN_MS / 1000 + 0.1)  # the previous card is forgotten
+        ask(cmd="tap", key=key)
+        try:
+            state = self._wait_screen()
+            self.history.screens[state.get("notice") or state.get("screen")] += 1
+            if state.get("screen") == "voucher" and state.get("voucher_id"):
+                # A tap finished a redemption the card still owed (the kiosk died between phases).
+                self.history.confirmed.setdefault(state["voucher_id"], None)
+                self.history.resumed += 1
+                return
+            if state.get("screen") != "member":
+                return
+            rewards = ask(cmd="intent", intent="open_rewards")
+            choosable = [r for r in rewards.get("rewards", []) if r["choosable"]]
+            if not choosable:
+                return
+            reward = min(choosable, key=lambda r: (r["cost"], r["reward_id"]))
+            confirm = ask(cmd="intent", intent="choose", reward_id=reward["reward_id"])
+            if confirm.get("screen") != "confirm":
+                return
+            intent_id = confirm["intent_id"]
+            self.history.attempts += 1
+            try:
+                answer = ask(cmd="intent", intent="confirm")
+            except (ControlError, OSError):
+                self.history.indeterminate.add(intent_id)
+                raise
+            if answer.get("screen") == "voucher" and answer.get("voucher_id"):
+                self.history.confirmed[answer["voucher_id"]] = intent_id
+                self.history.offline_confirmed += bool(answer.get("offline"))
+            elif not answer.get("ok") and "screen" not in answer:
+                # "did not answer in time": the command is still queued and may yet run.
+                self.history.indeterminate.add(intent_id)
+            elif answer.get("notice") == "card_removed_too_soon":
+                self.history.indeterminate.add(intent_id)  # pending: the next tap may finish it
+            else:
+                self.history.failed[intent_id] = answer.get("notice") or answer.get("screen") or "?"
+        finally:
+            if self.client is not None:
+                ask(cmd="intent", intent="done")
+                ask(cmd="remove")
+        time.sleep(self.rng.uniform(0, 0.1))
+
+
+# --- nemesis ----------------------------------------------------------------------------------------------
+class Nemesis:
+    def __init__(self, unit: KioskUnit, broker: Mosquitto, profile: Profile, rng: random.Random, faults: FaultLog,
+                 t0: float):
+        self.unit = unit
+        self.broker = broker
+        self.profile = profile
+        self.rng = rng
+        self.faults = faults
+        self.t0 = t0
+        self.broker_lock = threading.Lock()
+
+    def schedule(self, kinds: tuple[str, ...]) -> list[str]:
+        plan = [kind for kind in kinds for _ in range(self.profile.faults_per_kind)]
+        self.rng.shuffle(plan)
+        return plan
+
+    def run_timeline(self, kinds: tuple[str, ...]) -> None:
+        for kind in self.schedule(kinds):
+            time.sleep(self.rng.uniform(*self.profile.gap_s))
+            getattr(self, kind)()
+
+    def kill_kiosk(self) -> None:
+        self.unit.wait_ready(60)
+        time.sleep(self.rng.uniform(0, 1.0))  # land anywhere in a redemption
+        if self.unit.signal(signal.SIGKILL):
+            self.faults.note(self.t0, "kill_kiosk")
+            self._wait_restarted()
+
+    def pause_kiosk(self) -> None:
+        self.unit.wait_ready(60)
+        time.sleep(self.rng.uniform(0, 1.0))
+        before = self.unit.counters.watchdog_kills
+        generation = self.unit.generation
+        if not self.unit.signal(signal.SIGSTOP):
+            return
+        self.faults.note(self.t0, "pause_kiosk")
+        # The supervisor's watchdog must end this; if it does not, resume the kiosk ourselves.
+        deadline = time.monotonic() + self.profile.watchdog_s + self.profile.pause_extra_s
+        while self.unit.generation == generation and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self.unit.counters.watchdog_kills == before and self.unit.generation == generation:
+            _LOG.error("watchdog did not fire for a stopped kiosk")
+            self.unit.signal(signal.SIGCONT)
+        self._wait_restarted()
+
+    def kill_broker(self) -> None:
+        with self.broker_lock:
+            self.broker.kill()
+            self.faults.note(self.t0, "kill_broker")
+            time.sleep(self.rng.uniform(0, 1.0))
+            self.broker.start()
+
+    def partition(self) -> None:
+        with self.broker_lock:
+            seconds = self.rng.uniform(*self.profile.partition_s)
+            self.broker.stop()
+            self.faults.note(self.t0, "partition", f"{seconds:.0f} s")
+            time.sleep(seconds)
+            self.broker.start()
+
+    def _wait_restarted(self) -> None:
+        time.sleep(0.5)
+        self.unit.wait_ready(90)
+
+
+# --- check ---------------------------------------------------------------------------------------------------
+def check(history: History, hq_db: Path, ledger_db: Path) -> dict[str, Any]:
+    rows = query(hq_db, "SELECT seq, event_id, payload FROM events WHERE type = 'redemption'")
+    by_voucher: collections.Counter = collections.Counter()
+    by_event: collections.Counter = collections.Counter()
+    intents_at_hq: dict[str, str] = {}
+    for _seq, event_id, payload in rows:
+        body = json.loads(payload)
+        by_voucher[body["voucher_id"]] += 1
+        by_event[event_id] += 1
+        intents_at_hq[body["voucher_id"]] = body.get("intent_id")
+    conflicts = query(hq_db, "SELECT COUNT(*) FROM conflicts")[0][0]
+    gaps_row = query(hq_db, "SELECT COALESCE(MAX(seq), 0) - COUNT(*) FROM events")[0][0]
+    confirmed = set(history.confirmed)
+    lost = sorted(confirmed - set(by_voucher))
+    duplicated = (sum(n - 1 for n in by_voucher.values() if n > 1)
+                  + sum(n - 1 for n in by_event.values() if n > 1) + conflicts)
+    unexpected = sorted(v for v in by_voucher if v not in confirmed
+                        and intents_at_hq.get(v) not in history.indeterminate)
+    indeterminate_at_hq = sum(1 for v, intent in intents_at_hq.items()
+                              if v not in confirmed and intent in history.indeterminate)
+    failed_at_hq = sorted(v for v, intent in intents_at_hq.items() if intent in history.failed)
+    ledger_vouchers = {v for (v,) in query(ledger_db, "SELECT voucher_id FROM vouchers")}
+    return {
+        "lost": len(lost), "duplicated": duplicated, "unexpected": len(unexpected),
+        "lost_ids": lost[:20], "unexpected_ids": unexpected[:20], "failed_but_at_hq": failed_at_hq[:20],
+        "hq_redemptions": len(rows), "hq_events": query(hq_db, "SELECT COUNT(*) FROM events")[0][0],
+        "hq_seq_gaps": gaps_row, "conflicts": conflicts, "indeterminate_at_hq": indeterminate_at_hq,
+        "ledger_vouchers": len(ledger_vouchers),
+        "ledger_vouchers_not_at_hq": len(ledger_vouchers - set(by_voucher)),
+        "hq_vouchers_not_in_ledger": len(set(by_voucher) - ledger_vouchers),
+    }
+
+
+def integrity(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return "; ".join(row[0] for row in conn.execute("PRAGMA integrity_check"))
+    finally:
+        conn.close()
+
+
+# --- run -------------------------------------------------------------------------------------------------------
+def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    broker_dir = workdir / "broker"
+    broker_dir.mkdir(parents=True)
+    broker = Mosquitto(broker_dir)
+    broker.start()
+    kiosk_dir = workdir / "kiosk"
+    kiosk_dir.mkdir()
+    config = write_config(kiosk_dir, broker.port)
+    ledger_db = kiosk_dir / "var" / "data" / "ledger.db"
+    control_path = kiosk_dir / "control.sock"
+    hq = HqProcess(workdir, broker.port)
+    hq.start()
+    unit = KioskUnit(kiosk_argv(config), cwd=kiosk_dir, notify_path=kiosk_dir / "notify.sock",
+                     log_path=kiosk_dir / "kiosk.log", watchdog_s=profile.watchdog_s,
+                     env={"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1",
+                          "KIOSK_SIM_CONTROL": str(control_path), "PYTHONPATH": str(REPO)})
+    history, faults = History(), FaultLog()
+    t0 = time.monotonic()
+    kiosk_code: int | None = None
+    try:
+        unit.start()
+        if not unit.wait_ready(120):
+            raise RuntimeError("the kiosk did not start")
+        publish_members(workdir, kiosk_dir, broker.port, hq.db)
+        wait_for(lambda: query(hq.db, "SELECT 1 FROM push_acks WHERE type='members' AND version=? AND status IN "
+                                      "('applied','current')", (SNAPSHOT_VERSION,)),
+                 60, "the kiosk to apply HQ's member snapshot")
+        print(f"set-up done in {time.monotonic() - t0:.1f} s; workload and nemesis start", flush=True)
+
+        shopper = Shopper(unit, control_path, history, random.Random(rng.random()))
+        shopper.start()
+        t_chaos = time.monotonic()
+        nemesis = Nemesis(unit, broker, profile, random.Random(rng.random()), faults, t0)
+        timelines = [threading.Thread(target=nemesis.run_timeline, args=(kinds,), daemon=True)
+                     for kinds in (KIOSK_FAULTS, BROKER_FAULTS)]
+        for thread in timelines:
+            thread.start()
+        for thread in timelines:
+            thread.join()
+        chaos_s = time.monotonic() - t_chaos
+        shopper.stop_event.set()
+        shopper.join(timeout=60)
+        print(f"nemesis done after {chaos_s:.0f} s: {dict(faults.counts)}; {len(history.confirmed)} confirmed",
+              flush=True)
+
+        # Healthy again: broker up (it is), kiosk up; the outbox must drain to HQ.
+        unit.wait_ready(90)
+        t_drain = time.monotonic()
+        wait_for(lambda: query(ledger_db, "SELECT COUNT(*) FROM outbox")[0][0] == 0, profile.drain_timeout_s,
+                 "the kiosk's outbox to drain")
+        drain_s = time.monotonic() - t_drain
+    finally:
+        kiosk_code = unit.stop()
+        hq_code = hq.stop()
+        broker.stop()
+    outbox_after = query(ledger_db, "SELECT COUNT(*) FROM outbox")[0][0]
+    result = check(history, hq.db, ledger_db)
+    figures: dict[str, Any] = {
+        "confirmed": len(history.confirmed), "lost": result["lost"], "duplicated": result["duplicated"],
+        "unexpected": result["unexpected"], "faults": sum(faults.counts.values()),
+        "indeterminate": len(history.indeterminate), "failed": len(history.failed),
+        "faults_by_kind": dict(sorted(faults.counts.items())),
+        "watchdog_kills": unit.counters.watchdog_kills, "kiosk_starts": unit.counters.starts,
+        "unexpected_exits": unit.counters.unexpected_exits, "start_timeouts": unit.counters.start_timeouts,
+        "attempts": history.attempts, "offline_confirmed": history.offline_confirmed,
+        "resumed_on_tap": history.resumed, "shopper_errors": shopper.errors,
+        "screens_after_tap": dict(history.screens), "failed_reasons": dict(collections.Counter(history.failed.values())),
+        "outbox_after": outbox_after, "ledger_integrity": integrity(ledger_db), "hq_integrity": integrity(hq.db),
+        "kiosk_exit_on_sigterm": kiosk_code, "hq_exit": hq_code,
+        "chaos_s": round(chaos_s, 1), "drain_s": round(drain_s, 1),
+        "startup_s_max": round(max(unit.counters.startup_s), 2) if unit.counters.startup_s else None,
+        "watchdog_s": profile.watchdog_s, "seed": seed,
+        **{k: v for k, v in result.items() if k not in ("lost", "duplicated", "unexpected")},
+        "fault_timeline": faults.events,
+    }
+    return figures
+
+
+def passed(figures: dict[str, Any]) -> list[str]:
+    """The checks that failed (empty = all passed)."""
+    problems = []
+    for name in ("lost", "duplicated", "unexpected", "outbox_after", "ledger_vouchers_not_at_hq",
+                 "hq_vouchers_not_in_ledger", "hq_seq_gaps", "conflicts"):
+        if figures[name]:
+            problems.append(f"{name} = {figures[name]}")
+    if figures["failed_but_at_hq"]:
+        problems.append(f"failed redemptions at HQ: {figures['failed_but_at_hq']}")
+    for name in ("ledger_integrity", "hq_integrity"):
+        if figures[name] != "ok":
+            problems.append(f"{name}: {figures[name]}")
+    if figures["unexpected_exits"]:
+        problems.append(f"the kiosk exited on its own: {figures['unexpected_exits']}")
+    if figures["watchdog_kills"] < figures["faults_by_kind"].get("pause_kiosk", 0):
+        problems.append("a stopped kiosk was not caught by the watchdog")
+    if figures["kiosk_exit_on_sigterm"] != 0:
+        problems.append(f"kiosk exited {figures['kiosk_exit_on_sigterm']} on SIGTERM")
+    if figures["confirmed"] == 0:
+        problems.append("no redemption was confirmed: the workload did not run")
+    return problems
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short run for CI: 3 faults of each kind, short partitions")
+    parser.add_argument("--faults-per-kind", type=int, help="faults of each kind (default 5; quick 3)")
+    parser.add_argument("--partition-s", type=float, nargs=2, metavar=("MIN", "MAX"),
+                        help="how long the broker stays down (default 60 120; quick 4 6)")
+    parser.add_argument("--watchdog-s", type=float, help="WatchdogSec given to the kiosk (default 3)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, help="keep everything here (default: a temporary directory)")
+    parser.add_argument("--keep", action="store_true", help="do not delete the temporary directory")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    quick = args.quick or os.environ.get("KIOSK_BENCH_QUICK") == "1"
+    profile = QUICK if quick else FULL
+    overrides = {"faults_per_kind": args.faults_per_kind, "watchdog_s": args.watchdog_s,
+                 "partition_s": tuple(args.partition_s) if args.partition_s else None}
+    profile = Profile(**{**profile.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
+    if profile.faults_per_kind < 1 or profile.watchdog_s <= 0 or min(profile.partition_s) < 0:
+        parser.error("--faults-per-kind must be at least 1, --watchdog-s positive, partitions not negative")
+    args.profile = profile
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(message)s")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-chaos-"))
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in describe().items()), flush=True)
+    print(f"working in {workdir}", flush=True)
+    ok = False
+    try:
+        figures = run(workdir, args.profile, args.seed)
+        problems = passed(figures)
+        ok = not problems
+        print("checks: " + ("all passed" if ok else "FAILED: " + "; ".join(problems)))
+        print(json.dumps(figures, ensure_ascii=False))
+    finally:
+        if ok and not args.keep and args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif not ok:
+            print(f"kept {workdir} for inspection", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
