@@ -33,6 +33,8 @@ FORMAT_VERSION = 1
 _HEADER = struct.Struct(">BIIII")
 _SIG_LEN = 64
 _MAX_ID = 64
+#: Raw input longer than this is refused before any work (codes are ~160 characters, spaced ~180).
+_MAX_INPUT = 4096
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _UTC = dt.timezone.utc
 
@@ -111,17 +113,32 @@ def parse_voucher_code(code: object) -> VoucherCode:
     """Decode a voucher code without checking its signature."""
     if not isinstance(code, str):
         raise MalformedVoucherCode(f"a voucher code is text, got {type(code).__name__}")
-    text = "".join(code.split()).upper().rstrip("=")
+    if len(code) > _MAX_INPUT:
+        raise MalformedVoucherCode(f"too long for a voucher code ({len(code)} characters)")
+    padded = "".join(code.split())
+    # Checked before upper(): "ı".upper() is "I" and "ﬀ".upper() is "FF", so lookalikes would
+    # otherwise turn into a different text that still verifies.
+    if not padded.isascii():
+        raise MalformedVoucherCode("contains characters outside base32 (A-Z, 2-7)")
+    padded = padded.upper()
+    text = padded.rstrip("=")
     if not text:
         raise MalformedVoucherCode("empty code")
     if len(text) > 1024:
         raise MalformedVoucherCode(f"too long for a voucher code ({len(text)} characters)")
     if any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" for c in text):
         raise MalformedVoucherCode("contains characters outside base32 (A-Z, 2-7)")
+    padding = len(padded) - len(text)
+    if padding and padding != -len(text) % 8:
+        raise MalformedVoucherCode(f"wrong base32 padding ({padding} '=')")
     try:
         data = base64.b32decode(text + "=" * (-len(text) % 8))
     except (binascii.Error, ValueError):
         raise MalformedVoucherCode("not valid base32 (wrong length)") from None
+    # The last character may carry bits beyond the data, which the decoder drops; accepting them
+    # would give one voucher many texts (and many short codes).
+    if base64.b32encode(data).decode("ascii").rstrip("=") != text:
+        raise MalformedVoucherCode("not the canonical base32 form (stray bits in the last character)")
     if len(data) < _HEADER.size + 4 + _SIG_LEN:
         raise MalformedVoucherCode(f"too short ({len(data)} bytes)")
     version, serial, issued, expires, value = _HEADER.unpack_from(data)
