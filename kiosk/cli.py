@@ -20,7 +20,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 #: Modules under kiosk/commands/ that add their own subcommands via `register(subparsers)`.
-COMMAND_MODULES = ("keys", "voucher", "card", "doctor", "hq")
+COMMAND_MODULES = ("keys", "voucher", "card", "doctor", "hq", "ledger")
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
