@@ -92,6 +92,10 @@ def wipe_command(tools: CardTools | None, confirmed: bool, out: TextIO = sys.std
 def _with_tools(action: Callable[[CardTools, argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
         config = load_config(args.config)
+        if config.simulation.enabled and config.simulation.generate_keys:
+            from kiosk.commands.keys import ensure_keys
+
+            ensure_keys(config, simulation=True)  # as `kiosk run` does for the demo
         try:
             keys = load_master_keys(config.security.card_master_key)
         except CardSecurityError as exc:
