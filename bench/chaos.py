@@ -79,16 +79,17 @@ BROKER_FAULTS = ("kill_broker", "partition")
 class Profile:
     faults_per_kind: int
     partition_s: tuple[float, float]
-    gap_s: tuple[float, float]  # calm between two faults of one timeline
+    gap_s: tuple[float, float]  # calm between two broker faults
+    kiosk_gap_s: tuple[float, float]  # calm between two kiosk faults (spread over the broker timeline)
     pause_extra_s: float  # SIGSTOP lasts until the watchdog fires; this is the cap beyond the period
     watchdog_s: float
     drain_timeout_s: float
 
 
-QUICK = Profile(faults_per_kind=3, partition_s=(4, 6), gap_s=(1, 3), pause_extra_s=5, watchdog_s=3,
-                drain_timeout_s=60)
-FULL = Profile(faults_per_kind=5, partition_s=(60, 120), gap_s=(8, 25), pause_extra_s=5, watchdog_s=3,
-               drain_timeout_s=240)
+QUICK = Profile(faults_per_kind=3, partition_s=(4, 6), gap_s=(1, 3), kiosk_gap_s=(1, 3), pause_extra_s=5,
+                watchdog_s=3, drain_timeout_s=60)
+FULL = Profile(faults_per_kind=5, partition_s=(60, 120), gap_s=(8, 25), kiosk_gap_s=(30, 70), pause_extra_s=5,
+               watchdog_s=3, drain_timeout_s=240)
 
 
 # --- history ---------------------------------------------------------------------------------------------
@@ -324,9 +325,9 @@ class Nemesis:
         self.rng.shuffle(plan)
         return plan
 
-    def run_timeline(self, kinds: tuple[str, ...]) -> None:
+    def run_timeline(self, kinds: tuple[str, ...], gap_s: tuple[float, float]) -> None:
         for kind in self.schedule(kinds):
-            time.sleep(self.rng.uniform(*self.profile.gap_s))
+            time.sleep(self.rng.uniform(*gap_s))
             getattr(self, kind)()
 
     def kill_kiosk(self) -> None:
@@ -450,8 +451,8 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
         shopper.start()
         t_chaos = time.monotonic()
         nemesis = Nemesis(unit, broker, profile, random.Random(rng.random()), faults, t0)
-        timelines = [threading.Thread(target=nemesis.run_timeline, args=(kinds,), daemon=True)
-                     for kinds in (KIOSK_FAULTS, BROKER_FAULTS)]
+        timelines = [threading.Thread(target=nemesis.run_timeline, args=(kinds, gaps), daemon=True)
+                     for kinds, gaps in ((KIOSK_FAULTS, profile.kiosk_gap_s), (BROKER_FAULTS, profile.gap_s))]
         for thread in timelines:
             thread.start()
         for thread in timelines:

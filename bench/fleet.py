@@ -1,0 +1,347 @@
+"""Fleet simulation: many kiosks' HQ links against one Mosquitto and the reference HQ tool.
+
+`python -m bench.fleet [--kiosks N] [--events E] [--rate R] [--quick]` from the repository root.
+
+Each simulated kiosk is the sync layer of a real one: its own `kiosk.ledger.Ledger` file (demo
+rules, a member with plenty of points) producing redemptions with `ledger.redeem(...)`, and its own
+`sync.link.HqLink` (client id = device id, persistent session, relay window, drain rate as
+config.yaml ships it). All kiosks live in this process (two threads each); Mosquitto (no
+persistence, tests.sync.broker) and HQ (`kiosk hq listen`, one or more processes in the shared
+subscription group `$share/hq/...`, one SQLite database) run as their own processes.
+
+Phases, in one run:
+1. live: all kiosks online; redemptions arrive at `--rate` per second across the fleet (each
+   kiosk in turn). Latency = HQ's `received_at` (stored, committed) minus the event's
+   `created_at` (the ledger's commit), p50/p95/max; everything must also be acked and deleted.
+2. backlog, side by side with 1 and with 2 HQ listeners: every kiosk offline (link stopped)
+   writes `--events` redemptions; then all links start at once, like a fleet coming back after
+   an outage. events_per_s = backlog events / time from the start until every outbox is empty
+   (created -> published -> stored at HQ -> acked -> deleted from the kiosk's outbox).
+
+Lost = vouchers in the kiosks' ledgers that are not in HQ's events; duplicated = vouchers HQ
+stored more than once. Final line: JSON with kiosks, events_per_s, latency_ms_p95, lost (and more).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime as dt
+import json
+import logging
+import math
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bench.machine import describe
+from tests.sync.broker import Mosquitto
+
+_LOG = logging.getLogger("bench.fleet")
+
+REPO = Path(__file__).resolve().parents[1]
+TZ = ZoneInfo("Asia/Shanghai")
+PREFIX = "kiosk/v1"
+STORE = "S01"
+MEMBER = "M1"
+REWARD = "gift-wrap"  # 300 points, no per-member limit, no stock
+DRAIN_RATE_PER_S = 50  # config.yaml's hq.drain_rate_per_s
+
+
+class Clock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(TZ)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+@dataclass
+class SimKiosk:
+    device_id: str
+    folder: Path
+    ledger: Any  # kiosk.ledger.Ledger
+    link: Any | None = None  # sync.link.HqLink
+
+
+def open_kiosk(root: Path, index: int, clock: Clock) -> SimKiosk:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.ledger import Ledger, OfflineLimits
+    from kiosk.ledger.demo import demo_rules
+
+    device_id = f"K{index:04d}"
+    folder = root / device_id
+    ledger = Ledger.open(folder / "ledger.db", device_id=device_id, clock=clock, tz=TZ,
+                         voucher_key=Ed25519PrivateKey.generate(),
+                         offline_limits=OfflineLimits(points_per_day=10**9, redemptions_per_day=10**6))
+    now = clock.now()
+    ledger.apply_rules(1, demo_rules())
+    ledger.apply_member_snapshot(1, [{
+        "member_id": MEMBER, "name": "张三明", "spend_fen": 0, "cards": [],
+        "lots": [{"lot_id": "L1", "points": 10**9, "earned_at": (now - dt.timedelta(days=1)).isoformat(),
+                  "expires_at": (now + dt.timedelta(days=365)).isoformat()}]}], (), full=True)
+    return SimKiosk(device_id, folder, ledger)
+
+
+def start_link(kiosk: SimKiosk, port: int, clock: Clock, drain_rate: float | None) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from sync.link import HqLink
+
+    kiosk.link = HqLink(device_id=kiosk.device_id, store_id=STORE, host="127.0.0.1", port=port, tls=None,
+                        username=None, password=None, keepalive_s=60, topic_prefix=PREFIX,
+                        hq_public_keys=[Ed25519PrivateKey.generate().public_key()], ledger=kiosk.ledger,
+                        telemetry_source=dict, clock=clock, drain_rate_per_s=drain_rate,
+                        state_path=kiosk.folder / "sync-state.db")
+    kiosk.link.start()
+
+
+def stop_link(kiosk: SimKiosk) -> None:
+    if kiosk.link is not None:
+        kiosk.link.stop()
+        kiosk.link = None
+
+
+def redeem(kiosk: SimKiosk) -> None:
+    kiosk.ledger.redeem(str(uuid.uuid4()), MEMBER, REWARD, online=kiosk.link is not None)
+    if kiosk.link is not None:
+        kiosk.link.notify_outbox()
+
+
+class HqListeners:
+    """`kiosk hq listen` processes sharing one database and one share group."""
+
+    def __init__(self, db: Path, broker: Mosquitto, count: int, log: Path):
+        port = broker.port
+        self.procs = []
+        # Only connections logged from now on count (earlier listeners had the same client ids).
+        self._log_offset = len(broker.log.read_text(errors="replace")) if broker.log.exists() else 0
+        with open(log, "ab") as out:
+            for i in range(count):
+                self.procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "kiosk", "hq", "listen", "--host", "127.0.0.1", "--port", str(port),
+                     "--prefix", PREFIX, "--db", str(db), "--client-id", f"hq-fleet-{i + 1}"],
+                    cwd=REPO, stdout=out, stderr=out))
+
+    def wait_subscribed(self, broker: Mosquitto, timeout_s: float = 30) -> None:
+        """Until the broker logged every listener's connection (it subscribes right after CONNACK)."""
+        deadline = time.monotonic() + timeout_s
+        names = [f"as hq-fleet-{i + 1}" for i in range(len(self.procs))]
+        while not all(name in broker.log.read_text(errors="replace")[self._log_offset:] for name in names):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the HQ listeners did not connect")
+            time.sleep(0.1)
+        time.sleep(0.5)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def wait_drained(kiosks: list[SimKiosk], timeout_s: float) -> float:
+    """Seconds until every outbox is empty (TimeoutError after `timeout_s`)."""
+    start = time.monotonic()
+    while any(k.ledger.outbox_depth() for k in kiosks):
+        if time.monotonic() - start > timeout_s:
+            left = sum(k.ledger.outbox_depth() for k in kiosks)
+            raise TimeoutError(f"{left} events still in the outboxes after {timeout_s:.0f} s")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def wait_online(kiosks: list[SimKiosk], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not all(k.link is not None and k.link.online for k in kiosks):
+        if time.monotonic() > deadline:
+            raise TimeoutError("not every kiosk came online")
+        time.sleep(0.05)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered)))) - 1]
+
+
+def hq_rows(db: Path, since: dt.datetime | None = None) -> list[tuple[str, str, str, str]]:
+    """HQ's events (device, created_at, received_at, payload), those received from `since` on."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = conn.execute("SELECT device_id, created_at, received_at, payload FROM events").fetchall()
+    finally:
+        conn.close()
+    # Compared as times, not text: HQ's clock writes UTC, the kiosks' their store's offset.
+    return [row for row in rows if since is None or dt.datetime.fromisoformat(row[2]) >= since]
+
+
+# --- phases -----------------------------------------------------------------------------------------------
+def live_phase(kiosks: list[SimKiosk], events: int, rate: float, db: Path) -> dict[str, Any]:
+    """Paced redemptions across the online fleet; latency from ledger commit to HQ commit."""
+    since = Clock().now()
+    total = len(kiosks) * events
+    start = time.monotonic()
+    for i in range(total):
+        # open loop: each redemption at its scheduled time, whether or not HQ keeps up
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        redeem(kiosks[i % len(kiosks)])
+    produce_s = time.monotonic() - start
+    drain_s = wait_drained(kiosks, timeout_s=300)
+    latencies = [(dt.datetime.fromisoformat(received) - dt.datetime.fromisoformat(created)).total_seconds() * 1e3
+                 for _, created, received, _ in hq_rows(db, since)]
+    return {"events": total, "offered_rate": rate, "achieved_rate": round(total / produce_s, 1),
+            "latency_ms_p50": round(percentile(latencies, 50), 1), "latency_ms_p95": round(percentile(latencies, 95), 1),
+            "latency_ms_max": round(max(latencies), 1) if latencies else None, "tail_drain_s": round(drain_s, 2),
+            "stored": len(latencies)}
+
+
+def seed_backlog(kiosks: list[SimKiosk], events: int) -> None:
+    """Offline redemptions on every kiosk (fsync-bound, so several at a time)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda k: [redeem(k) for _ in range(events)], kiosks))
+
+
+def backlog_phase(kiosks: list[SimKiosk], events: int, broker: Mosquitto, clock: Clock, drain_rate: float | None,
+                  listeners: int, workdir: Path, db: Path) -> dict[str, Any]:
+    seed_backlog(kiosks, events)
+    port = broker.port
+    hq = HqListeners(db, broker, listeners, workdir / "hq-listen.log")
+    try:
+        hq.wait_subscribed(broker)  # the listeners subscribe before the fleet comes back
+        start = time.monotonic()
+        for kiosk in kiosks:
+            start_link(kiosk, port, clock, drain_rate)
+        drain_s = wait_drained(kiosks, timeout_s=600)
+    finally:
+        for kiosk in kiosks:
+            stop_link(kiosk)
+        hq.stop()
+    total = len(kiosks) * events
+    return {"listeners": listeners, "events": total, "drain_s": round(drain_s, 2),
+            "events_per_s": round(total / drain_s, 1)}
+
+
+def count_loss(kiosks: list[SimKiosk], db: Path) -> dict[str, int]:
+    at_hq: dict[str, list[str]] = {}
+    for device, _, _, payload in hq_rows(db):
+        at_hq.setdefault(device, []).append(json.loads(payload)["voucher_id"])
+    lost = duplicated = created = 0
+    for kiosk in kiosks:
+        mine = {v for (v,) in kiosk.ledger.conn.execute("SELECT voucher_id FROM vouchers")}
+        stored = at_hq.get(kiosk.device_id, [])
+        created += len(mine)
+        lost += len(mine - set(stored))
+        duplicated += len(stored) - len(set(stored))
+    return {"created": created, "lost": lost, "duplicated": duplicated,
+            "outbox_left": sum(k.ledger.outbox_depth() for k in kiosks)}
+
+
+def run(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    clock = Clock()
+    broker_dir = workdir / "broker"
+    broker_dir.mkdir(parents=True)
+    broker = Mosquitto(broker_dir)
+    broker.start()
+    db = workdir / "hq.db"
+    drain_rate = None if args.drain_rate == 0 else args.drain_rate
+    kiosks = [open_kiosk(workdir / "kiosks", i + 1, clock) for i in range(args.kiosks)]
+    figures: dict[str, Any] = {}
+    try:
+        hq = HqListeners(db, broker, 1, workdir / "hq-listen.log")
+        try:
+            hq.wait_subscribed(broker)
+            for kiosk in kiosks:
+                start_link(kiosk, broker.port, clock, drain_rate)
+            wait_online(kiosks)
+            live = live_phase(kiosks, args.events, args.rate, db)
+        finally:
+            for kiosk in kiosks:
+                stop_link(kiosk)
+            hq.stop()
+        print(f"live: {live}", flush=True)
+        backlogs = []
+        for listeners in args.listeners:
+            result = backlog_phase(kiosks, args.events, broker, clock, drain_rate, listeners, workdir, db)
+            print(f"backlog: {result}", flush=True)
+            backlogs.append(result)
+        loss = count_loss(kiosks, db)
+    finally:
+        for kiosk in kiosks:
+            stop_link(kiosk)
+            kiosk.ledger.close()
+        broker.stop()
+    first = backlogs[0]
+    figures = {
+        "kiosks": args.kiosks, "events_per_s": first["events_per_s"], "latency_ms_p95": live["latency_ms_p95"],
+        "lost": loss["lost"], "duplicated": loss["duplicated"], "outbox_left": loss["outbox_left"],
+        "events_created": loss["created"], "latency_ms_p50": live["latency_ms_p50"],
+        "latency_ms_max": live["latency_ms_max"], "live_rate_offered": live["offered_rate"],
+        "live_rate_achieved": live["achieved_rate"], "live_events": live["events"],
+        "backlog_events": first["events"], "drain_rate_per_kiosk": drain_rate,
+        **{f"events_per_s_{b['listeners']}_listeners": b["events_per_s"] for b in backlogs},
+        **{f"backlog_drain_s_{b['listeners']}_listeners": b["drain_s"] for b in backlogs},
+    }
+    return figures
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.fleet", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 kiosks x 20 events")
+    parser.add_argument("--kiosks", type=int, help="simulated kiosks (default 40; quick 10)")
+    parser.add_argument("--events", type=int, help="redemptions per kiosk and phase (default 100; quick 20)")
+    parser.add_argument("--rate", type=float, help="live phase: redemptions per second, whole fleet (default 100)")
+    parser.add_argument("--drain-rate", type=float, default=DRAIN_RATE_PER_S,
+                        help=f"per-kiosk backlog drain rate, events/s (default {DRAIN_RATE_PER_S}; 0 = unlimited)")
+    parser.add_argument("--listeners", type=int, nargs="+", default=[1, 2],
+                        help="HQ listener counts to compare in the backlog phase (default 1 2)")
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    quick = args.quick or os.environ.get("KIOSK_BENCH_QUICK") == "1"
+    args.kiosks = args.kiosks or (10 if quick else 40)
+    args.events = args.events or (20 if quick else 100)
+    args.rate = args.rate or 100.0
+    if args.kiosks < 1 or args.events < 1 or args.rate <= 0 or min(args.listeners) < 1:
+        parser.error("--kiosks, --events, --listeners must be at least 1 and --rate positive")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    # Dozens of links each warn when they lose their broker; -v shows them.
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
+                        format="%(asctime)s %(name)s %(message)s")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-fleet-"))
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in describe().items()), flush=True)
+    try:
+        figures = run(workdir, args)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    ok = figures["lost"] == 0 and figures["duplicated"] == 0 and figures["outbox_left"] == 0
+    print("checks: " + ("nothing lost, nothing doubled" if ok else "FAILED"))
+    print(json.dumps(figures))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
