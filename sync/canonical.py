@@ -62,8 +62,31 @@ def loads_strict(raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise PayloadError(f"not UTF-8: {exc}") from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except PayloadError:
         raise
     except (ValueError, RecursionError) as exc:
         raise PayloadError(f"not JSON: {exc}") from None
+    # "\ud800" is valid JSON but not Unicode: such a string cannot be stored in SQLite nor echoed
+    # back in a push-ack (both raise UnicodeEncodeError), so refuse it here, with the message.
+    if "\\u" in text and _has_lone_surrogate(value):
+        raise PayloadError("not JSON text: a \\u escape encodes a lone surrogate")
+    return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]  # iterative: the document may be nested as deep as the parser allowed
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+    return False

@@ -48,7 +48,7 @@ class HqLink:
                  drain_rate_per_s: float | None, state_path: Path,
                  on_online_change: Callable[[bool], None] | None = None,
                  software_version: str = "0.1.0", telemetry_interval_s: float = 60.0,
-                 window: int = 500, ack_timeout_s: float = 30.0, clock_skew_s: float = 300.0,
+                 window: int = 1000, ack_timeout_s: float = 30.0, clock_skew_s: float = 300.0,
                  max_push_bytes: int = DEFAULT_MAX_PUSH_BYTES, reconnect_min_s: float = 1.0,
                  reconnect_max_s: float = 60.0, prefer_v5: bool = True) -> None:
         self._topics = KioskTopics(topic_prefix, device_id, store_id)
@@ -181,6 +181,8 @@ class _Worker:
         self.clock = link._clock
         self.next_telemetry: float | None = None
         self.pump_at: float | None = None
+        # Acks that arrived in one burst are applied in one ledger transaction (one fsync).
+        self.pending_acks: list[str] = []
 
     def loop(self) -> None:
         self.client.start()
@@ -214,6 +216,9 @@ class _Worker:
         return max(0.0, min(deadlines) - now)
 
     def _tick(self) -> None:
+        if self.pending_acks:
+            ids, self.pending_acks = self.pending_acks, []
+            self.relay.acked(ids)
         now = self.clock.monotonic()
         self.relay.check_timeout()
         wait = self.relay.pump()
@@ -275,7 +280,7 @@ class _Worker:
             except PayloadError as exc:
                 _LOG.warning("malformed event ack ignored: %s", exc)
                 return
-            self.relay.acked(ids)
+            self.pending_acks.extend(ids)
         elif inbound.kind == "cmd":
             self._on_command(message)
         elif not message.payload:

@@ -51,10 +51,15 @@ def require(obj: Mapping[str, Any], field: str, kind: type | tuple[type, ...]) -
     return value
 
 
+#: Versions and sequence numbers are stored as SQLite INTEGERs (signed 64 bits). A larger one
+#: used to be applied by the ledger and then fail to be recorded: the line was wedged for good.
+MAX_INTEGER = 2**63 - 1
+
+
 def require_positive(obj: Mapping[str, Any], field: str) -> int:
     value = require(obj, field, int)
-    if value < 1:
-        raise PayloadError(f"field {field!r}: must be a positive integer, got {value}")
+    if not 1 <= value <= MAX_INTEGER:
+        raise PayloadError(f"field {field!r}: must be a positive integer of at most 63 bits, got {value}")
     return value
 
 

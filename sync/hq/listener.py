@@ -45,6 +45,10 @@ class HqListener:
             ConnectionSettings(
                 client_id=client_id, host=host, port=port, tls=tls, username=username,
                 password=password, reconnect_min_s=reconnect_min_s,
+                # No persistent session: a stopped member of a share group would otherwise keep
+                # its share of the events queued in the broker, unacked, until it came back.
+                # Kiosks resend whatever is not acked, so HQ loses nothing by starting clean.
+                persistent_session=False,
                 reconnect_max_s=reconnect_max_s, max_inflight=1000,
                 subscriptions=[(self._topics.events_shared, 1), (self._topics.push_acks_shared, 1),
                                (self._topics.status_all, 1), (self._topics.telemetry_all, 0)]),
