@@ -67,7 +67,8 @@ class UiLoop:
             pass  # the display is already gone; the flag alone ends the loop
 
     def run(self) -> None:
-        self._running = True
+        # No `_running = True` here: a stop() that came before run() (systemd's SIGTERM right
+        # after READY) must still end the loop, not be forgotten.
         while self._running and self.step():
             pass
 
