@@ -45,6 +45,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.machine import describe
+from bench.procstat import cpu_seconds
 from tests.sync.broker import Mosquitto
 
 _LOG = logging.getLogger("bench.fleet")
@@ -56,6 +57,13 @@ STORE = "S01"
 MEMBER = "M1"
 REWARD = "gift-wrap"  # 300 points, no per-member limit, no stock
 DRAIN_RATE_PER_S = 50  # config.yaml's hq.drain_rate_per_s
+
+
+class Broker(Mosquitto):
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None, "the broker is not running"
+        return self._proc.pid
 
 
 class Clock:
@@ -144,6 +152,9 @@ class HqListeners:
             time.sleep(0.1)
         time.sleep(0.5)
 
+    def cpu_s(self) -> float:
+        return sum(cpu_seconds(proc.pid) for proc in self.procs)
+
     def stop(self) -> None:
         for proc in self.procs:
             proc.send_signal(signal.SIGTERM)
@@ -227,17 +238,24 @@ def backlog_phase(kiosks: list[SimKiosk], events: int, broker: Mosquitto, clock:
     hq = HqListeners(db, broker, listeners, workdir / "hq-listen.log")
     try:
         hq.wait_subscribed(broker)  # the listeners subscribe before the fleet comes back
+        # CPU of each part while the backlog drains: where the next bottleneck is.
+        cpu0 = (cpu_seconds(broker.pid), hq.cpu_s(), cpu_seconds(os.getpid()))
         start = time.monotonic()
         for kiosk in kiosks:
             start_link(kiosk, port, clock, drain_rate)
         drain_s = wait_drained(kiosks, timeout_s=600)
+        cpu1 = (cpu_seconds(broker.pid), hq.cpu_s(), cpu_seconds(os.getpid()))
     finally:
         for kiosk in kiosks:
             stop_link(kiosk)
         hq.stop()
     total = len(kiosks) * events
+    broker_cpu, hq_cpu, kiosks_cpu = (b - a for a, b in zip(cpu0, cpu1))
     return {"listeners": listeners, "events": total, "drain_s": round(drain_s, 2),
-            "events_per_s": round(total / drain_s, 1)}
+            "events_per_s": round(total / drain_s, 1),
+            "broker_cpu_ms_per_1k": round(broker_cpu / total * 1e6, 1),
+            "hq_cpu_ms_per_1k": round(hq_cpu / total * 1e6, 1),
+            "kiosks_cpu_ms_per_1k": round(kiosks_cpu / total * 1e6, 1)}
 
 
 def count_loss(kiosks: list[SimKiosk], db: Path) -> dict[str, int]:
@@ -259,7 +277,7 @@ def run(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     clock = Clock()
     broker_dir = workdir / "broker"
     broker_dir.mkdir(parents=True)
-    broker = Mosquitto(broker_dir)
+    broker = Broker(broker_dir)
     broker.start()
     db = workdir / "hq.db"
     drain_rate = None if args.drain_rate == 0 else args.drain_rate
@@ -299,6 +317,9 @@ def run(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
         "backlog_events": first["events"], "drain_rate_per_kiosk": drain_rate,
         **{f"events_per_s_{b['listeners']}_listeners": b["events_per_s"] for b in backlogs},
         **{f"backlog_drain_s_{b['listeners']}_listeners": b["drain_s"] for b in backlogs},
+        "broker_cpu_ms_per_1k_events": first["broker_cpu_ms_per_1k"],
+        "hq_cpu_ms_per_1k_events": first["hq_cpu_ms_per_1k"],
+        "kiosks_cpu_ms_per_1k_events": first["kiosks_cpu_ms_per_1k"],
     }
     return figures
 
