@@ -59,6 +59,18 @@ class Kiosk:
                 return message
         raise AssertionError(f"no such notify message; statuses {self.statuses}")
 
+    def wait_status(self, prefix: str, timeout_s: float = 20.0) -> str:
+        """Wait until a STATUS line starting with `prefix` has been sent (now or earlier).
+
+        STATUS is only re-sent when it changes, so the one wanted may already be in the past.
+        """
+        wanted = f"STATUS={prefix}"
+        for status in self.statuses:
+            if status.startswith(wanted):
+                return status
+        message = self.wait_notify(lambda m: any(line.startswith(wanted) for line in m.splitlines()), timeout_s)
+        return next(line for line in message.splitlines() if line.startswith(wanted))
+
     def send(self, **command) -> dict:
         if self.control is None:
             self.control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -42,7 +42,7 @@ def test_online_redemption_is_stored_once_at_hq_and_leaves_the_outbox(tmp_path, 
     kiosk = Kiosk(tmp_path, hq={"host": "127.0.0.1", "port": broker.port})
     try:
         kiosk.wait_notify(lambda m: "READY=1" in m)
-        kiosk.wait_notify(lambda m: "STATUS=idle, online," in m)
+        kiosk.wait_status("idle, online,")
         kiosk.send(cmd="tap", key=1)
         kiosk.wait_notify(lambda m: "STATUS=member," in m)
         rewards = kiosk.send(cmd="intent", intent="open_rewards")
