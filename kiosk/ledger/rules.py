@@ -114,7 +114,13 @@ def _keys(obj: Any, path: str, required: set[str], optional: set[str]) -> Mappin
     return obj
 
 
-def _int(value: Any, path: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+#: Whatever HQ signs must still fit a SQLite INTEGER when the kiosk stores or counts with it.
+_INT_CEILING = 2**63 - 1
+#: A voucher code carries its value in 32 bits (kiosk.ledger.vouchers).
+_VOUCHER_VALUE_MAX = 2**32 - 1
+
+
+def _int(value: Any, path: str, *, minimum: int | None = None, maximum: int = _INT_CEILING) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(path, f"must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
@@ -182,7 +188,9 @@ def _reward(obj: Any, path: str, tier_codes: set[str]) -> Reward:
         period = lim.get("period_days")
         limit = MemberLimit(
             count=_int(lim["count"], f"{path}.per_member_limit.count", minimum=1),
-            period_days=None if period is None else _int(period, f"{path}.per_member_limit.period_days", minimum=1),
+            # Bounded like validity_days: a period of 10**12 days overflowed timedelta in every view.
+            period_days=None if period is None else _int(period, f"{path}.per_member_limit.period_days", minimum=1,
+                                                          maximum=3660),
         )
     stock = obj.get("stock")
     if stock is not None:
@@ -192,7 +200,7 @@ def _reward(obj: Any, path: str, tier_codes: set[str]) -> Reward:
         if not isinstance(tiers, list) or not tiers:
             raise _fail(f"{path}.tiers", "must be a non-empty list of tier codes or null")
         for i, code in enumerate(tiers):
-            if code not in tier_codes:
+            if not isinstance(code, str) or code not in tier_codes:
                 raise _fail(f"{path}.tiers[{i}]", f"unknown tier code {code!r}")
         tiers = frozenset(tiers)
     valid_from = _when(obj.get("valid_from"), f"{path}.valid_from")
@@ -204,7 +212,7 @@ def _reward(obj: Any, path: str, tier_codes: set[str]) -> Reward:
         name=_local_text(obj["name"], f"{path}.name"),
         kind=kind,
         cost_points=_int(obj["cost_points"], f"{path}.cost_points", minimum=1),
-        value_fen=_int(obj["value_fen"], f"{path}.value_fen", minimum=0),
+        value_fen=_int(obj["value_fen"], f"{path}.value_fen", minimum=0, maximum=_VOUCHER_VALUE_MAX),
         validity_days=_int(obj["validity_days"], f"{path}.validity_days", minimum=1, maximum=3660),
         per_member_limit=limit,
         stock=stock,

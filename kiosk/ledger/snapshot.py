@@ -52,10 +52,29 @@ def _bad(index: int, member: Any, message: str) -> InvalidSnapshot:
     return InvalidSnapshot(f"member snapshot: members[{index}]" + (f" ({who})" if who else "") + f": {message}")
 
 
+#: SQLite stores at most a signed 64-bit INTEGER; larger numbers raised OverflowError on insert.
+_INT_MAX = 2**63 - 1
+
+
+def _count(value: Any) -> bool:
+    """A non-negative integer that fits the database (bool is an int, but not a count)."""
+    return not isinstance(value, bool) and isinstance(value, int) and 0 <= value <= _INT_MAX
+
+
 def _int(member: Mapping[str, Any], key: str, index: int, default: int = 0) -> int:
     value = member.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _bad(index, member, f"{key} must be a non-negative integer, got {value!r}")
+    if not _count(value):
+        raise _bad(index, member, f"{key} must be a non-negative integer (at most {_INT_MAX}), got {value!r}")
+    return value
+
+
+def _items(member: Mapping[str, Any], key: str, index: int) -> list[Any]:
+    """An optional list field; anything else is refused rather than iterated (5, true, "abc")."""
+    value = member.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _bad(index, member, f"{key} must be a list, got {type(value).__name__}")
     return value
 
 
@@ -73,7 +92,10 @@ def _when(value: Any, where: str, index: int, member: Mapping[str, Any]) -> str:
         raise _bad(index, member, f"{where} is not an ISO 8601 time: {value!r}") from None
     if parsed.tzinfo is None:
         raise _bad(index, member, f"{where} needs a UTC offset: {value!r}")
-    return ts(parsed)
+    try:
+        return ts(parsed)
+    except OverflowError:  # 9999-12-31T23:59-23:59 is past year 9999 in UTC
+        raise _bad(index, member, f"{where} is out of range: {value!r}") from None
 
 
 def apply(conn: sqlite3.Connection, version: int, members: Iterable[Mapping[str, Any]],
@@ -114,16 +136,16 @@ def apply(conn: sqlite3.Connection, version: int, members: Iterable[Mapping[str,
             _int(member, "spend_fen", index), _int(member, "growth_points", index),
             _opt_text(member, "tier_floor", index), _opt_text(member, "tier_override", index), version,
         ))
-        for j, lot in enumerate(member.get("lots") or ()):
+        for j, lot in enumerate(_items(member, "lots", index)):
             if not isinstance(lot, Mapping) or not isinstance(lot.get("lot_id"), str) or not lot["lot_id"]:
                 raise _bad(index, member, f"lots[{j}] needs a non-empty lot_id")
             points = lot.get("points")
-            if isinstance(points, bool) or not isinstance(points, int) or points < 0:
+            if not _count(points):
                 raise _bad(index, member, f"lots[{j}].points must be a non-negative integer, got {points!r}")
             lot_rows.append((member_id, lot["lot_id"], points,
                              _when(lot.get("earned_at"), f"lots[{j}].earned_at", index, member),
                              _when(lot.get("expires_at"), f"lots[{j}].expires_at", index, member)))
-        for j, card in enumerate(member.get("cards") or ()):
+        for j, card in enumerate(_items(member, "cards", index)):
             if not isinstance(card, Mapping):
                 raise _bad(index, member, f"cards[{j}] must be an object")
             try:
@@ -135,11 +157,11 @@ def apply(conn: sqlite3.Connection, version: int, members: Iterable[Mapping[str,
                 raise _bad(index, member, f"cards[{j}].status must be one of {card_store.CARD_STATUSES}, got {status!r}")
             issue_no, counter = card.get("issue_no", 1), card.get("last_counter", 0)
             for key, value in (("issue_no", issue_no), ("last_counter", counter)):
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                if not _count(value):
                     raise _bad(index, member, f"cards[{j}].{key} must be a non-negative integer, got {value!r}")
             card_rows.append((uid, member_id, issue_no, status, counter, now_ts))
-        for j, voucher in enumerate(member.get("vouchers") or ()):
-            if not isinstance(voucher, Mapping) or voucher.get("state") not in states:
+        for j, voucher in enumerate(_items(member, "vouchers", index)):
+            if not isinstance(voucher, Mapping) or not isinstance(voucher.get("state"), str) or voucher["state"] not in states:
                 raise _bad(index, member, f"vouchers[{j}] needs voucher_id and a state in {sorted(states)}")
             voucher_updates.append((voucher["state"], str(voucher.get("voucher_id")), member_id))
 

@@ -1,0 +1,419 @@
+"""Fuzzing what the kiosk receives from the broker: signed HQ documents (rules, members,
+deny-list), event acks and commands, on any topic. Every message ends in a reasoned answer: a
+push-ack with a documented reason (never `apply_failed`, which would mean an unexpected exception
+behind the handler's last-resort catch), an accepted ack, or "ignored" with a reason. The ledger
+is the real one (SQLite in a temporary folder); HQ's signatures are real Ed25519.
+
+Corpus cases (corpus/mqtt/*.json) are replayed twice: through `tests.fuzz.inbound.Receiver`
+(fresh kiosk per case) and, in one integration test, through a real `HqLink` on a real Mosquitto.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kiosk.ledger import Ledger, OfflineLimits
+from kiosk.ledger.demo import demo_rules
+from sync.envelope import DOCUMENT_TYPES, key_id
+from sync.topics import DOCUMENT_TOPICS, Scope
+from tests.fuzz.fuzzing import corpus, fuzz_settings
+from tests.fuzz.inbound import (DEVICE, HQ_KEY, NOW, PREFIX, SEEDED, STORE, TZ, FixedClock, Received, Receiver,
+                                envelope, seed, seed_messages, topic_for, wire)
+
+OTHER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(200, 232)))
+#: docs/mqtt.md "Kiosk checks, in order, and rejection reasons", without `apply_failed`: that one
+#: means "the disk or database failed", never "the message was bad".
+REASONS = {"oversized", "malformed", "unexpected_type", "unsigned", "unknown_key", "bad_signature", "wrong_scope",
+           "not_yet_valid", "expired", "not_newer", "version_conflict", "base_mismatch", "invalid_payload",
+           "unexpected_topic", "unknown_command"}
+MAX_PUSH_BYTES = 256 * 1024
+
+
+def check(received: Received) -> Received:
+    """The properties every message must have, whatever it was."""
+    assert received.status in ("applied", "current", "rejected", "acked", "ignored"), received
+    if received.status == "rejected":
+        assert received.reason in REASONS, received
+    if received.status in ("applied", "current", "rejected"):
+        ack = json.loads(received.push_ack)  # the push-ack could be written
+        assert (ack["status"], ack["reason"]) == (received.status, received.reason)
+    else:
+        assert received.push_ack is None
+    if received.status == "ignored":
+        assert received.reason
+    return received
+
+
+# --- corpus ----------------------------------------------------------------------------------------
+
+
+def build(case: dict[str, Any]) -> tuple[str, bytes]:
+    """Topic and payload of a corpus case (see corpus/README.md)."""
+    topic = f"{PREFIX}/{case['topic']}"
+    if "payload_text" in case:
+        return topic, case["payload_text"].encode("utf-8")
+    if "payload_hex" in case:
+        return topic, bytes.fromhex(case["payload_hex"])
+    if "payload_parts" in case:
+        return topic, b"".join(text.encode("utf-8") * times for text, times in case["payload_parts"])
+    if "payload_json" in case:
+        return topic, wire(case["payload_json"])
+    spec = case["envelope"]
+    issued = NOW + dt.timedelta(hours=spec.get("issued_hours", -1))
+    signed = envelope(spec["type"], spec["version"], spec["payload"],
+                      scope=Scope(**spec["scope"]) if "scope" in spec else Scope.fleet(),
+                      issued_at=issued, not_after=issued + dt.timedelta(hours=spec.get("valid_hours", 25)),
+                      key=OTHER_KEY if spec.get("signer") == "other" else HQ_KEY)
+    for field in case.get("drop", ()):
+        del signed[field]
+    for field, value in case.get("tamper", {}).items():
+        # "HQ" as a key_id stands for the configured HQ key's id (it is derived, not fixed text).
+        signed[field] = key_id(HQ_KEY.public_key()) if (field, value) == ("key_id", "HQ") else value
+    return topic, wire(signed)
+
+
+def expected(case: dict[str, Any]) -> tuple[str, str, str | None]:
+    e = case["expect"]
+    return e["route"], e["status"], e["reason"]
+
+
+CASES = corpus("mqtt", "*.json")
+
+
+@pytest.mark.parametrize("case_file", CASES)
+def test_corpus_message(case_file: Path, tmp_path: Path):
+    case = json.loads(case_file.read_text(encoding="utf-8"))
+    receiver = Receiver(tmp_path)
+    try:
+        seed(receiver)
+        received = check(receiver.receive(*build(case)))
+        assert (received.route, received.status, received.reason) == expected(case), received.detail
+        # Whatever happened, the kiosk still holds consistent versions it can report.
+        assert receiver.handler.current_version("rules") >= SEEDED
+    finally:
+        receiver.close()
+
+
+def _delivered(topic: str) -> bool:
+    """Whether the broker hands `topic` to the kiosk (its three subscriptions, no wildcards)."""
+    own = (f"{PREFIX}/hq/fleet/", f"{PREFIX}/hq/store/{STORE}/", f"{PREFIX}/hq/device/{DEVICE}/")
+    return topic.startswith(own) and not any(c in topic for c in "+#\0")
+
+
+@pytest.mark.integration
+def test_corpus_over_a_real_broker(tmp_path: Path):
+    """The corpus through a real HqLink: the same answers as the Receiver gives, in order."""
+    from sync.link import HqLink
+    from sync.mqtt_client import ConnectionSettings, MqttClient
+    from tests.sync.broker import Mosquitto
+    from tests.sync.conftest import wait_until
+
+    cases = [json.loads(p.values[0].read_text(encoding="utf-8")) for p in CASES]
+    cases = [c for c in cases if _delivered(f"{PREFIX}/{c['topic']}")]
+    # Cases that change the kiosk's versions go last, so every other one meets the seeded state.
+    cases.sort(key=lambda c: c["expect"]["status"] == "applied")
+    answered = [c for c in cases if expected(c)[1] in ("applied", "current", "rejected")]
+
+    (tmp_path / "broker").mkdir()
+    broker = Mosquitto(tmp_path / "broker")
+    broker.start()
+    acks: list[dict[str, Any]] = []
+    observer = MqttClient(ConnectionSettings("fuzz-observer", broker.host, broker.port, persistent_session=False,
+                                             subscriptions=[(f"{PREFIX}/kiosk/{DEVICE}/push-ack", 1)]),
+                          on_message=lambda m: acks.append(json.loads(m.payload)))
+    hq = MqttClient(ConnectionSettings("fuzz-hq", broker.host, broker.port, persistent_session=False))
+    link = HqLink(
+        device_id=DEVICE, store_id=STORE, host=broker.host, port=broker.port, tls=None, username=None,
+        password=None, keepalive_s=5, topic_prefix=PREFIX, hq_public_keys=[HQ_KEY.public_key()],
+        ledger_factory=lambda: Ledger.open(tmp_path / "ledger.db", device_id=DEVICE, clock=FixedClock(), tz=TZ,
+                                           voucher_key=Ed25519PrivateKey.from_private_bytes(bytes(32)),
+                                           offline_limits=OfflineLimits(points_per_day=1000, redemptions_per_day=3)),
+        telemetry_source=lambda: {}, clock=FixedClock(), drain_rate_per_s=None,
+        state_path=tmp_path / "sync-state.sqlite", max_push_bytes=MAX_PUSH_BYTES,
+        reconnect_min_s=1, reconnect_max_s=2)
+    try:
+        observer.start()
+        hq.start()
+        assert observer.wait_connected(10) and hq.wait_connected(10)
+        link.start()
+        wait_until(lambda: link.online, what="link online")
+        for topic, payload in seed_messages():
+            hq.publish_and_wait(topic, payload, qos=1)
+        wait_until(lambda: len(acks) >= 3, what="seed acks")
+        assert [a["status"] for a in acks] == ["applied"] * 3
+        for case in cases:
+            hq.publish_and_wait(*build(case), qos=1)
+        wait_until(lambda: len(acks) >= 3 + len(answered), what="an answer to every case")
+        got = [(a["status"], a["reason"]) for a in acks[3:]]
+        assert got == [expected(c)[1:] for c in answered]
+        assert link.online
+    finally:
+        link.stop()
+        hq.stop()
+        observer.stop()
+        broker.stop()
+
+
+# --- generated inputs ------------------------------------------------------------------------------
+
+VERSIONS = itertools.count(100)  # every signed example is newer than anything before it
+
+
+@pytest.fixture(scope="module")
+def receiver(tmp_path_factory: pytest.TempPathFactory):
+    kiosk = Receiver(tmp_path_factory.mktemp("mqtt-fuzz"))
+    seed(kiosk)
+    yield kiosk
+    kiosk.close()
+
+
+INBOUND_TOPICS = ([topic_for(level) for level in DOCUMENT_TOPICS.values()]
+                  + [topic_for(level, Scope.store(STORE)) for level in DOCUMENT_TOPICS.values()]
+                  + [topic_for(level, Scope.device(DEVICE)) for level in DOCUMENT_TOPICS.values()]
+                  + [topic_for("cmd"), topic_for("cmd", Scope.store(STORE)), topic_for("cmd", Scope.device(DEVICE)),
+                     topic_for("ack", Scope.device(DEVICE))])
+LEVELS = st.sampled_from(["hq", "fleet", "store", "device", STORE, "S02", DEVICE, "K002", "rules", "members",
+                          "members-update", "denylist", "denylist-delta", "cmd", "ack", "kiosk", "", "+", "#",
+                          "..", "\0", "星", "$SYS"]) | st.text(max_size=6)
+TOPICS = st.one_of(st.sampled_from(INBOUND_TOPICS),
+                   st.lists(LEVELS, max_size=5).map(lambda levels: "/".join([PREFIX] + levels)),
+                   st.text(max_size=40))
+
+
+@fuzz_settings(300)
+@given(TOPICS, st.binary(max_size=300))
+def test_any_bytes_on_any_topic(receiver, topic, payload):
+    check(receiver.receive(topic, payload))
+
+
+JSON_KEYS = st.sampled_from(["v", "type", "scope", "version", "issued_at", "not_after", "key_id", "sig", "payload",
+                             "command", "id", "event_ids", "kind", "document", "members", "entries"]) | st.text(max_size=4)
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-(2**80), 2**80), st.floats(allow_nan=False),
+                      st.text(max_size=12), st.sampled_from(["rules", "fleet", "2026-03-01T10:00:00+08:00", "resync",
+                                                             key_id(HQ_KEY.public_key()), "AAAA"]))
+JSON = st.recursive(JSON_LEAF, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_KEYS, inner, max_size=5),
+                    max_leaves=12)
+
+
+@fuzz_settings(300)
+@given(st.sampled_from(INBOUND_TOPICS), st.dictionaries(JSON_KEYS, JSON, max_size=8), st.sampled_from([1, 1, 1, 2, True]))
+def test_json_objects_on_inbound_topics(receiver, topic, obj, schema_version):
+    obj["v"] = schema_version
+    check(receiver.receive(topic, json.dumps(obj).encode("utf-8")))
+
+
+# Signed documents: the signature holds, so the payload reaches the ledger's validation.
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)  # signable: no lone surrogates
+TIMES = st.sampled_from(["2026-01-01T00:00:00+08:00", "2027-01-01T00:00:00+08:00", "2026-01-01T00:00:00",
+                         "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+14:00", "yesterday", ""])
+NASTY = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.integers(-(2**70), 2**70), TEXT, TIMES,
+                  st.sampled_from(["04a1b2c3", "04A1B2C3D4E5F6", "active", "lost", "used", "NaN", "1e999", "-0"]),
+                  st.lists(st.integers(0, 3), max_size=2), st.dictionaries(TEXT, st.integers(), max_size=2))
+SIGNABLE = st.recursive(NASTY, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+                        max_leaves=8)
+LOT = st.fixed_dictionaries({"lot_id": TEXT | NASTY, "points": st.integers(0, 10**6) | NASTY,
+                             "earned_at": TIMES | NASTY, "expires_at": TIMES | NASTY})
+CARD = st.fixed_dictionaries({"uid": st.sampled_from(["04a1b2c3", "04112233445566"]) | NASTY},
+                             optional={"issue_no": NASTY, "status": NASTY, "last_counter": NASTY})
+VOUCHER = st.fixed_dictionaries({"voucher_id": NASTY, "state": st.sampled_from(["used", "expired"]) | NASTY})
+MEMBER = st.fixed_dictionaries(
+    {"member_id": st.sampled_from(["M1", "M2", "M3"]) | NASTY, "name": st.just("王五") | NASTY},
+    optional={"birthday": NASTY, "balance_fen": NASTY, "spend_fen": NASTY, "growth_points": NASTY,
+              "tier_floor": NASTY, "tier_override": NASTY, "lots": st.lists(LOT, max_size=2) | NASTY,
+              "cards": st.lists(CARD, max_size=2) | NASTY, "vouchers": st.lists(VOUCHER, max_size=2) | NASTY,
+              "deleted": NASTY, "extra": NASTY})
+MEMBERS = st.fixed_dictionaries({"members": st.lists(MEMBER | NASTY, max_size=3),
+                                 "acknowledged_event_ids": st.lists(TEXT, max_size=2)})
+ENTRY = st.one_of(st.fixed_dictionaries({"uid": st.sampled_from(["04a1b2c3", "04a1b2c5"]) | NASTY, "reason": TEXT | NASTY}),
+                  st.tuples(NASTY, NASTY).map(list), NASTY)
+
+
+def _paths(value: Any, path: tuple = ()) -> list[tuple]:
+    found = [path] if path else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, path + (index,))
+    return found
+
+
+RULE_PATHS = _paths(demo_rules())
+
+
+def _mutated_rules(edits: list[tuple[tuple, str, Any]]) -> dict[str, Any]:
+    doc = demo_rules()
+    for path, op, value in edits:
+        parent: Any = doc
+        for part in path[:-1]:
+            if not isinstance(parent, (dict, list)):
+                break
+            try:
+                parent = parent[part]
+            except (KeyError, IndexError, TypeError):
+                break
+        else:
+            last = path[-1]
+            if isinstance(parent, dict) and op == "delete":
+                parent.pop(last, None)
+            elif isinstance(parent, dict) or (isinstance(parent, list) and isinstance(last, int) and last < len(parent)):
+                parent[last] = value
+    return {"document": doc}
+
+
+RULES = st.lists(st.tuples(st.sampled_from(RULE_PATHS), st.sampled_from(["set", "delete"]), SIGNABLE),
+                 min_size=1, max_size=3).map(_mutated_rules)
+
+
+@st.composite
+def signed_documents(draw) -> tuple[str, dict[str, Any]]:
+    doc_type = draw(st.sampled_from(DOCUMENT_TYPES))
+    if doc_type == "rules":
+        payload = draw(RULES)
+    elif doc_type in ("members", "members_update"):
+        payload = draw(MEMBERS)
+    elif doc_type == "denylist":
+        payload = {"entries": draw(st.lists(ENTRY, max_size=3))}
+    else:
+        payload = {"base_version": draw(st.sampled_from(["current", 0, 1, 2**62]) | st.integers(0, 200)),
+                   "added": draw(st.lists(ENTRY, max_size=2)), "removed": draw(st.lists(NASTY, max_size=2))}
+    return doc_type, payload
+
+
+@fuzz_settings(150, weight=0.25)
+@given(signed_documents(), st.data())
+def test_signed_documents_with_fuzzed_payloads(receiver, document, data):
+    doc_type, payload = document
+    if payload.get("base_version") == "current":
+        payload["base_version"] = receiver.handler.current_version("denylist")
+    version = next(VERSIONS)
+    scope = data.draw(st.sampled_from([Scope.fleet(), Scope.store(STORE), Scope.device(DEVICE)]))
+    topic = topic_for(DOCUMENT_TOPICS[doc_type], scope)
+    received = check(receiver.receive(topic, wire(envelope(doc_type, version, payload, scope=scope))))
+    assert received.status in ("applied", "rejected"), received
+    line = {"members_update": "members", "denylist_delta": "denylist"}.get(doc_type, doc_type)
+    assert (receiver.handler.current_version(line) >= version) == (received.status == "applied")
+
+
+ENVELOPE_FIELDS = ["v", "type", "scope", "version", "issued_at", "not_after", "key_id", "sig", "payload"]
+
+
+@fuzz_settings(200, weight=0.5)
+@given(st.lists(st.tuples(st.sampled_from(ENVELOPE_FIELDS + ["extra"]), st.sampled_from(["set", "delete"]), JSON),
+                min_size=1, max_size=3))
+def test_tampered_envelope_fields(receiver, edits):
+    signed = envelope("rules", next(VERSIONS), {"document": demo_rules()})
+    original = copy.deepcopy(signed)
+    for field, op, value in edits:
+        if op == "delete":
+            signed.pop(field, None)
+        else:
+            signed[field] = value
+    received = check(receiver.receive(topic_for("rules"), wire(signed)))
+    if signed != original:
+        assert received.status == "rejected", received
+
+
+@fuzz_settings(60)
+@given(st.integers(1, 5000), st.sampled_from(["[", '{"a":']))
+def test_deeply_nested_payload_with_a_known_key_id(receiver, depth, opener):
+    # Passes parsing and the key lookup, so the nesting reaches canonical encoding.
+    closer = "]" if opener == "[" else "}"
+    body = opener * depth + "1" + closer * depth
+    signed = envelope("rules", next(VERSIONS), {"document": demo_rules()})
+    raw = wire({**signed, "payload": "PLACEHOLDER"}).replace(b'"PLACEHOLDER"', ('{"document":' + body + "}").encode())
+    received = check(receiver.receive(topic_for("rules"), raw))
+    assert received.status == "rejected", received
+
+
+@fuzz_settings(300)
+@given(st.lists(st.text(max_size=8) | st.integers() | st.none(), max_size=6), st.booleans())
+def test_event_acks(receiver, ids, ascii_only):
+    depth = receiver.ledger.outbox_depth()
+    payload = json.dumps({"v": 1, "event_ids": ids}, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    received = check(receiver.receive(topic_for("ack", Scope.device(DEVICE)), payload))
+    assert received.route == "ack" and received.status in ("acked", "ignored")
+    assert receiver.ledger.outbox_depth() == depth  # none of these ids are real events
+
+
+@fuzz_settings(200)
+@given(st.fixed_dictionaries({"v": st.just(1)},
+                             optional={"command": st.sampled_from(["resync", "request_telemetry"]) | JSON,
+                                       "id": st.text(max_size=10) | JSON, "issued_at": TIMES | JSON}),
+       st.sampled_from([topic_for("cmd"), topic_for("cmd", Scope.store(STORE)), topic_for("cmd", Scope.device(DEVICE))]))
+def test_commands(receiver, command, topic):
+    payload = json.dumps(command, ensure_ascii=True).encode("utf-8")
+    received = check(receiver.receive(topic, payload))
+    assert received.route == "cmd"
+
+
+# --- regressions: each was an unexpected exception (apply_failed, or worse) before --------------------
+
+
+@pytest.fixture
+def fresh(tmp_path: Path):
+    """A newly seeded kiosk (the module's receiver has seen every fuzzed document by now)."""
+    kiosk = Receiver(tmp_path)
+    seed(kiosk)
+    yield kiosk
+    kiosk.close()
+
+
+def test_version_beyond_63_bits_is_malformed_and_does_not_wedge_the_line(fresh):
+    # The ledger used to apply deny-list version 2**70, then recording it failed (OverflowError):
+    # from then on every real deny-list from HQ was "not newer".
+    huge = fresh.receive(topic_for("denylist"), wire(envelope("denylist", 2**70, {"entries": []})))
+    assert (huge.status, huge.reason) == ("rejected", "malformed")
+    after = fresh.receive(topic_for("denylist"), wire(envelope("denylist", next(VERSIONS), {"entries": []})))
+    assert after.status == "applied"
+
+
+def test_lone_surrogate_in_a_command_id_is_answered_as_malformed(fresh):
+    # The push-ack echoing the id could not be encoded (UnicodeEncodeError): no answer at all.
+    raw = b'{"v":1,"command":"resync","id":"\\udc00","issued_at":"2026-03-01T10:00:00+08:00"}'
+    received = check(fresh.receive(topic_for("cmd"), raw))
+    assert (received.status, received.reason) == ("rejected", "malformed")
+
+
+def test_lone_surrogate_in_an_event_ack_is_ignored_as_malformed(fresh):
+    # SQLite refused the id with UnicodeEncodeError inside the relay.
+    received = fresh.receive(topic_for("ack", Scope.device(DEVICE)), b'{"v":1,"event_ids":["\\ud83d"]}')
+    assert (received.status, received.reason) == ("ignored", "malformed")
+
+
+@pytest.mark.parametrize("field, value", [("lots", 5), ("cards", True), ("balance_fen", 2**64),
+                                          ("vouchers", [{"voucher_id": "K001-1", "state": ["used"]}])])
+def test_member_fields_of_the_wrong_shape_are_invalid_payload(fresh, field, value):
+    # TypeError (iterating 5, hashing a list) and OverflowError (SQLite) escaped the ledger.
+    payload = {"members": [{"member_id": "M9", "name": "赵六", field: value}], "acknowledged_event_ids": []}
+    received = fresh.receive(topic_for("members"), wire(envelope("members", next(VERSIONS), payload)))
+    assert (received.status, received.reason) == ("rejected", "invalid_payload"), received.detail
+
+
+def test_reward_period_beyond_timedelta_is_invalid_payload_and_views_keep_working(fresh):
+    # Accepted before; then every reward view raised OverflowError building timedelta(days=10**12).
+    doc = demo_rules()
+    doc["rewards"][1]["per_member_limit"]["period_days"] = 10**12
+    received = fresh.receive(topic_for("rules"), wire(envelope("rules", next(VERSIONS), {"document": doc})))
+    assert (received.status, received.reason) == ("rejected", "invalid_payload")
+    assert fresh.ledger.reward_options("M1")
+
+
+def test_reward_value_beyond_the_voucher_field_is_invalid_payload(fresh):
+    # Accepted before; then confirming its redemption failed to encode the voucher (32-bit value).
+    doc = demo_rules()
+    doc["rewards"][0]["value_fen"] = 2**40
+    received = fresh.receive(topic_for("rules"), wire(envelope("rules", next(VERSIONS), {"document": doc})))
+    assert (received.status, received.reason) == ("rejected", "invalid_payload")
