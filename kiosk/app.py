@@ -49,6 +49,7 @@ _LOG = logging.getLogger(__name__)
 
 LEDGER_FILE = "ledger.db"
 SIM_CARDS_FILE = "simulated-cards.json"
+SYNC_STATE_FILE = "sync-state.sqlite"  # sync/state.py: highest accepted document versions
 CARD_JOB_TIMEOUT_S = 3.0
 #: RFCfgReg RxGain field values for the dB figures config.yaml accepts.
 RX_GAIN_FIELD = {18: 2, 23: 3, 33: 4, 38: 5, 43: 6, 48: 7}
@@ -210,7 +211,7 @@ def _build_link(config: Config, app: KioskApp) -> Any | None:
         keepalive_s=hq.keepalive_s, topic_prefix=hq.topic_prefix,
         hq_public_keys=load_public_keys([config.security.hq_public_key]),
         ledger=app.ledger, telemetry_source=app.telemetry, clock=app.clock,
-        drain_rate_per_s=hq.drain_rate_per_s, state_path=config.ledger.data_dir / "sync-state.db")
+        drain_rate_per_s=hq.drain_rate_per_s, state_path=config.ledger.data_dir / SYNC_STATE_FILE)
 
 
 def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> KioskApp:

@@ -18,7 +18,7 @@ from kiosk.config import load_config
 from kiosk.ledger import Ledger
 
 LEDGER_FILE = "ledger.db"
-SYNC_STATE_FILE = "sync-state.db"
+SYNC_STATE_FILE = "sync-state.sqlite"  # same name as kiosk.app uses (docs/mqtt.md)
 
 
 def rebuild(data_dir: Path) -> list[Path]:
