@@ -186,8 +186,14 @@ def parse_push_ack(raw: bytes) -> PushAck:
     if status not in PUSH_STATUSES:
         raise PayloadError(f"status {status!r} is not one of {PUSH_STATUSES}")
     version = obj.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise PayloadError("version must be an integer or null")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)
+                                or not 0 <= version <= MAX_INTEGER):
+        raise PayloadError("version must be an integer of at most 63 bits or null")
+    # HQ stores these columns as they are: a list or an object there raised out of the listener
+    # (sqlite3.ProgrammingError) and stopped it for every kiosk.
+    for field in ("type", "reason", "detail"):
+        if obj.get(field) is not None and not isinstance(obj[field], str):
+            raise PayloadError(f"field {field!r}: expected text or null, got {type(obj[field]).__name__}")
     return PushAck(_device_id(obj), obj.get("type"), version, status, obj.get("reason"),
                    obj.get("detail"), str(obj.get("topic", "")), parse_time(obj.get("at"), "at"))
 

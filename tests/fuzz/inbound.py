@@ -143,3 +143,36 @@ def seed(receiver: Receiver) -> None:
     for topic, payload in seed_messages():
         result = receiver.receive(topic, payload)
         assert result.status == "applied", result
+
+
+# --- HQ's side: what kiosks publish, as sync.hq.listener takes it --------------------------------
+
+
+def hq_take(store: Any, topic: str, payload: bytes) -> str:
+    """Route and store one kiosk message the way `HqListener._take` does; returns what happened.
+
+    PayloadError and TopicError mean "ignored"; anything else escapes, as it would escape the
+    listener's thread and stop it (for every kiosk).
+    """
+    from sync.hq.store import HqStore
+    from sync.schemas import parse_event, parse_push_ack, parse_status, parse_telemetry
+    from sync.topics import HqTopics
+
+    assert isinstance(store, HqStore)
+    try:
+        device_id, kind = HqTopics(PREFIX).parse_kiosk(topic)
+        if kind == "events":
+            event = parse_event(payload)
+            if event.device_id != device_id:
+                raise PayloadError(f"event says {event.device_id}, topic says {device_id}")
+            store.record_events([event], NOW)
+        elif kind == "push-ack":
+            store.record_push_ack(parse_push_ack(payload), NOW)
+        elif kind == "status" and payload:
+            status = parse_status(payload)
+            store.record_status(device_id, status.store_id, status.state, status.at)
+        elif kind == "telemetry" and payload:
+            store.record_telemetry(device_id, parse_telemetry(payload), NOW)
+        return "stored"
+    except (PayloadError, TopicError):
+        return "ignored"

@@ -1,5 +1,6 @@
 """Fuzzing what the kiosk receives from the broker: signed HQ documents (rules, members,
-deny-list), event acks and commands, on any topic. Every message ends in a reasoned answer: a
+deny-list), event acks and commands, on any topic (and, at the end, what HQ's listener receives
+from kiosks). Every message ends in a reasoned answer: a
 push-ack with a documented reason (never `apply_failed`, which would mean an unexpected exception
 behind the handler's last-resort catch), an accepted ack, or "ignored" with a reason. The ledger
 is the real one (SQLite in a temporary folder); HQ's signatures are real Ed25519.
@@ -28,7 +29,7 @@ from sync.envelope import DOCUMENT_TYPES, key_id
 from sync.topics import DOCUMENT_TOPICS, Scope
 from tests.fuzz.fuzzing import corpus, fuzz_settings
 from tests.fuzz.inbound import (DEVICE, HQ_KEY, NOW, PREFIX, SEEDED, STORE, TZ, FixedClock, Received, Receiver,
-                                envelope, seed, seed_messages, topic_for, wire)
+                                envelope, hq_take, seed, seed_messages, topic_for, wire)
 
 OTHER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(200, 232)))
 #: docs/mqtt.md "Kiosk checks, in order, and rejection reasons", without `apply_failed`: that one
@@ -417,3 +418,44 @@ def test_reward_value_beyond_the_voucher_field_is_invalid_payload(fresh):
     doc["rewards"][0]["value_fen"] = 2**40
     received = fresh.receive(topic_for("rules"), wire(envelope("rules", next(VERSIONS), {"document": doc})))
     assert (received.status, received.reason) == ("rejected", "invalid_payload")
+
+
+# --- HQ's side: what kiosks publish, stored by the HQ tool's listener -------------------------------
+
+
+def _hq_store(folder: Path):
+    from sync.hq.store import HqStore
+
+    return HqStore(folder / "hq.sqlite")
+
+
+@pytest.mark.parametrize("case_file", corpus("mqtt-hq", "*.json"))
+def test_corpus_kiosk_message_at_hq(case_file: Path, tmp_path: Path):
+    case = json.loads(case_file.read_text(encoding="utf-8"))
+    store = _hq_store(tmp_path)
+    try:
+        assert hq_take(store, *build(case)) == case["expect"]
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def hq_store(tmp_path_factory: pytest.TempPathFactory):
+    store = _hq_store(tmp_path_factory.mktemp("hq-fuzz"))
+    yield store
+    store.close()
+
+
+HQ_KEYS = st.sampled_from(["v", "device_id", "store_id", "seq", "event_id", "type", "created_at", "offline",
+                           "historical", "payload", "version", "status", "reason", "detail", "topic", "at",
+                           "state", "uptime_s", "outbox_depth", "rules_version", "denylist_version"])
+HQ_VALUES = st.one_of(JSON, st.sampled_from([DEVICE, "K002", "rejected", "applied", "online", "2026-03-01T10:00:00+08:00"]))
+KIOSK_TOPICS = st.sampled_from([f"{PREFIX}/kiosk/{DEVICE}/{kind}" for kind in ("events", "push-ack", "status", "telemetry")])
+
+
+@fuzz_settings(300)
+@given(KIOSK_TOPICS | TOPICS, st.dictionaries(HQ_KEYS, HQ_VALUES, max_size=10), st.booleans())
+def test_kiosk_messages_at_hq_are_stored_or_ignored(hq_store, topic, obj, ascii_only):
+    obj.setdefault("v", 1)
+    payload = json.dumps(obj, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    assert hq_take(hq_store, topic, payload) in ("stored", "ignored")
