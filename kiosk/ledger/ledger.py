@@ -154,8 +154,7 @@ class Ledger:
 
     def voucher(self, voucher_id: str) -> VoucherView | None:
         with self._lock:
-            row = self.conn.execute(f"SELECT {views.VOUCHER_COLUMNS} FROM vouchers WHERE voucher_id = ?",
-                                    (voucher_id,)).fetchone()
+            row = views.voucher_by_id(self.conn, voucher_id)
             return views.voucher_view(row, self._now(), self.tz) if row else None
 
     def member_exists(self, member_id: str) -> bool:
@@ -186,12 +185,8 @@ class Ledger:
                online: bool) -> VoucherView:
         """Prepare and confirm in one transaction (no card write in between): one commit, one voucher."""
         with self._lock, db.transaction(self.conn):
-            now = self._now()
-            fresh = redemption.intent_exists(self.conn, intent_id) is False
-            pending = redemption.prepare_in_tx(self, self.rules(), intent_id, member_id, reward_id, card_uid,
-                                               online, now)
-            return redemption.confirm_in_tx(self, self.rules(), intent_id, pending.card_counter, now,
-                                            checked=fresh)
+            return redemption.redeem_in_tx(self, self.rules(), intent_id, member_id, reward_id, card_uid, online,
+                                           self._now())
 
     def pending_redemption_for_card(self, uid: bytes) -> PendingRedemption | None:
         with self._lock:

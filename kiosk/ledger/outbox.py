@@ -1,9 +1,10 @@
 """The outbox: every ledger event, written in the same transaction as the change it describes.
 
 The sync relay reads pending events in sequence order, publishes them, and acknowledges them when
-HQ's application-level ack arrives; acknowledged events are deleted. Sequence numbers come from a
-persistent per-device counter in `meta`, so they start at 1 and never repeat, even after every
-event has been acknowledged and deleted, and across restarts.
+HQ's application-level ack arrives; acknowledged events are deleted. Sequence numbers start at 1
+and never repeat, even after every event has been acknowledged and deleted, and across restarts:
+the next one is one more than the largest still in the outbox or the largest ever deleted, which
+the ack records in `meta` (so appending an event writes no page besides the outbox's own).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from kiosk.ledger.db import from_ts, next_counter, ts
+from kiosk.ledger.db import from_ts, raise_counter_floor, ts
 
 _SEQ_KEY = "outbox_seq"
 
@@ -32,12 +33,15 @@ class OutboxEvent:
 def append(conn: sqlite3.Connection, *, event_id: str, type: str, payload: Mapping[str, Any],
            created_at: dt.datetime, offline: bool) -> OutboxEvent:
     """Add one event (call inside the transaction that makes the change it reports)."""
-    seq = next_counter(conn, _SEQ_KEY)
     body = dict(payload)
-    conn.execute(
-        "INSERT INTO outbox(seq, event_id, type, payload, created_at, offline) VALUES (?, ?, ?, ?, ?, ?)",
-        (seq, event_id, type, json.dumps(body, ensure_ascii=False, sort_keys=True), ts(created_at), int(offline)),
-    )
+    seq = conn.execute(
+        "INSERT INTO outbox(seq, event_id, type, payload, created_at, offline) VALUES ("
+        " MAX(COALESCE((SELECT MAX(seq) FROM outbox), 0),"
+        "     COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?), 0)) + 1,"
+        " ?, ?, ?, ?, ?) RETURNING seq",
+        (_SEQ_KEY, event_id, type, json.dumps(body, ensure_ascii=False, sort_keys=True), ts(created_at),
+         int(offline)),
+    ).fetchone()[0]
     return OutboxEvent(seq=seq, event_id=event_id, type=type, payload=body, created_at=created_at, offline=offline)
 
 
@@ -53,8 +57,13 @@ def pending(conn: sqlite3.Connection, limit: int, tz: dt.tzinfo) -> list[OutboxE
 def ack(conn: sqlite3.Connection, event_ids: Iterable[str]) -> int:
     """Delete acknowledged events; unknown or already-acknowledged ids are ignored."""
     removed = 0
+    highest = 0
     for event_id in set(event_ids):
-        removed += conn.execute("DELETE FROM outbox WHERE event_id = ?", (str(event_id),)).rowcount
+        for (seq,) in conn.execute("DELETE FROM outbox WHERE event_id = ? RETURNING seq", (str(event_id),)).fetchall():
+            removed += 1
+            highest = max(highest, seq)
+    if removed:
+        raise_counter_floor(conn, _SEQ_KEY, highest)  # the next append must not reuse a deleted number
     return removed
 
 

@@ -30,20 +30,28 @@ class LotBalance:
     expires_at: str
 
 
-def live_lots(conn: sqlite3.Connection, member_id: str, at: str) -> list[LotBalance]:
-    """Lots still live at stored time `at`, oldest expiry first, with their remaining points."""
+def spent_by_lot(conn: sqlite3.Connection, member_id: str) -> dict[str | None, int]:
+    """Points the member's local events took from each lot; key None = the deficit no lot covered."""
+    return dict(conn.execute("SELECT lot_id, SUM(points) FROM spends WHERE member_id = ? GROUP BY lot_id",
+                             (member_id,)).fetchall())
+
+
+def live_lots(conn: sqlite3.Connection, member_id: str, at: str,
+              spent: dict[str | None, int] | None = None) -> list[LotBalance]:
+    """Lots still live at stored time `at`, oldest expiry first, with their remaining points.
+
+    `spent`: spent_by_lot(conn, member_id) if the caller has it already.
+    """
+    if spent is None:
+        spent = spent_by_lot(conn, member_id)
+    # Two plain index reads merged here: one joined query made SQLite build a temporary index
+    # and two sort trees on every call (the slowest step of a redemption).
     rows = conn.execute(
-        """
-        SELECT l.lot_id, l.points - COALESCE(s.spent, 0), l.earned_at, l.expires_at
-        FROM lots l
-        LEFT JOIN (SELECT lot_id, SUM(points) AS spent FROM spends WHERE member_id = ? GROUP BY lot_id) s
-               ON s.lot_id = l.lot_id
-        WHERE l.member_id = ? AND l.expires_at > ?
-        ORDER BY l.expires_at, l.earned_at, l.lot_id
-        """,
-        (member_id, member_id, at),
+        "SELECT lot_id, points, earned_at, expires_at FROM lots WHERE member_id = ? AND expires_at > ?"
+        " ORDER BY expires_at, earned_at, lot_id",
+        (member_id, at),
     ).fetchall()
-    return [LotBalance(*row) for row in rows]
+    return [LotBalance(lot_id, points - spent.get(lot_id, 0), earned, expires) for lot_id, points, earned, expires in rows]
 
 
 def deficit(conn: sqlite3.Connection, member_id: str) -> int:
@@ -55,17 +63,21 @@ def deficit(conn: sqlite3.Connection, member_id: str) -> int:
 
 def points_held(conn: sqlite3.Connection, member_id: str, at: str) -> int:
     """Live points: the sum of live lots' remaining points, minus any deficit."""
-    return sum(max(0, lot.remaining) for lot in live_lots(conn, member_id, at)) - deficit(conn, member_id)
+    return held_and_lots(conn, member_id, at)[0]
 
 
-def allocate_fifo(conn: sqlite3.Connection, member_id: str, event_id: str, points: int, at: str) -> list[tuple[str | None, int]]:
-    """Take `points` from the member's live lots, oldest expiry first; record the spends.
+def held_and_lots(conn: sqlite3.Connection, member_id: str, at: str) -> tuple[int, list[LotBalance]]:
+    """Live points and the live lots they come from (one read serves the check and the FIFO spend)."""
+    spent = spent_by_lot(conn, member_id)
+    lots = live_lots(conn, member_id, at, spent)
+    return sum(max(0, lot.remaining) for lot in lots) - spent.get(None, 0), lots
 
-    Call inside a transaction. Returns the allocation [(lot_id or None for deficit, points)].
-    """
+
+def fifo_allocation(lots: list[LotBalance], points: int) -> list[tuple[str | None, int]]:
+    """How `points` come out of `lots` (live, oldest expiry first): [(lot_id or None for deficit, points)]."""
     allocation: list[tuple[str | None, int]] = []
     left = points
-    for lot in live_lots(conn, member_id, at):
+    for lot in lots:
         if left <= 0:
             break
         take = min(left, lot.remaining)
@@ -74,10 +86,25 @@ def allocate_fifo(conn: sqlite3.Connection, member_id: str, event_id: str, point
             left -= take
     if left > 0:
         allocation.append((None, left))
+    return allocation
+
+
+def record_spends(conn: sqlite3.Connection, member_id: str, event_id: str,
+                  allocation: list[tuple[str | None, int]]) -> None:
+    """Store an allocation; `part` keeps its order (call after the local event row exists)."""
     conn.executemany(
-        "INSERT INTO spends(event_id, member_id, lot_id, points) VALUES (?, ?, ?, ?)",
-        [(event_id, member_id, lot_id, pts) for lot_id, pts in allocation],
+        "INSERT INTO spends(event_id, member_id, lot_id, points, part) VALUES (?, ?, ?, ?, ?)",
+        [(event_id, member_id, lot_id, pts, part) for part, (lot_id, pts) in enumerate(allocation)],
     )
+
+
+def allocate_fifo(conn: sqlite3.Connection, member_id: str, event_id: str, points: int, at: str) -> list[tuple[str | None, int]]:
+    """Take `points` from the member's live lots, oldest expiry first; record the spends.
+
+    Call inside a transaction. Returns the allocation [(lot_id or None for deficit, points)].
+    """
+    allocation = fifo_allocation(live_lots(conn, member_id, at), points)
+    record_spends(conn, member_id, event_id, allocation)
     return allocation
 
 
@@ -86,7 +113,7 @@ def reallocate_member(conn: sqlite3.Connection, member_id: str) -> None:
     conn.execute("DELETE FROM spends WHERE member_id = ?", (member_id,))
     events = conn.execute(
         "SELECT event_id, points, created_at FROM local_events "
-        "WHERE member_id = ? AND acked_version IS NULL AND points > 0 ORDER BY created_at, rowid",
+        "WHERE member_id = ? AND acked_version IS NULL AND points > 0 ORDER BY created_at, seq",
         (member_id,),
     ).fetchall()
     for event_id, pts, created_at in events:

@@ -7,6 +7,9 @@ the stock, survives a restart, and tells the card writer which transaction count
 from the oldest lots, creates the signed voucher, records the card counter, stores the local event
 and writes the outbox event. Repeating either call with the same intent id returns the same result,
 so a double tap, a retried request or a restart between the phases yields exactly one voucher.
+
+`redeem_in_tx` is both phases in one transaction (no card write in between): it runs the same
+checks and stores the intent once, already confirmed, so the commit writes each row only once.
 """
 
 from __future__ import annotations
@@ -21,18 +24,21 @@ from typing import Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.ledger import cards, members, outbox, points
-from kiosk.ledger.db import from_ts, next_counter, ts
+from kiosk.ledger.db import from_ts, ts
 from kiosk.ledger.errors import (
     CardCounterMismatch, CardDenied, InsufficientPoints, IntentConflict, NoRules, OfflineLimitReached,
-    RewardUnavailable, UnknownIntent, UnknownReward,
+    RewardUnavailable, UnknownIntent, UnknownReward, UnknownVoucher,
 )
-from kiosk.ledger.rules import Rules, evaluate_tier
-from kiosk.ledger.views import VOUCHER_COLUMNS, reserved_points, reward_block, voucher_view
+from kiosk.ledger.points import LotBalance
+from kiosk.ledger.rules import Reward, Rules, evaluate_tier
+from kiosk.ledger.views import reserved_points, reward_block, voucher_by_id, voucher_view
 from kiosk.ledger.vouchers import encode_voucher_code, short_code, voucher_id
 from kiosk.model import VoucherState, VoucherView
 
 #: Namespace for event ids derived from intent ids: the same intent always yields the same event id.
 _EVENT_NS = uuid.UUID("6f1d2c1e-4a53-4be4-9a77-0b0e3f6a2d51")
+#: meta key of the serial floor (schema 1 counted serials there; vouchers are never deleted).
+_SERIAL_KEY = "voucher_serial"
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,6 @@ def _intent_row(conn: sqlite3.Connection, intent_id: str) -> tuple | None:
     ).fetchone()
 
 
-def intent_exists(conn: sqlite3.Connection, intent_id: str) -> bool:
-    return conn.execute("SELECT 1 FROM intents WHERE intent_id = ?", (intent_id,)).fetchone() is not None
-
-
 def _pending_from_row(ctx: Context, row: tuple, now: dt.datetime) -> PendingRedemption:
     intent_id, member_id, reward_id, card_uid, online, state, counter, cost, vid, created = row
     held = points.points_held(ctx.conn, member_id, ts(now))
@@ -114,21 +116,26 @@ def _check_offline_limits(ctx: Context, member_id: str, cost: int, now: dt.datet
                                   f"{spent} + {cost} points exceed {limits.points_per_day} offline points per day")
 
 
-def prepare_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: str, reward_id: str,
-                  card_uid: bytes | None, online: bool, now: dt.datetime) -> PendingRedemption:
-    """The prepare phase inside the caller's transaction."""
+def _check_intent_id(intent_id: str) -> None:
     if not isinstance(intent_id, str) or not intent_id:
         raise IntentConflict(f"intent id must be a non-empty string, got {intent_id!r}")
-    conn = ctx.conn
-    uid = bytes(card_uid) if card_uid is not None else None
-    existing = _intent_row(conn, intent_id)
-    if existing is not None:
-        if (existing[1], existing[2], bytes(existing[3]) if existing[3] is not None else None) != (member_id, reward_id, uid):
-            raise IntentConflict(f"intent {intent_id} was prepared for another member, reward or card")
-        if existing[5] == "abandoned":
-            raise IntentConflict(f"intent {intent_id} was abandoned; start a new one")
-        return _pending_from_row(ctx, existing, now)
 
+
+def _existing_pending(ctx: Context, existing: tuple, member_id: str, reward_id: str, uid: bytes | None,
+                      now: dt.datetime) -> PendingRedemption:
+    """A repeated prepare: the same request gets the same answer, another request is refused."""
+    if (existing[1], existing[2], bytes(existing[3]) if existing[3] is not None else None) != (member_id, reward_id, uid):
+        raise IntentConflict(f"intent {existing[0]} was prepared for another member, reward or card")
+    if existing[5] == "abandoned":
+        raise IntentConflict(f"intent {existing[0]} was abandoned; start a new one")
+    return _pending_from_row(ctx, existing, now)
+
+
+def _check_new(ctx: Context, rules: Rules | None, intent_id: str, member_id: str, reward_id: str,
+               uid: bytes | None, online: bool, now: dt.datetime,
+               at: str) -> tuple[Reward, int | None, int, list[LotBalance]]:
+    """Everything a new redemption must pass; returns (reward, card counter to write, spendable, live lots)."""
+    conn = ctx.conn
     if rules is None:
         raise NoRules("no rules/catalog from HQ yet; redemptions are unavailable")
     record = members.load(conn, member_id)
@@ -149,17 +156,30 @@ def prepare_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: 
     blocked = reward_block(conn, rules, reward, member_id, tier.code, now)
     if blocked is not None:
         raise RewardUnavailable(reward_id, blocked)
-    held = points.points_held(conn, member_id, ts(now))
+    held, lots = points.held_and_lots(conn, member_id, at)
     spendable = held - reserved_points(conn, member_id)
     if spendable < reward.cost_points:
         raise InsufficientPoints(member_id, reward.cost_points, spendable)
     if not online:
         _check_offline_limits(ctx, member_id, reward.cost_points, now, intent_id)
-    conn.execute(
+    return reward, counter, spendable, lots
+
+
+def prepare_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: str, reward_id: str,
+                  card_uid: bytes | None, online: bool, now: dt.datetime) -> PendingRedemption:
+    """The prepare phase inside the caller's transaction."""
+    _check_intent_id(intent_id)
+    uid = bytes(card_uid) if card_uid is not None else None
+    existing = _intent_row(ctx.conn, intent_id)
+    if existing is not None:
+        return _existing_pending(ctx, existing, member_id, reward_id, uid, now)
+    at = ts(now)
+    reward, counter, spendable, _ = _check_new(ctx, rules, intent_id, member_id, reward_id, uid, online, now, at)
+    assert rules is not None  # _check_new raised NoRules otherwise
+    ctx.conn.execute(
         "INSERT INTO intents(intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points,"
         " rules_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'prepared', ?, ?, ?, ?, ?)",
-        (intent_id, member_id, reward_id, uid, int(online), counter, reward.cost_points, rules.version,
-         ts(now), ts(now)),
+        (intent_id, member_id, reward_id, uid, int(online), counter, reward.cost_points, rules.version, at, at),
     )
     return PendingRedemption(intent_id=intent_id, member_id=member_id, reward_id=reward_id, card_uid=uid,
                              online=online, cost_points=reward.cost_points, points_before=spendable,
@@ -167,17 +187,73 @@ def prepare_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: 
 
 
 def confirmed_voucher(ctx: Context, voucher: str, now: dt.datetime) -> VoucherView:
-    row = ctx.conn.execute(f"SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE voucher_id = ?", (voucher,)).fetchone()
+    row = voucher_by_id(ctx.conn, voucher)
+    if row is None:  # the intent says confirmed, so its voucher exists: anything else is damage
+        raise UnknownVoucher(f"voucher {voucher!r} of a confirmed intent is missing from the ledger")
     return voucher_view(row, now, ctx.tz)
 
 
-def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counter: int | None,
-                  now: dt.datetime, *, checked: bool = False) -> VoucherView:
-    """The confirm phase inside the caller's transaction: points, voucher, counter, event, outbox.
+def _next_serial(conn: sqlite3.Connection) -> int:
+    """One more than any serial issued: vouchers are never deleted, and schema 1's counter is the floor."""
+    return conn.execute(
+        "SELECT MAX(COALESCE((SELECT MAX(serial) FROM vouchers), 0),"
+        " COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?), 0)) + 1",
+        (_SERIAL_KEY,),
+    ).fetchone()[0]
 
-    `checked`: prepare ran in this same transaction at this same instant, so the points need not
-    be counted again.
+
+def _issue(ctx: Context, rules: Rules, reward: Reward, cost: int, intent_id: str, member_id: str,
+           card_uid: bytes | None, online: bool, counter: int | None, now: dt.datetime,
+           lots: list[LotBalance]) -> VoucherView:
+    """The confirm work for a checked redemption: spends, voucher, card counter, local event, outbox event.
+
+    `cost`: the points reserved at prepare (the price the member was shown); `lots`: the member's
+    live lots read in this transaction at `now`.
     """
+    conn = ctx.conn
+    at = ts(now)
+    event_id = str(uuid.uuid5(_EVENT_NS, f"{ctx.device_id}/{intent_id}"))
+    serial = _next_serial(conn)
+    vid = voucher_id(ctx.device_id, serial)
+    issued_at = now.replace(microsecond=0)  # the code carries whole seconds; keep the row identical
+    expires_at = issued_at + dt.timedelta(days=reward.validity_days)
+    code = encode_voucher_code(ctx.voucher_key, device_id=ctx.device_id, serial=serial, issued_at=issued_at,
+                               expires_at=expires_at, value_fen=reward.value_fen, reward_id=reward.reward_id)
+    short = short_code(code)
+    allocation = points.fifo_allocation(lots, cost)
+    # The outbox first: its sequence number also orders the local event among same-instant ones.
+    event = outbox.append(conn, event_id=event_id, type="redemption", created_at=now, offline=not online, payload={
+        "device_id": ctx.device_id, "intent_id": intent_id, "member_id": member_id, "reward_id": reward.reward_id,
+        "points": cost, "lots": [[lot, pts] for lot, pts in allocation], "voucher_id": vid, "voucher_code": code,
+        "value_fen": reward.value_fen, "issued_at": issued_at.isoformat(), "expires_at": expires_at.isoformat(),
+        "card_uid": card_uid.hex() if card_uid is not None else None, "card_counter": counter,
+        "rules_version": rules.version, "offline": not online,
+    })
+    conn.execute(
+        "INSERT INTO local_events(event_id, member_id, kind, points, created_at, rules_version, intent_id,"
+        " voucher_id, offline, seq) VALUES (?, ?, 'redemption', ?, ?, ?, ?, ?, ?, ?)",
+        (event_id, member_id, cost, at, rules.version, intent_id, vid, 1 - int(online), event.seq),
+    )
+    points.record_spends(conn, member_id, event_id, allocation)
+    conn.execute(
+        "INSERT INTO vouchers(voucher_id, serial, member_id, reward_id, reward_name, value_fen, cost_points, code,"
+        " short_code, issued_at, expires_at, state, offline, intent_id, event_id, rules_version)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?)",
+        (vid, serial, member_id, reward.reward_id, json.dumps(dict(reward.name), ensure_ascii=False),
+         reward.value_fen, cost, code, short, ts(issued_at), ts(expires_at), 1 - int(online), intent_id, event_id,
+         rules.version),
+    )
+    if card_uid is not None:
+        cards.record_counter(conn, card_uid, counter, now)
+    return VoucherView(voucher_id=vid, code=code, short_code=short, reward_name=dict(reward.name),
+                       value_fen=reward.value_fen, issued_at=issued_at.astimezone(ctx.tz),
+                       expires_at=expires_at.astimezone(ctx.tz),
+                       state=VoucherState.ISSUED if now < expires_at else VoucherState.EXPIRED, offline=not online)
+
+
+def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counter: int | None,
+                  now: dt.datetime) -> VoucherView:
+    """The confirm phase inside the caller's transaction: points, voucher, counter, event, outbox."""
     conn = ctx.conn
     row = _intent_row(conn, intent_id)
     if row is None:
@@ -197,48 +273,40 @@ def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counte
     at = ts(now)
     # Reservations protect against other redemptions, not against the clock: a lot can lapse
     # between the phases, so the points are checked again.
-    if not checked:
-        held = points.points_held(conn, member_id, at)
-        if held < cost:
-            raise InsufficientPoints(member_id, cost, held)
-
-    event_id = str(uuid.uuid5(_EVENT_NS, f"{ctx.device_id}/{intent_id}"))
-    serial = next_counter(conn, "voucher_serial")
-    vid = voucher_id(ctx.device_id, serial)
-    issued_at = now.replace(microsecond=0)  # the code carries whole seconds; keep the row identical
-    expires_at = issued_at + dt.timedelta(days=reward.validity_days)
-    code = encode_voucher_code(ctx.voucher_key, device_id=ctx.device_id, serial=serial, issued_at=issued_at,
-                               expires_at=expires_at, value_fen=reward.value_fen, reward_id=reward_id)
-    short = short_code(code)
-    conn.execute(
-        "INSERT INTO local_events(event_id, member_id, kind, points, created_at, rules_version, intent_id,"
-        " voucher_id, offline) VALUES (?, ?, 'redemption', ?, ?, ?, ?, ?, ?)",
-        (event_id, member_id, cost, at, rules.version, intent_id, vid, 1 - int(online)),
-    )
-    allocation = points.allocate_fifo(conn, member_id, event_id, cost, at)
-    conn.execute(
-        "INSERT INTO vouchers(voucher_id, serial, member_id, reward_id, reward_name, value_fen, cost_points, code,"
-        " short_code, issued_at, expires_at, state, offline, intent_id, event_id, rules_version)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?)",
-        (vid, serial, member_id, reward_id, json.dumps(dict(reward.name), ensure_ascii=False), reward.value_fen,
-         cost, code, short, ts(issued_at), ts(expires_at), 1 - int(online), intent_id, event_id,
-         rules.version),
-    )
-    if card_uid is not None:
-        cards.record_counter(conn, bytes(card_uid), expected, now)
+    held, lots = points.held_and_lots(conn, member_id, at)
+    if held < cost:
+        raise InsufficientPoints(member_id, cost, held)
+    voucher = _issue(ctx, rules, reward, cost, intent_id, member_id,
+                     bytes(card_uid) if card_uid is not None else None, bool(online), expected, now, lots)
     conn.execute("UPDATE intents SET state = 'confirmed', voucher_id = ?, updated_at = ? WHERE intent_id = ?",
-                 (vid, at, intent_id))
-    outbox.append(conn, event_id=event_id, type="redemption", created_at=now, offline=not online, payload={
-        "device_id": ctx.device_id, "intent_id": intent_id, "member_id": member_id, "reward_id": reward_id,
-        "points": cost, "lots": [[lot, pts] for lot, pts in allocation], "voucher_id": vid, "voucher_code": code,
-        "value_fen": reward.value_fen, "issued_at": issued_at.isoformat(), "expires_at": expires_at.isoformat(),
-        "card_uid": bytes(card_uid).hex() if card_uid is not None else None, "card_counter": expected,
-        "rules_version": rules.version, "offline": not online,
-    })
-    return VoucherView(voucher_id=vid, code=code, short_code=short, reward_name=dict(reward.name),
-                       value_fen=reward.value_fen, issued_at=issued_at.astimezone(ctx.tz),
-                       expires_at=expires_at.astimezone(ctx.tz),
-                       state=VoucherState.ISSUED if now < expires_at else VoucherState.EXPIRED, offline=not online)
+                 (voucher.voucher_id, at, intent_id))
+    return voucher
+
+
+def redeem_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: str, reward_id: str,
+                 card_uid: bytes | None, online: bool, now: dt.datetime) -> VoucherView:
+    """Prepare and confirm in the caller's transaction; a new intent is stored once, as confirmed.
+
+    A repeated call (the intent exists) behaves like prepare then confirm: the same voucher, or
+    the refusal prepare or confirm would give.
+    """
+    _check_intent_id(intent_id)
+    uid = bytes(card_uid) if card_uid is not None else None
+    existing = _intent_row(ctx.conn, intent_id)
+    if existing is not None:
+        pending = _existing_pending(ctx, existing, member_id, reward_id, uid, now)
+        return confirm_in_tx(ctx, rules, intent_id, pending.card_counter, now)
+    at = ts(now)
+    reward, counter, _, lots = _check_new(ctx, rules, intent_id, member_id, reward_id, uid, online, now, at)
+    assert rules is not None  # _check_new raised NoRules otherwise
+    voucher = _issue(ctx, rules, reward, reward.cost_points, intent_id, member_id, uid, online, counter, now, lots)
+    ctx.conn.execute(
+        "INSERT INTO intents(intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points,"
+        " rules_version, voucher_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?)",
+        (intent_id, member_id, reward_id, uid, int(online), counter, reward.cost_points, rules.version,
+         voucher.voucher_id, at, at),
+    )
+    return voucher
 
 
 def abandon_in_tx(ctx: Context, intent_id: str, now: dt.datetime) -> bool:

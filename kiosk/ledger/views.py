@@ -104,6 +104,21 @@ def reward_options(conn: sqlite3.Connection, rules: Rules, member_id: str, now: 
     return tuple(options)
 
 
+def voucher_by_id(conn: sqlite3.Connection, voucher_id: object) -> tuple | None:
+    """The VOUCHER_COLUMNS row of a voucher id, or None.
+
+    Vouchers are keyed by serial and the id is "<device>-<serial>" (a CHECK constraint holds the
+    two together), so the id is found through its serial; the id itself must match as well.
+    """
+    if not isinstance(voucher_id, str):
+        return None
+    tail = voucher_id.rpartition("-")[2]
+    if not (0 < len(tail) <= 10 and tail.isascii() and tail.isdigit()):  # serials are 32-bit
+        return None
+    return conn.execute(f"SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE serial = ? AND voucher_id = ?",
+                        (int(tail), voucher_id)).fetchone()
+
+
 def voucher_view(row: tuple, now: dt.datetime, tz: dt.tzinfo) -> VoucherView:
     voucher_id, code, short, name, value, issued, expires, state, offline = row
     expires_at = from_ts(expires, tz)

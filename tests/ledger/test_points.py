@@ -35,7 +35,7 @@ def test_spending_takes_the_oldest_lots_first_across_several_expiries(ledger):
         lot("late", 1000, T0 + 300 * DAY), lot("early", 300, T0 + 10 * DAY), lot("middle", 400, T0 + 100 * DAY),
     ])
     ledger.redeem("i1", member_id, "off-5", online=True)  # 500 points
-    spends = ledger.conn.execute("SELECT lot_id, points FROM spends ORDER BY rowid").fetchall()
+    spends = ledger.conn.execute("SELECT lot_id, points FROM spends ORDER BY part").fetchall()
     assert spends == [("early", 300), ("middle", 200)]
     view = ledger.member_view(member_id)
     assert [(e.points, e.expires_at) for e in view.expiries] == [(200, T0 + 100 * DAY), (1000, T0 + 300 * DAY)]

@@ -94,7 +94,7 @@ def test_lots_are_reallocated_when_hq_changes_them(ledger):
     ledger.redeem("i1", member_id, "off-10", online=False)  # 600 from a, 400 from b
     ledger.apply_member_snapshot(2, [member(lots=[lot("b", 600, T0 + 20 * DAY), lot("c", 900, T0 + 30 * DAY)])])
     assert ledger.member_view(member_id).points == 500  # 1500 - 1000, taken from b then c
-    assert ledger.conn.execute("SELECT lot_id, points FROM spends ORDER BY rowid").fetchall() == [("b", 600), ("c", 400)]
+    assert ledger.conn.execute("SELECT lot_id, points FROM spends ORDER BY part").fetchall() == [("b", 600), ("c", 400)]
 
 
 def test_demo_seed_loads_rules_members_and_cards(open_ledger):
