@@ -281,9 +281,13 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
             f"{SCHEMA_VERSION}; install the newer kiosk software or rebuild the ledger from HQ"
         )
     for number in range(current + 1, SCHEMA_VERSION + 1):
-        with transaction(conn):
-            MIGRATIONS[number - 1](conn)
-            # user_version is transactional in SQLite: it commits with the migration or not at all.
-            conn.execute(f"PRAGMA user_version = {number}")
+        try:
+            with transaction(conn):
+                MIGRATIONS[number - 1](conn)
+                # user_version is transactional in SQLite: it commits with the migration or not at all.
+                conn.execute(f"PRAGMA user_version = {number}")
+        except sqlite3.IntegrityError as exc:  # rows the new schema's constraints refuse: damaged data
+            raise CorruptDatabase(path, f"its rows cannot be migrated to schema version {number} ({exc}); "
+                                        f"the file was left unchanged at version {number - 1}") from exc
         _LOG.info("ledger %s migrated to schema version %d", path, number)
     return SCHEMA_VERSION

@@ -92,3 +92,11 @@ def test_ledger_vouchers_verify_with_the_device_public_key(ledger):
     result = verify_voucher_code(voucher.code, {"kiosk-01": ledger.voucher_public_key}, T0)
     assert result.ok and result.voucher.expires_at == voucher.expires_at
     assert voucher.short_code == short_code(voucher.code)
+
+
+@pytest.mark.parametrize("voucher_id", ["kiosk-01-٣", "kiosk-01-01", "kiosk-01-+1", "kiosk-01-", "kiosk-01", "", "1",
+                                        "kiosk-01-" + "9" * 5000, "kiosk-02-1"])
+def test_lookup_of_an_id_that_names_no_voucher_finds_nothing(ledger, voucher_id):
+    ledger.redeem("i1", with_member(ledger, points=5000), "off-5", online=True)  # kiosk-01-1 exists
+    assert ledger.voucher("kiosk-01-1") is not None
+    assert ledger.voucher(voucher_id) is None
