@@ -267,25 +267,33 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER"))
 
 
-def _import_pygame_without_pkg_resources() -> None:
-    """Import pygame while `pkg_resources` looks absent.
+#: Imports pygame's __init__ attempts that `kiosk run` does not need, each with its cost.
+#: pygame.pkgdata imports setuptools' pkg_resources when it can (a Python 3.11 venv has setuptools)
+#: only to locate pygame's bundled default font and icon; its ImportError fallback finds the same
+#: files by path. pkg_resources scans every installed distribution: ~6 MB resident, 0.1 s.
+#: pygame.mixer_music and pygame.mixer load SDL_mixer and its codec libraries (vorbis, opus, FLAC,
+#: mpg123, fluidsynth, pulse): ~5 MB resident. The kiosk plays no sound.
+_PYGAME_IMPORTS_SKIPPED = ("pkg_resources", "pygame.mixer_music", "pygame.mixer")
 
-    pygame.pkgdata imports setuptools' pkg_resources when it can (a Python 3.11 venv has
-    setuptools) only to locate pygame's bundled default font and icon; its ImportError fallback
-    finds the same files by path. pkg_resources scans every installed distribution and costs about
-    6 MB resident and 0.1 s of start-up for nothing the kiosk uses (bench/kiosk.py measures both).
+
+def _import_pygame_lean() -> None:
+    """Import pygame with the modules in `_PYGAME_IMPORTS_SKIPPED` looking absent.
+
+    pygame's __init__ catches their ImportError (`pygame.mixer` becomes a MissingModule). The
+    markers are removed afterwards, so an explicit `import pygame.mixer` later still works.
+    bench/kiosk.py measures the resident memory this saves.
     """
     if "pygame" in sys.modules:
         return
-    missing = object()
-    saved = sys.modules.get("pkg_resources", missing)
-    if saved is missing:
-        sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # makes the import fail
+    marked = [name for name in _PYGAME_IMPORTS_SKIPPED if name not in sys.modules]
+    for name in marked:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
     try:
         import pygame  # noqa: F401
     finally:
-        if saved is missing:
-            sys.modules.pop("pkg_resources", None)
+        for name in marked:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
 
 
 def run_kiosk(config: Config, *, headless: bool = False, out_dir: Path = Path("out/scenario")) -> int:
@@ -296,7 +304,7 @@ def run_kiosk(config: Config, *, headless: bool = False, out_dir: Path = Path("o
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    _import_pygame_without_pkg_resources()
+    _import_pygame_lean()
     from screens.loop import post_reader_event  # pygame loads here, not at import of kiosk.app
 
     try:
