@@ -177,7 +177,8 @@ def wait_drained(kiosks: list[SimKiosk], timeout_s: float) -> float:
     return time.monotonic() - start
 
 
-def wait_online(kiosks: list[SimKiosk], timeout_s: float = 60) -> None:
+def wait_online(kiosks: list[SimKiosk], timeout_s: float | None = None) -> None:
+    timeout_s = timeout_s or 60 + len(kiosks)  # connecting is CPU-bound here: a second per kiosk is ample
     deadline = time.monotonic() + timeout_s
     while not all(k.link is not None and k.link.online for k in kiosks):
         if time.monotonic() > deadline:
