@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kiosk.ledger.db import from_ts
 from kiosk.model import PointExpiry
 
 
-@dataclass(frozen=True)
-class LotBalance:
+class LotBalance(NamedTuple):
+    """A live lot and what is left of it (a tuple: a redemption builds a dozen of these)."""
+
     lot_id: str
     remaining: int
     earned_at: str  # stored UTC text
@@ -51,7 +52,8 @@ def live_lots(conn: sqlite3.Connection, member_id: str, at: str,
         " ORDER BY expires_at, earned_at, lot_id",
         (member_id, at),
     ).fetchall()
-    return [LotBalance(lot_id, points - spent.get(lot_id, 0), earned, expires) for lot_id, points, earned, expires in rows]
+    get = spent.get
+    return [LotBalance(lot_id, points - get(lot_id, 0), earned, expires) for lot_id, points, earned, expires in rows]
 
 
 def deficit(conn: sqlite3.Connection, member_id: str) -> int:

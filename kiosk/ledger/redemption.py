@@ -203,15 +203,14 @@ def _next_serial(conn: sqlite3.Connection) -> int:
 
 
 def _issue(ctx: Context, rules: Rules, reward: Reward, cost: int, intent_id: str, member_id: str,
-           card_uid: bytes | None, online: bool, counter: int | None, now: dt.datetime,
+           card_uid: bytes | None, online: bool, counter: int | None, now: dt.datetime, at: str,
            lots: list[LotBalance]) -> VoucherView:
     """The confirm work for a checked redemption: spends, voucher, card counter, local event, outbox event.
 
-    `cost`: the points reserved at prepare (the price the member was shown); `lots`: the member's
-    live lots read in this transaction at `now`.
+    `cost`: the points reserved at prepare (the price the member was shown); `at`: ts(now);
+    `lots`: the member's live lots read in this transaction at `now`.
     """
     conn = ctx.conn
-    at = ts(now)
     event_id = str(uuid.uuid5(_EVENT_NS, f"{ctx.device_id}/{intent_id}"))
     serial = _next_serial(conn)
     vid = voucher_id(ctx.device_id, serial)
@@ -277,7 +276,7 @@ def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counte
     if held < cost:
         raise InsufficientPoints(member_id, cost, held)
     voucher = _issue(ctx, rules, reward, cost, intent_id, member_id,
-                     bytes(card_uid) if card_uid is not None else None, bool(online), expected, now, lots)
+                     bytes(card_uid) if card_uid is not None else None, bool(online), expected, now, at, lots)
     conn.execute("UPDATE intents SET state = 'confirmed', voucher_id = ?, updated_at = ? WHERE intent_id = ?",
                  (voucher.voucher_id, at, intent_id))
     return voucher
@@ -299,7 +298,8 @@ def redeem_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: s
     at = ts(now)
     reward, counter, _, lots = _check_new(ctx, rules, intent_id, member_id, reward_id, uid, online, now, at)
     assert rules is not None  # _check_new raised NoRules otherwise
-    voucher = _issue(ctx, rules, reward, reward.cost_points, intent_id, member_id, uid, online, counter, now, lots)
+    voucher = _issue(ctx, rules, reward, reward.cost_points, intent_id, member_id, uid, online, counter, now, at,
+                     lots)
     ctx.conn.execute(
         "INSERT INTO intents(intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points,"
         " rules_version, voucher_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?)",
