@@ -16,7 +16,8 @@ Figures, for the kiosk and, side by side in the same run, for bench/baseline_kio
   personalizes the demo cards) and then warm (same directory, as every later boot); `startup_s`
   is the median warm start, `startup_s_cold` the first. The OS page cache is warm in both.
 - idle_cpu_pct: utime+stime of all threads (/proc/PID/stat) over `--idle-seconds` on the idle
-  screen, in percent of one core.
+  screen, in percent of one core; idle_wakeups_per_s: context switches of all threads per second
+  over the same window (how often the process wakes up, which is what its idle CPU is made of).
 - rss_mb: VmRSS after the taps and the idle minute; rss_peak_mb is VmHWM.
 - tap_to_screen_ms_p50/p95: from the moment the card entered the emulated field (the control
   reply's `at_monotonic`; CLOCK_MONOTONIC is shared by all processes) to the receipt of the
@@ -32,6 +33,7 @@ reader's and the UI's cycles. Ends with one JSON line. `--quick` (or KIOSK_BENCH
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -64,6 +66,9 @@ SETTLE_S = 2.0  # after start-up or the last tap, before idle CPU is sampled
 TARGETS = {"idle_cpu_pct": 3.0, "tap_to_screen_ms_p95": 100.0, "startup_s": 2.0, "rss_mb": 80.0}
 
 
+_START_NUMBERS = itertools.count(1)
+
+
 class BenchError(RuntimeError):
     """The measured process misbehaved (exited, never showed a screen)."""
 
@@ -89,10 +94,12 @@ class Measured:
 
     startup_s: float
     idle_cpu_pct: float = 0.0
+    idle_wakeups_per_s: float = 0.0
     rss_mb: float = 0.0
     rss_peak_mb: float = 0.0
     taps: list[TapTiming] = field(default_factory=list)
     failed_taps: int = 0
+    log_problems: list[str] = field(default_factory=list)
     load: tuple[float, float] = (0.0, 0.0)
 
     def tap_ms(self, which: str) -> tuple[float, float, float]:
@@ -120,8 +127,8 @@ class MeasuredProcess:
         env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
                "PYGAME_HIDE_SUPPORT_PROMPT": "1", "NOTIFY_SOCKET": str(self.sink.path),
                "KIOSK_SIM_CONTROL": str(self.control_path), "PYTHONPATH": str(REPO)}
-        self.log_path = workdir / f"{name}.log"
-        self._log = open(self.log_path, "ab")
+        self.log_path = workdir / f"{name}-{next(_START_NUMBERS)}.log"  # one log per start
+        self._log = open(self.log_path, "wb")
         self.started = time.monotonic()
         self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self.control: ControlClient | None = None
@@ -161,6 +168,14 @@ class MeasuredProcess:
         self.sink.close()
         self._log.close()
         return code
+
+    def log_problems(self) -> list[str]:
+        """WARNING/ERROR lines and tracebacks the process logged (plain format: "LEVEL logger: ...")."""
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+        return [line for line in lines if line.startswith(("WARNING", "ERROR", "CRITICAL", "Traceback"))]
 
     def log_tail(self, lines: int = 15) -> str:
         try:
@@ -239,6 +254,7 @@ def measure_idle_and_memory(proc: MeasuredProcess, idle_s: float, result: Measur
     time.sleep(SETTLE_S)
     share = measure_cpu_share(proc.pid, idle_s)
     result.idle_cpu_pct = share.percent
+    result.idle_wakeups_per_s = share.wakeups_per_s
     result.load = (share.load_before, share.load_after)
     memory = memory_mb(proc.pid)
     result.rss_mb, result.rss_peak_mb = memory["VmRSS"], memory["VmHWM"]
@@ -268,6 +284,8 @@ def bench_kiosk(root: Path, taps: int, idle_s: float, warm_starts: int, rng: ran
             measure_idle_and_memory(proc, idle_s, result)
         finally:
             code = proc.stop()
+        if i == warm_starts - 1:
+            result.log_problems = proc.log_problems()
         if code != 0:
             raise BenchError(f"kiosk exited {code} on SIGTERM:\n{proc.log_tail()}")
     return result, cold_s, warm
@@ -295,6 +313,7 @@ def report(kiosk: Measured, cold_s: float, warm: list[float], base: Measured, id
     rows = [
         ("start-up to idle screen, s", f"{kiosk.startup_s:.2f} warm ({cold_s:.2f} cold)", f"{base.startup_s:.2f}"),
         (f"idle CPU over {idle_s:.0f} s, % of a core", f"{kiosk.idle_cpu_pct:.2f}", f"{base.idle_cpu_pct:.1f}"),
+        ("  thread wake-ups per s while idle", f"{kiosk.idle_wakeups_per_s:.0f}", f"{base.idle_wakeups_per_s:.0f}"),
         ("RSS / peak, MiB", f"{kiosk.rss_mb:.1f} / {kiosk.rss_peak_mb:.1f}", f"{base.rss_mb:.1f} / {base.rss_peak_mb:.1f}"),
         ("tap-to-screen p50/p95/max, ms", f"{k50:.1f} / {k95:.1f} / {kmax:.1f}", f"{b50:.1f} / {b95:.1f} / {bmax:.1f}"),
         ("  same from the tap command, ms", f"{ks50:.1f} / {ks95:.1f}", f"{bs50:.1f} / {bs95:.1f}"),
@@ -319,7 +338,10 @@ def report(kiosk: Measured, cold_s: float, warm: list[float], base: Measured, id
         "tap_to_screen_ms_p95_from_send": round(ks95, 1),
         "taps": len(kiosk.taps),
         "taps_failed": kiosk.failed_taps,
+        "kiosk_log_problems": len(kiosk.log_problems),
         "idle_seconds": idle_s,
+        "idle_wakeups_per_s": round(kiosk.idle_wakeups_per_s, 1),
+        "idle_wakeups_per_s_baseline": round(base.idle_wakeups_per_s, 1),
         "startup_s_baseline": round(base.startup_s, 3),
         "rss_mb_baseline": round(base.rss_mb, 1),
         "rss_peak_mb_baseline": round(base.rss_peak_mb, 1),
@@ -332,6 +354,10 @@ def report(kiosk: Measured, cold_s: float, warm: list[float], base: Measured, id
     }
     met = {name: figures[name] < limit for name, limit in TARGETS.items()}
     met["idle_cpu_under_tenth_of_baseline"] = figures["idle_cpu_pct"] < figures["idle_cpu_pct_baseline"] / 10
+    slowest = sorted(range(len(kiosk.taps)), key=lambda i: -kiosk.taps[i].from_field_ms)[:3]
+    print("kiosk's slowest taps (#: ms): " + ", ".join(f"{i}: {kiosk.taps[i].from_field_ms:.0f}" for i in slowest))
+    for line in kiosk.log_problems[:10]:
+        print(f"kiosk log: {line}")
     print("targets: " + ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in met.items()))
     return figures
 

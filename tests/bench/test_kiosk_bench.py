@@ -19,7 +19,7 @@ import pytest
 
 from bench.kiosk import percentile, start_kiosk, write_kiosk_config
 from bench.notify_sink import NotifySink, is_ready, shows
-from bench.procstat import cpu_seconds, memory_mb
+from bench.procstat import context_switches, cpu_seconds, memory_mb
 
 REPO = Path(__file__).resolve().parents[2]
 ISSUE_KEYS = ("startup_s", "idle_cpu_pct", "idle_cpu_pct_baseline", "rss_mb", "tap_to_screen_ms_p50",
@@ -66,6 +66,9 @@ def test_cpu_and_memory_of_a_process_are_read_from_proc():
     assert cpu_seconds(os.getpid()) > before
     memory = memory_mb(os.getpid())
     assert 0 < memory["VmRSS"] <= memory["VmHWM"]
+    switches = context_switches(os.getpid())
+    time.sleep(0.01)  # a sleep is a voluntary switch
+    assert context_switches(os.getpid()) > switches
 
 
 def test_notify_sink_stamps_messages_and_matches_status_screens(tmp_path):
