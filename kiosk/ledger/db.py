@@ -199,37 +199,41 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     """Fewer b-trees written per redemption: a durable commit costs what its WAL frames cost.
 
     Schema 1 wrote ~19 pages per redemption (a raw insert writes 1): every text-keyed table was a
-    rowid table plus a separate unique index on its key, and several indexes served no query or
-    were written twice (prepare, then confirm, in one transaction). Schema 2:
-    - intents, local_events, spends: WITHOUT ROWID, so the key IS the table (no second b-tree);
-    - intents: the lookups other than by id all ask for state = 'prepared', so those indexes are
-      partial; a one-step redemption (stored directly as confirmed) touches only the table;
+    rowid table plus a separate unique index on its key, several indexes served no query, and the
+    intent row was written twice. Schema 2 writes ~10:
+    - local_events, spends, intents: WITHOUT ROWID, so the key IS the table (no second b-tree);
     - spends: keyed by (member_id, event_id, part): the member's spends are what every points
-      query reads; `part` keeps the FIFO order of one event's allocation (it was the rowid);
-    - local_events: one partial index over the unacknowledged events, which re-allocation and
-      snapshots read; `seq` (the outbox sequence number of the event) keeps the order of events
-      at the same instant, which the rowid gave before (rows from schema 1 keep their rowid:
-      every one of them took an outbox number, so later sequence numbers are larger);
-    - vouchers: keyed by serial (a rowid table, so the next serial is max(serial) + 1 at no cost
-      and `meta` is no longer written per redemption); voucher_id stays unique because the CHECK
-      ties it to the serial; the per-member, short-code and intent indexes stay.
-    The outbox table is unchanged. `meta` keeps voucher_serial and outbox_seq as floors.
+      query reads; `part` keeps the FIFO order of one event's allocation (it was the rowid). They
+      also list the member's unacknowledged events (every one with points has spends, and its
+      spends go when HQ acknowledges it), so local_events needs no index by member;
+    - local_events: `seq` (the outbox number of the event) orders events of the same instant,
+      as the rowid did (rows from schema 1 keep their rowid: each of them took an outbox number,
+      so later sequence numbers are larger);
+    - intents: only open intents (prepared, abandoned); every query other than by id asks for
+      state = 'prepared', so those indexes are partial. A confirmed intent is recorded by its
+      voucher: vouchers gain card_uid, card_counter, prepared_at and prepared_rules_version (the
+      intent's created_at and rules_version; its updated_at is the local event's created_at);
+    - vouchers: keyed by serial (a rowid table, so the next serial is max(serial) + 1 and `meta`
+      is not written per redemption); the CHECK ties voucher_id to the serial, so ids stay
+      unique and are found through their serial; the intent, short-code and member indexes stay.
+    The outbox table is unchanged. `meta` keeps voucher_serial and outbox_seq, now as floors.
     """
     for table in ("intents", "local_events", "spends", "vouchers"):
         conn.execute(f'ALTER TABLE "{table}" RENAME TO "{table}_v1"')
     for statement in (
+        # Key columns first and in key order: SQLite 3.40's integrity_check reports false "NULL
+        # value" errors for WITHOUT ROWID tables declared otherwise (and it runs at every start).
         """CREATE TABLE intents (
             intent_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, reward_id TEXT NOT NULL, card_uid BLOB,
-            online INTEGER NOT NULL, state TEXT NOT NULL, card_counter INTEGER, cost_points INTEGER NOT NULL,
-            rules_version INTEGER, voucher_id TEXT, created_at TEXT NOT NULL, updated_at TEXT
+            online INTEGER NOT NULL, state TEXT NOT NULL CHECK (state IN ('prepared', 'abandoned')),
+            card_counter INTEGER, cost_points INTEGER NOT NULL, rules_version INTEGER, created_at TEXT NOT NULL,
+            updated_at TEXT
         ) WITHOUT ROWID""",
         """CREATE TABLE local_events (
             event_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, kind TEXT NOT NULL, points INTEGER NOT NULL,
             created_at TEXT NOT NULL, rules_version INTEGER, intent_id TEXT, voucher_id TEXT,
             offline INTEGER NOT NULL, acked_version INTEGER, seq INTEGER NOT NULL
         ) WITHOUT ROWID""",
-        # Key columns first and in key order: SQLite 3.40's integrity_check reports false "NULL
-        # value" errors for WITHOUT ROWID tables declared otherwise (and it runs at every start).
         """CREATE TABLE spends (
             member_id TEXT NOT NULL, event_id TEXT NOT NULL REFERENCES local_events(event_id),
             part INTEGER NOT NULL, lot_id TEXT, points INTEGER NOT NULL,
@@ -239,17 +243,20 @@ def _migration_2(conn: sqlite3.Connection) -> None:
             voucher_id TEXT NOT NULL, serial INTEGER PRIMARY KEY, member_id TEXT NOT NULL, reward_id TEXT NOT NULL,
             reward_name TEXT, value_fen INTEGER, cost_points INTEGER, code TEXT NOT NULL, short_code TEXT NOT NULL,
             issued_at TEXT NOT NULL, expires_at TEXT NOT NULL, state TEXT NOT NULL, offline INTEGER,
-            intent_id TEXT, event_id TEXT, rules_version INTEGER,
+            intent_id TEXT, event_id TEXT, rules_version INTEGER, card_uid BLOB, card_counter INTEGER,
+            prepared_at TEXT, prepared_rules_version INTEGER,
             CHECK (serial > 0 AND substr(voucher_id, -length(serial) - 1) = '-' || serial)
         )""",
         "INSERT INTO intents SELECT intent_id, member_id, reward_id, card_uid, online, state, card_counter,"
-        " cost_points, rules_version, voucher_id, created_at, updated_at FROM intents_v1",
+        " cost_points, rules_version, created_at, updated_at FROM intents_v1 WHERE state != 'confirmed'",
         "INSERT INTO local_events SELECT event_id, member_id, kind, points, created_at, rules_version, intent_id,"
         " voucher_id, offline, acked_version, rowid FROM local_events_v1",
         "INSERT INTO spends SELECT member_id, event_id, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY rowid) - 1,"
         " lot_id, points FROM spends_v1",
-        "INSERT INTO vouchers SELECT voucher_id, serial, member_id, reward_id, reward_name, value_fen, cost_points,"
-        " code, short_code, issued_at, expires_at, state, offline, intent_id, event_id, rules_version FROM vouchers_v1",
+        "INSERT INTO vouchers SELECT v.voucher_id, v.serial, v.member_id, v.reward_id, v.reward_name, v.value_fen,"
+        " v.cost_points, v.code, v.short_code, v.issued_at, v.expires_at, v.state, v.offline, v.intent_id,"
+        " v.event_id, v.rules_version, i.card_uid, i.card_counter, i.created_at, i.rules_version"
+        " FROM vouchers_v1 v LEFT JOIN intents_v1 i ON i.intent_id = v.intent_id AND i.state = 'confirmed'",
         # Children first: spends_v1 still refers to local_events_v1.
         "DROP TABLE spends_v1",
         "DROP TABLE local_events_v1",
@@ -257,7 +264,6 @@ def _migration_2(conn: sqlite3.Connection) -> None:
         "DROP TABLE vouchers_v1",
         "CREATE INDEX intents_prepared_member ON intents(member_id, reward_id) WHERE state = 'prepared'",
         "CREATE INDEX intents_prepared_card ON intents(card_uid, created_at) WHERE state = 'prepared'",
-        "CREATE INDEX local_events_unacked ON local_events(member_id, created_at, seq) WHERE acked_version IS NULL",
         "CREATE UNIQUE INDEX vouchers_intent ON vouchers(intent_id)",
         "CREATE UNIQUE INDEX vouchers_short_code ON vouchers(short_code)",
         "CREATE INDEX vouchers_member ON vouchers(member_id, issued_at)",

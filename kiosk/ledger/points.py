@@ -111,13 +111,18 @@ def allocate_fifo(conn: sqlite3.Connection, member_id: str, event_id: str, point
 
 
 def reallocate_member(conn: sqlite3.Connection, member_id: str) -> None:
-    """Re-run FIFO for the member's unacknowledged local events against the current lots."""
-    conn.execute("DELETE FROM spends WHERE member_id = ?", (member_id,))
+    """Re-run FIFO for the member's unacknowledged local events against the current lots.
+
+    The events are found through their spends: every unacknowledged event with points has at least
+    one (a deficit row if no lot covered it), and acknowledging an event deletes them.
+    """
     events = conn.execute(
-        "SELECT event_id, points, created_at FROM local_events "
-        "WHERE member_id = ? AND acked_version IS NULL AND points > 0 ORDER BY created_at, seq",
+        "SELECT event_id, points, created_at FROM local_events"
+        " WHERE event_id IN (SELECT event_id FROM spends WHERE member_id = ?)"
+        " AND acked_version IS NULL AND points > 0 ORDER BY created_at, seq",
         (member_id,),
     ).fetchall()
+    conn.execute("DELETE FROM spends WHERE member_id = ?", (member_id,))
     for event_id, pts, created_at in events:
         allocate_fifo(conn, member_id, event_id, pts, created_at)
 

@@ -8,8 +8,11 @@ from the oldest lots, creates the signed voucher, records the card counter, stor
 and writes the outbox event. Repeating either call with the same intent id returns the same result,
 so a double tap, a retried request or a restart between the phases yields exactly one voucher.
 
-`redeem_in_tx` is both phases in one transaction (no card write in between): it runs the same
-checks and stores the intent once, already confirmed, so the commit writes each row only once.
+The `intents` table holds the open intents (prepared, or abandoned so the id cannot be reused).
+A confirmed intent is recorded by its voucher, which carries the intent id (unique), the card
+and counter written and when it was prepared: confirm moves the intent there in its one
+transaction. `redeem_in_tx` is both phases in one transaction (no card write in between): it runs
+the same checks and writes no intent row at all, only the voucher, so its commit writes fewer pages.
 """
 
 from __future__ import annotations
@@ -73,15 +76,20 @@ class Context(Protocol):
 
 
 def _intent_row(conn: sqlite3.Connection, intent_id: str) -> tuple | None:
+    """(intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points, voucher_id,
+    created_at, rules_version) of an open intent or, once confirmed, of its voucher; None if unknown."""
     return conn.execute(
-        "SELECT intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points, voucher_id, "
-        "created_at FROM intents WHERE intent_id = ?",
+        "SELECT intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points, NULL,"
+        " created_at, rules_version FROM intents WHERE intent_id = ?1"
+        " UNION ALL"
+        " SELECT intent_id, member_id, reward_id, card_uid, 1 - offline, 'confirmed', card_counter, cost_points,"
+        " voucher_id, prepared_at, prepared_rules_version FROM vouchers WHERE intent_id = ?1",
         (intent_id,),
     ).fetchone()
 
 
 def _pending_from_row(ctx: Context, row: tuple, now: dt.datetime) -> PendingRedemption:
-    intent_id, member_id, reward_id, card_uid, online, state, counter, cost, vid, created = row
+    intent_id, member_id, reward_id, card_uid, online, state, counter, cost, vid, created, _ = row
     held = points.points_held(ctx.conn, member_id, ts(now))
     spendable = held - reserved_points(ctx.conn, member_id, except_intent=intent_id)
     return PendingRedemption(
@@ -204,11 +212,12 @@ def _next_serial(conn: sqlite3.Connection) -> int:
 
 def _issue(ctx: Context, rules: Rules, reward: Reward, cost: int, intent_id: str, member_id: str,
            card_uid: bytes | None, online: bool, counter: int | None, now: dt.datetime, at: str,
-           lots: list[LotBalance]) -> VoucherView:
+           lots: list[LotBalance], prepared: tuple[str, int]) -> VoucherView:
     """The confirm work for a checked redemption: spends, voucher, card counter, local event, outbox event.
 
     `cost`: the points reserved at prepare (the price the member was shown); `at`: ts(now);
-    `lots`: the member's live lots read in this transaction at `now`.
+    `lots`: the member's live lots read in this transaction at `now`; `prepared`: when and under
+    which rules version the intent was prepared (the voucher keeps them as the intent's record).
     """
     conn = ctx.conn
     event_id = str(uuid.uuid5(_EVENT_NS, f"{ctx.device_id}/{intent_id}"))
@@ -236,11 +245,12 @@ def _issue(ctx: Context, rules: Rules, reward: Reward, cost: int, intent_id: str
     points.record_spends(conn, member_id, event_id, allocation)
     conn.execute(
         "INSERT INTO vouchers(voucher_id, serial, member_id, reward_id, reward_name, value_fen, cost_points, code,"
-        " short_code, issued_at, expires_at, state, offline, intent_id, event_id, rules_version)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?)",
+        " short_code, issued_at, expires_at, state, offline, intent_id, event_id, rules_version, card_uid,"
+        " card_counter, prepared_at, prepared_rules_version)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?, ?, ?, ?, ?)",
         (vid, serial, member_id, reward.reward_id, json.dumps(dict(reward.name), ensure_ascii=False),
          reward.value_fen, cost, code, short, ts(issued_at), ts(expires_at), 1 - int(online), intent_id, event_id,
-         rules.version),
+         rules.version, card_uid, counter, *prepared),
     )
     if card_uid is not None:
         cards.record_counter(conn, card_uid, counter, now)
@@ -257,7 +267,7 @@ def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counte
     row = _intent_row(conn, intent_id)
     if row is None:
         raise UnknownIntent(f"no redemption prepared under intent {intent_id!r}")
-    _, member_id, reward_id, card_uid, online, state, expected, cost, vid, _ = row
+    _, member_id, reward_id, card_uid, online, state, expected, cost, vid, prepared_at, prepared_rules = row
     if state == "confirmed":
         return confirmed_voucher(ctx, vid, now)
     if state == "abandoned":
@@ -276,15 +286,16 @@ def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counte
     if held < cost:
         raise InsufficientPoints(member_id, cost, held)
     voucher = _issue(ctx, rules, reward, cost, intent_id, member_id,
-                     bytes(card_uid) if card_uid is not None else None, bool(online), expected, now, at, lots)
-    conn.execute("UPDATE intents SET state = 'confirmed', voucher_id = ?, updated_at = ? WHERE intent_id = ?",
-                 (voucher.voucher_id, at, intent_id))
+                     bytes(card_uid) if card_uid is not None else None, bool(online), expected, now, at, lots,
+                     (prepared_at, prepared_rules))
+    # The voucher is now the intent's record (its intent_id is unique there).
+    conn.execute("DELETE FROM intents WHERE intent_id = ?", (intent_id,))
     return voucher
 
 
 def redeem_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: str, reward_id: str,
                  card_uid: bytes | None, online: bool, now: dt.datetime) -> VoucherView:
-    """Prepare and confirm in the caller's transaction; a new intent is stored once, as confirmed.
+    """Prepare and confirm in the caller's transaction; a new intent is recorded by its voucher only.
 
     A repeated call (the intent exists) behaves like prepare then confirm: the same voucher, or
     the refusal prepare or confirm would give.
@@ -298,15 +309,8 @@ def redeem_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: s
     at = ts(now)
     reward, counter, _, lots = _check_new(ctx, rules, intent_id, member_id, reward_id, uid, online, now, at)
     assert rules is not None  # _check_new raised NoRules otherwise
-    voucher = _issue(ctx, rules, reward, reward.cost_points, intent_id, member_id, uid, online, counter, now, at,
-                     lots)
-    ctx.conn.execute(
-        "INSERT INTO intents(intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points,"
-        " rules_version, voucher_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?)",
-        (intent_id, member_id, reward_id, uid, int(online), counter, reward.cost_points, rules.version,
-         voucher.voucher_id, at, at),
-    )
-    return voucher
+    return _issue(ctx, rules, reward, reward.cost_points, intent_id, member_id, uid, online, counter, now, at,
+                  lots, (at, rules.version))
 
 
 def abandon_in_tx(ctx: Context, intent_id: str, now: dt.datetime) -> bool:
@@ -319,8 +323,9 @@ def abandon_in_tx(ctx: Context, intent_id: str, now: dt.datetime) -> bool:
 
 def pending_for_card(ctx: Context, uid: bytes, now: dt.datetime) -> PendingRedemption | None:
     row = ctx.conn.execute(
-        "SELECT intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points, voucher_id, "
-        "created_at FROM intents WHERE card_uid = ? AND state = 'prepared' ORDER BY created_at DESC LIMIT 1",
+        "SELECT intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points, NULL, "
+        "created_at, rules_version FROM intents WHERE card_uid = ? AND state = 'prepared' "
+        "ORDER BY created_at DESC LIMIT 1",
         (bytes(uid),),
     ).fetchone()
     return _pending_from_row(ctx, row, now) if row else None

@@ -176,7 +176,7 @@ def apply(conn: sqlite3.Connection, version: int, members: Iterable[Mapping[str,
         if row:
             acked_members.add(row[0])
             conn.execute("UPDATE local_events SET acked_version = ? WHERE event_id = ?", (version, event_id))
-            conn.execute("DELETE FROM spends WHERE event_id = ?", (event_id,))
+            conn.execute("DELETE FROM spends WHERE member_id = ? AND event_id = ?", (row[0], event_id))
 
     if full:
         conn.execute("DELETE FROM lots")
@@ -215,7 +215,8 @@ def apply(conn: sqlite3.Connection, version: int, members: Iterable[Mapping[str,
     conn.executemany("UPDATE vouchers SET state = ? WHERE voucher_id = ? AND member_id = ?", voucher_updates)
 
     # Unacknowledged local events keep counting, re-allocated against the new lots.
-    pending = {r[0] for r in conn.execute("SELECT DISTINCT member_id FROM local_events WHERE acked_version IS NULL")}
+    # Members with unacknowledged events: exactly those with spends (see points.reallocate_member).
+    pending = {r[0] for r in conn.execute("SELECT DISTINCT member_id FROM spends")}
     # A full snapshot replaced every lot, so every member with pending events needs re-allocation.
     for member_id in (pending if full else pending & (touched | acked_members)):
         reallocate_member(conn, member_id)
