@@ -27,6 +27,23 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 _LOG = logging.getLogger(__name__)
 
+
+class _OutageIsNotAnError(logging.Filter):
+    """paho logs "not connected" at ERROR on every attempt while the broker is away. Offline is a
+    normal state for a kiosk (our own reconnect logging says so once, at WARNING); a journal full
+    of errors during an outage would send a technician hunting for a fault that is not there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and "not connected" in record.getMessage().lower():
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return _PAHO_LOG.isEnabledFor(logging.DEBUG)  # kept only when someone asked for DEBUG
+        return True
+
+
+#: paho's own messages, on a child logger so they can be tuned apart from ours.
+_PAHO_LOG = logging.getLogger(__name__ + ".paho")
+_PAHO_LOG.addFilter(_OutageIsNotAnError())
+
 #: CONNACK codes meaning "I do not speak this protocol version": 0x84 in MQTT 5, 1 in 3.1.1.
 _UNSUPPORTED_PROTOCOL = {0x84, 0x01}
 
@@ -184,7 +201,7 @@ class MqttClient:
             kwargs["clean_session"] = not s.persistent_session
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id,
                              protocol=protocol, reconnect_on_failure=True, **kwargs)
-        client.enable_logger(_LOG)
+        client.enable_logger(_PAHO_LOG)
         client.reconnect_delay_set(max(1, int(s.reconnect_min_s)), max(1, int(s.reconnect_max_s)))
         client.max_inflight_messages_set(s.max_inflight)
         client.max_queued_messages_set(0)
