@@ -9,12 +9,11 @@ migrations recorded in `PRAGMA user_version`. Timestamps are stored as fixed-wid
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import sqlite3
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import sqlite_utils
 
@@ -69,19 +68,24 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-@contextlib.contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+class transaction:  # noqa: N801 - used like a function: `with transaction(conn):`
     """One explicit write transaction: all of the block's changes commit together or not at all.
 
     `BEGIN IMMEDIATE` takes the write lock up front, so two writers never deadlock half way.
+    A class rather than a generator-based context manager: it wraps every ledger write.
     """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._conn.execute("BEGIN IMMEDIATE")
+        return self._conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
 
 
 # --- meta key/value -------------------------------------------------------------------------

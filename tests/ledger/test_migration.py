@@ -187,3 +187,13 @@ def test_rows_the_new_schema_refuses_leave_the_file_unchanged_with_a_clear_error
     assert conn.execute("SELECT COUNT(*) FROM vouchers").fetchone()[0] == 5
     assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} >= set(REBUILT)
     assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '%_v1'").fetchall() == []
+
+
+def test_confirmed_intent_from_schema1_replays_to_its_voucher(open_migrated):
+    ledger = open_migrated()
+    depth = ledger.outbox_depth()
+    again = ledger.redeem("i1", "M1", "off-5", online=True)
+    assert again.voucher_id == f"{DEVICE}-1" and ledger.outbox_depth() == depth
+    pending = ledger.prepare_redemption("i2", "M1", "off-10", bytes.fromhex("04a1b2c3"), online=True)
+    assert (pending.voucher_id, pending.card_counter) == (f"{DEVICE}-2", 4)
+    assert pending.created_at == dt.datetime(2026, 3, 1, 10, 1, tzinfo=TZ)
