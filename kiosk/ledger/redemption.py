@@ -159,9 +159,11 @@ def _check_new(ctx: Context, rules: Rules | None, intent_id: str, member_id: str
         if state is not None and state.member_id != member_id:
             raise CardDenied(uid, "other_member")
         counter = (state.last_counter if state else 0) + 1
-    tier = evaluate_tier(rules, spend_fen=record.spend_fen, growth_points=record.growth_points,
-                         tier_floor=record.tier_floor, tier_override=record.tier_override).tier
-    blocked = reward_block(conn, rules, reward, member_id, tier.code, now)
+    tier_code = None
+    if reward.tiers is not None:  # only a tier-restricted reward needs the member's tier
+        tier_code = evaluate_tier(rules, spend_fen=record.spend_fen, growth_points=record.growth_points,
+                                  tier_floor=record.tier_floor, tier_override=record.tier_override).tier.code
+    blocked = reward_block(conn, rules, reward, member_id, tier_code, now)
     if blocked is not None:
         raise RewardUnavailable(reward_id, blocked)
     held, lots = points.held_and_lots(conn, member_id, at)

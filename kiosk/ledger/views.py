@@ -49,9 +49,11 @@ def reserved_points(conn: sqlite3.Connection, member_id: str, *, except_intent: 
     return int(row[0])
 
 
-def reward_block(conn: sqlite3.Connection, rules: Rules, reward: Reward, member_id: str, tier_code: str,
+def reward_block(conn: sqlite3.Connection, rules: Rules, reward: Reward, member_id: str, tier_code: str | None,
                  now: dt.datetime, *, except_intent: str | None = None) -> str | None:
     """Why `reward` cannot be redeemed by the member now (machine code), or None.
+
+    `tier_code`: the member's tier; only read for a reward restricted to tiers (None otherwise).
 
     Stock is the catalog's figure for this rules version minus what this kiosk issued or reserved
     under it; HQ's next rules version carries the stock it knows after merging every kiosk.
