@@ -220,6 +220,7 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     - vouchers: keyed by serial (a rowid table, so the next serial is max(serial) + 1 and `meta`
       is not written per redemption); the CHECK ties voucher_id to the serial, so ids stay
       unique and are found through their serial; the intent, short-code and member indexes stay.
+    - lots_expiry also holds earned_at and lot_id, the rest of the order live lots are read in.
     The outbox table is unchanged. `meta` keeps voucher_serial and outbox_seq, now as floors.
     """
     for table in ("intents", "local_events", "spends", "vouchers"):
@@ -271,6 +272,9 @@ def _migration_2(conn: sqlite3.Connection) -> None:
         "CREATE UNIQUE INDEX vouchers_intent ON vouchers(intent_id)",
         "CREATE UNIQUE INDEX vouchers_short_code ON vouchers(short_code)",
         "CREATE INDEX vouchers_member ON vouchers(member_id, issued_at)",
+        # In the order live_lots reads them, so it needs no sort (snapshots, not redemptions, write lots).
+        "DROP INDEX lots_expiry",
+        "CREATE INDEX lots_expiry ON lots(member_id, expires_at, earned_at, lot_id)",
     ):
         conn.execute(statement)
 

@@ -18,6 +18,7 @@ the same checks and writes no intent row at all, only the voucher, so its commit
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import sqlite3
 import uuid
@@ -40,6 +41,7 @@ from kiosk.model import VoucherState, VoucherView
 
 #: Namespace for event ids derived from intent ids: the same intent always yields the same event id.
 _EVENT_NS = uuid.UUID("6f1d2c1e-4a53-4be4-9a77-0b0e3f6a2d51")
+_EVENT_NS_BYTES = _EVENT_NS.bytes
 #: meta key of the serial floor (schema 1 counted serials there; vouchers are never deleted).
 _SERIAL_KEY = "voucher_serial"
 
@@ -122,6 +124,18 @@ def _check_offline_limits(ctx: Context, member_id: str, cost: int, now: dt.datet
     if spent + cost > limits.points_per_day:
         raise OfflineLimitReached(member_id, "points_per_day",
                                   f"{spent} + {cost} points exceed {limits.points_per_day} offline points per day")
+
+
+def event_id_for(device_id: str, intent_id: str) -> str:
+    """The redemption event's id: str(uuid5(_EVENT_NS, "<device>/<intent>")), built directly.
+
+    uuid.uuid5 builds and validates two UUID objects per call; this runs once per redemption.
+    """
+    digest = bytearray(hashlib.sha1(_EVENT_NS_BYTES + f"{device_id}/{intent_id}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _check_intent_id(intent_id: str) -> None:
@@ -222,7 +236,7 @@ def _issue(ctx: Context, rules: Rules, reward: Reward, cost: int, intent_id: str
     which rules version the intent was prepared (the voucher keeps them as the intent's record).
     """
     conn = ctx.conn
-    event_id = str(uuid.uuid5(_EVENT_NS, f"{ctx.device_id}/{intent_id}"))
+    event_id = event_id_for(ctx.device_id, intent_id)
     serial = _next_serial(conn)
     vid = voucher_id(ctx.device_id, serial)
     issued_at = now.replace(microsecond=0)  # the code carries whole seconds; keep the row identical

@@ -55,3 +55,12 @@ def test_event_id_of_a_redemption_is_stable_for_its_intent(ledger):
     ledger.redeem("i1", member_id, "off-5", online=True)
     event = ledger.outbox_pending(1)[0]
     assert ledger.conn.execute("SELECT event_id FROM vouchers WHERE intent_id = 'i1'").fetchone()[0] == event.event_id
+
+
+def test_redemption_event_id_is_the_uuid5_of_device_and_intent():
+    import uuid
+
+    from kiosk.ledger.redemption import _EVENT_NS, event_id_for
+
+    for device, intent in (("kiosk-01", "i1"), ("k", "9f1c" * 8), ("设备", "意图-1"), ("a/b", "")):
+        assert event_id_for(device, intent) == str(uuid.uuid5(_EVENT_NS, f"{device}/{intent}"))
