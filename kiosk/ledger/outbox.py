@@ -34,14 +34,15 @@ def append(conn: sqlite3.Connection, *, event_id: str, type: str, payload: Mappi
            created_at: dt.datetime, offline: bool) -> OutboxEvent:
     """Add one event (call inside the transaction that makes the change it reports)."""
     body = dict(payload)
+    # seq is the rowid, so lastrowid returns it (RETURNING would cost SQLite a temporary table).
     seq = conn.execute(
         "INSERT INTO outbox(seq, event_id, type, payload, created_at, offline) VALUES ("
         " MAX(COALESCE((SELECT MAX(seq) FROM outbox), 0),"
         "     COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?), 0)) + 1,"
-        " ?, ?, ?, ?, ?) RETURNING seq",
+        " ?, ?, ?, ?, ?)",
         (_SEQ_KEY, event_id, type, json.dumps(body, ensure_ascii=False, sort_keys=True), ts(created_at),
          int(offline)),
-    ).fetchone()[0]
+    ).lastrowid
     return OutboxEvent(seq=seq, event_id=event_id, type=type, payload=body, created_at=created_at, offline=offline)
 
 
