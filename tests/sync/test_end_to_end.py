@@ -102,3 +102,16 @@ def test_fleet_view_shows_online_kiosks_with_versions(broker, open_ledger, start
         if r.rules_version is not None], what="fleet row with telemetry")
     assert (rows[0].device_id, rows[0].state, rows[0].rules_version) == ("K001", "online", 1)
     assert "K001" in format_table(rows)
+
+
+def test_the_same_exchange_works_over_mqtt_3_1_1(broker, open_ledger, start_link, start_listener, tmp_path):
+    # a broker without MQTT 5 (the link falls back to 3.1.1): redemption -> HQ once -> ack -> empty
+    ledger = seeded_ledger(open_ledger)
+    ledger.redeem("intent-311", "M1", "off-5", online=False)
+    pending = ledger.outbox_pending(100)
+    start_listener(broker.host, broker.port)
+    link = start_link(broker.host, broker.port, prefer_v5=False)
+    wait_until(lambda: ledger.outbox_depth() == 0, what="outbox drained over 3.1.1")
+    stored = HqStore(tmp_path / "hq.sqlite").events("K001")
+    assert [(e["seq"], e["event_id"]) for e in stored] == [(p.seq, p.event_id) for p in pending]
+    assert link.online
