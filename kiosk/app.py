@@ -51,6 +51,9 @@ LEDGER_FILE = "ledger.db"
 SIM_CARDS_FILE = "simulated-cards.json"
 SYNC_STATE_FILE = "sync-state.sqlite"  # sync/state.py: highest accepted document versions
 CARD_JOB_TIMEOUT_S = 3.0
+#: How long a redemption interrupted by a pulled card waits for the card to come back.
+PENDING_REDEMPTION_TTL = dt.timedelta(minutes=10)
+STALE_CHECK_INTERVAL_S = 60.0
 #: RFCfgReg RxGain field values for the dB figures config.yaml accepts.
 RX_GAIN_FIELD = {18: 2, 23: 3, 33: 4, 38: 5, 43: 6, 48: 7}
 
@@ -90,6 +93,7 @@ class KioskApp:
     started_at: float = field(default_factory=time.monotonic)
     _outbox_depth: int = 0
     _outbox_checked: float = float("-inf")
+    _stale_checked: float = float("-inf")
 
     # --- reader events -> session (main thread) ------------------------------------------
 
@@ -120,6 +124,11 @@ class KioskApp:
         if self.link is not None:
             self.session.set_online(self.link.online)
         self.session.tick()
+        now = time.monotonic()
+        if now - self._stale_checked >= STALE_CHECK_INTERVAL_S:
+            self._stale_checked = now
+            # A card pulled mid-write keeps its redemption prepared for a re-tap; not forever.
+            self.ledger.abandon_stale_redemptions(PENDING_REDEMPTION_TTL)
 
     def nudge_link(self) -> None:
         if self.link is not None:

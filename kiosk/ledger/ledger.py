@@ -181,6 +181,26 @@ class Ledger:
         with self._lock, db.transaction(self.conn):
             return redemption.abandon_in_tx(self, intent_id, self._now())
 
+    def abandon_stale_redemptions(self, older_than: dt.timedelta) -> list[str]:
+        """Release redemptions prepared longer ago than `older_than` and never confirmed.
+
+        A card pulled before its write finished leaves a redemption prepared, holding the
+        member's points, so that re-tapping the card completes it. A shopper who never comes
+        back must get the points back: the member was never told it succeeded, and if the card
+        write did land, the next tap raises the ledger's counter to the card's (note_card_counter).
+        Returns the intent ids released.
+        """
+        with self._lock, db.transaction(self.conn):
+            cutoff = db.ts(self._now() - older_than)
+            rows = self.conn.execute(
+                "UPDATE intents SET state = 'abandoned', updated_at = ? "
+                "WHERE state = 'prepared' AND created_at < ? RETURNING intent_id",
+                (db.ts(self._now()), cutoff)).fetchall()
+        released = [row[0] for row in rows]
+        if released:
+            _LOG.info("released %d redemption(s) prepared before %s and never confirmed", len(released), cutoff)
+        return released
+
     def redeem(self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes | None = None, *,
                online: bool) -> VoucherView:
         """Prepare and confirm in one transaction (no card write in between): one commit, one voucher."""
