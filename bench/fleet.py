@@ -5,9 +5,10 @@
 Each simulated kiosk is the sync layer of a real one: its own `kiosk.ledger.Ledger` file (demo
 rules, a member with plenty of points) producing redemptions with `ledger.redeem(...)`, and its own
 `sync.link.HqLink` (client id = device id, persistent session, relay window, drain rate as
-config.yaml ships it). All kiosks live in this process (two threads each); Mosquitto (no
-persistence, tests.sync.broker) and HQ (`kiosk hq listen`, one or more processes in the shared
-subscription group `$share/hq/...`, one SQLite database) run as their own processes.
+config.yaml ships it). The kiosks live in worker processes of `--kiosks-per-process` each (default
+60; two threads per kiosk) that this process drives through pipes; Mosquitto (no persistence,
+tests.sync.broker) and HQ (`kiosk hq listen`, one or more processes in the shared subscription group
+`$share/hq/...`, one SQLite database) run as their own processes.
 
 Phases, in one run:
 1. live: all kiosks online; redemptions arrive at `--rate` per second across the fleet (each
@@ -30,6 +31,7 @@ import datetime as dt
 import json
 import logging
 import math
+import multiprocessing
 import os
 import shutil
 import signal
@@ -38,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +60,12 @@ STORE = "S01"
 MEMBER = "M1"
 REWARD = "gift-wrap"  # 300 points, no per-member limit, no stock
 DRAIN_RATE_PER_S = 50  # config.yaml's hq.drain_rate_per_s
+# Why several processes: paho-mqtt's network loop uses select.select(), which raises ValueError for
+# a file descriptor >= 1024 (FD_SETSIZE), and paho treats that as a lost connection, silently and
+# forever. Each simulated kiosk holds ~10 descriptors (ledger and sync-state databases with -wal and
+# -shm, the socket, paho's socketpair), so in one process the links stalled at 96 kiosks online. A
+# real kiosk has one link per process; only this harness needs the split.
+KIOSKS_PER_PROCESS = 60
 
 
 class Broker(Mosquitto):
@@ -177,8 +186,7 @@ def wait_drained(kiosks: list[SimKiosk], timeout_s: float) -> float:
     return time.monotonic() - start
 
 
-def wait_online(kiosks: list[SimKiosk], timeout_s: float | None = None) -> None:
-    timeout_s = timeout_s or 60 + len(kiosks)  # connecting is CPU-bound here: a second per kiosk is ample
+def wait_online(kiosks: list[SimKiosk], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not all(k.link is not None and k.link.online for k in kiosks):
         if time.monotonic() > deadline:
@@ -204,25 +212,149 @@ def hq_rows(db: Path, since: dt.datetime | None = None) -> list[tuple[str, str, 
     return [row for row in rows if since is None or dt.datetime.fromisoformat(row[2]) >= since]
 
 
+# --- kiosk worker processes ------------------------------------------------------------------------------
+class KioskGroup:
+    """One worker process's share of the fleet: kiosks `first + 1` .. `first + count` (device ids)."""
+
+    def __init__(self, root: Path, first: int, count: int, fleet_size: int, drain_rate: float | None):
+        self.clock = Clock()
+        self.first, self.fleet_size, self.drain_rate = first, fleet_size, drain_rate
+        self.kiosks = [open_kiosk(root, first + i + 1, self.clock) for i in range(count)]
+
+    def online(self, port: int, timeout_s: float) -> None:
+        for kiosk in self.kiosks:
+            start_link(kiosk, port, self.clock, self.drain_rate)
+        wait_online(self.kiosks, timeout_s)
+
+    def live(self, start_at: float, events: int, rate: float) -> tuple[float, float]:
+        """This group's turns of the fleet-wide schedule: redemption i at start_at + i / rate on kiosk
+        i mod fleet size. Returns (monotonic time the last was produced, time the outboxes were empty)."""
+        for i in range(self.fleet_size * events):
+            mine = i % self.fleet_size - self.first
+            if not 0 <= mine < len(self.kiosks):
+                continue
+            # open loop: each redemption at its scheduled time, whether or not HQ keeps up
+            delay = start_at + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            redeem(self.kiosks[mine])
+        produced_at = time.monotonic()
+        wait_drained(self.kiosks, timeout_s=300)
+        return produced_at, time.monotonic()
+
+    def seed(self, events: int) -> None:
+        seed_backlog(self.kiosks, events)
+
+    def drain_backlog(self, port: int) -> float:
+        """Starts every link and returns the monotonic time (system-wide) every outbox was empty."""
+        for kiosk in self.kiosks:
+            start_link(kiosk, port, self.clock, self.drain_rate)
+        wait_drained(self.kiosks, timeout_s=600)
+        return time.monotonic()
+
+    def stop_links(self) -> None:
+        for kiosk in self.kiosks:
+            stop_link(kiosk)
+
+    def vouchers(self) -> tuple[dict[str, list[str]], int]:
+        """Each kiosk's vouchers and the events still in the outboxes."""
+        mine = {k.device_id: [v for (v,) in k.ledger.conn.execute("SELECT voucher_id FROM vouchers")]
+                for k in self.kiosks}
+        return mine, sum(k.ledger.outbox_depth() for k in self.kiosks)
+
+    def close(self) -> None:
+        for kiosk in self.kiosks:
+            stop_link(kiosk)
+            kiosk.ledger.close()
+
+
+def worker_main(conn: Any, root: Path, first: int, count: int, fleet_size: int, drain_rate: float | None) -> None:
+    """Runs (method, args) requests on a KioskGroup until "close"; replies ("ok", result) or ("error", text)."""
+    def call(method: str, args: tuple[Any, ...]) -> tuple[str, Any]:
+        try:
+            return "ok", getattr(group, method)(*args)
+        except Exception:
+            return "error", traceback.format_exc()
+
+    try:
+        group = KioskGroup(root, first, count, fleet_size, drain_rate)
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
+        return
+    conn.send(("ok", None))
+    try:
+        while (request := conn.recv())[0] != "close":
+            conn.send(call(*request))
+    except EOFError:  # the parent went away
+        group.close()
+        return
+    conn.send(call("close", ()))
+
+
+class KioskWorkers:
+    """The fleet split over worker processes; `call` runs one KioskGroup method in all of them at once."""
+
+    def __init__(self, root: Path, kiosks: int, per_process: int, drain_rate: float | None):
+        # fork: started before the broker, the listeners or any link exists, so nothing is shared
+        context = multiprocessing.get_context("fork")
+        processes = math.ceil(kiosks / per_process)
+        self.conns, self.procs = [], []
+        for w in range(processes):
+            first, last = w * kiosks // processes, (w + 1) * kiosks // processes
+            parent, child = context.Pipe()
+            proc = context.Process(target=worker_main, args=(child, root, first, last - first, kiosks, drain_rate),
+                                   name=f"fleet-worker-{w + 1}", daemon=True)
+            proc.start()
+            child.close()
+            self.conns.append(parent)
+            self.procs.append(proc)
+        self._replies("open kiosks")
+
+    def _replies(self, what: str) -> list[Any]:
+        results, errors = [], []
+        for conn, proc in zip(self.conns, self.procs):
+            try:
+                status, value = conn.recv()
+            except EOFError:
+                status, value = "error", f"{proc.name} exited ({proc.exitcode})"
+            (errors if status == "error" else results).append(value)
+        if errors:
+            raise RuntimeError(f"{what} failed in a worker:\n" + "\n".join(errors))
+        return results
+
+    def call(self, method: str, *args: Any) -> list[Any]:
+        for conn in self.conns:
+            conn.send((method, args))
+        return self._replies(method)
+
+    def cpu_s(self) -> float:
+        return sum(cpu_seconds(proc.pid) for proc in self.procs)
+
+    def close(self) -> None:
+        try:
+            self.call("close")
+        finally:
+            for proc in self.procs:
+                proc.join(timeout=60)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
+
+
 # --- phases -----------------------------------------------------------------------------------------------
-def live_phase(kiosks: list[SimKiosk], events: int, rate: float, db: Path) -> dict[str, Any]:
+def live_phase(workers: KioskWorkers, kiosks: int, events: int, rate: float, db: Path) -> dict[str, Any]:
     """Paced redemptions across the online fleet; latency from ledger commit to HQ commit."""
     since = Clock().now()
-    total = len(kiosks) * events
-    start = time.monotonic()
-    for i in range(total):
-        # open loop: each redemption at its scheduled time, whether or not HQ keeps up
-        delay = start + i / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        redeem(kiosks[i % len(kiosks)])
-    produce_s = time.monotonic() - start
-    drain_s = wait_drained(kiosks, timeout_s=300)
+    total = kiosks * events
+    start = time.monotonic() + 0.5  # every worker has the request by then
+    ends = workers.call("live", start, events, rate)
+    produce_s = max(produced for produced, _ in ends) - start
+    drain_s = max(drained for _, drained in ends) - max(produced for produced, _ in ends)
     latencies = [(dt.datetime.fromisoformat(received) - dt.datetime.fromisoformat(created)).total_seconds() * 1e3
                  for _, created, received, _ in hq_rows(db, since)]
     return {"events": total, "offered_rate": rate, "achieved_rate": round(total / produce_s, 1),
             "latency_ms_p50": round(percentile(latencies, 50), 1), "latency_ms_p95": round(percentile(latencies, 95), 1),
-            "latency_ms_max": round(max(latencies), 1) if latencies else None, "tail_drain_s": round(drain_s, 2),
+            "latency_ms_max": round(max(latencies), 1) if latencies else None, "tail_drain_s": round(max(drain_s, 0), 2),
             "stored": len(latencies)}
 
 
@@ -232,25 +364,21 @@ def seed_backlog(kiosks: list[SimKiosk], events: int) -> None:
         list(pool.map(lambda k: [redeem(k) for _ in range(events)], kiosks))
 
 
-def backlog_phase(kiosks: list[SimKiosk], events: int, broker: Mosquitto, clock: Clock, drain_rate: float | None,
-                  listeners: int, workdir: Path, db: Path) -> dict[str, Any]:
-    seed_backlog(kiosks, events)
-    port = broker.port
+def backlog_phase(workers: KioskWorkers, kiosks: int, events: int, broker: Broker, listeners: int,
+                  workdir: Path, db: Path) -> dict[str, Any]:
+    workers.call("seed", events)
     hq = HqListeners(db, broker, listeners, workdir / "hq-listen.log")
     try:
         hq.wait_subscribed(broker)  # the listeners subscribe before the fleet comes back
         # CPU of each part while the backlog drains: where the next bottleneck is.
-        cpu0 = (cpu_seconds(broker.pid), hq.cpu_s(), cpu_seconds(os.getpid()))
+        cpu0 = (cpu_seconds(broker.pid), hq.cpu_s(), workers.cpu_s())
         start = time.monotonic()
-        for kiosk in kiosks:
-            start_link(kiosk, port, clock, drain_rate)
-        drain_s = wait_drained(kiosks, timeout_s=600)
-        cpu1 = (cpu_seconds(broker.pid), hq.cpu_s(), cpu_seconds(os.getpid()))
+        drain_s = max(workers.call("drain_backlog", broker.port)) - start
+        cpu1 = (cpu_seconds(broker.pid), hq.cpu_s(), workers.cpu_s())
     finally:
-        for kiosk in kiosks:
-            stop_link(kiosk)
+        workers.call("stop_links")
         hq.stop()
-    total = len(kiosks) * events
+    total = kiosks * events
     broker_cpu, hq_cpu, kiosks_cpu = (b - a for a, b in zip(cpu0, cpu1))
     return {"listeners": listeners, "events": total, "drain_s": round(drain_s, 2),
             "events_per_s": round(total / drain_s, 1),
@@ -259,54 +387,49 @@ def backlog_phase(kiosks: list[SimKiosk], events: int, broker: Mosquitto, clock:
             "kiosks_cpu_ms_per_1k": round(kiosks_cpu / total * 1e6, 1)}
 
 
-def count_loss(kiosks: list[SimKiosk], db: Path) -> dict[str, int]:
+def count_loss(workers: KioskWorkers, db: Path) -> dict[str, int]:
     at_hq: dict[str, list[str]] = {}
     for device, _, _, payload in hq_rows(db):
         at_hq.setdefault(device, []).append(json.loads(payload)["voucher_id"])
-    lost = duplicated = created = 0
-    for kiosk in kiosks:
-        mine = {v for (v,) in kiosk.ledger.conn.execute("SELECT voucher_id FROM vouchers")}
-        stored = at_hq.get(kiosk.device_id, [])
-        created += len(mine)
-        lost += len(mine - set(stored))
-        duplicated += len(stored) - len(set(stored))
-    return {"created": created, "lost": lost, "duplicated": duplicated,
-            "outbox_left": sum(k.ledger.outbox_depth() for k in kiosks)}
+    lost = duplicated = created = outbox_left = 0
+    for vouchers, left in workers.call("vouchers"):
+        outbox_left += left
+        for device, mine in vouchers.items():
+            stored = at_hq.get(device, [])
+            created += len(mine)
+            lost += len(set(mine) - set(stored))
+            duplicated += len(stored) - len(set(stored))
+    return {"created": created, "lost": lost, "duplicated": duplicated, "outbox_left": outbox_left}
 
 
 def run(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    clock = Clock()
+    drain_rate = None if args.drain_rate == 0 else args.drain_rate
+    workers = KioskWorkers(workdir / "kiosks", args.kiosks, args.kiosks_per_process, drain_rate)
     broker_dir = workdir / "broker"
     broker_dir.mkdir(parents=True)
     broker = Broker(broker_dir)
-    broker.start()
-    db = workdir / "hq.db"
-    drain_rate = None if args.drain_rate == 0 else args.drain_rate
-    kiosks = [open_kiosk(workdir / "kiosks", i + 1, clock) for i in range(args.kiosks)]
     figures: dict[str, Any] = {}
     try:
+        broker.start()
+        db = workdir / "hq.db"
         hq = HqListeners(db, broker, 1, workdir / "hq-listen.log")
         try:
             hq.wait_subscribed(broker)
-            for kiosk in kiosks:
-                start_link(kiosk, broker.port, clock, drain_rate)
-            wait_online(kiosks)
-            live = live_phase(kiosks, args.events, args.rate, db)
+            # connecting is CPU-bound here: a second per kiosk is ample
+            workers.call("online", broker.port, 60 + args.kiosks)
+            live = live_phase(workers, args.kiosks, args.events, args.rate, db)
         finally:
-            for kiosk in kiosks:
-                stop_link(kiosk)
+            workers.call("stop_links")
             hq.stop()
         print(f"live: {live}", flush=True)
         backlogs = []
         for listeners in args.listeners:
-            result = backlog_phase(kiosks, args.events, broker, clock, drain_rate, listeners, workdir, db)
+            result = backlog_phase(workers, args.kiosks, args.events, broker, listeners, workdir, db)
             print(f"backlog: {result}", flush=True)
             backlogs.append(result)
-        loss = count_loss(kiosks, db)
+        loss = count_loss(workers, db)
     finally:
-        for kiosk in kiosks:
-            stop_link(kiosk)
-            kiosk.ledger.close()
+        workers.close()
         broker.stop()
     first = backlogs[0]
     figures = {
@@ -335,6 +458,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"per-kiosk backlog drain rate, events/s (default {DRAIN_RATE_PER_S}; 0 = unlimited)")
     parser.add_argument("--listeners", type=int, nargs="+", default=[1, 2],
                         help="HQ listener counts to compare in the backlog phase (default 1 2)")
+    parser.add_argument("--kiosks-per-process", type=int, default=KIOSKS_PER_PROCESS,
+                        help=f"kiosks per worker process (default {KIOSKS_PER_PROCESS}; paho's select() "
+                             "limits one process to ~96 links)")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -342,8 +468,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.kiosks = args.kiosks or (10 if quick else 40)
     args.events = args.events or (20 if quick else 100)
     args.rate = args.rate or 100.0
-    if args.kiosks < 1 or args.events < 1 or args.rate <= 0 or min(args.listeners) < 1:
-        parser.error("--kiosks, --events, --listeners must be at least 1 and --rate positive")
+    if min(args.kiosks, args.events, args.kiosks_per_process, *args.listeners) < 1 or args.rate <= 0:
+        parser.error("--kiosks, --events, --kiosks-per-process, --listeners must be at least 1 and --rate positive")
     return args
 
 
