@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.cards.keyfile import create_key_file
 from kiosk.config import Config, load_config
+from sync.keys import generate_keypair, load_private_key
 
 _LOG = logging.getLogger(__name__)
 
@@ -31,12 +32,6 @@ def _write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(pem)
-
-
-def _write_public_key(path: Path, key: Ed25519PrivateKey) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
 def hq_private_key_path(public_key_path: Path) -> Path:
@@ -58,12 +53,13 @@ def ensure_keys(config: Config, *, simulation: bool) -> list[Path]:
             create_key_file(security.card_master_key)
             created.append(security.card_master_key)
         if not security.hq_public_key.exists():
-            hq_key = Ed25519PrivateKey.generate()
             private_path = hq_private_key_path(security.hq_public_key)
-            if not private_path.exists():
-                _write_private_key(private_path, hq_key)
+            if private_path.exists():  # keep the pair matching: publish the existing key's half
+                security.hq_public_key.write_bytes(load_private_key(private_path).public_key().public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+            else:
+                generate_keypair(private_path, security.hq_public_key)
                 created.append(private_path)
-            _write_public_key(security.hq_public_key, hq_key)
             created.append(security.hq_public_key)
     for path in created:
         _LOG.warning("created key file %s", path)

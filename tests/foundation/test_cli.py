@@ -90,3 +90,19 @@ def test_keys_init_creates_simulation_keys_once(tmp_path, capsys):
     assert oct(key.stat().st_mode & 0o777) == "0o600"
     assert main(["keys", "init", "--config", str(path)]) == 0
     assert "created" not in capsys.readouterr().out
+
+
+def test_keys_init_publishes_the_existing_hq_private_keys_half_when_the_public_file_is_missing(tmp_path, capsys):
+    from cryptography.hazmat.primitives import serialization
+
+    from sync.keys import load_private_key, load_public_key
+
+    path = tmp_path / "config.yaml"
+    path.write_text((REPO / "config.yaml").read_text())
+    assert main(["keys", "init", "--config", str(path)]) == 0
+    public = tmp_path / "var/keys/hq_public.pem"
+    public.unlink()
+    assert main(["keys", "init", "--config", str(path)]) == 0
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    assert (load_public_key(public).public_bytes(*raw)
+            == load_private_key(tmp_path / "var/keys/hq_private.pem").public_key().public_bytes(*raw))
