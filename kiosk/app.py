@@ -18,12 +18,9 @@ import queue
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
-from zoneinfo import ZoneInfo
-
-from cryptography.hazmat.primitives import serialization
 
 from drivers.errors import AuthError, CardTimeout, ReaderError
 from drivers.events import CardPresented, CardRemoved, ReadFailed, ReaderHealthChanged
@@ -36,44 +33,28 @@ from kiosk.cards.keyfile import MasterKeys, load_master_keys
 from kiosk.cards.tap import tap_job
 from kiosk.commands.keys import ensure_keys
 from kiosk.config import Config
-from kiosk.ledger import CorruptDatabase, Ledger, OfflineLimits
+from kiosk.clock import StoreClock
+from kiosk.ledger import CorruptDatabase, Ledger
+from kiosk.ledger.configured import open_configured
 from kiosk.ledger.demo import seed_demo
 from kiosk.logs import setup_logging_from_config
 from kiosk.notify import MainLoopWatchdog, Notifier, status_line
 from kiosk.reader_params import transport_params
 from kiosk.service import KioskService
 from kiosk.session import Session
-from kiosk.ui_state import Notice, UiState
+from kiosk.ui_state import Notice, UiState, screen_name
 
 _LOG = logging.getLogger(__name__)
 
-LEDGER_FILE = "ledger.db"
 SIM_CARDS_FILE = "simulated-cards.json"
-SYNC_STATE_FILE = "sync-state.sqlite"  # sync/state.py: highest accepted document versions
 CARD_JOB_TIMEOUT_S = 3.0
 #: How long a redemption interrupted by a pulled card waits for the card to come back.
 PENDING_REDEMPTION_TTL = dt.timedelta(minutes=10)
 STALE_CHECK_INTERVAL_S = 60.0
+#: Which driver errors mean what to the card code (kiosk/cards imports no driver).
+CARD_FAULTS = CardFaults(io=(ReaderError,), wrong_key=(AuthError,))
 #: RFCfgReg RxGain field values for the dB figures config.yaml accepts.
 RX_GAIN_FIELD = {18: 2, 23: 3, 33: 4, 38: 5, 43: 6, 48: 7}
-
-
-#: How each UiState is named in systemd's STATUS line.
-SCREEN_NAMES = {"Idle": "idle", "Reading": "reading", "MemberHome": "member", "Rewards": "rewards",
-                "Confirm": "confirm", "VoucherIssued": "voucher", "MyVouchers": "vouchers"}
-
-
-class StoreClock:
-    """Wall clock in the store's timezone plus a monotonic clock, as every component expects."""
-
-    def __init__(self, tz: ZoneInfo):
-        self.tz = tz
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(self.tz)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
 
 
 @dataclass
@@ -90,7 +71,6 @@ class KioskApp:
     session: Session
     simulation: Any | None = None  # kiosk.simulation.SimulatedCards
     link: Any | None = None  # sync.link.HqLink
-    started_at: float = field(default_factory=time.monotonic)
     _outbox_depth: int = 0
     _outbox_checked: float = float("-inf")
     _stale_checked: float = float("-inf")
@@ -119,10 +99,14 @@ class KioskApp:
 
     # --- periodic work --------------------------------------------------------------------
 
+    @property
+    def online(self) -> bool:
+        """HQ is reachable right now (always False when hq.host is empty)."""
+        return self.link is not None and self.link.online
+
     def tick(self) -> None:
         self.drain_reader_events()  # normally the reader's wake-up event got here first
-        if self.link is not None:
-            self.session.set_online(self.link.online)
+        self.session.set_online(self.online)
         self.session.tick()
         now = time.monotonic()
         if now - self._stale_checked >= STALE_CHECK_INTERVAL_S:
@@ -144,10 +128,8 @@ class KioskApp:
     def status_text(self, state: UiState | None = None) -> str:
         """The STATUS line; names `state`'s screen (default: the session's current state)."""
         state = self.session.state if state is None else state
-        screen = SCREEN_NAMES.get(type(state).__name__, type(state).__name__.lower())
-        if isinstance(state, Notice):
-            screen = f"notice {state.kind.value}"
-        return status_line(screen, self.link is not None and self.link.online, self.outbox_depth(),
+        screen = f"notice {state.kind.value}" if isinstance(state, Notice) else screen_name(state)
+        return status_line(screen, self.online, self.outbox_depth(),
                            self.reader.health.state)
 
     def telemetry(self) -> dict[str, Any]:
@@ -170,19 +152,10 @@ class KioskApp:
         self.ledger.close()
 
 
-def _load_voucher_key(path: Path) -> Any:
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
-
-
 def _open_ledger(config: Config, clock: StoreClock) -> tuple[Ledger, bool]:
     """Open the ledger; seed demo data into an empty one in simulation. Returns (ledger, fresh)."""
-    data_dir = config.ledger.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger.open(
-        data_dir / LEDGER_FILE, device_id=config.device.id, clock=clock, tz=config.device.tz,
-        voucher_key=_load_voucher_key(config.security.voucher_signing_key),
-        offline_limits=OfflineLimits(points_per_day=config.ledger.offline_max_points_per_day,
-                                     redemptions_per_day=config.ledger.offline_max_redemptions_per_day))
+    config.ledger.data_dir.mkdir(parents=True, exist_ok=True)
+    ledger = open_configured(config, clock)
     fresh = False
     if config.simulation.enabled and config.simulation.demo_data and ledger.member_count() == 0:
         seed_demo(ledger, clock.now())
@@ -195,13 +168,12 @@ def _open_transport(config: Config, simulation: Any | None) -> Any:
     reader = config.reader
     if reader.driver == "emulator":
         assert simulation is not None, "the emulator transport needs the simulated field"
-        transport = simulation.transport()
-        if reader.spy:
-            from drivers.transport.spy import SpyTransport
-
-            transport = SpyTransport(transport)
-        return transport
+        return open_transport("emulator", spy=reader.spy, chip=simulation.chip)
     return open_transport(reader.driver, spy=reader.spy, **transport_params(reader))
+
+
+def _open_driver(config: Config, simulation: Any | None) -> Mfrc522:
+    return Mfrc522(_open_transport(config, simulation), rx_gain=RX_GAIN_FIELD[config.reader.rx_gain_db])
 
 
 def _build_link(config: Config, app: KioskApp) -> Any | None:
@@ -220,32 +192,34 @@ def _build_link(config: Config, app: KioskApp) -> Any | None:
         keepalive_s=hq.keepalive_s, topic_prefix=hq.topic_prefix,
         hq_public_keys=load_public_keys([config.security.hq_public_key]),
         ledger=app.ledger, telemetry_source=app.telemetry, clock=app.clock,
-        drain_rate_per_s=hq.drain_rate_per_s, state_path=config.ledger.data_dir / SYNC_STATE_FILE)
+        drain_rate_per_s=hq.drain_rate_per_s, state_path=config.ledger.sync_state_file)
+
+
+def _simulated_cards(config: Config, keys: MasterKeys, *, fresh: bool) -> Any | None:
+    """The simulation's demo cards (kiosk.simulation.SimulatedCards), or None with a real reader."""
+    if config.reader.driver != "emulator":
+        return None
+    from kiosk.simulation import SimulatedCards
+
+    state_file = config.ledger.data_dir / SIM_CARDS_FILE
+    if fresh:
+        state_file.unlink(missing_ok=True)  # a new ledger knows no counters: start the cards afresh too
+    return SimulatedCards(state_file, keys, CARD_FAULTS, version=config.reader.emulator_version)
 
 
 def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> KioskApp:
     """Open keys, ledger, reader and HQ link; nothing is drawn yet."""
-    tz = config.device.tz
-    clock = StoreClock(tz)
+    clock = StoreClock(config.device.tz)
     if config.simulation.enabled and config.simulation.generate_keys:
         ensure_keys(config, simulation=True)
     master_keys: MasterKeys = load_master_keys(config.security.card_master_key)
-    faults = CardFaults(io=(ReaderError,), wrong_key=(AuthError,))
     ledger, fresh = _open_ledger(config, clock)
 
-    simulation = None
-    if config.reader.driver == "emulator":
-        from kiosk.simulation import SimulatedCards
-
-        state_file = config.ledger.data_dir / SIM_CARDS_FILE
-        if fresh and state_file.exists():
-            state_file.unlink()  # a new ledger knows no counters: start the cards afresh too
-        simulation = SimulatedCards(state_file, master_keys, faults, version=config.reader.emulator_version)
-
-    driver = Mfrc522(_open_transport(config, simulation), rx_gain=RX_GAIN_FIELD[config.reader.rx_gain_db])
-    reader = ReaderService(driver, clock, poll_interval_s=config.reader.poll_interval_ms / 1000,
+    simulation = _simulated_cards(config, master_keys, fresh=fresh)
+    reader = ReaderService(_open_driver(config, simulation), clock,
+                           poll_interval_s=config.reader.poll_interval_ms / 1000,
                            cooldown_s=config.reader.cooldown_ms / 1000,
-                           read_job=tap_job(master_keys, ledger, faults))
+                           read_job=tap_job(master_keys, ledger, CARD_FAULTS))
     events: "queue.Queue[Any]" = queue.Queue()
     reader_thread = ReaderThread(reader, events, wake=wake)
 
@@ -259,15 +233,14 @@ def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> Kios
             if simulation is not None:
                 simulation.save()  # a card write must outlive a crash, like the ledger's record of it
 
-    service = KioskService(ledger, master_keys, faults, run_on_card, clock.now,
+    service = KioskService(ledger, master_keys, CARD_FAULTS, run_on_card, clock.now,
                            denylist_max_age=dt.timedelta(hours=config.ledger.denylist_max_age_h),
                            stale_denylist_max_points=config.ledger.stale_denylist_max_points)
-    link_holder: list[Any] = [None]
     session = Session(service, store_name=config.device.display_name,
                       inactivity_timeout_s=config.display.inactivity_timeout_s, monotonic=clock.monotonic,
-                      is_online=lambda: link_holder[0] is not None and link_holder[0].online)
+                      is_online=lambda: app.online)
     app = KioskApp(config, clock, ledger, reader, reader_thread, events, service, session, simulation)
-    app.link = link_holder[0] = _build_link(config, app)
+    app.link = _build_link(config, app)
     return app
 
 
@@ -418,25 +391,19 @@ def card_tools(config: Config, *, keys: MasterKeys, timeout_s: float) -> Iterato
     On a device: open the reader, wait up to `timeout_s` for a card, yield it. In simulation:
     the demo field, with the card chosen by $KIOSK_SIM_CARD (default 8, the blank card; 1-7 are
     the demo members' cards); changes to demo member cards are saved like the running kiosk's.
-    The kiosk service must not be using the reader at the same time.
+    The kiosk service must not be using the reader at the same time. The caller provides the keys
+    (`kiosk card` creates the simulation's first, as `kiosk run` does).
     """
     from drivers.session import open_session
     from kiosk.commands.card import CardTools
 
-    clock = StoreClock(config.device.tz)
-    faults = CardFaults(io=(ReaderError,), wrong_key=(AuthError,))
-    if config.simulation.enabled and config.simulation.generate_keys:
-        ensure_keys(config, simulation=True)
-    ledger, _ = _open_ledger(config, clock)
+    ledger, fresh = _open_ledger(config, StoreClock(config.device.tz))
     simulation = None
     try:
-        if config.reader.driver == "emulator":
-            from kiosk.simulation import SimulatedCards
-
-            simulation = SimulatedCards(config.ledger.data_dir / SIM_CARDS_FILE, keys, faults,
-                                        version=config.reader.emulator_version)
+        simulation = _simulated_cards(config, keys, fresh=fresh)
+        if simulation is not None:
             simulation.tap(int(os.environ.get("KIOSK_SIM_CARD", "8")))
-        driver = Mfrc522(_open_transport(config, simulation), rx_gain=RX_GAIN_FIELD[config.reader.rx_gain_db])
+        driver = _open_driver(config, simulation)
         try:
             driver.init()
             deadline = time.monotonic() + timeout_s
@@ -446,7 +413,7 @@ def card_tools(config: Config, *, keys: MasterKeys, timeout_s: float) -> Iterato
                 session = open_session(driver)
             if session is None:
                 raise CardTimeout(f"no card presented within {timeout_s:.0f} s")
-            yield CardTools(session=session, faults=faults, keys=keys, ledger=ledger)
+            yield CardTools(session=session, faults=CARD_FAULTS, keys=keys, ledger=ledger)
         finally:
             driver.transport.close()
     finally:

@@ -133,6 +133,16 @@ class LedgerConfig(_Section):
     denylist_max_age_h: int = Field(72, ge=1)
     stale_denylist_max_points: int = Field(500, ge=0)
 
+    @property
+    def ledger_file(self) -> Path:
+        """The SQLite ledger in `data_dir`."""
+        return self.data_dir / "ledger.db"
+
+    @property
+    def sync_state_file(self) -> Path:
+        """The HQ link's record of accepted document versions (sync/state.py, docs/mqtt.md)."""
+        return self.data_dir / "sync-state.sqlite"
+
 
 class HqConfig(_Section):
     host: str = Field("", description="MQTT broker host; empty = run offline")

@@ -7,8 +7,9 @@ The member is told "done" only after the confirm. A card pulled before the write
 leaves the redemption pending; the next tap of that card finishes it (never twice: the intent id
 and the card counter both guard it).
 
-Card I/O happens on the reader's thread through the injected `run_on_card(job)`, which raises
-one of `faults.io` when the card is no longer in the field. This module imports no driver.
+The card write and the confirm after it (kiosk/cards/redeem_step.complete_redemption) run on the
+reader's thread through the injected `run_on_card(job)`, which raises one of `faults.io` when the
+card is no longer in the field. This module imports no driver.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any, Callable, TypeVar
 from kiosk.cards.errors import CardFaults
 from kiosk.cards.keyfile import MasterKeys
 from kiosk.cards.policy import offline_redemption_allowed
-from kiosk.cards.redeem_step import CardWriteRefused, CardWritten, RedemptionConfirmed, write_redemption_counter
+from kiosk.cards.redeem_step import (CardWriteRefused, RedemptionConfirmed, RedemptionPending,
+                                     complete_redemption)
 from kiosk.cards.verify import NOTICE_FOR, Verified
 from kiosk.ledger import (
     CardDenied, InsufficientPoints, LedgerError, OfflineLimitReached, RewardUnavailable, UnknownMember,
@@ -103,23 +105,26 @@ class KioskService:
         return self._write_and_confirm(intent_id, card_uid, member_id, pending.card_counter)
 
     def _write_and_confirm(self, intent_id: str, card_uid: bytes, member_id: str, counter: int) -> VoucherView:
-        def job(session: Any) -> Any:
-            return write_redemption_counter(session, self._keys, self._faults, card_uid=card_uid,
-                                            member_id=member_id, target_counter=counter)
+        # The card step and the confirm run together on the reader thread (the ledger is
+        # thread-safe), exactly as tap_job finishes a pending redemption on a re-tap.
+        def job(session: Any) -> RedemptionConfirmed | RedemptionPending:
+            return complete_redemption(session, self._keys, self._faults, self._ledger.confirm_redemption,
+                                       intent_id=intent_id, card_uid=card_uid, member_id=member_id,
+                                       target_counter=counter)
 
         try:
             result = self._run_on_card(job)
         except self._faults.io as exc:
             # The card is not in the field: nothing was written, the redemption waits for a tap.
             raise RedemptionRefused(NoticeKind.CARD_REMOVED_TOO_SOON, type(exc).__name__) from None
-        if isinstance(result, CardWritten):
-            try:
-                return self._ledger.confirm_redemption(intent_id, result.counter)
-            except LedgerError as exc:
-                _LOG.error("confirm after card write failed: %s", exc)
-                raise RedemptionRefused(NoticeKind.REDEMPTION_FAILED, type(exc).__name__) from None
-        if isinstance(result, CardWriteRefused):
-            if result.final:
+        except LedgerError as exc:
+            _LOG.error("confirm after card write failed: %s", exc)
+            raise RedemptionRefused(NoticeKind.REDEMPTION_FAILED, type(exc).__name__) from None
+        if isinstance(result, RedemptionConfirmed):
+            return result.voucher
+        card = result.card
+        if isinstance(card, CardWriteRefused):
+            if card.final:
                 self._ledger.abandon_redemption(intent_id)
-            raise RedemptionRefused(NoticeKind.REDEMPTION_FAILED, result.reason)
-        raise RedemptionRefused(NoticeKind.CARD_REMOVED_TOO_SOON, getattr(result, "reason", ""))
+            raise RedemptionRefused(NoticeKind.REDEMPTION_FAILED, card.reason)
+        raise RedemptionRefused(NoticeKind.CARD_REMOVED_TOO_SOON, card.reason)

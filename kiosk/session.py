@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Protocol
 
 from kiosk.model import MemberView, NoticeKind, RewardOption, VoucherView
@@ -143,7 +143,7 @@ class Session:
         self._online = online
         # Re-issue the current state with the new mark; member data is unchanged.
         if hasattr(self.state, "online"):
-            self.state = _with_online(self.state, online)
+            self.state = replace(self.state, online=online)
 
     # --- inputs from the touchscreen ---------------------------------------------------
 
@@ -232,9 +232,3 @@ class Session:
             self.state = MemberHome(self._service.member_view(state.member.member_id), self._online)
         elif isinstance(state, Notice):
             self.state = Idle(self._store_name, self._online)
-
-
-def _with_online(state: UiState, online: bool) -> UiState:
-    from dataclasses import replace
-
-    return replace(state, online=online)

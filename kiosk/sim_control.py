@@ -31,8 +31,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable
 
-from kiosk.ui_state import (Back, ChooseReward, Confirm, ConfirmRedeem, Done, MemberHome, MyVouchers, Notice,
-                            OpenRewards, OpenVouchers, Rewards, VoucherIssued)
+from kiosk.ui_state import (Back, ChooseReward, Confirm, ConfirmRedeem, Done, MyVouchers, Notice,
+                            OpenRewards, OpenVouchers, Rewards, VoucherIssued, screen_name)
 
 _LOG = logging.getLogger(__name__)
 
@@ -64,10 +64,7 @@ class ControlServer:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        try:
-            self.path.unlink()
-        except FileNotFoundError:
-            pass
+        self.path.unlink(missing_ok=True)
 
     def _serve(self) -> None:
         while self._sock is not None:
@@ -105,10 +102,7 @@ class ControlServer:
 
 def describe(state: Any) -> dict[str, Any]:
     """The parts of a UiState a driver of the simulation needs (ids and figures, no names)."""
-    names = {"Idle": "idle", "Reading": "reading", "MemberHome": "member", "Rewards": "rewards",
-             "Confirm": "confirm", "VoucherIssued": "voucher", "MyVouchers": "vouchers", "Notice": "notice"}
-    out: dict[str, Any] = {"ok": True, "screen": names.get(type(state).__name__, type(state).__name__),
-                           "online": getattr(state, "online", None)}
+    out: dict[str, Any] = {"ok": True, "screen": screen_name(state), "online": getattr(state, "online", None)}
     member = getattr(state, "member", None)
     if member is not None:
         out.update(member_id=member.member_id, points=member.points)
@@ -182,4 +176,4 @@ def drain(app: Any, server: ControlServer) -> bool:
         ran = True
 
 
-__all__ = ["ControlServer", "describe", "drain", "run_command", "MemberHome"]
+__all__ = ["ControlServer", "describe", "drain", "run_command"]

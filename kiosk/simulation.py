@@ -72,9 +72,6 @@ class SimulatedCards:
         if not saved:
             self.save()
 
-    def transport(self) -> EmulatorTransport:
-        return EmulatorTransport(self.chip)
-
     @property
     def present_key(self) -> int | None:
         return self._present

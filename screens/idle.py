@@ -136,7 +136,7 @@ class ReadingScreen(Screen):
         self.dynamic.append(FrameLoop(self.spin_rect, list(spinner_frames(side)), SPINNER_FPS))
 
     def draw_header(self, surface: pygame.Surface) -> None:
-        pass
+        """No header while reading: the spinner has the whole screen."""
 
     def draw_body(self, surface: pygame.Surface) -> None:
         lay = self.ctx.layout

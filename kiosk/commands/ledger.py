@@ -14,21 +14,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from kiosk.config import load_config
+from kiosk.config import LedgerConfig, load_config
 from kiosk.ledger import Ledger
 
-LEDGER_FILE = "ledger.db"
-SYNC_STATE_FILE = "sync-state.sqlite"  # same name as kiosk.app uses (docs/mqtt.md)
-
-
-def rebuild(data_dir: Path) -> list[Path]:
+def rebuild(ledger: LedgerConfig) -> list[Path]:
     """Quarantine the ledger and the sync version store; return where they went."""
-    moved = []
-    for name in (LEDGER_FILE, SYNC_STATE_FILE):
-        path = data_dir / name
-        if path.exists():
-            moved.append(Ledger.quarantine(path))
-    return moved
+    return [Ledger.quarantine(path) for path in (ledger.ledger_file, ledger.sync_state_file) if path.exists()]
 
 
 def _rebuild(args: argparse.Namespace) -> int:
@@ -37,9 +28,9 @@ def _rebuild(args: argparse.Namespace) -> int:
         print("this moves the ledger aside; the kiosk will resync from HQ. Stop the kiosk, then "
               "repeat with --yes", file=sys.stderr)
         return 2
-    moved = rebuild(config.ledger.data_dir)
+    moved = rebuild(config.ledger)
     if not moved:
-        print(f"nothing to do: no {LEDGER_FILE} in {config.ledger.data_dir}")
+        print(f"nothing to do: no {config.ledger.ledger_file}")
         return 0
     for path in moved:
         print(f"moved aside: {path}")

@@ -12,27 +12,17 @@ import argparse
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 from typing import Mapping, TextIO
-from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from kiosk.clock import StoreClock
+from kiosk.ledger.configured import load_voucher_key, open_configured
 from kiosk.ledger.vouchers import verify_voucher_code
 from kiosk.model import VoucherView
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-LEDGER_FILE = "ledger.db"
-
-
-class _WallClock:
-    def __init__(self, tz: ZoneInfo):
-        self.tz = tz
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(self.tz)
 
 
 def verify_code_command(code: str, public_keys: Mapping[str, Ed25519PublicKey], now: dt.datetime, out: TextIO,
@@ -78,32 +68,20 @@ def list_vouchers_command(vouchers: tuple[VoucherView, ...], out: TextIO, *, as_
     return EXIT_OK
 
 
-def _signing_key(path: Path) -> Ed25519PrivateKey:
-    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} is not an Ed25519 private key")
-    return key
-
-
-def _open_ledger(cfg, key: Ed25519PrivateKey):
-    from kiosk.ledger import Ledger, OfflineLimits
-    path = Path(cfg.ledger.data_dir) / LEDGER_FILE
-    if not path.exists():
+def _open_ledger(cfg):
+    """The kiosk's ledger, or None where there is none (a till PC verifying codes)."""
+    if not cfg.ledger.ledger_file.exists():
         return None
-    tz = ZoneInfo(cfg.device.timezone)
-    return Ledger.open(path, device_id=cfg.device.id, clock=_WallClock(tz), tz=tz, voucher_key=key,
-                       offline_limits=OfflineLimits(cfg.ledger.offline_max_points_per_day,
-                                                    cfg.ledger.offline_max_redemptions_per_day))
+    return open_configured(cfg, StoreClock(cfg.device.tz))
 
 
 def _verify(args: argparse.Namespace) -> int:
     from kiosk.config import load_config
     from kiosk.ledger.vouchers import MalformedVoucherCode, parse_voucher_code
     cfg = load_config(getattr(args, "config", None))
-    key = _signing_key(cfg.security.voucher_signing_key)
-    tz = ZoneInfo(cfg.device.timezone)
+    key = load_voucher_key(cfg.security.voucher_signing_key)
     known = None
-    ledger = _open_ledger(cfg, key)
+    ledger = _open_ledger(cfg)
     if ledger is not None:
         try:
             known = ledger.voucher(parse_voucher_code(args.code).voucher_id)
@@ -111,16 +89,16 @@ def _verify(args: argparse.Namespace) -> int:
             pass
         finally:
             ledger.close()
-    return verify_code_command(args.code, {cfg.device.id: key.public_key()}, dt.datetime.now(tz), sys.stdout,
+    return verify_code_command(args.code, {cfg.device.id: key.public_key()}, dt.datetime.now(cfg.device.tz), sys.stdout,
                                known=known, as_json=args.json)
 
 
 def _list(args: argparse.Namespace) -> int:
     from kiosk.config import load_config
     cfg = load_config(getattr(args, "config", None))
-    ledger = _open_ledger(cfg, _signing_key(cfg.security.voucher_signing_key))
+    ledger = _open_ledger(cfg)
     if ledger is None:
-        print(f"no ledger at {Path(cfg.ledger.data_dir) / LEDGER_FILE}", file=sys.stderr)
+        print(f"no ledger at {cfg.ledger.ledger_file}", file=sys.stderr)
         return EXIT_FAILED
     try:
         if not ledger.member_exists(args.member):
