@@ -78,13 +78,16 @@ class KioskApp:
     # --- reader events -> session (main thread) ------------------------------------------
 
     def drain_reader_events(self) -> None:
+        applied = False
         while True:
             try:
                 event = self.reader_events.get_nowait()
             except queue.Empty:
                 break
             self._apply_reader_event(event)
-        self.nudge_link()
+            applied = True
+        if applied:  # a tap may have written events (security, counters); an empty drain wrote none
+            self.nudge_link()
 
     def _apply_reader_event(self, event: Any) -> None:
         if isinstance(event, CardPresented):
