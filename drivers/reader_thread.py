@@ -37,7 +37,8 @@ class ReaderThread:
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
         self._kick.set()
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # never started (e.g. a command that only built the app)
+            self._thread.join(timeout)
         while True:  # nobody will run these any more: fail them rather than leave callers waiting
             try:
                 _, future = self._jobs.get_nowait()

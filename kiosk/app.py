@@ -146,8 +146,7 @@ class KioskApp:
     def close(self) -> None:
         if self.link is not None:
             self.link.stop()
-        if self.reader_thread.alive:
-            self.reader_thread.stop()
+        self.reader_thread.stop()
         if self.simulation is not None:
             self.simulation.remove()
             self.simulation.save()

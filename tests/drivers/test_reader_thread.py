@@ -74,3 +74,10 @@ def test_jobs_submitted_after_stop_fail_instead_of_hanging(running):
     thread.stop()
     with pytest.raises(RuntimeError):
         thread.submit(lambda session: None).result(timeout=1)
+
+
+def test_stopping_a_thread_that_never_started_is_harmless():
+    thread = ReaderThread(ReaderService(make_rig("emulator", init=False).driver, SystemClock()), queue.Queue())
+    thread.stop()
+    assert not thread.alive
+    assert thread.submit(lambda session: None).exception() is not None  # refuses work once stopped
