@@ -16,9 +16,15 @@ choose the cheapest one the member can have, confirm, Done, take the card away.
 Nemesis, two independent timelines so faults overlap as they would in a shop:
 - kiosk: `kill_kiosk` (SIGKILL; the supervisor restarts it) and `pause_kiosk` (SIGSTOP past the
   watchdog period: the supervisor must notice the missing pings, abort and restart it);
-- broker: `kill_broker` (SIGKILL and restart, losing every session and queued message) and
+- broker: `kill_broker` (SIGKILL and restart, losing every session and queued message),
   `partition` (broker stopped for a while, quick 4-6 s, full 60-120 s: the kiosk goes offline and
-  keeps redeeming from its ledger; the events wait in its outbox).
+  keeps redeeming from its ledger; the events wait in its outbox) and `freeze_broker` (SIGSTOP,
+  then SIGCONT, quick 12-16 s, full 20-60 s: a hung broker or a network that silently drops
+  packets. Every TCP connection stays open and the kernel still accepts new ones, but nothing
+  answers; the kiosk keeps publishing into a socket no one reads until its MQTT keepalive (5 s
+  here) tells it the link is dead, then its reconnect attempts pile up unanswered in the broker's
+  accept queue. On SIGCONT the broker reads all of that at once: stale sessions, late
+  publishes, connects from sockets the kiosk already gave up on).
 
 Check (Jepsen's "set" test), after the nemesis has stopped, everything is restarted healthy and the
 outbox has drained: a redemption is *confirmed* when the control socket answered the voucher screen
@@ -28,7 +34,10 @@ kiosk answered with another screen. Then, against HQ's `events` table:
 lost = confirmed vouchers not at HQ; duplicated = vouchers (or event ids) stored more than once, plus
 (device, seq) conflicts; unexpected = vouchers at HQ that were neither confirmed nor indeterminate.
 Also: the kiosk's outbox is empty and `PRAGMA integrity_check` passes on its ledger (kiosk stopped)
-and on HQ's database, and every voucher in the kiosk's ledger is at HQ.
+and on HQ's database, and every voucher in the kiosk's ledger is at HQ. And the kiosk noticed each
+frozen broker by itself: no screen answered while the broker was frozen may still say "online" once
+the freeze has lasted past the keepalive's limit (2 x keepalive and a margin), counted as
+`online_while_frozen`.
 
 Final line: JSON with confirmed, lost, duplicated, unexpected, faults (and the details). Exit
 status 1 if any check failed.
@@ -72,13 +81,20 @@ COOLDOWN_MS = 200
 SNAPSHOT_VERSION = 2
 PLENTY_OF_POINTS = 50_000_000
 KIOSK_FAULTS = ("kill_kiosk", "pause_kiosk")
-BROKER_FAULTS = ("kill_broker", "partition")
+BROKER_FAULTS = ("kill_broker", "partition", "freeze_broker")
+#: MQTT keepalive given to the kiosk (the least kiosk/config.py allows): paho pings after one
+#: keepalive without a byte from the broker and gives up one keepalive later.
+KEEPALIVE_S = 5
+#: A kiosk still showing "online" this long into a freeze did not notice the dead link. Two
+#: keepalives, paho's once-a-second check, the UI's 4 Hz tick and a margin for a busy machine.
+FREEZE_NOTICE_BOUND_S = 2 * KEEPALIVE_S + 4
 
 
 @dataclass(frozen=True)
 class Profile:
     faults_per_kind: int
     partition_s: tuple[float, float]
+    freeze_s: tuple[float, float]
     gap_s: tuple[float, float]  # calm between two broker faults
     kiosk_gap_s: tuple[float, float]  # calm between two kiosk faults (spread over the broker timeline)
     pause_extra_s: float  # SIGSTOP lasts until the watchdog fires; this is the cap beyond the period
@@ -86,9 +102,11 @@ class Profile:
     drain_timeout_s: float
 
 
-QUICK = Profile(faults_per_kind=3, partition_s=(4, 6), gap_s=(1, 3), kiosk_gap_s=(1, 3), pause_extra_s=5,
+# Quick freezes last just past the notice bound, so the kiosk detects most of them itself and
+# tries to reconnect into the frozen broker at least once.
+QUICK = Profile(faults_per_kind=3, partition_s=(4, 6), freeze_s=(12, 16), gap_s=(1, 3), kiosk_gap_s=(1, 3), pause_extra_s=5,
                 watchdog_s=3, drain_timeout_s=60)
-FULL = Profile(faults_per_kind=5, partition_s=(60, 120), gap_s=(8, 25), kiosk_gap_s=(30, 70), pause_extra_s=5,
+FULL = Profile(faults_per_kind=5, partition_s=(60, 120), freeze_s=(20, 60), gap_s=(8, 25), kiosk_gap_s=(30, 70), pause_extra_s=5,
                watchdog_s=3, drain_timeout_s=240)
 
 
@@ -119,11 +137,58 @@ class FaultLog:
         _LOG.info("fault %s %s", kind, detail)
 
 
+class LinkWatch:
+    """What the kiosk's screens said about HQ while the broker was frozen.
+
+    The shopper reports every answer's online mark with the times the question left and the answer
+    came back; the nemesis says when a freeze began and ended. An answer counts as given during the
+    freeze only if it left after the freeze began and came back before the thaw.
+    """
+
+    def __init__(self, notice_bound_s: float):
+        self.notice_bound_s = notice_bound_s
+        self.lock = threading.Lock()
+        self.frozen_at: float | None = None
+        self.seen: list[tuple[float, float, bool]] = []  # during the current freeze
+        self.freezes = 0
+        self.noticed = 0  # freezes during which an answer said offline
+        self.online_while_frozen = 0  # freezes with an "online" answer past the notice bound
+        self.noticed_after_s: list[float] = []  # freeze start to the first "offline" question
+
+    def observe(self, sent: float, received: float, online: object) -> None:
+        if not isinstance(online, bool):
+            return  # a screen without the mark
+        with self.lock:
+            if self.frozen_at is not None and sent >= self.frozen_at:
+                self.seen.append((sent, received, online))
+
+    def freeze(self) -> None:
+        with self.lock:
+            self.frozen_at, self.seen = time.monotonic(), []
+
+    def thaw(self) -> None:
+        """Call just before SIGCONT: every answer counted came from a kiosk facing a frozen broker."""
+        thawed = time.monotonic()
+        with self.lock:
+            start, seen, self.frozen_at = self.frozen_at, self.seen, None
+        if start is None:
+            return
+        during = [(sent, online) for sent, received, online in seen if received <= thawed]
+        offline = [sent for sent, online in during if not online]
+        self.freezes += 1
+        if offline:
+            self.noticed += 1
+            self.noticed_after_s.append(round(offline[0] - start, 1))
+        if any(online and sent >= start + self.notice_bound_s for sent, online in during):
+            self.online_while_frozen += 1
+            _LOG.error("the kiosk still said online %.0f s into a broker freeze", self.notice_bound_s)
+
+
 # --- set-up ------------------------------------------------------------------------------------------------
 def write_config(workdir: Path, port: int) -> Path:
     data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     data["reader"]["cooldown_ms"] = COOLDOWN_MS
-    data["hq"].update(host="127.0.0.1", port=port, keepalive_s=5, topic_prefix=PREFIX, drain_rate_per_s=1000)
+    data["hq"].update(host="127.0.0.1", port=port, keepalive_s=KEEPALIVE_S, topic_prefix=PREFIX, drain_rate_per_s=1000)
     # Offline redemptions must go on for the whole partition; the caps are the shop's policy, not
     # what is tested here.
     data["ledger"].update(offline_max_points_per_day=10**9, offline_max_redemptions_per_day=10**6,
@@ -210,12 +275,14 @@ def wait_for(predicate, timeout_s: float, what: str, interval_s: float = 0.25) -
 class Shopper(threading.Thread):
     """Redeems through the control socket until told to stop; survives kiosk restarts."""
 
-    def __init__(self, unit: KioskUnit, control_path: Path, history: History, rng: random.Random):
+    def __init__(self, unit: KioskUnit, control_path: Path, history: History, rng: random.Random,
+                 watch: LinkWatch):
         super().__init__(name="shopper", daemon=True)
         self.unit = unit
         self.control_path = control_path
         self.history = history
         self.rng = rng
+        self.watch = watch
         self.stop_event = threading.Event()
         self.client: ControlClient | None = None
         self.errors = 0
@@ -250,7 +317,10 @@ class Shopper(threading.Thread):
 
     def _ask(self, **command: Any) -> dict[str, Any]:
         assert self.client is not None
-        return self.client.ask(**command)
+        sent = time.monotonic()
+        answer = self.client.ask(**command)
+        self.watch.observe(sent, time.monotonic(), answer.get("online"))
+        return answer
 
     def _wait_screen(self, timeout_s: float = 8.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
@@ -311,9 +381,10 @@ class Shopper(threading.Thread):
 # --- nemesis ----------------------------------------------------------------------------------------------
 class Nemesis:
     def __init__(self, unit: KioskUnit, broker: Mosquitto, profile: Profile, rng: random.Random, faults: FaultLog,
-                 t0: float):
+                 t0: float, watch: LinkWatch):
         self.unit = unit
         self.broker = broker
+        self.watch = watch
         self.profile = profile
         self.rng = rng
         self.faults = faults
@@ -368,6 +439,18 @@ class Nemesis:
             self.faults.note(self.t0, "partition", f"{seconds:.0f} s")
             time.sleep(seconds)
             self.broker.start()
+
+    def freeze_broker(self) -> None:
+        with self.broker_lock:
+            seconds = self.rng.uniform(*self.profile.freeze_s)
+            self.broker.freeze()
+            self.watch.freeze()
+            self.faults.note(self.t0, "freeze_broker", f"{seconds:.0f} s")
+            try:
+                time.sleep(seconds)
+            finally:
+                self.watch.thaw()
+                self.broker.thaw()
 
     def _wait_restarted(self) -> None:
         time.sleep(0.5)
@@ -434,7 +517,7 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
                      log_path=kiosk_dir / "kiosk.log", watchdog_s=profile.watchdog_s,
                      env={"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1",
                           "KIOSK_SIM_CONTROL": str(control_path), "PYTHONPATH": str(REPO)})
-    history, faults = History(), FaultLog()
+    history, faults, watch = History(), FaultLog(), LinkWatch(FREEZE_NOTICE_BOUND_S)
     t0 = time.monotonic()
     kiosk_code: int | None = None
     try:
@@ -447,10 +530,10 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
                  60, "the kiosk to apply HQ's member snapshot")
         print(f"set-up done in {time.monotonic() - t0:.1f} s; workload and nemesis start", flush=True)
 
-        shopper = Shopper(unit, control_path, history, random.Random(rng.random()))
+        shopper = Shopper(unit, control_path, history, random.Random(rng.random()), watch)
         shopper.start()
         t_chaos = time.monotonic()
-        nemesis = Nemesis(unit, broker, profile, random.Random(rng.random()), faults, t0)
+        nemesis = Nemesis(unit, broker, profile, random.Random(rng.random()), faults, t0, watch)
         timelines = [threading.Thread(target=nemesis.run_timeline, args=(kinds, gaps), daemon=True)
                      for kinds, gaps in ((KIOSK_FAULTS, profile.kiosk_gap_s), (BROKER_FAULTS, profile.gap_s))]
         for thread in timelines:
@@ -485,6 +568,8 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
         "attempts": history.attempts, "offline_confirmed": history.offline_confirmed,
         "resumed_on_tap": history.resumed, "shopper_errors": shopper.errors,
         "screens_after_tap": dict(history.screens), "failed_reasons": dict(collections.Counter(history.failed.values())),
+        "freezes_noticed": watch.noticed, "online_while_frozen": watch.online_while_frozen,
+        "freeze_noticed_after_s": watch.noticed_after_s,
         "outbox_after": outbox_after, "ledger_integrity": integrity(ledger_db), "hq_integrity": integrity(hq.db),
         "kiosk_exit_on_sigterm": kiosk_code, "hq_exit": hq_code,
         "chaos_s": round(chaos_s, 1), "drain_s": round(drain_s, 1),
@@ -500,7 +585,7 @@ def passed(figures: dict[str, Any]) -> list[str]:
     """The checks that failed (empty = all passed)."""
     problems = []
     for name in ("lost", "duplicated", "unexpected", "outbox_after", "ledger_vouchers_not_at_hq",
-                 "hq_vouchers_not_in_ledger", "hq_seq_gaps", "conflicts"):
+                 "hq_vouchers_not_in_ledger", "hq_seq_gaps", "conflicts", "online_while_frozen"):
         if figures[name]:
             problems.append(f"{name} = {figures[name]}")
     if figures["failed_but_at_hq"]:
@@ -521,10 +606,13 @@ def passed(figures: dict[str, Any]) -> list[str]:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short run for CI: 3 faults of each kind, short partitions")
+    parser.add_argument("--quick", action="store_true",
+                        help="short run for CI: 3 faults of each kind, short partitions and freezes")
     parser.add_argument("--faults-per-kind", type=int, help="faults of each kind (default 5; quick 3)")
     parser.add_argument("--partition-s", type=float, nargs=2, metavar=("MIN", "MAX"),
                         help="how long the broker stays down (default 60 120; quick 4 6)")
+    parser.add_argument("--freeze-s", type=float, nargs=2, metavar=("MIN", "MAX"),
+                        help="how long the broker stays frozen (default 20 60; quick 12 16)")
     parser.add_argument("--watchdog-s", type=float, help="WatchdogSec given to the kiosk (default 3)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, help="keep everything here (default: a temporary directory)")
@@ -534,10 +622,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     quick = args.quick or os.environ.get("KIOSK_BENCH_QUICK") == "1"
     profile = QUICK if quick else FULL
     overrides = {"faults_per_kind": args.faults_per_kind, "watchdog_s": args.watchdog_s,
-                 "partition_s": tuple(args.partition_s) if args.partition_s else None}
+                 "partition_s": tuple(args.partition_s) if args.partition_s else None,
+                 "freeze_s": tuple(args.freeze_s) if args.freeze_s else None}
     profile = Profile(**{**profile.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
-    if profile.faults_per_kind < 1 or profile.watchdog_s <= 0 or min(profile.partition_s) < 0:
-        parser.error("--faults-per-kind must be at least 1, --watchdog-s positive, partitions not negative")
+    if (profile.faults_per_kind < 1 or profile.watchdog_s <= 0 or min(profile.partition_s) < 0
+            or min(profile.freeze_s) < 0):
+        parser.error("--faults-per-kind must be at least 1, --watchdog-s positive, partitions and freezes "
+                     "not negative")
     args.profile = profile
     return args
 

@@ -1,5 +1,6 @@
 """The chaos suite, reduced for CI: the real kiosk, Mosquitto and HQ tool under a few faults of
-each kind (SIGKILL, SIGSTOP past the watchdog, broker killed, broker down for a few seconds).
+each kind (SIGKILL, SIGSTOP past the watchdog, broker killed, broker down for a few seconds, broker
+frozen just past the kiosk's keepalive limit).
 
 The full run (`python -m bench.chaos`, minutes-long partitions) is in docs/benchmarks.md. The
 checker itself is tested here too, on histories that are wrong on purpose, so a passing chaos
@@ -78,6 +79,7 @@ def test_quick_chaos_run_loses_doubles_and_invents_no_redemption(tmp_path):
     assert (figures["lost"], figures["duplicated"], figures["unexpected"]) == (0, 0, 0), figures
     assert figures["outbox_after"] == 0 and figures["ledger_integrity"] == "ok", figures
     assert all(figures["faults_by_kind"].get(kind, 0) >= 2
-               for kind in ("kill_kiosk", "pause_kiosk", "kill_broker", "partition")), figures
+               for kind in ("kill_kiosk", "pause_kiosk", "kill_broker", "partition", "freeze_broker")), figures
+    assert figures["online_while_frozen"] == 0, figures  # the kiosk noticed each frozen broker itself
     assert figures["watchdog_kills"] >= figures["faults_by_kind"]["pause_kiosk"], figures
     assert result.returncode == 0, result.stdout[-3000:]

@@ -1,7 +1,10 @@
-"""A real Mosquitto for the integration tests: free loopback port, generated config, kill/restart.
+"""A real Mosquitto for the integration tests: free loopback port, generated config, kill/restart,
+freeze/thaw.
 
 Persistence is off on purpose: restarting the broker loses every session and queued message,
-which is the harsh case the relay must survive.
+which is the harsh case the relay must survive. `freeze` (SIGSTOP) is the other harsh case: the
+TCP connections stay open and the kernel still completes new handshakes, but nothing answers, as
+with a hung broker or a network that silently drops packets; only keepalive can tell.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1\n"
             + extra_config)
         self._proc: subprocess.Popen[bytes] | None = None
+        self._frozen = False
 
     def start(self) -> None:
         log = open(self.log, "ab")
@@ -58,22 +62,45 @@ class Mosquitto:
                 time.sleep(0.05)
         raise RuntimeError("mosquitto did not open its port")
 
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def freeze(self) -> None:
+        """SIGSTOP: sockets stay open, the kernel buffers what clients send, no one answers."""
+        if self._proc is None or self._proc.poll() is not None:
+            raise RuntimeError("mosquitto is not running")
+        os.kill(self._proc.pid, signal.SIGSTOP)
+        self._frozen = True
+
+    def thaw(self) -> None:
+        """SIGCONT: the broker reads everything that piled up while it was stopped."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGCONT)
+        self._frozen = False
+
     def kill(self) -> None:
-        """SIGKILL: no clean shutdown, no will flushing beyond what the OS does."""
+        """SIGKILL: no clean shutdown, no will flushing beyond what the OS does (also when frozen:
+        SIGKILL ends a stopped process)."""
         if self._proc is not None and self._proc.poll() is None:
             os.kill(self._proc.pid, signal.SIGKILL)
             self._proc.wait(timeout=10)
         self._proc = None
+        self._frozen = False
 
     def restart(self) -> None:
         self.kill()
         self.start()
 
     def stop(self) -> None:
+        """SIGTERM and wait; a frozen broker is continued first, or it would never act on it."""
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
+            if self._frozen:
+                self.thaw()
             try:
                 self._proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.kill()
         self._proc = None
+        self._frozen = False
