@@ -154,6 +154,11 @@ class LinkWatch:
         self.noticed = 0  # freezes during which an answer said offline
         self.online_while_frozen = 0  # freezes with an "online" answer past the notice bound
         self.noticed_after_s: list[float] = []  # freeze start to the first "offline" question
+        self.confirmed_while_frozen = 0  # redemptions go on: online until noticed, offline after
+
+    def confirmed(self) -> None:
+        with self.lock:
+            self.confirmed_while_frozen += self.frozen_at is not None
 
     def observe(self, sent: float, received: float, online: object) -> None:
         if not isinstance(online, bool):
@@ -363,6 +368,7 @@ class Shopper(threading.Thread):
                 raise
             if answer.get("screen") == "voucher" and answer.get("voucher_id"):
                 self.history.confirmed[answer["voucher_id"]] = intent_id
+                self.watch.confirmed()
                 self.history.offline_confirmed += bool(answer.get("offline"))
             elif not answer.get("ok") and "screen" not in answer:
                 # "did not answer in time": the command is still queued and may yet run.
@@ -569,7 +575,7 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
         "resumed_on_tap": history.resumed, "shopper_errors": shopper.errors,
         "screens_after_tap": dict(history.screens), "failed_reasons": dict(collections.Counter(history.failed.values())),
         "freezes_noticed": watch.noticed, "online_while_frozen": watch.online_while_frozen,
-        "freeze_noticed_after_s": watch.noticed_after_s,
+        "freeze_noticed_after_s": watch.noticed_after_s, "confirmed_while_frozen": watch.confirmed_while_frozen,
         "outbox_after": outbox_after, "ledger_integrity": integrity(ledger_db), "hq_integrity": integrity(hq.db),
         "kiosk_exit_on_sigterm": kiosk_code, "hq_exit": hq_code,
         "chaos_s": round(chaos_s, 1), "drain_s": round(drain_s, 1),

@@ -81,5 +81,6 @@ def test_quick_chaos_run_loses_doubles_and_invents_no_redemption(tmp_path):
     assert all(figures["faults_by_kind"].get(kind, 0) >= 2
                for kind in ("kill_kiosk", "pause_kiosk", "kill_broker", "partition", "freeze_broker")), figures
     assert figures["online_while_frozen"] == 0, figures  # the kiosk noticed each frozen broker itself
+    assert figures["confirmed_while_frozen"] > 0, figures  # and went on redeeming meanwhile
     assert figures["watchdog_kills"] >= figures["faults_by_kind"]["pause_kiosk"], figures
     assert result.returncode == 0, result.stdout[-3000:]

@@ -48,13 +48,20 @@ def test_link_notices_a_frozen_broker_and_delivers_what_was_recorded_meanwhile_o
     wait_until(lambda: not link.online, timeout=NOTICE_TIMEOUT_S, what="link notices the frozen broker")
     write_events(ledger, 5, start=10)
     ids.update(_ids(ledger))
+    time.sleep(3 * KEEPALIVE_S)  # connect attempts, each given up after a keepalive, pile up meanwhile
     assert ledger.outbox_depth() == 10, "nothing recorded during the freeze can have been acked"
+    assert not link.online
 
     broker.thaw()
     wait_until(lambda: link.online, timeout=NOTICE_TIMEOUT_S, what="link back after the thaw")
     wait_until(lambda: ledger.outbox_depth() == 0, timeout=60, what="outbox drained after the thaw")
-    assert_hq_has_exactly(HqStore(tmp_path / "hq.sqlite"), ids)
+    store = HqStore(tmp_path / "hq.sqlite")
+    assert_hq_has_exactly(store, ids)
     assert listener.stored == len(ids)
+    # Connect attempts the link gave up on during the freeze reach the broker only now, each with the
+    # kiosk's last will ("offline"); HQ's fleet view must still end with the kiosk online.
+    wait_until(lambda: [d["state"] for d in store.devices()] == ["online"], timeout=NOTICE_TIMEOUT_S,
+               what="HQ sees the kiosk online after the thaw")
 
 
 def test_link_started_against_a_frozen_broker_stays_offline_and_delivers_after_thaw(
