@@ -104,10 +104,10 @@ class Profile:
 
 # Quick freezes last just past the notice bound, so the kiosk detects most of them itself and
 # tries to reconnect into the frozen broker at least once.
-QUICK = Profile(faults_per_kind=3, partition_s=(4, 6), freeze_s=(12, 16), gap_s=(1, 3), kiosk_gap_s=(1, 3), pause_extra_s=5,
-                watchdog_s=3, drain_timeout_s=60)
-FULL = Profile(faults_per_kind=5, partition_s=(60, 120), freeze_s=(20, 60), gap_s=(8, 25), kiosk_gap_s=(30, 70), pause_extra_s=5,
-               watchdog_s=3, drain_timeout_s=240)
+QUICK = Profile(faults_per_kind=3, partition_s=(4, 6), freeze_s=(12, 16), gap_s=(1, 3), kiosk_gap_s=(1, 3),
+                pause_extra_s=5, watchdog_s=3, drain_timeout_s=60)
+FULL = Profile(faults_per_kind=5, partition_s=(60, 120), freeze_s=(20, 60), gap_s=(8, 25), kiosk_gap_s=(30, 70),
+               pause_extra_s=5, watchdog_s=3, drain_timeout_s=240)
 
 
 # --- history ---------------------------------------------------------------------------------------------
@@ -150,7 +150,6 @@ class LinkWatch:
         self.lock = threading.Lock()
         self.frozen_at: float | None = None
         self.seen: list[tuple[float, float, bool]] = []  # during the current freeze
-        self.freezes = 0
         self.noticed = 0  # freezes during which an answer said offline
         self.online_while_frozen = 0  # freezes with an "online" answer past the notice bound
         self.noticed_after_s: list[float] = []  # freeze start to the first "offline" question
@@ -180,7 +179,6 @@ class LinkWatch:
             return
         during = [(sent, online) for sent, received, online in seen if received <= thawed]
         offline = [sent for sent, online in during if not online]
-        self.freezes += 1
         if offline:
             self.noticed += 1
             self.noticed_after_s.append(round(offline[0] - start, 1))
@@ -193,7 +191,8 @@ class LinkWatch:
 def write_config(workdir: Path, port: int) -> Path:
     data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     data["reader"]["cooldown_ms"] = COOLDOWN_MS
-    data["hq"].update(host="127.0.0.1", port=port, keepalive_s=KEEPALIVE_S, topic_prefix=PREFIX, drain_rate_per_s=1000)
+    data["hq"].update(host="127.0.0.1", port=port, keepalive_s=KEEPALIVE_S, topic_prefix=PREFIX,
+                      drain_rate_per_s=1000)
     # Offline redemptions must go on for the whole partition; the caps are the shop's policy, not
     # what is tested here.
     data["ledger"].update(offline_max_points_per_day=10**9, offline_max_redemptions_per_day=10**6,

@@ -13,11 +13,12 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from bench.chaos import History, check
+from bench.chaos import History, LinkWatch, check
 from sync.hq.store import HqStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,6 +66,26 @@ def test_checker_counts_lost_duplicated_and_unexpected_vouchers(tmp_path):
     assert result["unexpected_ids"] == ["V9"]
     assert result["failed_but_at_hq"] == ["V9"]
     assert result["ledger_vouchers_not_at_hq"] == 1
+
+
+def test_link_watch_flags_a_kiosk_still_online_past_the_notice_bound():
+    watch = LinkWatch(notice_bound_s=0.0)  # any answer during the freeze is past the bound
+    watch.freeze()
+    asked = time.monotonic()
+    watch.observe(asked, time.monotonic(), True)
+    watch.thaw()
+    assert (watch.online_while_frozen, watch.noticed) == (1, 0)
+
+
+def test_link_watch_counts_offline_answers_and_ignores_those_that_came_back_after_the_thaw():
+    watch = LinkWatch(notice_bound_s=0.0)
+    watch.freeze()
+    asked = time.monotonic()
+    watch.observe(asked, time.monotonic(), False)  # noticed
+    watch.observe(asked, time.monotonic() + 60, True)  # answered after the thaw: may be online again
+    watch.observe(asked, time.monotonic(), None)  # a screen without the online mark
+    watch.thaw()
+    assert (watch.online_while_frozen, watch.noticed) == (0, 1)
 
 
 @pytest.mark.slow
