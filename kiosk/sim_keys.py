@@ -35,6 +35,9 @@ class SimulationKeys:
     def show(self, state: Any) -> None:
         self._ui.show(state)
 
+    def input_hz(self) -> float | None:
+        return self._ui.input_hz()
+
     def next_wakeup(self, now: float) -> float:
         return self._ui.next_wakeup(now)
 

@@ -8,7 +8,7 @@ bookkeeping, so a screen never decides when the display is flipped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 import pygame
@@ -24,6 +24,9 @@ class Dynamic(Protocol):
     """A region that repaints itself over the static picture when time passes."""
 
     rect: pygame.Rect
+    #: True when `paint` covers every pixel of `rect`: the static picture under it need not be
+    #: restored first (one blit per frame instead of two).
+    covers: bool
 
     def advance(self, now: float) -> bool:
         """Move to the picture for monotonic time `now`; True when it differs from the last one."""
@@ -42,6 +45,12 @@ class FrameLoop:
     frames: list[pygame.Surface]
     fps: float
     index: int = -1
+    covers: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.covers = all(frame.get_size() == self.rect.size and not frame.get_flags() & pygame.SRCALPHA
+                          and frame.get_colorkey() is None and frame.get_alpha() is None
+                          for frame in self.frames)
 
     def _index_at(self, now: float) -> int:
         return int(now * self.fps) % len(self.frames)
@@ -70,8 +79,15 @@ class TextTicker:
     background: theme.Color
     period_s: float = 1.0
     text: str | None = None
+    covers: bool = True  # paint fills the background first
+    checked_until: float = float("-inf")
 
     def advance(self, now: float) -> bool:
+        # Formatting the clock costs more than the rest of an idle frame: ask for the text only
+        # once per period, when next_change said it might differ.
+        if self.text is not None and now < self.checked_until:
+            return False
+        self.checked_until = self.next_change(now)
         text = self.text_of()
         if text == self.text:
             return False
@@ -93,6 +109,8 @@ class Screen:
 
     title_key: str | None = None
     show_locale_button: bool = True
+    #: Touch polling rate this screen needs, if less than the loop's default (None: the default).
+    input_hz: float | None = None
 
     def __init__(self, ctx: RenderContext, online: bool = True) -> None:
         self.ctx = ctx

@@ -11,11 +11,21 @@ SDL 2 implements it as a loop that polls every millisecond, which costs a few pe
 while idle (bench/render.py measures both). So the default `wait="poll"` polls the queue
 `poll_hz` times a second and sleeps in between; `wait="sdl"` uses `pygame.event.wait` for drivers
 where it truly blocks.
+
+Wake-ups are what an idle kiosk's CPU is made of (bench.kiosk), so the loop keeps them few:
+- a reader event or a command posted from another thread rings a doorbell that ends the wait at
+  once, so the input poll rate never delays a card (only touches wait for the next poll);
+- polls, animation frames and session ticks all fall on one grid of the monotonic clock, so a
+  wake-up serves all that is due at that moment instead of each getting its own;
+- a screen may ask for a slower input poll (`input_hz`): the attract screen, whose only touch
+  target is the language switch, polls at twice its animation rate instead of 30 Hz.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
@@ -35,9 +45,47 @@ _WAKE_EVENT: int = pygame.event.custom_type()
 Handler = Callable[[Any], UiState | None]
 
 
+class Doorbell:
+    """A sleep that another thread can cut short: `ring()` ends the current (or the next) `sleep`.
+
+    A bare lock rather than threading.Event: Event.wait builds a Condition and a fresh lock on
+    every call, which costs measurably more per wake-up than one timed acquire.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()  # held = nobody rang
+
+    def ring(self) -> None:
+        try:
+            self._lock.release()
+        except RuntimeError:
+            pass  # already rung and not yet answered: one ring is enough
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self._lock.acquire(timeout=seconds)  # acquired = rung (and the ring is answered)
+
+
+#: Rung by every event posted from another thread; the default `sleep` of every UiLoop.
+_DOORBELL = Doorbell()
+
+
 def post_reader_event(payload: object) -> None:
-    """Hand a reader event to the UI loop; callable from the reader thread."""
+    """Hand a reader event to the UI loop and wake it; callable from any thread."""
     pygame.event.post(pygame.event.Event(READER_EVENT, payload=payload))
+    _DOORBELL.ring()
+
+
+#: Deadlines closer than this count as reached: float rounding must never leave a loop sleeping
+#: for a few ulps (or zero seconds) over and over.
+_EPSILON_S = 1e-6
+
+
+def next_on_grid(now: float, period_s: float) -> float:
+    """The first multiple of `period_s` after `now`: the shared grid that lets wake-ups coincide."""
+    at = (math.floor(now / period_s) + 1) * period_s
+    return at if at > now + _EPSILON_S else at + period_s
 
 
 @dataclass
@@ -48,10 +96,11 @@ class UiLoop:
     on_reader_event: Handler = lambda payload: None
     max_fps: float = 30.0
     tick_interval_s: float = 0.25  # how often on_tick runs (session timeouts)
-    poll_hz: float = 30.0  # input polling rate while waiting, for wait="poll"
+    poll_hz: float = 30.0  # input polling rate while waiting, for wait="poll" (a screen may ask for less)
     wait: Literal["poll", "sdl"] = "poll"
     monotonic: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
+    #: Sleeps up to the given seconds; may return early (the doorbell: something was posted).
+    sleep: Callable[[float], None] = _DOORBELL.sleep
     flip: Callable[[list[pygame.Rect]], None] = field(default=pygame.display.update)
     frames: int = 0  # display updates done, for the benchmark and tests
     _running: bool = True
@@ -65,6 +114,7 @@ class UiLoop:
             pygame.event.post(pygame.event.Event(_WAKE_EVENT))
         except pygame.error:
             pass  # the display is already gone; the flag alone ends the loop
+        _DOORBELL.ring()
 
     def run(self) -> None:
         # No `_running = True` here: a stop() that came before run() (systemd's SIGTERM right
@@ -93,12 +143,12 @@ class UiLoop:
                 self._show(self._call(self.on_intent, intent))
         now = self.monotonic()
         if now >= self._next_tick:
-            self._next_tick = now + self.tick_interval_s
+            self._next_tick = next_on_grid(now, self.tick_interval_s)
             self._show(self._call(self.on_tick, now))
         self.ui.update(now)
-        # Cap the frame rate: hold the next flip back until a frame period has passed.
-        wait_for_frame = self._last_flip + 1.0 / self.max_fps - now
-        if wait_for_frame > 0:
+        # Cap the frame rate: hold the next flip back until a frame period has passed (a loop,
+        # because the doorbell may end a sleep early).
+        while (wait_for_frame := self._last_flip + 1.0 / self.max_fps - self.monotonic()) > _EPSILON_S:
             self.sleep(wait_for_frame)
         rects = self.ui.draw()
         if rects:
@@ -128,10 +178,10 @@ class UiLoop:
             first = pygame.event.wait(min(timeout_ms, 1000))
             events = [first] if first.type != pygame.NOEVENT else []
             return events + pygame.event.get()
-        period = 1.0 / self.poll_hz
+        period = 1.0 / min(self.poll_hz, self.ui.input_hz() or self.poll_hz)
         while True:
             events = pygame.event.get()
-            remaining = deadline - self.monotonic()
-            if events or remaining <= 0:
+            now = self.monotonic()
+            if events or now >= deadline - _EPSILON_S:
                 return events
-            self.sleep(min(period, remaining))
+            self.sleep(min(next_on_grid(now, period), deadline) - now)

@@ -227,6 +227,10 @@ class KioskUI:
             if part.advance(now_monotonic):
                 self._dirty.append(part.rect)
 
+    def input_hz(self) -> float | None:
+        """The touch polling rate the current screen asks for (None: the loop's default)."""
+        return self._screen.input_hz if self._screen is not None else None
+
     def next_wakeup(self, now_monotonic: float) -> float:
         """When `update` will next have something to do (monotonic seconds)."""
         if self._screen is None or not self._screen.dynamic:
@@ -252,7 +256,8 @@ class KioskUI:
             rects = self._merge(self._dirty)
             self._dirty = []
             for rect in rects:
-                self._logical.blit(self._static, rect, rect)
+                if not any(part.covers and part.rect.contains(rect) for part in screen.dynamic):
+                    self._logical.blit(self._static, rect, rect)
             for part in screen.dynamic:
                 if part.rect.collidelist(rects) >= 0:
                     part.paint(self._logical)

@@ -4,6 +4,7 @@ changed, and survives a failing handler."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pygame
 import pytest
@@ -11,7 +12,8 @@ import pytest
 from kiosk.model import NoticeKind
 from kiosk.ui_state import Done, Idle, Notice
 from screens import samples
-from screens.loop import READER_EVENT, UiLoop, post_reader_event
+from screens.base import FrameLoop
+from screens.loop import READER_EVENT, UiLoop, next_on_grid, post_reader_event
 from tests.screens.conftest import finger
 
 
@@ -139,3 +141,86 @@ def test_sdl_waiting_with_no_time_left_does_not_block(ui, monotonic):
     loop, _, _ = make_loop(ui, monotonic)
     loop.wait = "sdl"
     assert loop.step(max_wait_s=0) is True
+
+
+# --- wake-ups: the doorbell, the shared grid, the attract screen's slower input poll ----------------
+def test_an_event_posted_from_another_thread_ends_the_wait_at_once(ui):
+    # Real clock and the default (doorbell) sleep: the card must not wait for the next input poll.
+    seen = []
+    loop = UiLoop(ui, on_intent=lambda i: None, on_reader_event=seen.append, poll_hz=0.5,
+                  tick_interval_s=60.0, flip=lambda rects: None)
+    loop.step(max_wait_s=0)
+    poster = threading.Timer(0.05, post_reader_event, args=("card",))
+    poster.start()
+    started = time.monotonic()
+    loop.step(max_wait_s=10.0)  # one poll every 2 s: without the doorbell this waits 2 s
+    poster.join()
+    assert seen == ["card"]
+    assert time.monotonic() - started < 1.5
+
+
+def test_the_attract_screen_polls_touch_less_often_than_other_screens(make_ui, monotonic):
+    pygame.event.clear()
+    ui = make_ui((800, 480))
+    loop, _, sleeps = make_loop(ui, monotonic, tick_interval_s=60.0)
+    ui.show(Notice(kind=NoticeKind.READER_FAULT))  # a still screen: only input polls wake the loop
+    loop.step(max_wait_s=0)
+    sleeps.clear()
+    loop.step(max_wait_s=2.0)
+    busy_wakeups = len(sleeps)
+    ui.show(samples.all_states()["idle"])
+    loop.step(max_wait_s=0)
+    sleeps.clear()
+    start = monotonic()
+    while monotonic() - start < 2.0:
+        loop.step(max_wait_s=2.0 - (monotonic() - start))
+    assert busy_wakeups >= 2 * loop.poll_hz - 1
+    assert len(sleeps) <= 2 * ui.input_hz() + 1 < busy_wakeups
+
+
+def test_on_the_attract_screen_frames_and_ticks_fall_on_input_polls(make_ui, monotonic):
+    # Ripple frames (8 fps), the clock and 4 Hz ticks add no wake-ups of their own.
+    pygame.event.clear()
+    ui = make_ui((800, 480))
+    ui.show(samples.all_states()["idle"])
+    ticks = []
+    loop, flips, sleeps = make_loop(ui, monotonic, on_tick=ticks.append)
+    loop.step(max_wait_s=0)
+    sleeps.clear(), flips.clear(), ticks.clear()
+    start = monotonic()
+    while monotonic() - start < 4.0:
+        loop.step()
+    assert len(flips) >= 4 * 8 - 1 and len(ticks) >= 4 * 4 - 1
+    assert len(sleeps) <= 4 * ui.input_hz() + 1
+
+
+def test_grid_points_are_always_in_the_future():
+    for now in (0.0, 1000.0, 1000.0 + 1 / 30, 12345.0625, 3 * (1 / 30), 1e6 + 1e-9):
+        for period in (1 / 30, 1 / 16, 0.25, 1.0):
+            at = next_on_grid(now, period)
+            assert now < at <= now + period + 1e-6
+
+
+def test_an_animation_frame_paints_the_same_pixels_as_a_full_redraw(make_ui, monotonic):
+    # Opaque frames skip restoring the static picture under them; the result must not change.
+    pygame.event.clear()
+    ui = make_ui((800, 480))
+    ui.show(samples.all_states()["idle"])
+    loop, flips, _ = make_loop(ui, monotonic)
+    loop.step(max_wait_s=0)
+    for _ in range(5):
+        loop.step()  # a few ripple frames drawn incrementally
+    incremental = pygame.image.tobytes(ui._display, "RGB")
+    ui.show(samples.all_states()["idle"])  # same state again: one full redraw of the same moment
+    ui.draw()
+    assert pygame.image.tobytes(ui._display, "RGB") == incremental
+
+
+def test_only_opaque_full_size_frames_claim_to_cover_their_region():
+    rect = pygame.Rect(0, 0, 40, 40)
+    assert FrameLoop(rect, [pygame.Surface((40, 40))], 8.0).covers
+    assert not FrameLoop(rect, [pygame.Surface((40, 40), pygame.SRCALPHA)], 8.0).covers
+    assert not FrameLoop(rect, [pygame.Surface((30, 40))], 8.0).covers
+    keyed = pygame.Surface((40, 40))
+    keyed.set_colorkey((0, 0, 0))
+    assert not FrameLoop(rect, [keyed], 8.0).covers
