@@ -26,9 +26,15 @@ class ReaderThread:
         self.service = service
         self.events = events
         self._wake = wake
-        self._jobs: "queue.Queue[tuple[Callable[[CardSession], Any], Future[Any]]]" = queue.Queue()
+        # SimpleQueue: checked on every poll, and its empty() is a cheap C call (this thread is
+        # the only consumer, so empty() then get_nowait() cannot race).
+        self._jobs: "queue.SimpleQueue[tuple[Callable[[CardSession], Any], Future[Any]]]" = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._kick = threading.Event()
+        # A bare lock as the "kick" (held = no kick pending): the idle thread waits on it 40-50
+        # times a second, and a timed acquire is cheaper per wake-up than Event.wait, which
+        # builds a Condition and a new lock each time.
+        self._kick = threading.Lock()
+        self._kick.acquire()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
@@ -36,7 +42,7 @@ class ReaderThread:
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
-        self._kick.set()
+        self._wake_up()
         if self._thread.ident is not None:  # never started (e.g. a command that only built the app)
             self._thread.join(timeout)
         while True:  # nobody will run these any more: fail them rather than leave callers waiting
@@ -57,7 +63,7 @@ class ReaderThread:
             future.set_exception(RuntimeError("reader thread stopped"))
             return future
         self._jobs.put((job, future))
-        self._kick.set()
+        self._wake_up()
         return future
 
     def _run(self) -> None:
@@ -75,16 +81,18 @@ class ReaderThread:
                     self._wake()
                 except Exception:
                     _LOG.exception("wake callback failed")
-            self._kick.wait(self.service.poll_interval_s)
-            self._kick.clear()
+            self._kick.acquire(timeout=self.service.poll_interval_s)  # acquired: kicked
         self._run_jobs()
 
+    def _wake_up(self) -> None:
+        try:
+            self._kick.release()
+        except RuntimeError:
+            pass  # a kick is already pending
+
     def _run_jobs(self) -> None:
-        while True:
-            try:
-                job, future = self._jobs.get_nowait()
-            except queue.Empty:
-                return
+        while not self._jobs.empty():
+            job, future = self._jobs.get_nowait()
             if not future.set_running_or_notify_cancel():
                 continue
             try:

@@ -104,9 +104,10 @@ class ReaderConfig(_Section):
     baud: Literal[9600, 14400, 19200, 38400, 57600, 115200, 128000, 230400, 460800, 921600, 1228800] = 9600
     reset_pin: int | None = Field(25, ge=0, le=27, description="BCM pin wired to NRSTPD")
     irq_pin: int | None = Field(None, ge=0, le=27)
-    # 20 ms: a read takes ~22 ms of radio time at 106 kbit/s, so 50 ms polling misses the
-    # 40 ms median tap-to-data target (bench/reader.py); an idle poll is only 7 register accesses.
-    poll_interval_ms: int = Field(20, ge=10, le=1000)
+    # 25 ms: a read takes ~24 ms of radio time at 106 kbit/s, so the tap-to-data targets (p50 <
+    # 40 ms, p95 < 60 ms; bench/reader.py) need the poll wait under ~30 ms. Each poll is a wake-up
+    # of the reader thread, most of the idle kiosk's CPU (bench/kiosk.py), so not shorter either.
+    poll_interval_ms: int = Field(25, ge=10, le=1000)
     cooldown_ms: int = Field(1500, ge=0, le=10_000)
     rx_gain_db: Literal[18, 23, 33, 38, 43, 48] = 33
     spy: bool = False
