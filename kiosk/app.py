@@ -359,9 +359,11 @@ def _run_interactive(app: KioskApp) -> int:
     def flip(rects: list[Any]) -> None:
         pygame.display.update(rects)
         # Told right after the pixels are out, so "member" in systemctl status (and the benchmark
-        # listening on NOTIFY_SOCKET) means the member screen is really on the panel.
-        presented[0] = ui.state
-        watchdog.status(app.status_text(presented[0]))
+        # listening on NOTIFY_SOCKET) means the member screen is really on the panel. Animation
+        # frames of the same screen change nothing there (online/outbox changes come by tick).
+        if ui.state is not presented[0]:
+            presented[0] = ui.state
+            watchdog.status(app.status_text(presented[0]))
 
     target = SimulationKeys(ui, app.simulation) if app.simulation is not None else ui
     loop = UiLoop(target, on_intent=on_intent, on_tick=on_tick, on_reader_event=on_reader_event,

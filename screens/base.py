@@ -15,6 +15,7 @@ import pygame
 
 from kiosk.ui_state import Intent, ToggleLocale
 from screens import theme
+from screens.grid import grid_index, next_on_grid
 from screens.context import RenderContext
 from screens.layout import inset
 from screens.widgets import Button, draw_button, draw_status, draw_text
@@ -53,7 +54,7 @@ class FrameLoop:
                           for frame in self.frames)
 
     def _index_at(self, now: float) -> int:
-        return int(now * self.fps) % len(self.frames)
+        return grid_index(now, 1.0 / self.fps) % len(self.frames)
 
     def advance(self, now: float) -> bool:
         index = self._index_at(now)
@@ -66,7 +67,7 @@ class FrameLoop:
         surface.blit(self.frames[max(0, self.index)], self.rect)
 
     def next_change(self, now: float) -> float:
-        return (int(now * self.fps) + 1) / self.fps
+        return next_on_grid(now, 1.0 / self.fps)
 
 
 @dataclass
@@ -101,7 +102,7 @@ class TextTicker:
         self.paint_text(surface, self.rect, self.text)
 
     def next_change(self, now: float) -> float:
-        return (int(now / self.period_s) + 1) * self.period_s
+        return next_on_grid(now, self.period_s)
 
 
 class Screen:

@@ -24,7 +24,6 @@ Wake-ups are what an idle kiosk's CPU is made of (bench.kiosk), so the loop keep
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from typing import Any, Callable, Literal
 import pygame
 
 from kiosk.ui_state import Intent, UiState
+from screens.grid import EPSILON_S, next_on_grid
 from screens.ui import KioskUI
 
 _LOG = logging.getLogger(__name__)
@@ -75,17 +75,6 @@ def post_reader_event(payload: object) -> None:
     """Hand a reader event to the UI loop and wake it; callable from any thread."""
     pygame.event.post(pygame.event.Event(READER_EVENT, payload=payload))
     _DOORBELL.ring()
-
-
-#: Deadlines closer than this count as reached: float rounding must never leave a loop sleeping
-#: for a few ulps (or zero seconds) over and over.
-_EPSILON_S = 1e-6
-
-
-def next_on_grid(now: float, period_s: float) -> float:
-    """The first multiple of `period_s` after `now`: the shared grid that lets wake-ups coincide."""
-    at = (math.floor(now / period_s) + 1) * period_s
-    return at if at > now + _EPSILON_S else at + period_s
 
 
 @dataclass
@@ -142,13 +131,13 @@ class UiLoop:
             if intent is not None:
                 self._show(self._call(self.on_intent, intent))
         now = self.monotonic()
-        if now >= self._next_tick:
+        if now >= self._next_tick - EPSILON_S:
             self._next_tick = next_on_grid(now, self.tick_interval_s)
             self._show(self._call(self.on_tick, now))
         self.ui.update(now)
         # Cap the frame rate: hold the next flip back until a frame period has passed (a loop,
         # because the doorbell may end a sleep early).
-        while (wait_for_frame := self._last_flip + 1.0 / self.max_fps - self.monotonic()) > _EPSILON_S:
+        while (wait_for_frame := self._last_flip + 1.0 / self.max_fps - self.monotonic()) > EPSILON_S:
             self.sleep(wait_for_frame)
         rects = self.ui.draw()
         if rects:
@@ -182,6 +171,6 @@ class UiLoop:
         while True:
             events = pygame.event.get()
             now = self.monotonic()
-            if events or now >= deadline - _EPSILON_S:
+            if events or now >= deadline - EPSILON_S:
                 return events
             self.sleep(min(next_on_grid(now, period), deadline) - now)

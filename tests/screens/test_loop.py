@@ -13,7 +13,9 @@ from kiosk.model import NoticeKind
 from kiosk.ui_state import Done, Idle, Notice
 from screens import samples
 from screens.base import FrameLoop
-from screens.loop import READER_EVENT, UiLoop, next_on_grid, post_reader_event
+from screens.grid import next_on_grid
+from screens.idle import RIPPLE_FPS
+from screens.loop import READER_EVENT, UiLoop, post_reader_event
 from tests.screens.conftest import finger
 
 
@@ -179,7 +181,7 @@ def test_the_attract_screen_polls_touch_less_often_than_other_screens(make_ui, m
 
 
 def test_on_the_attract_screen_frames_and_ticks_fall_on_input_polls(make_ui, monotonic):
-    # Ripple frames (8 fps), the clock and 4 Hz ticks add no wake-ups of their own.
+    # Ripple frames, the clock and 4 Hz ticks add no wake-ups of their own.
     pygame.event.clear()
     ui = make_ui((800, 480))
     ui.show(samples.all_states()["idle"])
@@ -190,15 +192,18 @@ def test_on_the_attract_screen_frames_and_ticks_fall_on_input_polls(make_ui, mon
     start = monotonic()
     while monotonic() - start < 4.0:
         loop.step()
-    assert len(flips) >= 4 * 8 - 1 and len(ticks) >= 4 * 4 - 1
+    assert len(flips) >= 4 * RIPPLE_FPS - 1 and len(ticks) >= 4 * 4 - 1
     assert len(sleeps) <= 4 * ui.input_hz() + 1
 
 
 def test_grid_points_are_always_in_the_future():
-    for now in (0.0, 1000.0, 1000.0 + 1 / 30, 12345.0625, 3 * (1 / 30), 1e6 + 1e-9):
-        for period in (1 / 30, 1 / 16, 0.25, 1.0):
+    # k/6 computed as k * (1/6) and as (k*6)/36 can differ by an ulp: "the next point" must
+    # still be ahead, or a loop on a fake clock spins forever.
+    for now in (0.0, 1000.0, 1000.0 + 1 / 30, 12345.0625, 3 * (1 / 30), 1e6 + 1e-9, 1000 + 5 / 6, 1001 * (1 / 6)):
+        for period in (1 / 30, 1 / 16, 1 / 12, 1 / 6, 0.25, 1.0):
             at = next_on_grid(now, period)
             assert now < at <= now + period + 1e-6
+            assert next_on_grid(at, period) > at
 
 
 def test_an_animation_frame_paints_the_same_pixels_as_a_full_redraw(make_ui, monotonic):
