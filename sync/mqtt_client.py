@@ -81,7 +81,7 @@ class ConnectionSettings:
     tls: TlsSettings | None = None
     username: str | None = None
     password: str | None = None
-    keepalive_s: int = 30
+    keepalive_s: int = 20
     persistent_session: bool = True
     session_expiry_s: int = 7 * 24 * 3600
     reconnect_min_s: float = 1.0
