@@ -23,7 +23,7 @@ Figures, for the kiosk and, side by side in the same run, for bench/baseline_kio
   reply's `at_monotonic`; CLOCK_MONOTONIC is shared by all processes) to the receipt of the
   STATUS that names the member screen, sent right after the flip that presented it. The
   `*_from_send` figures start when the tap command was sent instead: for the kiosk they add the
-  wait until its UI loop runs the command (up to one poll period, 33 ms).
+  hop from the control socket's thread to its UI loop (woken at once by the loop's doorbell).
 
 Before each tap the benchmark waits a random 0-100 ms so cards arrive at random moments of the
 reader's and the UI's cycles. Ends with one JSON line. `--quick` (or KIOSK_BENCH_QUICK=1): 20 taps,

@@ -12,7 +12,7 @@ pins and modelled time comes from the same timing model. Figures:
   Python work, which grows with register accesses, so the absolute figures overstate a Pi's cost.
 - tap_to_data_ms_p50/p95: modelled time from a card entering the field (at a random moment of
   the poll cycle, 2.5 ms card power-up) to the authenticated member record in memory, with the
-  ReaderThread's schedule (poll, then wait poll_interval) at the default interval (25 ms); the
+  ReaderThread's schedule (poll, then wait poll_interval) at the default interval (28 ms); the
   same figures at 50 ms are reported too (`*_at_50ms`), to show why the default is not longer.
 
 Ends with one JSON line. `--quick` (or KIOSK_BENCH_QUICK=1) uses fewer samples.

@@ -32,11 +32,12 @@ from drivers.session import CardSession, open_session
 _LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# 25 ms: a member read (two sector authentications, six block reads) is ~24 ms of mostly RF air
+# 28 ms: a member read (two sector authentications, six block reads) is ~24 ms of mostly RF air
 # time, so the tap-to-data targets (p50 < 40 ms, p95 < 60 ms) need the poll wait below ~30 ms
-# (see bench/reader.py). An idle poll is only 7 register accesses, but each is a thread wake-up,
-# which is what an idle kiosk's CPU is made of: 25 ms keeps 3 ms of margin on the median.
-DEFAULT_POLL_INTERVAL_S = 0.025
+# (see bench/reader.py: p50 38.4 ms at 28 ms). An idle poll is only 7 register accesses, but each
+# is a thread wake-up, which is what an idle kiosk's CPU is made of, so polls are as rare as the
+# latency targets allow.
+DEFAULT_POLL_INTERVAL_S = 0.028
 DEFAULT_COOLDOWN_S = 1.5
 MISSES_FOR_REMOVAL = 2
 BACKOFF_S = (0.0, 0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
