@@ -49,6 +49,13 @@ def test_minimal_config_fills_documented_defaults(tmp_path):
     assert config.device.timezone == "Asia/Shanghai"
 
 
+def test_default_keepalive_notices_a_silently_dead_link_within_40_seconds(tmp_path):
+    # Found by bench.chaos's frozen broker: with 60 s, a dead link counted as online (redemptions
+    # skipping the offline limits) for ~2 minutes. paho gives up after about 2 x keepalive.
+    config = load_config(write(tmp_path, MINIMAL), environ={})
+    assert 2 * config.hq.keepalive_s <= 40
+
+
 def test_relative_paths_resolve_against_the_config_directory(tmp_path):
     config = load_config(write(tmp_path, MINIMAL), environ={})
     assert config.security.card_master_key == (tmp_path / "keys/card.key").resolve()
