@@ -64,7 +64,7 @@ def main(argv: list[str]) -> int:
         SUMMARY_START,
         "## Latest summary",
         "",
-        f"Written by `python -m bench {' '.join(argv)}`".rstrip() + f" on {dt.date.today().isoformat()}.",
+        f"Written by `{' '.join(['python -m bench', *argv])}` on {dt.date.today().isoformat()}.",
         "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()),
         "",
