@@ -30,11 +30,7 @@ class ReaderThread:
         # the only consumer, so empty() then get_nowait() cannot race).
         self._jobs: "queue.SimpleQueue[tuple[Callable[[CardSession], Any], Future[Any]]]" = queue.SimpleQueue()
         self._stop = threading.Event()
-        # A bare lock as the "kick" (held = no kick pending): the idle thread waits on it 40-50
-        # times a second, and a timed acquire is cheaper per wake-up than Event.wait, which
-        # builds a Condition and a new lock each time.
-        self._kick = threading.Lock()
-        self._kick.acquire()
+        self._kick = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
@@ -42,7 +38,7 @@ class ReaderThread:
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
-        self._wake_up()
+        self._kick.set()
         if self._thread.ident is not None:  # never started (e.g. a command that only built the app)
             self._thread.join(timeout)
         while True:  # nobody will run these any more: fail them rather than leave callers waiting
@@ -63,7 +59,7 @@ class ReaderThread:
             future.set_exception(RuntimeError("reader thread stopped"))
             return future
         self._jobs.put((job, future))
-        self._wake_up()
+        self._kick.set()
         return future
 
     def _run(self) -> None:
@@ -81,14 +77,9 @@ class ReaderThread:
                     self._wake()
                 except Exception:
                     _LOG.exception("wake callback failed")
-            self._kick.acquire(timeout=self.service.poll_interval_s)  # acquired: kicked
+            self._kick.wait(self.service.poll_interval_s)
+            self._kick.clear()
         self._run_jobs()
-
-    def _wake_up(self) -> None:
-        try:
-            self._kick.release()
-        except RuntimeError:
-            pass  # a kick is already pending
 
     def _run_jobs(self) -> None:
         while not self._jobs.empty():
