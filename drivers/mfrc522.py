@@ -19,6 +19,7 @@ from drivers.transport.base import RegisterTransport
 _LOG = logging.getLogger(__name__)
 
 REQA, WUPA = 0x26, 0x52
+REQA_FRAME, WUPA_FRAME = bytes((REQA,)), bytes((WUPA,))
 SEL = (0x93, 0x95, 0x97)
 HLTA = b"\x50\x00"
 MF_READ, MF_WRITE, UL_WRITE, GET_VERSION = 0x30, 0xA0, 0xA2, 0x60
@@ -67,6 +68,7 @@ class Mfrc522:
         self.version: int | None = None
         self._timer_reload: int | None = None
         self._crypto_on = False
+        self._waits: dict[tuple[int, int, int, float, int | None], tuple[float, float]] = {}
 
     # --- chip set-up -----------------------------------------------------------------------------
     def init(self) -> int:
@@ -150,6 +152,14 @@ class Mfrc522:
         `answer_bits` is the expected answer length, used only to time the first ComIrqReg check.
         Raises CardTimeout for silence, CollisionError, FrameError for parity/protocol/overflow.
         """
+        irq = self._exchange(data, last_bits, timeout_s, answer_bits, extra_s)
+        if not irq & (r.IRQ_RX | r.IRQ_ERR):
+            raise CardTimeout("no answer from card")
+        return self._answer(irq, answer_bits)
+
+    def _exchange(self, data: bytes, last_bits: int, timeout_s: float, answer_bits: int,
+                  extra_s: float) -> int:
+        """Run one Transceive until the card answered or the timer fired; returns ComIrqReg."""
         t = self.transport
         self._set_timeout(timeout_s)
         t.write(r.COM_IRQ, r.IRQ_ALL)  # Set1=0: clear every IRQ bit
@@ -157,11 +167,18 @@ class Mfrc522:
         t.write_fifo(data)
         t.write(r.COMMAND, r.CMD_TRANSCEIVE)
         t.write(r.BIT_FRAMING, r.BIT_FRAMING_START_SEND | last_bits)
-        tx_s = air_time_s((len(data) - 1) * 8 + (last_bits or 8))
-        expected = tx_s + FDT_S + extra_s + (air_time_s(answer_bits) if answer_bits else 0)
-        budget = tx_s + self._timer_reload * TIMER_TICK_S + 4 * MARGIN_S  # type: ignore[operator]
-        irq = self._wait_irq(min(expected, budget) + MARGIN_S, budget,
-                             r.IRQ_RX | r.IRQ_ERR | r.IRQ_TIMER)
+        key = (len(data), last_bits, answer_bits, extra_s, self._timer_reload)
+        waits = self._waits.get(key)
+        if waits is None:  # the same few exchanges repeat: compute their waits once
+            tx_s = air_time_s((len(data) - 1) * 8 + (last_bits or 8))
+            expected = tx_s + FDT_S + extra_s + (air_time_s(answer_bits) if answer_bits else 0)
+            budget = tx_s + self._timer_reload * TIMER_TICK_S + 4 * MARGIN_S  # type: ignore[operator]
+            waits = self._waits[key] = (min(expected, budget) + MARGIN_S, budget)
+        return self._wait_irq(waits[0], waits[1], r.IRQ_RX | r.IRQ_ERR | r.IRQ_TIMER)
+
+    def _answer(self, irq: int, answer_bits: int) -> tuple[bytes, int]:
+        """The card's answer after an exchange that ended with RxIRq or ErrIRq."""
+        t = self.transport
         if irq & r.IRQ_ERR:
             error = t.read(r.ERROR)
             if error & r.ERR_COLL:
@@ -212,11 +229,16 @@ class Mfrc522:
 
     # --- ISO 14443-3 activation -------------------------------------------------------------------
     def request(self, wake: bool = False) -> bytes | None:
-        """REQA (or WUPA, which also wakes halted cards). Returns ATQA, or None if no card."""
+        """REQA (or WUPA, which also wakes halted cards). Returns ATQA, or None if no card.
+
+        This is every idle poll, dozens of times a second, so silence returns without raising.
+        """
         self._clear_crypto()
+        irq = self._exchange(WUPA_FRAME if wake else REQA_FRAME, 7, TIMEOUT_ACTIVATION_S, 16, 0.0)
+        if not irq & (r.IRQ_RX | r.IRQ_ERR):
+            return None
         try:
-            data, _ = self.transceive(bytes((WUPA if wake else REQA,)), last_bits=7,
-                                      timeout_s=TIMEOUT_ACTIVATION_S, answer_bits=16)
+            data, _ = self._answer(irq, 16)
         except CardTimeout:
             return None
         except CollisionError:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from drivers.reader_service import ReaderService
 from drivers.session import CardSession
+from drivers.wakeup import Wakeup
 
 _LOG = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class ReaderThread:
         # the only consumer, so empty() then get_nowait() cannot race).
         self._jobs: "queue.SimpleQueue[tuple[Callable[[CardSession], Any], Future[Any]]]" = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._kick = threading.Event()
+        self._kick = Wakeup()  # cheaper per poll than a threading.Event (see drivers/wakeup.py)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
@@ -38,7 +39,7 @@ class ReaderThread:
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
-        self._kick.set()
+        self._kick.ring()
         if self._thread.ident is not None:  # never started (e.g. a command that only built the app)
             self._thread.join(timeout)
         while True:  # nobody will run these any more: fail them rather than leave callers waiting
@@ -59,7 +60,7 @@ class ReaderThread:
             future.set_exception(RuntimeError("reader thread stopped"))
             return future
         self._jobs.put((job, future))
-        self._kick.set()
+        self._kick.ring()
         return future
 
     def _run(self) -> None:
@@ -77,8 +78,7 @@ class ReaderThread:
                     self._wake()
                 except Exception:
                     _LOG.exception("wake callback failed")
-            self._kick.wait(self.service.poll_interval_s)
-            self._kick.clear()
+            self._kick.sleep(self.service.poll_interval_s)
         self._run_jobs()
 
     def _run_jobs(self) -> None:

@@ -46,6 +46,13 @@ def test_spy_wrapper_logs_register_traffic_by_name(caplog):
     assert any(line.startswith("W TX_CONTROL") for line in transport.trace)
 
 
+@pytest.mark.parametrize("access", [lambda t: t.read(0x40), lambda t: t.write(0x40, 0),
+                                    lambda t: t.write(0x01, 0x100), lambda t: t.write(0x01, -1)])
+def test_emulator_transport_refuses_registers_and_values_out_of_range(access):
+    with pytest.raises(ValueError):
+        access(open_transport("emulator", chip=MFRC522Emulator(Field())))
+
+
 def test_spi_refuses_a_speed_the_chip_cannot_take():
     with pytest.raises(ValueError):
         open_transport("spi", speed_hz=125_000_000)
