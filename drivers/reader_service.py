@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 # 28 ms: a member read (two sector authentications, six block reads) is ~24 ms of mostly RF air
 # time, so the tap-to-data targets (p50 < 40 ms, p95 < 60 ms) need the poll wait below ~30 ms
-# (see bench/reader.py: p50 38.4 ms at 28 ms). An idle poll is only 7 register accesses, but each
+# (see bench/reader.py: p50 39.0 ms at 28 ms). An idle poll is only 5 register accesses, but each
 # is a thread wake-up, which is what an idle kiosk's CPU is made of, so polls are as rare as the
 # latency targets allow.
 DEFAULT_POLL_INTERVAL_S = 0.028

@@ -18,7 +18,7 @@ FIFO_DATA = 0x09
 
 class EmulatorTransport:
     """Register accesses go straight to the chip, which range-checks them (ValueError) like every
-    transport does; the counting is inline because an idle poll makes seven of these calls."""
+    transport does; the counting is inline because an idle poll is made of these calls."""
 
     def __init__(self, chip: "MFRC522Emulator") -> None:
         self.chip = chip
