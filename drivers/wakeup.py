@@ -1,8 +1,7 @@
 """Wakeup: a timed sleep that another thread can end early, built on one Linux eventfd.
 
-The reader thread sleeps between polls dozens of times a second and the UI loop between frames
-and input polls (its doorbell, rung by reader events), so the cost of each sleep is most of an
-idle kiosk's CPU. threading.Event.wait builds a Condition and a fresh lock on every
+The reader thread sleeps between polls dozens of times a second, so the cost of each sleep is
+most of an idle kiosk's CPU. threading.Event.wait builds a Condition and a fresh lock on every
 call; a poll() on an eventfd is one system call to sleep and one read to reset, and measured on
 the benchmark VM it costs about 40 us less per wake-up (see docs/benchmarks.md, bench.kiosk).
 """
@@ -30,11 +29,8 @@ class Wakeup:
         os.write(self._fd, _ONE)
 
     def sleep(self, seconds: float) -> bool:
-        """Sleep up to `seconds`; True if rung (the ring is then consumed), False on time-out.
-
-        A zero or negative `seconds` returns at once and leaves a pending ring for the next sleep.
-        """
-        if seconds <= 0 or not self._poller.poll(seconds * 1000.0):
+        """Sleep up to `seconds`; True if rung (the ring is then consumed), False on time-out."""
+        if not self._poller.poll(max(seconds, 0.0) * 1000.0):
             return False
         try:
             os.read(self._fd, 8)  # resets the counter: several rings count as one

@@ -35,10 +35,3 @@ def test_several_rings_end_only_one_sleep():
     wakeup.ring()
     assert wakeup.sleep(10.0) is True
     assert wakeup.sleep(0.01) is False
-
-
-def test_a_zero_sleep_returns_at_once_and_leaves_a_pending_ring():
-    wakeup = Wakeup()
-    wakeup.ring()
-    assert wakeup.sleep(0) is False
-    assert wakeup.sleep(10.0) is True
