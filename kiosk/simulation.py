@@ -96,8 +96,9 @@ class SimulatedCards:
 
     def save(self) -> None:
         """Write every Classic card's memory; atomic (temp file + rename) so a crash keeps the old file."""
-        data = {card.uid.hex(): [card.block(b).hex() for b in range(BLOCKS)]
-                for card in self.cards.values() if isinstance(card, MifareClassic1K) and card.uid != FOREIGN_UID}
+        with self.field.lock:  # not in the middle of a block write by the reader thread
+            data = {card.uid.hex(): [card.block(b).hex() for b in range(BLOCKS)]
+                    for card in self.cards.values() if isinstance(card, MifareClassic1K) and card.uid != FOREIGN_UID}
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as out:

@@ -4,11 +4,18 @@ Tests script physical events here: `present(card)`, `remove(card)`, `remove_afte
 (the card leaves after n more reader frames reach it: count an operation's frames with
 `card.frames_received`, then tear at every k), `corrupt_next_frames(n)` (answers damaged so only
 CRC_A catches them, or parity errors the chip flags), and two cards at once (collisions).
+
+Physical events may come from another thread than the one driving the chip: in the simulation the
+UI thread puts cards down and takes them away while the reader thread is mid-exchange. One lock
+makes each event and each reader frame whole, as they are in the physical world: a card is in the
+field for a whole frame or not at all, and never half-registered (in the card list but without its
+entry time) or powered off while it is answering.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -40,6 +47,8 @@ class Field:
         self.frames_sent = 0
         self._clock: Callable[[], float] = lambda: 0.0
         self._timing = TimingModel()
+        # Reentrant: a frame that tears a card away calls remove() while holding it.
+        self.lock = threading.RLock()
 
     def attach(self, clock: Callable[[], float], timing: TimingModel) -> None:
         """Called by the chip that owns the antenna: modelled time and card power-up delay."""
@@ -52,24 +61,27 @@ class Field:
 
     # --- physical events ------------------------------------------------------------------------
     def present(self, card: Iso14443Card) -> None:
-        if card in self._cards:
-            raise ValueError(f"{card!r} is already in the field")
-        self._cards.append(card)
-        self._entered_at[id(card)] = self._clock()
-        if self.powered:
-            card.power_on()
+        with self.lock:
+            if card in self._cards:
+                raise ValueError(f"{card!r} is already in the field")
+            self._cards.append(card)
+            self._entered_at[id(card)] = self._clock()
+            if self.powered:
+                card.power_on()
 
     def remove(self, card: Iso14443Card) -> None:
-        if card not in self._cards:
-            raise ValueError(f"{card!r} is not in the field")
-        self._cards.remove(card)
-        self._entered_at.pop(id(card), None)
-        self._tears.pop(id(card), None)
-        card.power_off()
+        with self.lock:
+            if card not in self._cards:
+                raise ValueError(f"{card!r} is not in the field")
+            self._cards.remove(card)
+            self._entered_at.pop(id(card), None)
+            self._tears.pop(id(card), None)
+            card.power_off()
 
     def remove_all(self) -> None:
-        for card in list(self._cards):
-            self.remove(card)
+        with self.lock:
+            for card in list(self._cards):
+                self.remove(card)
 
     def remove_after_frames(self, card: Iso14443Card, frames: int, *, answer_last: bool = True) -> None:
         """Let `frames` more reader frames reach `card`, then take it away.
@@ -77,70 +89,75 @@ class Field:
         With answer_last=False the card processes its last frame (a write is stored) but leaves
         before its answer gets back: the "written but not acknowledged" tear.
         """
-        if card not in self._cards:
-            raise ValueError(f"{card!r} is not in the field")
-        if frames < 0:
-            raise ValueError("frames must be >= 0")
-        self._tears[id(card)] = _Tear(frames, answer_last)
+        with self.lock:
+            if card not in self._cards:
+                raise ValueError(f"{card!r} is not in the field")
+            if frames < 0:
+                raise ValueError("frames must be >= 0")
+            self._tears[id(card)] = _Tear(frames, answer_last)
 
     def corrupt_next_frames(self, count: int = 1, kind: str = "crc") -> None:
         """Damage the next `count` card answers: "crc" flips a bit (parity kept, so only CRC_A or
         the BCC notices), "parity" makes the chip report a parity error."""
-        if kind not in CORRUPTIONS:
-            raise ValueError(f"kind must be one of {CORRUPTIONS}")
-        self._corruptions.extend([kind] * count)
+        with self.lock:
+            if kind not in CORRUPTIONS:
+                raise ValueError(f"kind must be one of {CORRUPTIONS}")
+            self._corruptions.extend([kind] * count)
 
     def set_power(self, on: bool) -> None:
         """Antenna switched on or off: cards lose power, and come back in IDLE."""
-        if on == self.powered:
-            return
-        self.powered = on
-        for card in self._cards:
-            if on:
-                card.power_on()
-                self._entered_at[id(card)] = min(self._entered_at[id(card)], self._clock())
-            else:
-                card.power_off()
+        with self.lock:
+            if on == self.powered:
+                return
+            self.powered = on
+            for card in self._cards:
+                if on:
+                    card.power_on()
+                    self._entered_at[id(card)] = min(self._entered_at[id(card)], self._clock())
+                else:
+                    card.power_off()
 
     # --- called by the chip ---------------------------------------------------------------------
     def exchange(self, frame: Frame, crypto_on: bool) -> Reception | None:
         """Deliver one reader frame to every powered card; merge whatever comes back."""
-        self.frames_sent += 1
-        replies: list[Reply] = []
-        for card in self._listeners():
-            reply = card.receive(frame, crypto_on)
-            if self._count_frames(card, 1):
-                reply = reply if self._tears_answer(card) else None
-                self.remove(card)
-            if reply is not None:
-                replies.append(reply)
-        if not replies:
-            return None
-        return self._damage(merge(replies))
+        with self.lock:
+            self.frames_sent += 1
+            replies: list[Reply] = []
+            for card in self._listeners():
+                reply = card.receive(frame, crypto_on)
+                if self._count_frames(card, 1):
+                    reply = reply if self._tears_answer(card) else None
+                    self.remove(card)
+                if reply is not None:
+                    replies.append(reply)
+            if not replies:
+                return None
+            return self._damage(merge(replies))
 
     def authenticate(self, command: int, block: int, key: bytes, uid4: bytes,
                      crypto_on: bool) -> AuthOutcome:
         """MFAuthent's two reader frames to the selected Classic card, reduced to the outcome."""
-        self.frames_sent += 2
-        for card in self._listeners():
-            if not isinstance(card, MifareClassic1K):
-                continue
-            tear = self._tears.get(id(card))
-            if tear is not None and tear.frames_left < 2:
-                # The AUTH command may reach it, but it is gone before the reader's answer.
-                card.frames_received += tear.frames_left
-                self.remove(card)
-                return AuthOutcome.NO_ANSWER
-            outcome = card.authenticate(command, block, key, uid4, crypto_on)
-            if outcome is AuthOutcome.NO_ANSWER:
-                continue
-            if self._count_frames(card, 2):
-                answered = self._tears_answer(card)
-                self.remove(card)
-                if not answered:
+        with self.lock:
+            self.frames_sent += 2
+            for card in self._listeners():
+                if not isinstance(card, MifareClassic1K):
+                    continue
+                tear = self._tears.get(id(card))
+                if tear is not None and tear.frames_left < 2:
+                    # The AUTH command may reach it, but it is gone before the reader's answer.
+                    card.frames_received += tear.frames_left
+                    self.remove(card)
                     return AuthOutcome.NO_ANSWER
-            return outcome
-        return AuthOutcome.NO_ANSWER
+                outcome = card.authenticate(command, block, key, uid4, crypto_on)
+                if outcome is AuthOutcome.NO_ANSWER:
+                    continue
+                if self._count_frames(card, 2):
+                    answered = self._tears_answer(card)
+                    self.remove(card)
+                    if not answered:
+                        return AuthOutcome.NO_ANSWER
+                return outcome
+            return AuthOutcome.NO_ANSWER
 
     def _listeners(self) -> list[Iso14443Card]:
         if not self.powered:
