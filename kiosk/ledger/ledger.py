@@ -25,6 +25,7 @@ from kiosk.ledger.errors import NoRules, StaleVersion, UnknownMember
 from kiosk.ledger.outbox import OutboxEvent
 from kiosk.ledger.redemption import OfflineLimits, PendingRedemption
 from kiosk.ledger.rules import Rules, parse_rules
+from kiosk.ledger.vouchers import VoucherSigner
 from kiosk.model import MemberView, RewardOption, VoucherView
 
 _LOG = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class Ledger:
         self.clock = clock
         self.tz = tz
         self.voucher_key = voucher_key
+        self.voucher_signer = VoucherSigner(voucher_key)
         self.offline_limits = offline_limits
         self._lock = threading.RLock()
         self._rules: Rules | None = None

@@ -25,8 +25,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from kiosk.ledger import cards, members, outbox, points
 from kiosk.ledger.db import from_ts, ts
 from kiosk.ledger.errors import (
@@ -36,7 +34,7 @@ from kiosk.ledger.errors import (
 from kiosk.ledger.points import LotBalance
 from kiosk.ledger.rules import Reward, Rules, evaluate_tier
 from kiosk.ledger.views import reserved_points, reward_block, voucher_by_id, voucher_view
-from kiosk.ledger.vouchers import encode_voucher_code, short_code, voucher_id
+from kiosk.ledger.vouchers import Signer, encode_voucher_code, short_code, voucher_id
 from kiosk.model import VoucherState, VoucherView
 
 #: Namespace for event ids derived from intent ids: the same intent always yields the same event id.
@@ -73,7 +71,7 @@ class Context(Protocol):
     conn: sqlite3.Connection
     device_id: str
     tz: dt.tzinfo
-    voucher_key: Ed25519PrivateKey
+    voucher_signer: Signer
     offline_limits: OfflineLimits
 
 
@@ -241,7 +239,7 @@ def _issue(ctx: Context, rules: Rules, reward: Reward, cost: int, intent_id: str
     vid = voucher_id(ctx.device_id, serial)
     issued_at = now.replace(microsecond=0)  # the code carries whole seconds; keep the row identical
     expires_at = issued_at + dt.timedelta(days=reward.validity_days)
-    code = encode_voucher_code(ctx.voucher_key, device_id=ctx.device_id, serial=serial, issued_at=issued_at,
+    code = encode_voucher_code(ctx.voucher_signer, device_id=ctx.device_id, serial=serial, issued_at=issued_at,
                                expires_at=expires_at, value_fen=reward.value_fen, reward_id=reward.reward_id)
     short = short_code(code)
     allocation = points.fifo_allocation(lots, cost)
@@ -264,7 +262,7 @@ def _issue(ctx: Context, rules: Rules, reward: Reward, cost: int, intent_id: str
         " short_code, issued_at, expires_at, state, offline, intent_id, event_id, rules_version, card_uid,"
         " card_counter, prepared_at, prepared_rules_version)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?, ?, ?, ?, ?)",
-        (vid, serial, member_id, reward.reward_id, json.dumps(dict(reward.name), ensure_ascii=False),
+        (vid, serial, member_id, reward.reward_id, reward.name_json,
          reward.value_fen, cost, code, short, ts(issued_at), ts(expires_at), 1 - int(online), intent_id, event_id,
          rules.version, card_uid, counter, *prepared),
     )

@@ -34,7 +34,8 @@ measure alone decides.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
@@ -78,6 +79,11 @@ class Reward:
     tiers: frozenset[str] | None
     valid_from: dt.datetime | None
     valid_until: dt.datetime | None
+    #: `name` as the JSON text each voucher row stores, encoded once rather than per redemption.
+    name_json: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name_json", json.dumps(dict(self.name), ensure_ascii=False))
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings, strategies as st
 
 from kiosk.ledger import MalformedVoucherCode, VerifyStatus, parse_voucher_code, verify_voucher_code
-from kiosk.ledger.vouchers import encode_voucher_code, short_code
+from kiosk.ledger.vouchers import VoucherSigner, encode_voucher_code, short_code
 from tests.ledger.conftest import DAY, T0, with_member
 
 KEY = Ed25519PrivateKey.generate()
@@ -84,6 +85,25 @@ def test_short_code_is_eight_characters_and_stable():
     short = short_code(code)
     assert len(short) == 9 and short[4] == "-" and short == short_code(code)
     assert short != short_code(make_code(device_id="kiosk-02"))
+
+
+def test_short_code_is_the_first_40_bits_of_the_codes_sha256_in_crockford_base32():
+    code = make_code()
+    bits = int.from_bytes(hashlib.sha256(code.encode()).digest()[:5], "big")
+    digits = "".join("0123456789ABCDEFGHJKMNPQRSTVWXYZ"[(bits >> (35 - 5 * i)) & 31] for i in range(8))
+    assert short_code(code) == f"{digits[:4]}-{digits[4:]}"
+    assert short_code(f"  {code.lower()} ") == short_code(code)  # as staff may type or scan it
+
+
+def test_voucher_signer_gives_the_device_keys_own_signature():
+    message = b"version|serial|times|value|device|reward"
+    signature = VoucherSigner(KEY).sign(message)
+    assert signature == KEY.sign(message)  # Ed25519 is deterministic: same key, same bytes
+    KEY.public_key().verify(signature, message)
+
+
+def test_code_signed_through_the_voucher_signer_is_the_same_code():
+    assert make_code(key=VoucherSigner(KEY)) == make_code(key=KEY)
 
 
 def test_ledger_vouchers_verify_with_the_device_public_key(ledger):
