@@ -26,6 +26,7 @@ from drivers.errors import AuthError, CardTimeout, ReaderError
 from drivers.events import CardPresented, CardRemoved, ReadFailed, ReaderHealthChanged
 from drivers.mfrc522 import Mfrc522
 from drivers.reader_service import ReaderService
+from drivers.input_devices import EvdevInputs
 from drivers.reader_thread import ReaderThread
 from drivers.transport import open_transport
 from kiosk.cards.errors import CardFaults
@@ -366,8 +367,9 @@ def _run_interactive(app: KioskApp) -> int:
             watchdog.status(app.status_text(presented[0]))
 
     target = SimulationKeys(ui, app.simulation) if app.simulation is not None else ui
+    inputs = _input_sources(display.input_wait)
     loop = UiLoop(target, on_intent=on_intent, on_tick=on_tick, on_reader_event=on_reader_event,
-                  max_fps=display.fps_cap, flip=flip)
+                  max_fps=display.fps_cap, flip=flip, inputs=inputs)
     if control is not None:
         control.start()
     # systemd stops the service with SIGTERM: finish the frame, close the ledger cleanly.
@@ -385,7 +387,34 @@ def _run_interactive(app: KioskApp) -> int:
         notifier.stopping()
         if control is not None:
             control.stop()
+        if isinstance(inputs, EvdevInputs):
+            inputs.close()
     return 0
+
+
+#: SDL video drivers that read touches from the kernel's evdev devices, and those with no input.
+EVDEV_VIDEO_DRIVERS = frozenset({"kmsdrm", "evdev", "fbcon", "directfb"})
+NO_INPUT_VIDEO_DRIVERS = frozenset({"dummy", "offscreen"})
+
+
+def _input_sources(setting: str) -> Any:
+    """What the UI loop waits on instead of polling SDL for touches (screens/loop.py); None: poll.
+
+    `setting` is display.input_wait: "auto" decides by the SDL video driver in use, "poll" always
+    polls (the fallback if a panel's driver should ever not show up under /dev/input).
+    """
+    import pygame
+
+    from screens.loop import NoInputs
+
+    if setting == "poll":
+        return None
+    driver = pygame.display.get_driver()
+    if driver in NO_INPUT_VIDEO_DRIVERS:
+        return NoInputs()  # only our own posted events, and each of those rings the doorbell
+    if driver in EVDEV_VIDEO_DRIVERS:
+        return EvdevInputs()
+    return None  # X11, Wayland, ...: input comes through the window system; poll SDL
 
 
 @contextlib.contextmanager

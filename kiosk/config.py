@@ -124,6 +124,8 @@ class DisplayConfig(_Section):
     font: str = Field("", description="Path to a CJK-capable font; empty = find one on the system")
     inactivity_timeout_s: int = Field(30, ge=5, le=600)
     fps_cap: int = Field(30, ge=1, le=60)
+    # auto: wait for touches on /dev/input (KMSDRM) or for nothing (headless) instead of polling SDL
+    input_wait: Literal["auto", "poll"] = "auto"
     # The official 7" Pi panel shows 800 px across 154 mm.
     px_per_mm: float = Field(5.2, gt=1.0, le=40.0)
 

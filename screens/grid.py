@@ -1,7 +1,7 @@
 """One time grid for everything the UI loop wakes up for: input polls, animation frames, ticks.
 
 Each periodic thing happens at multiples of its period on the monotonic clock, so things whose
-periods divide each other (a 6 fps animation, 12 Hz polls, 4 Hz ticks, a clock once a second)
+periods divide each other (a 6 fps animation, 12 Hz polls, 3 Hz ticks, a clock once a second)
 come due at the same instants and share one wake-up. Float rounding: k/6 computed two ways can
 differ by an ulp, so a point within EPSILON_S counts as reached; otherwise a loop could compute
 "the next point" as now itself and spin without ever sleeping.

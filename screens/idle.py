@@ -77,7 +77,8 @@ def spinner_frames(side: int) -> tuple[pygame.Surface, ...]:
 class IdleScreen(Screen):
     # The attract screen's one touch target is the language switch: polling it twice per ripple
     # frame (every 83 ms, on the same grid as the frames) still answers a touch within the 100 ms
-    # that feels instant, with 12 wake-ups a second instead of 30. Cards do not wait for this poll.
+    # that feels instant, with 12 wake-ups a second instead of 30. Cards do not wait for this poll,
+    # and where the loop can wait on the input devices themselves (UiLoop.inputs) nothing is polled.
     input_hz = 2 * RIPPLE_FPS
 
     def __init__(self, ctx: RenderContext, state: Idle) -> None:

@@ -8,9 +8,13 @@ or None; the loop shows it.
 Waiting: SDL's own `pygame.event.wait(timeout)` only sleeps properly on video drivers that can be
 woken (X11, Wayland, Windows, macOS). On the dummy driver and on KMSDRM, the Pi's console driver,
 SDL 2 implements it as a loop that polls every millisecond, which costs a few percent of a core
-while idle (bench/render.py measures both). So the default `wait="poll"` polls the queue
-`poll_hz` times a second and sleeps in between; `wait="sdl"` uses `pygame.event.wait` for drivers
-where it truly blocks.
+while idle (bench/render.py measures both). So:
+- with `inputs` (where the app knows what carries input: the Pi's evdev touch devices, or nothing
+  at all on the headless dummy driver), the loop sleeps until a frame is due, the doorbell rings,
+  or one of those descriptors becomes readable, and only then asks SDL for events: no polling,
+  and a touch is answered at once;
+- otherwise the default `wait="poll"` polls the queue `poll_hz` times a second and sleeps in
+  between; `wait="sdl"` uses `pygame.event.wait` for drivers where it truly blocks.
 
 Wake-ups are what an idle kiosk's CPU is made of (bench.kiosk), so the loop keeps them few:
 - a reader event or a command posted from another thread rings a doorbell that ends the wait at
@@ -18,16 +22,19 @@ Wake-ups are what an idle kiosk's CPU is made of (bench.kiosk), so the loop keep
 - polls, animation frames and session ticks all fall on one grid of the monotonic clock, so a
   wake-up serves all that is due at that moment instead of each getting its own;
 - a screen may ask for a slower input poll (`input_hz`): the attract screen, whose only touch
-  target is the language switch, polls at twice its animation rate instead of 30 Hz.
+  target is the language switch, polls at twice its animation rate instead of 30 Hz (without
+  `inputs`; with them nothing is polled).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import os
+import select
 import time
+import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Protocol, Sequence
 
 import pygame
 
@@ -48,24 +55,66 @@ Handler = Callable[[Any], UiState | None]
 class Doorbell:
     """A sleep that another thread can cut short: `ring()` ends the current (or the next) `sleep`.
 
-    A bare lock rather than threading.Event: Event.wait builds a Condition and a fresh lock on
-    every call, which costs measurably more per wake-up than one timed acquire.
+    An eventfd, so that one poll() waits for the ring and for input devices together; rings do
+    not queue up. (drivers/wakeup.py is the reader thread's copy: screens/ may not import drivers/.)
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._lock.acquire()  # held = nobody rang
+        self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._poller = select.poll()
+        self._poller.register(self._fd, select.POLLIN)
+        self._watched: tuple[int, ...] = ()
+        weakref.finalize(self, os.close, self._fd)  # never earlier: a late ring must not hit a reused fd
 
     def ring(self) -> None:
-        try:
-            self._lock.release()
-        except RuntimeError:
-            pass  # already rung and not yet answered: one ring is enough
+        os.write(self._fd, _ONE)
 
     def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            self._lock.acquire(timeout=seconds)  # acquired = rung (and the ring is answered)
+        self.wait(seconds, ())
 
+    def wait(self, seconds: float, fds: Sequence[int]) -> list[int]:
+        """Sleep up to `seconds`, less if rung or if one of `fds` becomes readable; those that did."""
+        if seconds <= 0:
+            return []
+        watched = tuple(fds)
+        if watched != self._watched:
+            for fd in self._watched:
+                self._poller.unregister(fd)
+            for fd in watched:
+                self._poller.register(fd, select.POLLIN)
+            self._watched = watched
+        ready = []
+        for fd, _ in self._poller.poll(seconds * 1000.0):
+            if fd == self._fd:
+                try:
+                    os.read(self._fd, 8)  # answers every ring so far
+                except BlockingIOError:
+                    pass
+            else:
+                ready.append(fd)
+        return ready
+
+
+class InputSources(Protocol):
+    """What can carry input on this display: descriptors that turn readable when it arrives."""
+
+    def fds(self) -> Sequence[int]: ...
+
+    def drain(self, ready: Sequence[int]) -> None:
+        """Consume what woke us on `ready` (SDL reads its own copies of the same events)."""
+
+
+class NoInputs:
+    """Nothing can send input (SDL's dummy driver): only frames and the doorbell wake the loop."""
+
+    def fds(self) -> Sequence[int]:
+        return ()
+
+    def drain(self, ready: Sequence[int]) -> None:
+        pass
+
+
+_ONE = (1).to_bytes(8, "little")
 
 #: Rung by every event posted from another thread; the default `sleep` of every UiLoop.
 _DOORBELL = Doorbell()
@@ -84,12 +133,19 @@ class UiLoop:
     on_tick: Callable[[float], UiState | None] = lambda now: None
     on_reader_event: Handler = lambda payload: None
     max_fps: float = 30.0
-    tick_interval_s: float = 0.25  # how often on_tick runs (session timeouts)
+    # How often on_tick runs (session timeouts, watchdog, status): a multiple of the attract screen's
+    # ripple frame period (1/6 s), so there a tick never wakes the loop on its own.
+    tick_interval_s: float = 1 / 3
     poll_hz: float = 30.0  # input polling rate while waiting, for wait="poll" (a screen may ask for less)
     wait: Literal["poll", "sdl"] = "poll"
+    #: What carries input, when the app knows (see the module doc); None: poll SDL.
+    inputs: InputSources | None = None
     monotonic: Callable[[], float] = time.monotonic
     #: Sleeps up to the given seconds; may return early (the doorbell: something was posted).
     sleep: Callable[[float], None] = _DOORBELL.sleep
+    #: With `inputs`: sleeps up to the given seconds, less if the doorbell rings or one of the
+    #: descriptors turns readable; returns those that did.
+    wait_input: Callable[[float, Sequence[int]], list[int]] = _DOORBELL.wait
     flip: Callable[[list[pygame.Rect]], None] = field(default=pygame.display.update)
     frames: int = 0  # display updates done, for the benchmark and tests
     _running: bool = True
@@ -167,6 +223,8 @@ class UiLoop:
             first = pygame.event.wait(min(timeout_ms, 1000))
             events = [first] if first.type != pygame.NOEVENT else []
             return events + pygame.event.get()
+        if self.inputs is not None:
+            return self._wait_for_input(deadline, self.inputs)
         period = 1.0 / min(self.poll_hz, self.ui.input_hz() or self.poll_hz)
         while True:
             events = pygame.event.get()
@@ -174,3 +232,13 @@ class UiLoop:
             if events or now >= deadline - EPSILON_S:
                 return events
             self.sleep(min(next_on_grid(now, period), deadline) - now)
+
+    def _wait_for_input(self, deadline: float, inputs: InputSources) -> list[pygame.event.Event]:
+        while True:
+            events = pygame.event.get()
+            now = self.monotonic()
+            if events or now >= deadline - EPSILON_S:
+                return events
+            ready = self.wait_input(deadline - now, inputs.fds())
+            if ready:
+                inputs.drain(ready)

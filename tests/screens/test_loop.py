@@ -3,6 +3,7 @@ changed, and survives a failing handler."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -15,7 +16,7 @@ from screens import samples
 from screens.base import FrameLoop
 from screens.grid import next_on_grid
 from screens.idle import RIPPLE_FPS
-from screens.loop import READER_EVENT, UiLoop, post_reader_event
+from screens.loop import READER_EVENT, Doorbell, NoInputs, UiLoop, post_reader_event
 from tests.screens.conftest import finger
 
 
@@ -194,6 +195,117 @@ def test_on_the_attract_screen_frames_and_ticks_fall_on_input_polls(make_ui, mon
         loop.step()
     assert len(flips) >= 4 * RIPPLE_FPS - 1 and len(ticks) >= 4 * 4 - 1
     assert len(sleeps) <= 4 * ui.input_hz() + 1
+
+
+# --- waiting on input descriptors instead of polling SDL -------------------------------------------
+class PipeInput:
+    """An input source whose descriptor is a real pipe (a stand-in for /dev/input/eventN)."""
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_blocking(self.read_fd, False)
+        self.drained: list[tuple[int, ...]] = []
+
+    def fds(self):
+        return (self.read_fd,)
+
+    def drain(self, ready):
+        self.drained.append(tuple(ready))
+        for fd in ready:
+            os.read(fd, 4096)
+
+    def close(self):
+        os.close(self.read_fd)
+        os.close(self.write_fd)
+
+
+def test_with_no_input_sources_the_attract_screen_wakes_only_for_its_frames(make_ui, monotonic):
+    pygame.event.clear()
+    ui = make_ui((800, 480))
+    ui.show(samples.all_states()["idle"])
+    waits, ticks, flips = [], [], []
+
+    def wait_input(seconds, fds):
+        waits.append(tuple(fds))
+        monotonic.advance(seconds)
+        return []
+
+    loop = UiLoop(ui, on_intent=lambda i: None, on_tick=ticks.append, monotonic=monotonic,
+                  wait_input=wait_input, flip=flips.append, inputs=NoInputs())
+    loop.step(max_wait_s=0)
+    waits.clear(), ticks.clear(), flips.clear()
+    start = monotonic()
+    while monotonic() - start < 4.0:
+        loop.step()
+    assert len(flips) >= 4 * RIPPLE_FPS - 1 and len(ticks) >= 4 * 3 - 1  # animation and ticks go on
+    assert len(waits) <= 4 * RIPPLE_FPS + 1 < 4 * ui.input_hz() - 1  # but nothing is polled between
+    assert set(waits) == {()}
+
+
+def test_input_on_a_watched_descriptor_ends_the_wait_at_once(ui):
+    # A still screen and a 10 s deadline: only the descriptor can end the wait early. The event is
+    # queued with pygame.event.post, which rings no doorbell: like a touch SDL has not read yet.
+    source = PipeInput()
+    seen = []
+    loop = UiLoop(ui, on_intent=lambda i: None, on_reader_event=seen.append, tick_interval_s=60.0,
+                  flip=lambda rects: None, inputs=source)
+    loop.step(max_wait_s=0)
+
+    def touch() -> None:
+        pygame.event.post(pygame.event.Event(READER_EVENT, payload="input"))
+        os.write(source.write_fd, b"\x00" * 24)  # the kernel's copy of the same input event
+
+    toucher = threading.Timer(0.05, touch)
+    toucher.start()
+    started = time.monotonic()
+    try:
+        loop.step(max_wait_s=10.0)
+    finally:
+        toucher.join()
+        source.close()
+    assert time.monotonic() - started < 1.5
+    assert seen == ["input"]
+    assert source.drained == [(source.read_fd,)]
+
+
+def test_the_doorbell_also_ends_a_wait_on_input_descriptors(ui):
+    source = PipeInput()
+    seen = []
+    loop = UiLoop(ui, on_intent=lambda i: None, on_reader_event=seen.append, tick_interval_s=60.0,
+                  flip=lambda rects: None, inputs=source)
+    loop.step(max_wait_s=0)
+    poster = threading.Timer(0.05, post_reader_event, args=("card",))
+    poster.start()
+    started = time.monotonic()
+    try:
+        loop.step(max_wait_s=10.0)
+    finally:
+        poster.join()
+        source.close()
+    assert seen == ["card"] and time.monotonic() - started < 1.5
+    assert source.drained == []
+
+
+def test_doorbell_wait_reports_only_the_descriptors_that_turned_readable():
+    bell = Doorbell()
+    quiet_r, quiet_w = os.pipe()
+    busy_r, busy_w = os.pipe()
+    try:
+        os.write(busy_w, b"x")
+        assert bell.wait(1.0, (quiet_r, busy_r)) == [busy_r]
+        os.read(busy_r, 1)
+        started = time.monotonic()
+        assert bell.wait(0.05, (quiet_r, busy_r)) == []  # nothing: the full time-out
+        assert time.monotonic() - started >= 0.04
+        bell.ring()
+        bell.ring()
+        assert bell.wait(5.0, (quiet_r,)) == []  # rung: returns at once, and both rings are answered
+        started = time.monotonic()
+        bell.wait(0.05, ())
+        assert time.monotonic() - started >= 0.04
+    finally:
+        for fd in (quiet_r, quiet_w, busy_r, busy_w):
+            os.close(fd)
 
 
 def test_grid_points_are_always_in_the_future():
