@@ -4,8 +4,9 @@ The reader thread sleeps between polls dozens of times a second, so the cost of 
 most of an idle kiosk's CPU. threading.Event.wait builds a Condition and a fresh lock on every
 call; a poll() on an eventfd is one system call to sleep and one read to reset, and measured on
 the benchmark VM it costs about 40 us less per wake-up (see docs/benchmarks.md, bench.kiosk).
-The UI loop's `screens.loop.Doorbell` is the same idea as a bare lock, kept separate because
-screens/ may not import drivers/ (tests/foundation/test_layers.py).
+The UI loop's `screens.loop.Doorbell` is the same idea (an eventfd, which it also polls together
+with the touch devices), kept separate because screens/ may not import drivers/
+(tests/foundation/test_layers.py).
 """
 
 from __future__ import annotations
