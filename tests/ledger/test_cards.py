@@ -75,6 +75,24 @@ def test_invalid_entry_rejects_the_whole_list_atomically(ledger):
     assert (ledger.denial(A), ledger.denial(B), ledger.denylist_version()) == ("lost", None, 1)
 
 
+def test_a_higher_counter_from_the_card_is_taken_and_a_lower_one_ignored(ledger):
+    ledger.register_card(A, with_member(ledger), 1)
+    ledger.note_card_counter(A, 5)
+    ledger.note_card_counter(A, 3)
+    assert ledger.card_state(A).last_counter == 5
+
+
+def test_a_tap_whose_counter_has_not_moved_writes_nothing(ledger):
+    # Taps report the card's counter every time; an unchanged one must not cost a durable write.
+    ledger.register_card(A, with_member(ledger), 1)
+    ledger.note_card_counter(A, 5)
+    wal = ledger.path.with_name(ledger.path.name + "-wal")
+    before = wal.stat().st_size, ledger.conn.total_changes
+    ledger.note_card_counter(A, 5)
+    ledger.note_card_counter(A, 4)
+    assert (wal.stat().st_size, ledger.conn.total_changes) == before
+
+
 def test_card_counter_only_moves_forward_on_snapshot(ledger):
     with_member(ledger, cards=[{"uid": A.hex(), "issue_no": 1, "status": "active", "last_counter": 9}])
     with_member(ledger, version=2, cards=[{"uid": A.hex(), "issue_no": 1, "status": "active", "last_counter": 3}])
