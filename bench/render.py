@@ -2,8 +2,9 @@
 share of the UI loop while the kiosk sits idle.
 
 Run from the repository root: `python -m bench.render`. Headless (SDL dummy driver) unless
-SDL_VIDEODRIVER is set. Side by side in one run: the idle loop waiting by polling (the default)
-and by `pygame.event.wait` (SDL's wait), and the idle loop on a rotated (portrait) panel.
+SDL_VIDEODRIVER is set. Side by side in one run: the idle loop waiting by polling (where the app
+does not know what carries input), by `pygame.event.wait` (SDL's wait), on its input sources (here
+none, as `kiosk run` headless: `ui_idle_cpu_pct_input_wait`), and polling on a rotated panel.
 Environment: KIOSK_BENCH_REPEAT (renders per screen, default 15), KIOSK_BENCH_IDLE_SECONDS
 (seconds per idle measurement, default 5). The last line is JSON with `render_ms` (per screen,
 median, cold caches), `render_ms_max`, `ui_idle_cpu_pct`.
@@ -25,7 +26,7 @@ import pygame  # noqa: E402
 
 from screens import samples, widgets  # noqa: E402
 from screens.fonts import find_cjk_font  # noqa: E402
-from screens.loop import UiLoop  # noqa: E402
+from screens.loop import NoInputs, UiLoop  # noqa: E402
 from screens.ui import KioskUI  # noqa: E402
 
 PANEL = (800, 480)
@@ -62,7 +63,7 @@ def render_times(repeat: int, cold: bool) -> dict[str, float]:
     return out
 
 
-def idle_cpu(seconds: float, wait: str, rotation: int = 0) -> tuple[float, int]:
+def idle_cpu(seconds: float, wait: str, rotation: int = 0, inputs: NoInputs | None = None) -> tuple[float, int]:
     """CPU share (% of one core) of the real UI loop showing the idle screen, and frames flipped."""
     surface = pygame.display.get_surface()
     ui = make_ui(surface, rotation=rotation)
@@ -74,7 +75,7 @@ def idle_cpu(seconds: float, wait: str, rotation: int = 0) -> tuple[float, int]:
             loop.stop()
         return None
 
-    loop = UiLoop(ui, on_intent=lambda intent: None, on_tick=on_tick, wait=wait)  # type: ignore[arg-type]
+    loop = UiLoop(ui, on_intent=lambda intent: None, on_tick=on_tick, wait=wait, inputs=inputs)  # type: ignore[arg-type]
     loop.step(max_wait_s=0)  # first full draw is not idle work
     cpu0, wall0 = time.process_time(), time.monotonic()
     loop.run()
@@ -100,7 +101,9 @@ def main() -> int:
 
     print(f"\nidle UI loop, {idle_s:g} s each (CPU % of one core, frames flipped):")
     poll, poll_frames = idle_cpu(idle_s, "poll")
-    print(f"  wait=poll (default)      {poll:6.2f} %  {poll_frames} frames")
+    print(f"  wait=poll                {poll:6.2f} %  {poll_frames} frames")
+    waiting, waiting_frames = idle_cpu(idle_s, "poll", inputs=NoInputs())
+    print(f"  on input sources (none)  {waiting:6.2f} %  {waiting_frames} frames")
     sdl, sdl_frames = idle_cpu(idle_s, "sdl")
     print(f"  wait=sdl (event.wait)    {sdl:6.2f} %  {sdl_frames} frames")
     rotated, rotated_frames = idle_cpu(idle_s, "poll", rotation=90)
@@ -112,6 +115,7 @@ def main() -> int:
         "render_ms_warm_max": max(warm_ms.values()),
         "ui_idle_cpu_pct": poll,
         "ui_idle_cpu_pct_sdl_wait": sdl,
+        "ui_idle_cpu_pct_input_wait": waiting,
         "ui_idle_cpu_pct_rotated": rotated,
         "idle_frames_per_s": round(poll_frames / idle_s, 1),
     }
