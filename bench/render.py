@@ -26,7 +26,7 @@ import pygame  # noqa: E402
 
 from screens import samples, widgets  # noqa: E402
 from screens.fonts import find_cjk_font  # noqa: E402
-from screens.loop import NoInputs, UiLoop  # noqa: E402
+from screens.loop import InputSources, NoInputs, UiLoop  # noqa: E402
 from screens.ui import KioskUI  # noqa: E402
 
 PANEL = (800, 480)
@@ -63,7 +63,7 @@ def render_times(repeat: int, cold: bool) -> dict[str, float]:
     return out
 
 
-def idle_cpu(seconds: float, wait: str, rotation: int = 0, inputs: NoInputs | None = None) -> tuple[float, int]:
+def idle_cpu(seconds: float, wait: str, rotation: int = 0, inputs: InputSources | None = None) -> tuple[float, int]:
     """CPU share (% of one core) of the real UI loop showing the idle screen, and frames flipped."""
     surface = pygame.display.get_surface()
     ui = make_ui(surface, rotation=rotation)

@@ -24,9 +24,9 @@ from typing import Any, Callable, Iterator
 
 from drivers.errors import AuthError, CardTimeout, ReaderError
 from drivers.events import CardPresented, CardRemoved, ReadFailed, ReaderHealthChanged
+from drivers.input_devices import EvdevInputs
 from drivers.mfrc522 import Mfrc522
 from drivers.reader_service import ReaderService
-from drivers.input_devices import EvdevInputs
 from drivers.reader_thread import ReaderThread
 from drivers.transport import open_transport
 from kiosk.cards.errors import CardFaults

@@ -51,18 +51,24 @@ _WAKE_EVENT: int = pygame.event.custom_type()
 
 Handler = Callable[[Any], UiState | None]
 
+_ONE = (1).to_bytes(8, "little")  # one eventfd increment
+
 
 class Doorbell:
     """A sleep that another thread can cut short: `ring()` ends the current (or the next) `sleep`.
 
     An eventfd, so that one poll() waits for the ring and for input devices together; rings do
     not queue up. (drivers/wakeup.py is the reader thread's copy: screens/ may not import drivers/.)
+    `sleep` watches the bell alone: input that arrives meanwhile waits for the next `wait`, which
+    drains it (watching it in `sleep` too would end every sleep at once until then).
     """
 
     def __init__(self) -> None:
         self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-        self._poller = select.poll()
-        self._poller.register(self._fd, select.POLLIN)
+        self._bell = select.poll()
+        self._bell.register(self._fd, select.POLLIN)
+        self._bell_and_inputs = select.poll()
+        self._bell_and_inputs.register(self._fd, select.POLLIN)
         self._watched: tuple[int, ...] = ()
         weakref.finalize(self, os.close, self._fd)  # never earlier: a late ring must not hit a reused fd
 
@@ -70,28 +76,33 @@ class Doorbell:
         os.write(self._fd, _ONE)
 
     def sleep(self, seconds: float) -> None:
-        self.wait(seconds, ())
+        if seconds > 0:
+            self._answer(self._bell.poll(seconds * 1000.0))
 
     def wait(self, seconds: float, fds: Sequence[int]) -> list[int]:
         """Sleep up to `seconds`, less if rung or if one of `fds` becomes readable; those that did."""
         if seconds <= 0:
             return []
         watched = tuple(fds)
-        if watched != self._watched:
+        if watched != self._watched:  # devices come and go rarely: re-register only then
             for fd in self._watched:
-                self._poller.unregister(fd)
+                self._bell_and_inputs.unregister(fd)
             for fd in watched:
-                self._poller.register(fd, select.POLLIN)
+                self._bell_and_inputs.register(fd, select.POLLIN)
             self._watched = watched
+        return self._answer(self._bell_and_inputs.poll(seconds * 1000.0))
+
+    def _answer(self, events: list[tuple[int, int]]) -> list[int]:
+        """Consume a ring among `events`; the other descriptors that were ready."""
         ready = []
-        for fd, _ in self._poller.poll(seconds * 1000.0):
-            if fd == self._fd:
-                try:
-                    os.read(self._fd, 8)  # answers every ring so far
-                except BlockingIOError:
-                    pass
-            else:
+        for fd, _ in events:
+            if fd != self._fd:
                 ready.append(fd)
+                continue
+            try:
+                os.read(self._fd, 8)  # answers every ring so far
+            except BlockingIOError:
+                pass  # answered already
         return ready
 
 
@@ -113,8 +124,6 @@ class NoInputs:
     def drain(self, ready: Sequence[int]) -> None:
         pass
 
-
-_ONE = (1).to_bytes(8, "little")
 
 #: Rung by every event posted from another thread; the default `sleep` of every UiLoop.
 _DOORBELL = Doorbell()
