@@ -1,0 +1,26 @@
+"""bench.ledger measures its loops only once their WAL files cycle in place (like for like)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.ledger import _RawLoop, warm_up
+
+
+def test_the_warm_up_runs_a_raw_loop_past_its_first_checkpoint(tmp_path: Path):
+    loop = _RawLoop(tmp_path / "raw.db")
+    done = warm_up(loop)
+    # One page per commit, and SQLite checkpoints (then rewinds the WAL) at 1,000 pages.
+    assert done > 1000
+    size = loop.wal.stat().st_size
+    loop.run(50)
+    assert loop.wal.stat().st_size == size
+    loop.close()
+
+
+def test_the_bare_loop_writes_one_row_into_each_of_its_tables_per_commit(tmp_path: Path):
+    loop = _RawLoop(tmp_path / "bare.db", tables=3)
+    loop.run(5)
+    counts = [loop.conn.execute(f"SELECT COUNT(*) FROM t{t}").fetchone()[0] for t in range(3)]
+    assert counts == [5, 5, 5]
+    loop.close()
