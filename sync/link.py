@@ -8,6 +8,9 @@ the current rules stay coherent: the recommended wiring), or one the worker open
 (`ledger_factory=`: a separate SQLite connection on the same WAL database, closed on stop; the
 app's instance then does not see the link's writes in its caches until it reloads them). `start`, `stop`, `online` and `notify_outbox` are safe to call from any thread;
 `on_online_change` is called from the worker thread.
+
+`online` = connected to the broker and HQ acknowledging events (no ack timeout since the last
+ack, see `OutboxRelay.hq_answering`): a broker that accepts events nobody acknowledges is not HQ.
 """
 
 from __future__ import annotations
@@ -183,6 +186,7 @@ class _Worker:
         self.pump_at: float | None = None
         # Acks that arrived in one burst are applied in one ledger transaction (one fsync).
         self.pending_acks: list[str] = []
+        self.connected = False
 
     def loop(self) -> None:
         self.client.start()
@@ -221,6 +225,7 @@ class _Worker:
             self.relay.acked(ids)
         now = self.clock.monotonic()
         self.relay.check_timeout()
+        self._update_online()
         wait = self.relay.pump()
         self.pump_at = None if wait is None else now + wait
         if self.next_telemetry is not None and now >= self.next_telemetry:
@@ -237,7 +242,8 @@ class _Worker:
             elif isinstance(job, tuple) and job[0] == "disconnected":
                 self.relay.disconnected()
                 self.next_telemetry = None
-                self.link._set_online(False)
+                self.connected = False
+                self._update_online()
         except Exception:  # noqa: BLE001 - keep the link alive; the event stays in the outbox
             _LOG.exception("sync worker failed on %r", job)
 
@@ -245,8 +251,13 @@ class _Worker:
         self.client.publish(self.topics.status, dumps(self.link._status("online").to_json()),
                             qos=1, retain=True)
         self.relay.connected()
-        self.link._set_online(True)
+        self.connected = True
+        self._update_online()
         self._publish_telemetry()
+
+    def _update_online(self) -> None:
+        """Online = connected to the broker and HQ acknowledging what it is sent (see OutboxRelay)."""
+        self.link._set_online(self.connected and self.relay.hq_answering)
 
     def _publish_telemetry(self) -> None:
         self.next_telemetry = self.clock.monotonic() + self.link._telemetry_interval

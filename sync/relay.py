@@ -6,6 +6,11 @@ restarts, so the relay keeps every event in the ledger's outbox until HQ's appli
 when the connection comes back, or the oldest waits longer than the ack timeout, the relay starts
 again from the head of the outbox and HQ drops the duplicates by (device_id, seq).
 
+An ack timeout is also the kiosk's only sign that HQ has stopped answering while the broker still
+accepts its messages (HQ's consumer down, HQ's own link broken): `hq_answering` turns false then,
+and true again with the next ack, so the link can report that as offline (redemptions then follow
+the offline policy) instead of treating "connected to the broker" as "HQ is there".
+
 Not thread-safe: the link's worker thread is its only caller.
 """
 
@@ -71,12 +76,19 @@ class OutboxRelay:
         self._last_sent_seq = 0
         self._online = False
         self._connected_at: dt.datetime | None = None
+        # No evidence of silence yet: HQ has not been waited on in vain.
+        self._hq_answering = True
         self.published = 0  # counters for telemetry and tests
         self.resends = 0
 
     @property
     def inflight(self) -> int:
         return len(self._inflight)
+
+    @property
+    def hq_answering(self) -> bool:
+        """False from an ack timeout until the next ack: HQ is not acknowledging what it is sent."""
+        return self._hq_answering
 
     @property
     def connected_at(self) -> dt.datetime | None:
@@ -105,7 +117,11 @@ class OutboxRelay:
         removed = self._outbox.outbox_ack(ids)
         for event_id in ids:
             self._inflight.pop(event_id, None)
-        self._timeout = self._base_timeout  # HQ is answering: back to the normal patience
+        if ids:
+            if not self._hq_answering:
+                _LOG.info("HQ acknowledges events again")
+            self._hq_answering = True
+            self._timeout = self._base_timeout  # HQ is answering: back to the normal patience
         return removed
 
     def check_timeout(self) -> None:
@@ -113,7 +129,9 @@ class OutboxRelay:
             return
         oldest = next(iter(self._inflight.values()))
         if self._clock.monotonic() - oldest > self._timeout:
-            _LOG.warning("no ack from HQ within %.0f s", self._timeout)
+            _LOG.warning("no ack from HQ within %.0f s%s", self._timeout,
+                         "; treating HQ as unreachable until it acknowledges" if self._hq_answering else "")
+            self._hq_answering = False
             # Back off so a slow HQ is not buried under ever more resends.
             self._timeout = min(self._max_timeout, self._timeout * 2)
             self.restart("ack timeout")
