@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from kiosk.ledger import Ledger
 from sync.relay import OutboxRelay
 from tests.sync.conftest import seeded_ledger, wait_until
 
@@ -51,7 +52,8 @@ def test_the_relay_takes_hq_as_answering_until_an_ack_timeout(open_ledger, clock
     assert not relay.hq_answering
 
 
-def test_the_next_ack_tells_the_relay_hq_answers_again(open_ledger, clock):
+def _silent_relay(open_ledger, clock) -> tuple[OutboxRelay, Ledger]:
+    """A relay that sent one event and waited past the ack timeout: HQ taken as silent."""
     ledger = seeded_ledger(open_ledger)
     ledger.record_security_event("test_event", b"\x01\x02\x03\x04", {"n": 1})
     fake = _Monotonic(clock)
@@ -61,20 +63,18 @@ def test_the_next_ack_tells_the_relay_hq_answers_again(open_ledger, clock):
     fake.t += 31
     relay.check_timeout()
     assert not relay.hq_answering
+    return relay, ledger
+
+
+def test_the_next_ack_tells_the_relay_hq_answers_again(open_ledger, clock):
+    relay, ledger = _silent_relay(open_ledger, clock)
     relay.pump()  # resent from the head of the outbox
     relay.acked([event.event_id for event in ledger.outbox_pending(10)])
     assert relay.hq_answering and ledger.outbox_depth() == 0
 
 
 def test_an_empty_ack_is_no_sign_of_hq(open_ledger, clock):
-    ledger = seeded_ledger(open_ledger)
-    ledger.record_security_event("test_event", b"\x01\x02\x03\x04", {"n": 1})
-    fake = _Monotonic(clock)
-    relay = _relay(ledger, fake, [])
-    relay.connected()
-    relay.pump()
-    fake.t += 31
-    relay.check_timeout()
+    relay, _ = _silent_relay(open_ledger, clock)
     relay.acked([])
     assert not relay.hq_answering
 
