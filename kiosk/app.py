@@ -20,7 +20,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from drivers.errors import AuthError, CardTimeout, ReaderError
 from drivers.events import CardPresented, CardRemoved, ReadFailed, ReaderHealthChanged
@@ -44,6 +44,9 @@ from kiosk.reader_params import transport_params
 from kiosk.service import KioskService
 from kiosk.session import Session
 from kiosk.ui_state import Notice, UiState, screen_name
+
+if TYPE_CHECKING:  # pygame is imported only where a display is opened
+    from screens.loop import InputSources
 
 _LOG = logging.getLogger(__name__)
 
@@ -387,7 +390,7 @@ def _run_interactive(app: KioskApp) -> int:
         notifier.stopping()
         if control is not None:
             control.stop()
-        if isinstance(inputs, EvdevInputs):
+        if inputs is not None:
             inputs.close()
     return 0
 
@@ -397,7 +400,7 @@ EVDEV_VIDEO_DRIVERS = frozenset({"kmsdrm", "evdev", "fbcon", "directfb"})
 NO_INPUT_VIDEO_DRIVERS = frozenset({"dummy", "offscreen"})
 
 
-def _input_sources(setting: str) -> Any:
+def _input_sources(setting: str) -> InputSources | None:
     """What the UI loop waits on instead of polling SDL for touches (screens/loop.py); None: poll.
 
     `setting` is display.input_wait: "auto" decides by the SDL video driver in use, "poll" always

@@ -114,6 +114,9 @@ class InputSources(Protocol):
     def drain(self, ready: Sequence[int]) -> None:
         """Consume what woke us on `ready` (SDL reads its own copies of the same events)."""
 
+    def close(self) -> None:
+        """Let go of the descriptors (when the loop is done)."""
+
 
 class NoInputs:
     """Nothing can send input (SDL's dummy driver): only frames and the doorbell wake the loop."""
@@ -122,6 +125,9 @@ class NoInputs:
         return ()
 
     def drain(self, ready: Sequence[int]) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
 
