@@ -33,22 +33,35 @@ def readable(fds) -> list[int]:
     return [fd for fd, _ in poller.poll(0)]
 
 
+@pytest.fixture
+def watch():
+    """Make EvdevInputs (with a hand-moved clock when given `now`); all closed after the test."""
+    made: list[EvdevInputs] = []
+
+    def _watch(directory: Path, now: list[float] | None = None, **kwargs) -> EvdevInputs:
+        if now is not None:
+            kwargs["monotonic"] = lambda: now[0]
+        made.append(EvdevInputs(directory, **kwargs))
+        return made[-1]
+
+    yield _watch
+    for inputs in made:
+        inputs.close()
+
+
 def open_writer(path: Path) -> int:
     """The device's other end (the kernel's side); a pipe needs its reader open first."""
     return os.open(path, os.O_WRONLY | os.O_NONBLOCK)
 
 
-def test_every_event_device_is_watched_and_nothing_else(devices):
-    inputs = EvdevInputs(devices)
-    try:
-        assert len(inputs.fds()) == 2
-        assert readable(inputs.fds()) == []
-    finally:
-        inputs.close()
+def test_every_event_device_is_watched_and_nothing_else(devices, watch):
+    inputs = watch(devices)
+    assert len(inputs.fds()) == 2
+    assert readable(inputs.fds()) == []
 
 
-def test_a_device_with_input_is_readable_until_drained(devices):
-    inputs = EvdevInputs(devices)
+def test_a_device_with_input_is_readable_until_drained(devices, watch):
+    inputs = watch(devices)
     inputs.fds()
     writer = open_writer(devices / "event1")
     try:
@@ -60,64 +73,49 @@ def test_a_device_with_input_is_readable_until_drained(devices):
         assert len(inputs.fds()) == 2  # still watched
     finally:
         os.close(writer)
-        inputs.close()
 
 
-def test_a_device_plugged_in_later_is_watched_after_the_next_scan(devices):
+def test_a_device_plugged_in_later_is_watched_after_the_next_scan(devices, watch):
     now = [0.0]
-    inputs = EvdevInputs(devices, rescan_s=5.0, monotonic=lambda: now[0])
-    try:
-        assert len(inputs.fds()) == 2
-        os.mkfifo(devices / "event2")
-        now[0] = 4.0
-        assert len(inputs.fds()) == 2  # not rescanned on every wait
-        now[0] = 5.0
-        assert len(inputs.fds()) == 3
-    finally:
-        inputs.close()
+    inputs = watch(devices, now, rescan_s=5.0)
+    assert len(inputs.fds()) == 2
+    os.mkfifo(devices / "event2")
+    now[0] = 4.0
+    assert len(inputs.fds()) == 2  # not rescanned on every wait
+    now[0] = 5.0
+    assert len(inputs.fds()) == 3
 
 
-def test_a_device_that_disappears_is_no_longer_watched(devices):
+def test_a_device_that_disappears_is_no_longer_watched(devices, watch):
     now = [0.0]
-    inputs = EvdevInputs(devices, rescan_s=5.0, monotonic=lambda: now[0])
-    try:
-        inputs.fds()
-        (devices / "event0").unlink()
-        now[0] = 5.0
-        assert len(inputs.fds()) == 1
-    finally:
-        inputs.close()
-
-
-def test_a_device_whose_other_end_closed_is_dropped_when_drained(devices):
-    inputs = EvdevInputs(devices)
+    inputs = watch(devices, now, rescan_s=5.0)
     inputs.fds()
-    writer = open_writer(devices / "event0")
-    try:
-        os.close(writer)  # like an unplugged panel: readable, then nothing ever again
-        ready = readable(inputs.fds())
-        assert len(ready) == 1
-        inputs.drain(ready)
-        assert len(inputs.fds()) == 1
-    finally:
-        inputs.close()
+    (devices / "event0").unlink()
+    now[0] = 5.0
+    assert len(inputs.fds()) == 1
 
 
-def test_an_unopenable_device_is_reported_once_and_skipped(devices, caplog):
+def test_a_device_whose_other_end_closed_is_dropped_when_drained(devices, watch):
+    inputs = watch(devices)
+    inputs.fds()
+    os.close(open_writer(devices / "event0"))  # like an unplugged panel: readable, then nothing ever again
+    ready = readable(inputs.fds())
+    assert len(ready) == 1
+    inputs.drain(ready)
+    assert len(inputs.fds()) == 1
+
+
+def test_an_unopenable_device_is_reported_once_and_skipped(devices, watch, caplog):
     (devices / "event9").symlink_to(devices / "nowhere")
     now = [0.0]
-    inputs = EvdevInputs(devices, rescan_s=1.0, monotonic=lambda: now[0])
-    try:
-        with caplog.at_level(logging.WARNING, logger="drivers.input_devices"):
-            assert len(inputs.fds()) == 2
-            now[0] = 1.0
-            assert len(inputs.fds()) == 2
-        assert [r.getMessage() for r in caplog.records if "event9" in r.getMessage()] == [
-            f"cannot watch {devices / 'event9'} for input: No such file or directory"]
-    finally:
-        inputs.close()
+    inputs = watch(devices, now, rescan_s=1.0)
+    with caplog.at_level(logging.WARNING, logger="drivers.input_devices"):
+        assert len(inputs.fds()) == 2
+        now[0] = 1.0
+        assert len(inputs.fds()) == 2
+    assert [r.getMessage() for r in caplog.records if "event9" in r.getMessage()] == [
+        f"cannot watch {devices / 'event9'} for input: No such file or directory"]
 
 
-def test_no_input_directory_means_nothing_to_watch(tmp_path):
-    inputs = EvdevInputs(tmp_path / "missing")
-    assert inputs.fds() == ()
+def test_no_input_directory_means_nothing_to_watch(tmp_path, watch):
+    assert watch(tmp_path / "missing").fds() == ()

@@ -242,6 +242,18 @@ def test_with_no_input_sources_the_attract_screen_wakes_only_for_its_frames(make
     assert set(waits) == {()}
 
 
+def step_with_10_s_deadline(loop: UiLoop, action) -> float:
+    """One loop step allowed to wait 10 s, with `action` run from another thread 50 ms in; seconds taken."""
+    actor = threading.Timer(0.05, action)
+    actor.start()
+    started = time.monotonic()
+    try:
+        loop.step(max_wait_s=10.0)
+    finally:
+        actor.join()
+    return time.monotonic() - started
+
+
 def test_input_on_a_watched_descriptor_ends_the_wait_at_once(ui):
     # A still screen and a 10 s deadline: only the descriptor can end the wait early. The event is
     # queued with pygame.event.post, which rings no doorbell: like a touch SDL has not read yet.
@@ -255,15 +267,11 @@ def test_input_on_a_watched_descriptor_ends_the_wait_at_once(ui):
         pygame.event.post(pygame.event.Event(READER_EVENT, payload="input"))
         os.write(source.write_fd, b"\x00" * 24)  # the kernel's copy of the same input event
 
-    toucher = threading.Timer(0.05, touch)
-    toucher.start()
-    started = time.monotonic()
     try:
-        loop.step(max_wait_s=10.0)
+        waited = step_with_10_s_deadline(loop, touch)
     finally:
-        toucher.join()
         source.close()
-    assert time.monotonic() - started < 1.5
+    assert waited < 1.5
     assert seen == ["input"]
     assert source.drained == [(source.read_fd,)]
 
@@ -274,15 +282,11 @@ def test_the_doorbell_also_ends_a_wait_on_input_descriptors(ui):
     loop = UiLoop(ui, on_intent=lambda i: None, on_reader_event=seen.append, tick_interval_s=60.0,
                   flip=lambda rects: None, inputs=source)
     loop.step(max_wait_s=0)
-    poster = threading.Timer(0.05, post_reader_event, args=("card",))
-    poster.start()
-    started = time.monotonic()
     try:
-        loop.step(max_wait_s=10.0)
+        waited = step_with_10_s_deadline(loop, lambda: post_reader_event("card"))
     finally:
-        poster.join()
         source.close()
-    assert seen == ["card"] and time.monotonic() - started < 1.5
+    assert seen == ["card"] and waited < 1.5
     assert source.drained == []
 
 
