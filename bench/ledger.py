@@ -39,7 +39,6 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -156,37 +155,23 @@ def _uid(i: int) -> bytes:
     return bytes([0x04, 0xBE, i >> 8, i & 0xFF])
 
 
-def _frames(conn: sqlite3.Connection, wal: Path, commits: int, work: Callable[[int], None]) -> float:
-    """WAL frames appended per commit while `work(i)` runs `commits` times (checkpoints off, untimed)."""
+def _frames(loop: _RawLoop | _RedemptionLoop, commits: int) -> float:
+    """WAL frames appended per item while `loop` runs `commits` items (checkpoints off, untimed)."""
+    conn = loop.ledger.conn if isinstance(loop, _RedemptionLoop) else loop.conn
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.execute("PRAGMA wal_autocheckpoint=0")
     page = conn.execute("PRAGMA page_size").fetchone()[0]
-    before = wal.stat().st_size if wal.exists() else 0
-    for i in range(commits):
-        work(i)
-    return (wal.stat().st_size - before) / (page + 24) / commits
+    before = loop.wal.stat().st_size if loop.wal.exists() else 0
+    loop.run(commits)
+    grown = loop.wal.stat().st_size - before
+    loop.close()  # after measuring: closing the last connection checkpoints and deletes the WAL
+    return grown / (page + 24) / commits
 
 
 def frames_per_commit(folder: Path, n: int) -> dict[str, float]:
-    conn = sqlite3.connect(str(folder / "raw-frames.db"), isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, payload TEXT)")
-    raw = _frames(conn, folder / "raw-frames.db-wal", n,
-                  lambda i: conn.execute("INSERT INTO t(payload) VALUES (?)", (f"event {i}",)))  # autocommit
-    conn.close()
-    ledger = _seeded(folder / "one-step-frames.db")
-    one_step = _frames(ledger.conn, folder / "one-step-frames.db-wal", n,
-                       lambda i: ledger.redeem(f"intent-{i}", f"M{i % MEMBERS}", "off-5", online=True))
-    ledger.close()
-    ledger = _seeded(folder / "card-frames.db")
-
-    def card_redemption(i: int) -> None:  # two commits, as the kiosk does around the card write
-        pending = ledger.prepare_redemption(f"intent-{i}", f"M{i % MEMBERS}", "off-5", _uid(i % MEMBERS), online=True)
-        ledger.confirm_redemption(pending.intent_id, pending.card_counter)
-
-    card = _frames(ledger.conn, folder / "card-frames.db-wal", n, card_redemption)
-    ledger.close()
+    raw = _frames(_RawLoop(folder / "raw-frames.db"), n)
+    one_step = _frames(_RedemptionLoop(folder / "one-step-frames.db"), n)
+    card = _frames(_RedemptionLoop(folder / "card-frames.db", card_path=True), n)
     return {"raw_frames_per_commit": round(raw, 2), "redemption_frames_per_commit": round(one_step, 2),
             "card_redemption_frames": round(card, 2)}
 
