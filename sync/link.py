@@ -10,7 +10,7 @@ app's instance then does not see the link's writes in its caches until it reload
 `on_online_change` is called from the worker thread.
 
 `online` = connected to the broker and HQ acknowledging events (no ack timeout since the last
-ack, see `OutboxRelay.hq_answering`): a broker that accepts events nobody acknowledges is not HQ.
+ack, see `OutboxRelay.reaches_hq`): a broker that accepts events nobody acknowledges is not HQ.
 """
 
 from __future__ import annotations
@@ -186,7 +186,6 @@ class _Worker:
         self.pump_at: float | None = None
         # Acks that arrived in one burst are applied in one ledger transaction (one fsync).
         self.pending_acks: list[str] = []
-        self.connected = False
 
     def loop(self) -> None:
         self.client.start()
@@ -225,7 +224,7 @@ class _Worker:
             self.relay.acked(ids)
         now = self.clock.monotonic()
         self.relay.check_timeout()
-        self._update_online()
+        self.link._set_online(self.relay.reaches_hq)
         wait = self.relay.pump()
         self.pump_at = None if wait is None else now + wait
         if self.next_telemetry is not None and now >= self.next_telemetry:
@@ -242,8 +241,7 @@ class _Worker:
             elif isinstance(job, tuple) and job[0] == "disconnected":
                 self.relay.disconnected()
                 self.next_telemetry = None
-                self.connected = False
-                self._update_online()
+                self.link._set_online(self.relay.reaches_hq)
         except Exception:  # noqa: BLE001 - keep the link alive; the event stays in the outbox
             _LOG.exception("sync worker failed on %r", job)
 
@@ -251,13 +249,8 @@ class _Worker:
         self.client.publish(self.topics.status, dumps(self.link._status("online").to_json()),
                             qos=1, retain=True)
         self.relay.connected()
-        self.connected = True
-        self._update_online()
+        self.link._set_online(self.relay.reaches_hq)
         self._publish_telemetry()
-
-    def _update_online(self) -> None:
-        """Online = connected to the broker and HQ acknowledging what it is sent (see OutboxRelay)."""
-        self.link._set_online(self.connected and self.relay.hq_answering)
 
     def _publish_telemetry(self) -> None:
         self.next_telemetry = self.clock.monotonic() + self.link._telemetry_interval

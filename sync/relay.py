@@ -91,6 +91,11 @@ class OutboxRelay:
         return self._hq_answering
 
     @property
+    def reaches_hq(self) -> bool:
+        """Connected to the broker, and HQ acknowledging what it is sent: the link is online."""
+        return self._online and self._hq_answering
+
+    @property
     def connected_at(self) -> dt.datetime | None:
         return self._connected_at
 
