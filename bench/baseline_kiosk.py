@@ -13,7 +13,7 @@ own process (`python -m bench.baseline_kiosk --control PATH --font PATH`), so no
 
 Instrumentation only, not part of the kiosk being compared (and kept off the frame's path):
 - a control socket speaking the simulation control protocol's "tap" / "remove" / "intent done"
-  (JSON lines, see kiosk/sim_control.py). A card enters the field from the socket's thread at
+  (JSON lines, see app/sim_control.py). A card enters the field from the socket's thread at
   whatever moment the command arrives, as a real card would, except while a read is in progress
   (the emulator is not thread-safe); the "tap" reply carries `at_monotonic`, the moment it entered.
 - sd_notify datagrams to $NOTIFY_SOCKET: READY=1 after the first frame is flipped, and

@@ -227,7 +227,7 @@ class HqProcess:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "kiosk", "hq", "listen", "--host", "127.0.0.1", "--port", str(self.port),
+                [sys.executable, "-m", "app", "hq", "listen", "--host", "127.0.0.1", "--port", str(self.port),
                  "--prefix", PREFIX, "--db", str(self.db), "--client-id", "hq-chaos"],
                 cwd=REPO, stdout=log, stderr=log)
 
@@ -245,7 +245,7 @@ def publish_members(workdir: Path, config_dir: Path, port: int, hq_db: Path) -> 
     snapshot = workdir / "members.json"
     write_member_snapshot(snapshot)
     result = subprocess.run(
-        [sys.executable, "-m", "kiosk", "hq", "publish-members", str(snapshot), "--signing-key",
+        [sys.executable, "-m", "app", "hq", "publish-members", str(snapshot), "--signing-key",
          str(config_dir / "var" / "keys" / "hq_private.pem"), "--db", str(hq_db), "--version",
          str(SNAPSHOT_VERSION), "--host", "127.0.0.1", "--port", str(port), "--prefix", PREFIX],
         cwd=REPO, capture_output=True, text=True, timeout=60)

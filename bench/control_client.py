@@ -1,4 +1,4 @@
-"""Client of the simulation control socket (kiosk/sim_control.py): JSON lines over a unix stream.
+"""Client of the simulation control socket (app/sim_control.py): JSON lines over a unix stream.
 
 The baseline kiosk (bench/baseline_kiosk.py) answers the same protocol for "tap" and "remove",
 so one client drives both.

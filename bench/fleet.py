@@ -119,7 +119,7 @@ def start_link(kiosk: SimKiosk, port: int, clock: Clock, drain_rate: float | Non
     kiosk.link = HqLink(device_id=kiosk.device_id, store_id=STORE, host="127.0.0.1", port=port, tls=None,
                         username=None, password=None, keepalive_s=60, topic_prefix=PREFIX,
                         hq_public_keys=[Ed25519PrivateKey.generate().public_key()], ledger=kiosk.ledger,
-                        telemetry_source=dict, clock=clock, drain_rate_per_s=drain_rate,
+                        telemetry_source=dict, clock=clock, drain_rate_per_s=drain_rate, software_version="bench",
                         state_path=kiosk.folder / "sync-state.db")
     kiosk.link.start()
 
@@ -147,7 +147,7 @@ class HqListeners:
         with open(log, "ab") as out:
             for i in range(count):
                 self.procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "kiosk", "hq", "listen", "--host", "127.0.0.1", "--port", str(port),
+                    [sys.executable, "-m", "app", "hq", "listen", "--host", "127.0.0.1", "--port", str(port),
                      "--prefix", PREFIX, "--db", str(db), "--client-id", f"hq-fleet-{i + 1}"],
                     cwd=REPO, stdout=out, stderr=out))
 

@@ -195,7 +195,7 @@ def write_kiosk_config(workdir: Path) -> Path:
 
 def start_kiosk(workdir: Path) -> MeasuredProcess:
     config = workdir / "config.yaml"
-    return MeasuredProcess("kiosk", [sys.executable, "-m", "kiosk", "run", "--config", str(config)],
+    return MeasuredProcess("kiosk", [sys.executable, "-m", "app", "run", "--config", str(config)],
                            workdir, cwd=workdir)
 
 

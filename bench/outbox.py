@@ -111,7 +111,7 @@ def drain(folder: Path, port: int, count: int, name: str) -> tuple[float, int]:
     link = HqLink(device_id="K001", store_id="S01", host="127.0.0.1", port=port, tls=None,
                   username=None, password=None, keepalive_s=30, topic_prefix=PREFIX,
                   hq_public_keys=[Ed25519PrivateKey.generate().public_key()], ledger=ledger,
-                  telemetry_source=dict, clock=clock, drain_rate_per_s=None,
+                  telemetry_source=dict, clock=clock, drain_rate_per_s=None, software_version="bench",
                   state_path=folder / name / "sync-state.sqlite", window=WINDOW)
     link.start()
     while not link.online:  # like the raw loop, the clock starts on a connected client

@@ -2,7 +2,7 @@
 
 What the unit in docs/operations.md asks of systemd, done here for a benchmark:
 - start the kiosk with $NOTIFY_SOCKET and $WATCHDOG_USEC (no $WATCHDOG_PID: the PID is not known
-  before the spawn, and kiosk/notify.py arms the watchdog when WATCHDOG_PID is absent);
+  before the spawn, and app/notify.py arms the watchdog when WATCHDOG_PID is absent);
 - the start is complete at READY=1 (TimeoutStartSec: `start_timeout_s`); from then on a missing
   WATCHDOG=1 for longer than the period is a hung kiosk: like systemd, send SIGABRT followed by
   SIGCONT (so a stopped process receives it), SIGKILL after `kill_grace_s`, then restart;
@@ -183,4 +183,4 @@ class KioskUnit:
 
 
 def kiosk_argv(config: Path) -> list[str]:
-    return [sys.executable, "-m", "kiosk", "run", "--config", str(config)]
+    return [sys.executable, "-m", "app", "run", "--config", str(config)]

@@ -1,7 +1,7 @@
-"""The membership-card kiosk: domain (ledger, rules, vouchers, card records, config) and app wiring.
+"""The membership-card kiosk's domain: ledger, rules, vouchers, card records and verification, the
+session state machine, view models and the config schema.
 
-Domain modules here import no pygame, paho or spidev; `kiosk.app` is the one composition root
-that wires drivers, screens and sync together.
+Nothing here imports pygame, paho, spidev, RPi.GPIO, pyserial or systemd, nor the `drivers`,
+`screens`, `sync` or `app` packages; `app.bootstrap` is the one composition root that wires the
+domain to them.
 """
-
-__version__ = "0.1.0"

@@ -1,6 +1,6 @@
 """pygame touchscreen UI: screens draw kiosk state and turn touches into intents, nothing more.
 
-The app (kiosk/app.py) needs only this much:
+The app (app/bootstrap.py) needs only this much:
 
     from screens.display import open_display               # fullscreen/KMSDRM or a window
     from screens.fonts import find_cjk_font, FontNotFound  # CJK font from config or the system

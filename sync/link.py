@@ -50,7 +50,7 @@ class HqLink:
                  telemetry_source: Callable[[], Mapping[str, Any]], clock: Clock,
                  drain_rate_per_s: float | None, state_path: Path,
                  on_online_change: Callable[[bool], None] | None = None,
-                 software_version: str = "0.1.0", telemetry_interval_s: float = 60.0,
+                 software_version: str, telemetry_interval_s: float = 60.0,
                  window: int = 1000, ack_timeout_s: float = 30.0, clock_skew_s: float = 300.0,
                  max_push_bytes: int = DEFAULT_MAX_PUSH_BYTES, reconnect_min_s: float = 1.0,
                  reconnect_max_s: float = 60.0, prefer_v5: bool = True) -> None:

@@ -50,7 +50,7 @@ class CardWriteVerifyFailed(CardSecurityError):
 
 @dataclass(frozen=True)
 class CardFaults:
-    """Which driver exceptions mean what; injected by the wiring (kiosk/app.py, tests).
+    """Which driver exceptions mean what; injected by the wiring (app/bootstrap.py, tests).
 
     io: every card I/O failure (the driver's root, `ReaderError`): the card may have left the
         field, the operation may or may not have reached the card.

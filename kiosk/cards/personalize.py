@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from kiosk.logs import redact_uid
+from app.logs import redact_uid
 from kiosk.cards import access, layout
 from kiosk.cards.cardio import ZERO_COPY, SectorKeying, open_for_write, read_copy, write_copy
 from kiosk.cards.errors import CardFaults, CardNotBlank, CardWriteVerifyFailed, UnsupportedCard

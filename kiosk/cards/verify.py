@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.logs import redact_uid
+from app.logs import redact_uid
 from kiosk.cards.cardio import SectorKeying
 from kiosk.cards.errors import CardFaults
 from kiosk.cards.keyfile import MasterKeys

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from kiosk.logs import redact_uid
+from app.logs import redact_uid
 from kiosk.cards import layout
 from kiosk.cards.cardio import TRANSPORT_TRAILER, ZERO_COPY, SectorKeying, open_for_write, write_copy
 from kiosk.cards.errors import CardFaults, UnsupportedCard

@@ -1,4 +1,4 @@
-"""Handlers of `kiosk hq ...` (argparse lives in kiosk/commands/hq.py; the logic is here).
+"""Handlers of `kiosk hq ...` (argparse lives in app/cli/hq.py; the logic is here).
 
 Each handler takes the parsed arguments and returns an exit status: 0 ok, 1 failed, 2 unusable
 input (bad file, bad key), like the rest of the `kiosk` command.

@@ -1,4 +1,4 @@
-"""A whole kiosk, wired by kiosk.app.build_app from the shipped config, in a temporary directory.
+"""A whole kiosk, wired by app.bootstrap.build_app from the shipped config, in a temporary directory.
 
 Real ledger, real card records, real protocol driver and reader thread over the emulated RC522;
 only the display is absent (the session's states are what the screens would draw).
@@ -13,7 +13,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from kiosk.app import build_app
+from app.bootstrap import build_app
 from kiosk.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]

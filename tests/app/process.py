@@ -24,7 +24,7 @@ class Kiosk:
         self.control_path = tmp_path / "control.sock"
         env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
                "KIOSK_SIM_CONTROL": str(self.control_path)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--config", str(write_config(tmp_path, **config_overrides))],
+        self.proc = subprocess.Popen([sys.executable, "-m", "app", "run", "--config", str(write_config(tmp_path, **config_overrides))],
                                      cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.statuses: list[str] = []
         self.control: socket.socket | None = None

@@ -6,7 +6,7 @@ import pygame
 import pytest
 
 from drivers.input_devices import EvdevInputs
-from kiosk.app import _input_sources
+from app.runtime import _input_sources
 from screens.loop import NoInputs
 
 

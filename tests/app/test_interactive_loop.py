@@ -13,7 +13,8 @@ import time
 import pygame
 import pytest
 
-from kiosk.app import _run_interactive, build_app
+from app.bootstrap import build_app
+from app.runtime import _run_interactive
 from kiosk.config import load_config
 from tests.app.conftest import write_config
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 def kiosk(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "KIOSK_CONFIG")}
-    return subprocess.run([sys.executable, "-m", "kiosk", *args, "--config", str(cwd / "config.yaml")], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "app", *args, "--config", str(cwd / "config.yaml")], cwd=cwd,
                           env=env, capture_output=True, text=True, timeout=120)
 
 

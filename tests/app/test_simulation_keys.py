@@ -5,7 +5,7 @@ from __future__ import annotations
 import pygame
 import pytest
 
-from kiosk.sim_keys import SimulationKeys
+from app.sim_keys import SimulationKeys
 from kiosk.ui_state import MemberHome
 from tests.app.conftest import wait_for
 

@@ -46,7 +46,7 @@ def test_quick_run_ends_with_one_json_line_of_the_issues_figures():
 
 @pytest.mark.integration
 def test_the_kiosk_process_loads_neither_sdl_mixer_nor_pkg_resources(tmp_path):
-    # Both cost resident memory for nothing a silent kiosk uses (kiosk/app.py _import_pygame_lean).
+    # Both cost resident memory for nothing a silent kiosk uses (app/pygame_lean.py).
     write_kiosk_config(tmp_path)
     kiosk = start_kiosk(tmp_path)
     try:

@@ -11,7 +11,7 @@ from drivers.transport.emulator import EmulatorTransport
 
 from kiosk.cards.errors import CardFaults
 
-# What kiosk/app.py passes too: the driver's root error, and the one meaning "key refused".
+# What app/bootstrap.py passes too: the driver's root error, and the one meaning "key refused".
 FAULTS = CardFaults(io=(ReaderError,), wrong_key=(AuthError,))
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from drivers.emulator.cards import MifareClassic1K
 from kiosk.cards.reading import read_card
-from kiosk.commands import card as card_cli
-from kiosk.commands.card import CardTools, inspect_command, personalize_command, wipe_command
+from app.cli import card as card_cli
+from app.cli.card import CardTools, inspect_command, personalize_command, wipe_command
 
 UID = bytes.fromhex("0A0B0C0D")
 

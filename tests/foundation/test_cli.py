@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kiosk.cli import main
+from app.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,7 +64,7 @@ def test_check_config_prints_secrets_redacted(tmp_path, capsys):
 
 
 def test_unknown_command_exits_2():
-    result = subprocess.run([sys.executable, "-m", "kiosk", "frobnicate"], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "app", "frobnicate"], capture_output=True, text=True,
                             cwd=REPO, env={**os.environ, "KIOSK_CONFIG": str(REPO / "config.yaml")})
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
@@ -73,7 +73,7 @@ def test_unknown_command_exits_2():
 def test_python_dash_m_kiosk_is_the_cli(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(BAD)
-    result = subprocess.run([sys.executable, "-m", "kiosk", "check-config", str(path)],
+    result = subprocess.run([sys.executable, "-m", "app", "check-config", str(path)],
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2
     assert "display.rotation" in result.stderr

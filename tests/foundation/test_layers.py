@@ -9,7 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 HARDWARE_AND_UI = {"pygame", "paho", "spidev", "RPi", "serial", "mfrc522"}
-WIRING = {"kiosk/app.py", "kiosk/cli.py", "kiosk/simulation.py", "kiosk/scenario.py", "kiosk/sim_keys.py"}
+WIRING = {"app/bootstrap.py", "app/cli/main.py", "app/simulation.py", "app/scenario.py", "app/sim_keys.py"}
 
 
 def imported_roots(path: Path) -> set[str]:
@@ -37,7 +37,7 @@ def test_drivers_know_nothing_of_members_screens_or_sync(path):
 
 
 @pytest.mark.parametrize("path", [p for p in modules("kiosk")
-                                  if rel(p) not in WIRING and not rel(p).startswith("kiosk/commands/")], ids=rel)
+                                  if rel(p) not in WIRING and not rel(p).startswith("app/cli/")], ids=rel)
 def test_domain_imports_no_hardware_ui_or_other_layers(path):
     assert not imported_roots(path) & (HARDWARE_AND_UI | {"drivers", "screens", "sync"})
 

@@ -15,7 +15,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.config import MAX_CONFIG_BYTES, MAX_NESTING, Config, ConfigError, load_config
+from kiosk.config import Config, ConfigError, load_config
+from kiosk.config.schema import MAX_CONFIG_BYTES, MAX_NESTING
 from tests.fuzz.fuzzing import corpus, fuzz_settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -135,7 +135,7 @@ def test_corpus_over_a_real_broker(tmp_path: Path):
     hq = MqttClient(ConnectionSettings("fuzz-hq", broker.host, broker.port, persistent_session=False))
     link = HqLink(
         device_id=DEVICE, store_id=STORE, host=broker.host, port=broker.port, tls=None, username=None,
-        password=None, keepalive_s=5, topic_prefix=PREFIX, hq_public_keys=[HQ_KEY.public_key()],
+        password=None, keepalive_s=5, topic_prefix=PREFIX, hq_public_keys=[HQ_KEY.public_key()], software_version="9.9.9",
         ledger_factory=lambda: Ledger.open(tmp_path / "ledger.db", device_id=DEVICE, clock=FixedClock(), tz=TZ,
                                            voucher_key=Ed25519PrivateKey.from_private_bytes(bytes(32)),
                                            offline_limits=OfflineLimits(points_per_day=1000, redemptions_per_day=3)),

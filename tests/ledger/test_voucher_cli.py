@@ -7,7 +7,7 @@ import json
 
 from cryptography.hazmat.primitives import serialization
 
-from kiosk.commands.voucher import list_vouchers_command, verify_code_command
+from app.cli.voucher import list_vouchers_command, verify_code_command
 from kiosk.ledger.demo import seed_demo
 from tests.ledger.conftest import DAY, T0, with_member
 
@@ -55,9 +55,9 @@ def test_list_prints_each_voucher(ledger):
 def test_cli_end_to_end_with_a_config(tmp_path, capsys):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     import argparse
-    from kiosk.commands import voucher as voucher_cli
+    from app.cli import voucher as voucher_cli
 
-    def main(argv):  # kiosk.cli's COMMAND_MODULES does not list "voucher" yet; same wiring here
+    def main(argv):  # app.cli.main's COMMAND_MODULES does not list "voucher" yet; same wiring here
         parser = argparse.ArgumentParser(prog="kiosk")
         parser.add_argument("--config")
         voucher_cli.register(parser.add_subparsers(dest="command", required=True))

@@ -135,7 +135,7 @@ class KioskSetup:
         self.boot_config.write_text("# Raspberry Pi OS\ndtparam=audio=on\ndtparam=spi=on\n[all]\n")
         self.data_dir.mkdir(parents=True)
         self.write_config()
-        from kiosk.commands.keys import ensure_keys
+        from app.key_files import ensure_keys
         from kiosk.config import load_config
 
         ensure_keys(load_config(self.config_path, environ={}), simulation=True)
@@ -186,7 +186,7 @@ simulation: {{enabled: false}}
             transport.close()
 
     def context(self, **overrides):
-        from kiosk.doctor import DoctorContext
+        from app.doctor import DoctorContext
 
         values = dict(
             config_path=self.config_path,
@@ -203,7 +203,7 @@ simulation: {{enabled: false}}
         return DoctorContext(**values)
 
     def run(self, **overrides):
-        from kiosk.doctor import ALL_CHECKS, run_checks
+        from app.doctor import ALL_CHECKS, run_checks
 
         return run_checks(self.context(**overrides), ALL_CHECKS)
 

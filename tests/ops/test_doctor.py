@@ -15,8 +15,8 @@ from collections import namedtuple
 
 import pytest
 
-from kiosk.doctor import CheckResult, Severity, exit_status, render_json, render_text, run_checks
-from kiosk.doctor.check_clock import judge_clock
+from app.doctor import CheckResult, Severity, exit_status, render_json, render_text, run_checks
+from app.doctor.check_clock import judge_clock
 
 from .conftest import NOW, make_char_node
 

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from kiosk.doctor import exit_status
-from kiosk.doctor.probes import BrokerProbeError, BrokerTarget, probe_broker
+from app.doctor import exit_status
+from app.doctor.probes import BrokerProbeError, BrokerTarget, probe_broker
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from kiosk.commands import doctor as doctor_command
+from app.cli import doctor as doctor_command
 
 
 def parse(*argv: str, config=None) -> argparse.Namespace:
@@ -44,8 +44,8 @@ def test_the_reader_is_not_probed_while_the_service_runs(kiosk_setup):
     ctx = doctor_command.build_context(args, service_active=lambda: True)
     ctx.config = None
     ctx.config_path = kiosk_setup.config_path
-    from kiosk.doctor.check_config import check_config
-    from kiosk.doctor.check_reader import check_reader
+    from app.doctor.check_config import check_config
+    from app.doctor.check_reader import check_reader
 
     check_config(ctx)
     result = check_reader(ctx)

@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 
-from kiosk.logs import (
+from app.logs import (
     RedactingFilter,
     redact_text,
     redact_uid,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.notify import (
+from app.notify import (
     MainLoopWatchdog,
     Notifier,
     NotifyError,
@@ -227,7 +227,7 @@ def test_no_pings_without_a_watchdog_period(notify_socket, fake_monotonic):
 _CHILD = textwrap.dedent(
     """
     import time
-    from kiosk.notify import MainLoopWatchdog, Notifier
+    from app.notify import MainLoopWatchdog, Notifier
     notifier = Notifier.from_environ()
     wd = MainLoopWatchdog.from_environ(notifier)
     notifier.ready(status="idle, online, outbox 0")

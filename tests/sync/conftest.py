@@ -164,7 +164,7 @@ def start_link(tmp_path: Path, clock: StoreClock, hq_key: Ed25519PrivateKey,
             hq_public_keys=keys if keys is not None else [hq_key.public_key()],
             ledger_factory=lambda: open_ledger(device_id),
             telemetry_source=lambda: {"reader": {"state": "ok"}}, clock=clock,
-            drain_rate_per_s=None, state_path=tmp_path / device_id / "sync-state.sqlite",
+            drain_rate_per_s=None, software_version="9.9.9", state_path=tmp_path / device_id / "sync-state.sqlite",
             reconnect_min_s=1, reconnect_max_s=2, ack_timeout_s=3.0)
         params.update(overrides)
         link = HqLink(**params)

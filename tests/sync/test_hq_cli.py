@@ -1,6 +1,6 @@
 """`kiosk hq ...`: keygen, publish-rules to a real broker (applied by a real kiosk link), fleet,
 and clear refusals of bad input. The subcommands are registered on a parser of our own, exactly
-as kiosk/cli.py does with `register(subparsers)`."""
+as app/cli/main.py does with `register(subparsers)`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import stat
 
 import pytest
 
-from kiosk.commands import hq as hq_commands
+from app.cli import hq as hq_commands
 from kiosk.ledger.demo import demo_rules
 from sync.keys import load_private_key
 from tests.sync.conftest import PREFIX, seeded_ledger, wait_until

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from kiosk.doctor.check_storage import database_files
-from kiosk.doctor.core import CheckResult, DoctorContext
-from kiosk.doctor.probes import latest_recorded_times
+from app.doctor.check_storage import database_files
+from app.doctor.core import CheckResult, DoctorContext
+from app.doctor.probes import latest_recorded_times
 
 NAME = "clock"
 BACKWARDS_TOLERANCE = dt.timedelta(days=1)

@@ -7,20 +7,21 @@ unusable (so systemd and scripts can tell a provisioning mistake from a runtime 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
 from typing import Sequence
 
+from app.cli import card, doctor, hq, keys, ledger, voucher
+from app.version import software_version
 from kiosk.config import ConfigError, load_config
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-#: Modules under kiosk/commands/ that add their own subcommands via `register(subparsers)`.
-COMMAND_MODULES = ("keys", "voucher", "card", "doctor", "hq", "ledger")
+#: Modules under app/cli/ that add their own subcommands via `register(subparsers)`.
+COMMAND_MODULES = (keys, voucher, card, doctor, hq, ledger)
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +44,7 @@ def _add_config_everywhere(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Membership-card kiosk")
     _add_config_option(parser)
-    parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {software_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run = sub.add_parser("run", help="run the kiosk (simulation with the shipped config)")
@@ -57,8 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", help="config file (default: --config, $KIOSK_CONFIG or ./config.yaml)")
     check.set_defaults(handler=_check_config)
 
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"kiosk.commands.{name}")
+    for module in COMMAND_MODULES:
         module.register(sub)
 
     _add_config_everywhere(parser)
@@ -78,7 +78,7 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kiosk.app import run_kiosk  # pygame and friends load only for `run`
+    from app.runtime import run_kiosk  # pygame and friends load only for `run`
 
     config = load_config(_config_path(args))
     return run_kiosk(config, headless=args.headless, out_dir=args.out)

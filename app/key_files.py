@@ -1,15 +1,11 @@
-"""`kiosk keys init`: create the key files config.yaml names, for simulation and first set-up.
+"""Key files the config names: created when missing, for simulation and first set-up.
 
-On a real device the card master key is provisioned by HQ (the same key on every kiosk of the
-fleet, so any kiosk can verify any card) and the HQ public key comes from HQ; `keys init` then
-only creates this device's voucher signing key. In simulation it creates all of them, plus an
-HQ signing key pair beside the public key so `kiosk hq` can sign pushes for the demo. Existing
-files are never overwritten.
+`ensure_keys` is shared by `kiosk keys init` and by the composition root (which calls it in
+simulation with `generate_keys: true`). Existing files are never overwritten.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 from pathlib import Path
@@ -18,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.cards.keyfile import create_key_file
-from kiosk.config import Config, load_config
+from kiosk.config import Config
 from sync.keys import generate_keypair, load_private_key
 
 _LOG = logging.getLogger(__name__)
@@ -64,24 +60,3 @@ def ensure_keys(config: Config, *, simulation: bool) -> list[Path]:
     for path in created:
         _LOG.warning("created key file %s", path)
     return created
-
-
-def _init(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    simulation = args.simulation or config.simulation.enabled
-    created = ensure_keys(config, simulation=simulation)
-    for path in created:
-        print(f"created {path}")
-    missing = [p for p in (config.security.card_master_key, config.security.hq_public_key) if not p.exists()]
-    for path in missing:
-        print(f"still missing {path}: install the file HQ provided for this fleet")
-    return 1 if missing else 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    keys = subparsers.add_parser("keys", help="create key files")
-    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
-    init = keys_sub.add_parser("init", help="create missing key files (never overwrites)")
-    init.add_argument("--simulation", action="store_true",
-                      help="also create card master and HQ keys (throw-away keys for a demo)")
-    init.set_defaults(handler=_init)

@@ -1,4 +1,4 @@
-"""config.yaml: how a technician provisions a kiosk, validated once at start-up into frozen objects.
+"""Reading config.yaml into the schema (kiosk/config/schema.py), with every problem located.
 
 Every problem in the file is reported at once as ``FILE:LINE: dotted.key: message`` so a
 technician can fix them in one pass. Unknown keys are errors (with a "did you mean" hint), not
@@ -8,7 +8,7 @@ same file works in the repository and under /etc/kiosk.
 Secrets never need to sit in config.yaml: a value may be written as ``!secret NAME`` and is then
 read from ``secrets.yaml`` beside it (or the file named by ``KIOSK_SECRETS_FILE``), and
 ``KIOSK_HQ_USERNAME`` / ``KIOSK_HQ_PASSWORD`` override the MQTT credentials (handy with a systemd
-EnvironmentFile). Secret values are ``pydantic.SecretStr`` and print as ``**********``.
+EnvironmentFile).
 """
 
 from __future__ import annotations
@@ -17,201 +17,20 @@ import difflib
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Mapping
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ValidationError
 
-from kiosk.errors import KioskError
-
-DEFAULT_CONFIG_NAME = "config.yaml"
-#: A real config.yaml is a few kilobytes; anything this big is a mistake (or /dev/zero).
-MAX_CONFIG_BYTES = 256 * 1024
-#: config.yaml is two levels deep; deeper nesting only costs stack (and can exhaust it).
-MAX_NESTING = 32
-SECRET_ENV_OVERRIDES = {"KIOSK_HQ_USERNAME": ("hq", "username"), "KIOSK_HQ_PASSWORD": ("hq", "password")}
-
-
-class ConfigError(KioskError, ValueError):
-    """config.yaml cannot be used; `problems` lists every reason as FILE:LINE: key: message."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _booleans_only_for_switches(cls, value: Any, info: ValidationInfo) -> Any:
-        # YAML 1.1 reads yes/no/on/off as booleans and pydantic would take them as 1/0, so
-        # "reset_pin: no" silently meant GPIO 0. Only true on/off settings take a boolean.
-        annotation = cls.model_fields[info.field_name].annotation if info.field_name else None
-        if isinstance(value, bool) and annotation is not bool and not (
-                isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            raise ValueError(f"must not be a yes/no value (got {value}; YAML reads yes, no, on, off, true and "
-                             f"false as booleans): write a number, text in quotes, or null")
-        return value
-
-    @field_validator("*")
-    @classmethod
-    def _plain_text(cls, value: Any) -> Any:
-        # The OS refuses a NUL or a lone surrogate ("\ud800" in YAML) in a path, device or font
-        # name, but only much later and with a crash; say so here, where the line is known.
-        if isinstance(value, (str, Path)):
-            text = str(value)
-            if "\0" in text:
-                raise ValueError(f"must not contain NUL characters (got {_shown(text)})")
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError(f"must be valid Unicode text (got {_shown(text)})") from None
-        return value
-
-
-class DeviceConfig(_Section):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="Unique device id; MQTT client id")
-    store_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-    display_name: str = Field(min_length=1, max_length=60, description="Store name shown on the idle screen")
-    timezone: str = "Asia/Shanghai"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a directory, etc.
-            raise ValueError(f"unknown timezone {_shown(value)} (use an IANA name such as Asia/Shanghai)") from None
-        return value
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-
-class ReaderConfig(_Section):
-    driver: Literal["emulator", "spi", "uart", "mfrc522"] = "emulator"
-    spi_bus: int = Field(0, ge=0, le=7)
-    spi_device: int = Field(0, ge=0, le=7)
-    # spidev defaults to 125 MHz, far above the MFRC522's 10 MHz limit; 4 MHz is reliable on
-    # the usual jumper wires.
-    spi_speed_hz: int = Field(4_000_000, ge=100_000, le=10_000_000)
-    serial_port: str = "/dev/serial0"
-    baud: Literal[9600, 14400, 19200, 38400, 57600, 115200, 128000, 230400, 460800, 921600, 1228800] = 9600
-    reset_pin: int | None = Field(25, ge=0, le=27, description="BCM pin wired to NRSTPD")
-    irq_pin: int | None = Field(None, ge=0, le=27)
-    # 28 ms: a read takes ~24 ms of radio time at 106 kbit/s, so the tap-to-data targets (p50 <
-    # 40 ms, p95 < 60 ms; bench/reader.py: 38.4 / 52.0 ms here) need the poll wait under ~30 ms.
-    # Each poll is a wake-up of the reader thread, most of the idle kiosk's CPU (bench/kiosk.py),
-    # so the interval is as long as those targets allow.
-    poll_interval_ms: int = Field(28, ge=10, le=1000)
-    cooldown_ms: int = Field(1500, ge=0, le=10_000)
-    rx_gain_db: Literal[18, 23, 33, 38, 43, 48] = 33
-    spy: bool = False
-    emulator_version: int = Field(0x92, ge=0, le=0xFF)
-
-
-class DisplayConfig(_Section):
-    width: int = Field(800, ge=240, le=3840)
-    height: int = Field(480, ge=240, le=2160)
-    fullscreen: bool = False
-    rotation: Literal[0, 90, 180, 270] = 0
-    locale: Literal["zh_CN", "en"] = "zh_CN"
-    font: str = Field("", description="Path to a CJK-capable font; empty = find one on the system")
-    inactivity_timeout_s: int = Field(30, ge=5, le=600)
-    fps_cap: int = Field(30, ge=1, le=60)
-    # auto: wait for touches on /dev/input (KMSDRM) or for nothing (headless) instead of polling SDL
-    input_wait: Literal["auto", "poll"] = "auto"
-    # The official 7" Pi panel shows 800 px across 154 mm.
-    px_per_mm: float = Field(5.2, gt=1.0, le=40.0)
-
-
-class LedgerConfig(_Section):
-    data_dir: Path = Path("var")
-    offline_max_points_per_day: int = Field(5000, ge=0)
-    offline_max_redemptions_per_day: int = Field(3, ge=0)
-    denylist_max_age_h: int = Field(72, ge=1)
-    stale_denylist_max_points: int = Field(500, ge=0)
-
-    @property
-    def ledger_file(self) -> Path:
-        """The SQLite ledger in `data_dir`."""
-        return self.data_dir / "ledger.db"
-
-    @property
-    def sync_state_file(self) -> Path:
-        """The HQ link's record of accepted document versions (sync/state.py, docs/mqtt.md)."""
-        return self.data_dir / "sync-state.sqlite"
-
-
-class HqConfig(_Section):
-    host: str = Field("", description="MQTT broker host; empty = run offline")
-    port: int = Field(1883, ge=1, le=65535)
-    tls_ca: Path | None = None
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    username: str | None = None
-    password: SecretStr | None = None
-    # A network that silently drops packets is noticed only by keepalive, after about twice this;
-    # until then the kiosk believes it is online (redemptions skip the offline limits). 20 s bounds
-    # that to ~40 s for one small ping packet every 20 s per kiosk (bench.chaos freeze_broker).
-    keepalive_s: int = Field(20, ge=5, le=3600)
-    topic_prefix: str = Field("kiosk/v1", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
-    drain_rate_per_s: int = Field(50, ge=1, le=100_000)
-
-    @model_validator(mode="after")
-    def _cert_and_key_together(self) -> "HqConfig":
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("tls_cert and tls_key must be given together")
-        return self
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.host)
-
-
-class SecurityConfig(_Section):
-    hq_public_key: Path = Field(description="Ed25519 public key(s) HQ signs pushes with (PEM)")
-    card_master_key: Path = Field(description="Card key material: master key for diversified keys and record MACs")
-    voucher_signing_key: Path = Field(description="This device's Ed25519 private key for voucher codes (PEM)")
-
-
-class LoggingConfig(_Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    format: Literal["plain", "json"] = "plain"
-
-
-class SimulationConfig(_Section):
-    enabled: bool = False
-    demo_data: bool = True
-    generate_keys: bool = Field(True, description="Create throw-away keys if the security files are missing")
-
-
-class Config(_Section):
-    device: DeviceConfig
-    reader: ReaderConfig = ReaderConfig()
-    display: DisplayConfig = DisplayConfig()
-    ledger: LedgerConfig = LedgerConfig()
-    hq: HqConfig = HqConfig()
-    security: SecurityConfig
-    logging: LoggingConfig = LoggingConfig()
-    simulation: SimulationConfig = SimulationConfig()
-
-    #: Where the file came from (set by load_config, not read from YAML).
-    source: Path | None = Field(default=None, exclude=True)
-
-    def redacted(self) -> dict[str, Any]:
-        """The effective configuration as plain data, secrets replaced by asterisks."""
-        data = self.model_dump(mode="json")
-        for section, key in SECRET_ENV_OVERRIDES.values():
-            if key == "password" and data.get(section, {}).get(key) is not None:
-                data[section][key] = "**********"
-        return data
-
+from kiosk.config.schema import (
+    DEFAULT_CONFIG_NAME,
+    MAX_CONFIG_BYTES,
+    MAX_NESTING,
+    SECRET_ENV_OVERRIDES,
+    Config,
+    ConfigError,
+    shown,
+)
 
 # --- loading ------------------------------------------------------------------------------
 
@@ -255,7 +74,7 @@ def _guarded_scalar(construct: Any) -> Any:
         except (ValueError, OverflowError, TypeError, AttributeError, LookupError) as exc:
             # Which exception a malformed scalar raises is PyYAML's implementation detail
             # ("!!timestamp ''" is an AttributeError, "!!bool maybe" a KeyError): all mean the same.
-            raise yaml.constructor.ConstructorError(None, None, f"cannot read {_shown(node.value)}: {exc}",
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read {shown(node.value)}: {exc}",
                                                     node.start_mark) from None
 
     return guarded
@@ -300,15 +119,6 @@ def _line_index(root: yaml.Node | None) -> tuple[dict[tuple[str, ...], int], lis
     return lines, duplicates
 
 
-def _shown(value: Any, limit: int = 60) -> str:
-    """repr() of a given value, cut short: a problem line quotes the input, it does not echo it."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int beyond Python's digit limit for int -> str
-        return f"<{type(value).__name__} too long to show>"
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def _where(file: str, line: int, path: tuple[str, ...]) -> tuple[str, str]:
     """`FILE:LINE: dotted.key` and a note for a key that cannot be written as one plain word.
 
@@ -317,7 +127,7 @@ def _where(file: str, line: int, path: tuple[str, ...]) -> tuple[str, str]:
     """
     for end, part in enumerate(path):
         if not part or any(c.isspace() for c in part):
-            return f"{file}:{line}: {'.'.join(path[:end]) or '(top)'}", f"key {_shown('.'.join(path[end:]))}: "
+            return f"{file}:{line}: {'.'.join(path[:end]) or '(top)'}", f"key {shown('.'.join(path[end:]))}: "
     return f"{file}:{line}: {'.'.join(path) or '(top)'}", ""
 
 
@@ -354,31 +164,31 @@ def _message(error: Mapping[str, Any]) -> str:
         return f"unknown key (did you mean {hint[0]!r}?)" if hint else f"unknown key (known keys: {known})"
     if kind in ("literal_error", "enum"):
         expected = str(ctx.get("expected", "")).replace(" or ", ", ").replace("'", "")
-        return f"must be one of {expected} (got {_shown(given)})"
+        return f"must be one of {expected} (got {shown(given)})"
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"must be a whole number (got {_shown(given)})"
+        return f"must be a whole number (got {shown(given)})"
     if kind in ("float_parsing", "float_type"):
-        return f"must be a number (got {_shown(given)})"
+        return f"must be a number (got {shown(given)})"
     if kind in ("bool_parsing", "bool_type"):
-        return f"must be true or false (got {_shown(given)})"
+        return f"must be true or false (got {shown(given)})"
     if kind in ("string_type",):
-        return f"must be text (got {_shown(given)})"
+        return f"must be text (got {shown(given)})"
     if kind == "invalid_key":
         return "keys must be text (put this one in quotes)"
     if kind == "string_unicode":
-        return f"must be valid Unicode text (got {_shown(given)})"
+        return f"must be valid Unicode text (got {shown(given)})"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return "must be a section of key: value lines"
     if kind == "greater_than_equal":
-        return f"must be at least {ctx['ge']} (got {_shown(given)})"
+        return f"must be at least {ctx['ge']} (got {shown(given)})"
     if kind == "less_than_equal":
-        return f"must be at most {ctx['le']} (got {_shown(given)})"
+        return f"must be at most {ctx['le']} (got {shown(given)})"
     if kind == "greater_than":
-        return f"must be greater than {ctx['gt']} (got {_shown(given)})"
+        return f"must be greater than {ctx['gt']} (got {shown(given)})"
     if kind == "less_than":
-        return f"must be less than {ctx['lt']} (got {_shown(given)})"
+        return f"must be less than {ctx['lt']} (got {shown(given)})"
     if kind == "string_pattern_mismatch":
-        return f"has characters that are not allowed (got {_shown(given)}; use letters, digits, - and _)"
+        return f"has characters that are not allowed (got {shown(given)}; use letters, digits, - and _)"
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "string_too_long":

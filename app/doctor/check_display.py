@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.doctor.core import CheckResult, DoctorContext, Severity
-from kiosk.doctor.probes import font_file_kind
+from app.doctor.core import CheckResult, DoctorContext, Severity
+from app.doctor.probes import font_file_kind
 
 
 def check_display(ctx: DoctorContext) -> list[CheckResult]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.doctor.core import CheckResult, DoctorContext
+from app.doctor.core import CheckResult, DoctorContext
 
 #: Below this the ledger may fail to commit; below the warning level a technician should act.
 MIN_FREE_BYTES = 100 * 1024 * 1024

@@ -17,6 +17,7 @@ from pathlib import Path
 from kiosk.config import LedgerConfig, load_config
 from kiosk.ledger import Ledger
 
+
 def rebuild(ledger: LedgerConfig) -> list[Path]:
     """Quarantine the ledger and the sync version store; return where they went."""
     return [Ledger.quarantine(path) for path in (ledger.ledger_file, ledger.sync_state_file) if path.exists()]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from kiosk.doctor import probes
+from app.doctor import probes
 
 _LOG = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kiosk.doctor.core import CheckResult, DoctorContext, Severity
-from kiosk.doctor.probes import group_name
+from app.doctor.core import CheckResult, DoctorContext, Severity
+from app.doctor.probes import group_name
 
 SPI_LINE = "dtparam=spi=on"
 UART_LINE = "enable_uart=1"

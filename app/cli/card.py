@@ -2,41 +2,28 @@
 
 The handlers are plain functions over a `CardTools` bundle (a selected card, the driver's fault
 classes, the ledger), so tests run them against emulated cards. The CLI gets its bundle from the
-composition root, `kiosk.app.card_tools(config, timeout_s)`, a context manager that waits for a
-card on the configured reader (or an emulated one in simulation); kiosk/ itself never imports
-drivers. Key material comes from `security.card_master_key` and is never printed or logged.
+`app.card_tools.card_tools(config, timeout_s)`, a context manager that waits for a card on the
+configured reader (or an emulated one in simulation). Key material comes from `security.card_master_key` and is never printed or logged.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
-from dataclasses import dataclass
-from typing import Any, Callable, TextIO
+from typing import Callable, TextIO
 
-from kiosk.cards.errors import CardFaults, CardSecurityError
+from app.card_tools import CardTools, card_tools
+from kiosk.cards.errors import CardSecurityError
 from kiosk.cards.inspect import inspect_card
-from kiosk.cards.keyfile import MasterKeys, load_master_keys
+from kiosk.cards.keyfile import load_master_keys
 from kiosk.cards.personalize import personalize
-from kiosk.cards.ports import TagSession
 from kiosk.cards.wipe import wipe
 from kiosk.config import load_config
 
 _LOG = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-@dataclass
-class CardTools:
-    """What a card command works with; built by kiosk.app.card_tools or by tests."""
-
-    session: TagSession
-    faults: CardFaults
-    keys: MasterKeys
-    ledger: Any | None = None  # kiosk.ledger.Ledger: registration and deny-list status
 
 
 def personalize_command(tools: CardTools, member_id: str, issue_no: int, out: TextIO = sys.stdout) -> int:
@@ -93,7 +80,7 @@ def _with_tools(action: Callable[[CardTools, argparse.Namespace], int]) -> Calla
     def handler(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         if config.simulation.enabled and config.simulation.generate_keys:
-            from kiosk.commands.keys import ensure_keys
+            from app.key_files import ensure_keys
 
             ensure_keys(config, simulation=True)  # as `kiosk run` does for the demo
         try:
@@ -101,8 +88,7 @@ def _with_tools(action: Callable[[CardTools, argparse.Namespace], int]) -> Calla
         except CardSecurityError as exc:
             print(exc, file=sys.stderr)
             return EXIT_USAGE
-        app = importlib.import_module("kiosk.app")  # the wiring: it may import drivers, we may not
-        with app.card_tools(config, keys=keys, timeout_s=args.timeout) as tools:
+        with card_tools(config, keys=keys, timeout_s=args.timeout) as tools:
             return action(tools, args)
     return handler
 

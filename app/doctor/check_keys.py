@@ -6,11 +6,14 @@ import stat
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
+from app.doctor.core import CheckResult, DoctorContext
 from kiosk.cards.errors import KeyFileError
 from kiosk.cards.keyfile import load_master_keys
-from kiosk.doctor.core import CheckResult, DoctorContext
 
 _PEM_BLOCK = "-----BEGIN PUBLIC KEY-----"
 

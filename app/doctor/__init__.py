@@ -2,14 +2,20 @@
 
 The checks are plain functions ``check(ctx) -> CheckResult`` (see `core`). Everything they touch
 from the outside world comes through `DoctorContext`: the config path, the clock, the /dev root,
-and probes for the reader, the broker and the databases. `kiosk.commands.doctor` wires the real
+and probes for the reader, the broker and the databases. `app.cli.doctor` wires the real
 probes (the reader probe needs `drivers`, which this domain package may not import); tests wire
 emulators, a real Mosquitto, broken files and moved clocks.
 """
 
-from kiosk.doctor.core import CheckResult, DoctorContext, Severity, exit_status, run_checks
-from kiosk.doctor.checks import ALL_CHECKS
-from kiosk.doctor.report import render_json, render_text
+from app.doctor.checks import ALL_CHECKS
+from app.doctor.core import (
+    CheckResult,
+    DoctorContext,
+    Severity,
+    exit_status,
+    run_checks,
+)
+from app.doctor.report import render_json, render_text
 
 __all__ = [
     "ALL_CHECKS",

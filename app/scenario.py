@@ -21,8 +21,20 @@ import pygame
 
 from kiosk.model import NoticeKind
 from kiosk.ui_state import (
-    ChooseReward, ConfirmRedeem, Done, Idle, MemberHome, MyVouchers, Notice, OpenRewards, OpenVouchers,
-    Rewards, Confirm, ToggleLocale, UiState, VoucherIssued,
+    ChooseReward,
+    Confirm,
+    ConfirmRedeem,
+    Done,
+    Idle,
+    MemberHome,
+    MyVouchers,
+    Notice,
+    OpenRewards,
+    OpenVouchers,
+    Rewards,
+    ToggleLocale,
+    UiState,
+    VoucherIssued,
 )
 
 _LOG = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
-from kiosk.doctor.core import CheckResult, exit_status
+from app.doctor.core import CheckResult, exit_status
 
 _MARK = {"pass": "ok  ", "fail": "FAIL", "warn": "warn", "skip": "skip"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import stat
 
+from app.doctor.core import CheckResult, DoctorContext
 from kiosk.config import ConfigError, load_config
-from kiosk.doctor.core import CheckResult, DoctorContext
 
 NAME = "config"
 

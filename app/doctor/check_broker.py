@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.doctor.core import CheckResult, DoctorContext
-from kiosk.doctor.probes import BrokerProbeError, BrokerTarget
+from app.doctor.core import CheckResult, DoctorContext
+from app.doctor.probes import BrokerProbeError, BrokerTarget
 
 NAME = "broker"
 

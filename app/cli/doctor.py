@@ -16,8 +16,15 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from kiosk.doctor.check_reader import ReaderInUse
-from kiosk.doctor import ALL_CHECKS, DoctorContext, exit_status, render_json, render_text, run_checks
+from app.doctor import (
+    ALL_CHECKS,
+    DoctorContext,
+    exit_status,
+    render_json,
+    render_text,
+    run_checks,
+)
+from app.doctor.check_reader import ReaderInUse
 
 _LOG = logging.getLogger(__name__)
 
@@ -41,7 +48,9 @@ def transport_params(reader: Any) -> dict[str, Any]:
         from drivers.emulator import Field, MFRC522Emulator
 
         return {"chip": MFRC522Emulator(Field(), version=reader.emulator_version)}
-    from kiosk.reader_params import transport_params as hardware_params  # the app uses the same mapping
+    from app.reader_params import (
+        transport_params as hardware_params,  # the app uses the same mapping
+    )
 
     return hardware_params(reader)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.doctor.core import CheckResult, DoctorContext
+from app.doctor.core import CheckResult, DoctorContext
 
 NAME = "reader"
 

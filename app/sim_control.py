@@ -31,8 +31,20 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable
 
-from kiosk.ui_state import (Back, ChooseReward, Confirm, ConfirmRedeem, Done, MyVouchers, Notice,
-                            OpenRewards, OpenVouchers, Rewards, VoucherIssued, screen_name)
+from kiosk.ui_state import (
+    Back,
+    ChooseReward,
+    Confirm,
+    ConfirmRedeem,
+    Done,
+    MyVouchers,
+    Notice,
+    OpenRewards,
+    OpenVouchers,
+    Rewards,
+    VoucherIssued,
+    screen_name,
+)
 
 _LOG = logging.getLogger(__name__)
 

@@ -1,0 +1,138 @@
+"""The composition root: the one place that wires config, keys, ledger, reader and the HQ link.
+
+`build_app(config)` opens everything a kiosk needs, in the order a failure is easiest to explain
+(keys, ledger, reader, HQ link), and returns a `KioskApp`; app/runtime.py adds the display and
+runs the loop. Tests and benchmarks build the same app through the same function.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+from typing import TYPE_CHECKING, Any, Callable
+
+from app.key_files import ensure_keys
+from app.kiosk_app import KioskApp
+from app.reader_params import transport_params
+from app.version import software_version
+from drivers.errors import AuthError, CardTimeout, ReaderError
+from drivers.mfrc522 import Mfrc522
+from drivers.reader_service import ReaderService
+from drivers.reader_thread import ReaderThread
+from drivers.transport import open_transport
+from kiosk.cards.errors import CardFaults
+from kiosk.cards.keyfile import MasterKeys, load_master_keys
+from kiosk.cards.tap import tap_job
+from kiosk.clock import StoreClock
+from kiosk.config import Config
+from kiosk.ledger import Ledger
+from kiosk.ledger.configured import open_configured
+from kiosk.ledger.demo import seed_demo
+from kiosk.service import KioskService
+from kiosk.session import Session
+
+if TYPE_CHECKING:  # pygame is imported only where a display is opened
+    pass
+
+_LOG = logging.getLogger(__name__)
+
+SIM_CARDS_FILE = "simulated-cards.json"
+CARD_JOB_TIMEOUT_S = 3.0
+#: Which driver errors mean what to the card code (kiosk/cards imports no driver).
+CARD_FAULTS = CardFaults(io=(ReaderError,), wrong_key=(AuthError,))
+#: RFCfgReg RxGain field values for the dB figures config.yaml accepts.
+RX_GAIN_FIELD = {18: 2, 23: 3, 33: 4, 38: 5, 43: 6, 48: 7}
+
+
+def open_ledger(config: Config, clock: StoreClock) -> tuple[Ledger, bool]:
+    """Open the ledger; seed demo data into an empty one in simulation. Returns (ledger, fresh)."""
+    config.ledger.data_dir.mkdir(parents=True, exist_ok=True)
+    ledger = open_configured(config, clock)
+    fresh = False
+    if config.simulation.enabled and config.simulation.demo_data and ledger.member_count() == 0:
+        seed_demo(ledger, clock.now())
+        fresh = True
+        _LOG.info("seeded the ledger with demo members")
+    return ledger, fresh
+
+
+def _open_transport(config: Config, simulation: Any | None) -> Any:
+    reader = config.reader
+    if reader.driver == "emulator":
+        assert simulation is not None, "the emulator transport needs the simulated field"
+        return open_transport("emulator", spy=reader.spy, chip=simulation.chip)
+    return open_transport(reader.driver, spy=reader.spy, **transport_params(reader))
+
+
+def open_driver(config: Config, simulation: Any | None) -> Mfrc522:
+    return Mfrc522(_open_transport(config, simulation), rx_gain=RX_GAIN_FIELD[config.reader.rx_gain_db])
+
+
+def _build_link(config: Config, app: KioskApp) -> Any | None:
+    if not config.hq.enabled:
+        _LOG.info("hq.host is empty: running offline, events wait in the outbox")
+        return None
+    from sync.keys import load_public_keys
+    from sync.link import HqLink
+    from sync.mqtt_client import TlsSettings
+
+    hq = config.hq
+    tls = TlsSettings(hq.tls_ca, hq.tls_cert, hq.tls_key) if hq.tls_ca else None
+    return HqLink(
+        device_id=config.device.id, store_id=config.device.store_id, host=hq.host, port=hq.port, tls=tls,
+        username=hq.username, password=hq.password.get_secret_value() if hq.password else None,
+        keepalive_s=hq.keepalive_s, topic_prefix=hq.topic_prefix,
+        hq_public_keys=load_public_keys([config.security.hq_public_key]),
+        ledger=app.ledger, telemetry_source=app.telemetry, clock=app.clock,
+        drain_rate_per_s=hq.drain_rate_per_s, state_path=config.ledger.sync_state_file,
+        software_version=software_version())
+
+
+def simulated_cards(config: Config, keys: MasterKeys, *, fresh: bool) -> Any | None:
+    """The simulation's demo cards (app.simulation.SimulatedCards), or None with a real reader."""
+    if config.reader.driver != "emulator":
+        return None
+    from app.simulation import SimulatedCards
+
+    state_file = config.ledger.data_dir / SIM_CARDS_FILE
+    if fresh:
+        state_file.unlink(missing_ok=True)  # a new ledger knows no counters: start the cards afresh too
+    return SimulatedCards(state_file, keys, CARD_FAULTS, version=config.reader.emulator_version)
+
+
+def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> KioskApp:
+    """Open keys, ledger, reader and HQ link; nothing is drawn yet."""
+    clock = StoreClock(config.device.tz)
+    if config.simulation.enabled and config.simulation.generate_keys:
+        ensure_keys(config, simulation=True)
+    master_keys: MasterKeys = load_master_keys(config.security.card_master_key)
+    ledger, fresh = open_ledger(config, clock)
+
+    simulation = simulated_cards(config, master_keys, fresh=fresh)
+    reader = ReaderService(open_driver(config, simulation), clock,
+                           poll_interval_s=config.reader.poll_interval_ms / 1000,
+                           cooldown_s=config.reader.cooldown_ms / 1000,
+                           read_job=tap_job(master_keys, ledger, CARD_FAULTS))
+    events: "queue.Queue[Any]" = queue.Queue()
+    reader_thread = ReaderThread(reader, events, wake=wake)
+
+    def run_on_card(job: Callable[[Any], Any]) -> Any:
+        future = reader_thread.submit(job)
+        try:
+            return future.result(timeout=CARD_JOB_TIMEOUT_S)
+        except TimeoutError:
+            raise CardTimeout("card job did not finish in time") from None
+        finally:
+            if simulation is not None:
+                simulation.save()  # a card write must outlive a crash, like the ledger's record of it
+
+    service = KioskService(ledger, master_keys, CARD_FAULTS, run_on_card, clock.now,
+                           denylist_max_age=dt.timedelta(hours=config.ledger.denylist_max_age_h),
+                           stale_denylist_max_points=config.ledger.stale_denylist_max_points)
+    session = Session(service, store_name=config.device.display_name,
+                      inactivity_timeout_s=config.display.inactivity_timeout_s, monotonic=clock.monotonic,
+                      is_online=lambda: app.online)
+    app = KioskApp(config, clock, ledger, reader, reader_thread, events, service, session, simulation)
+    app.link = _build_link(config, app)
+    return app

@@ -1,0 +1,134 @@
+"""The running kiosk: what `build_app` opened, and the main thread's periodic work over it.
+
+Reader events reach the session here (on the main thread), the HQ link is nudged when the outbox
+grew, and the STATUS line and telemetry are put together from the parts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from app.notify import status_line
+from drivers.events import CardPresented, CardRemoved, ReaderHealthChanged, ReadFailed
+from drivers.reader_service import ReaderService
+from drivers.reader_thread import ReaderThread
+from kiosk.clock import StoreClock
+from kiosk.config import Config
+from kiosk.ledger import Ledger
+from kiosk.service import KioskService
+from kiosk.session import Session
+from kiosk.ui_state import Notice, UiState, screen_name
+
+if TYPE_CHECKING:  # pygame is imported only where a display is opened
+    pass
+
+from app.version import software_version
+
+_LOG = logging.getLogger(__name__)
+
+#: How long a redemption interrupted by a pulled card waits for the card to come back.
+PENDING_REDEMPTION_TTL = dt.timedelta(minutes=10)
+STALE_CHECK_INTERVAL_S = 60.0
+
+
+@dataclass
+class KioskApp:
+    """Everything `build_app` opened; `close()` releases it in reverse order."""
+
+    config: Config
+    clock: StoreClock
+    ledger: Ledger
+    reader: ReaderService
+    reader_thread: ReaderThread
+    reader_events: "queue.Queue[Any]"
+    service: KioskService
+    session: Session
+    simulation: Any | None = None  # app.simulation.SimulatedCards
+    link: Any | None = None  # sync.link.HqLink
+    _outbox_depth: int = 0
+    _outbox_checked: float = float("-inf")
+    _stale_checked: float = float("-inf")
+
+    # --- reader events -> session (main thread) ------------------------------------------
+
+    def drain_reader_events(self) -> None:
+        applied = False
+        while True:
+            try:
+                event = self.reader_events.get_nowait()
+            except queue.Empty:
+                break
+            self._apply_reader_event(event)
+            applied = True
+        if applied:  # a tap may have written events (security, counters); an empty drain wrote none
+            self.nudge_link()
+
+    def _apply_reader_event(self, event: Any) -> None:
+        if isinstance(event, CardPresented):
+            self.session.card_read(event.result, event.uid)
+        elif isinstance(event, CardRemoved):
+            self.session.card_removed(event.uid)
+        elif isinstance(event, ReadFailed):
+            self.session.card_read_failed(event.reason)
+        elif isinstance(event, ReaderHealthChanged):
+            if event.state in ("ok", "failed"):
+                self.session.reader_health(event.state == "ok", event.last_error or "")
+
+    # --- periodic work --------------------------------------------------------------------
+
+    @property
+    def online(self) -> bool:
+        """HQ is reachable right now (always False when hq.host is empty)."""
+        return self.link is not None and self.link.online
+
+    def tick(self) -> None:
+        self.drain_reader_events()  # normally the reader's wake-up event got here first
+        self.session.set_online(self.online)
+        self.session.tick()
+        now = time.monotonic()
+        if now - self._stale_checked >= STALE_CHECK_INTERVAL_S:
+            self._stale_checked = now
+            # A card pulled mid-write keeps its redemption prepared for a re-tap; not forever.
+            self.ledger.abandon_stale_redemptions(PENDING_REDEMPTION_TTL)
+
+    def nudge_link(self) -> None:
+        if self.link is not None:
+            self.link.notify_outbox()
+
+    def outbox_depth(self, max_age_s: float = 5.0) -> int:
+        now = time.monotonic()
+        if now - self._outbox_checked >= max_age_s:
+            self._outbox_depth = self.ledger.outbox_depth()
+            self._outbox_checked = now
+        return self._outbox_depth
+
+    def status_text(self, state: UiState | None = None) -> str:
+        """The STATUS line; names `state`'s screen (default: the session's current state)."""
+        state = self.session.state if state is None else state
+        screen = f"notice {state.kind.value}" if isinstance(state, Notice) else screen_name(state)
+        return status_line(screen, self.online, self.outbox_depth(),
+                           self.reader.health.state)
+
+    def telemetry(self) -> dict[str, Any]:
+        health = self.reader.health
+        return {"software": software_version(),
+                "reader": {"state": health.state, "last_error": health.last_error,
+                           "version": health.version, "counts": dict(health.counts)},
+                "rules_version": self.ledger.rules_version(),
+                "denylist_version": self.ledger.denylist_version(),
+                "member_snapshot_version": self.ledger.member_snapshot_version()}
+
+    def close(self) -> None:
+        if self.link is not None:
+            self.link.stop()
+        self.reader_thread.stop()
+        if self.simulation is not None:
+            self.simulation.remove()
+            self.simulation.save()
+        self.reader.driver.transport.close()
+        self.ledger.close()
