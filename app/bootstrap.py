@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from app.key_files import ensure_keys
 from app.kiosk_app import KioskApp
@@ -80,13 +81,23 @@ def _build_link(config: Config, app: KioskApp) -> Any | None:
     hq = config.hq
     tls = TlsSettings(hq.tls_ca, hq.tls_cert, hq.tls_key) if hq.tls_ca else None
     return HqLink(
-        device_id=config.device.id, store_id=config.device.store_id, host=hq.host, port=hq.port, tls=tls,
-        username=hq.username, password=hq.password.get_secret_value() if hq.password else None,
-        keepalive_s=hq.keepalive_s, topic_prefix=hq.topic_prefix,
+        device_id=config.device.id,
+        store_id=config.device.store_id,
+        host=hq.host,
+        port=hq.port,
+        tls=tls,
+        username=hq.username,
+        password=hq.password.get_secret_value() if hq.password else None,
+        keepalive_s=hq.keepalive_s,
+        topic_prefix=hq.topic_prefix,
         hq_public_keys=load_public_keys([config.security.hq_public_key]),
-        ledger=app.ledger, telemetry_source=app.telemetry, clock=app.clock,
-        drain_rate_per_s=hq.drain_rate_per_s, state_path=config.ledger.sync_state_file,
-        software_version=software_version())
+        ledger=app.ledger,
+        telemetry_source=app.telemetry,
+        clock=app.clock,
+        drain_rate_per_s=hq.drain_rate_per_s,
+        state_path=config.ledger.sync_state_file,
+        software_version=software_version(),
+    )
 
 
 def simulated_cards(config: Config, keys: MasterKeys, *, fresh: bool) -> Any | None:
@@ -110,11 +121,14 @@ def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> Kios
     ledger, fresh = open_ledger(config, clock)
 
     simulation = simulated_cards(config, master_keys, fresh=fresh)
-    reader = ReaderService(open_driver(config, simulation), clock,
-                           poll_interval_s=config.reader.poll_interval_ms / 1000,
-                           cooldown_s=config.reader.cooldown_ms / 1000,
-                           read_job=tap_job(master_keys, ledger, CARD_FAULTS))
-    events: "queue.Queue[Any]" = queue.Queue()
+    reader = ReaderService(
+        open_driver(config, simulation),
+        clock,
+        poll_interval_s=config.reader.poll_interval_ms / 1000,
+        cooldown_s=config.reader.cooldown_ms / 1000,
+        read_job=tap_job(master_keys, ledger, CARD_FAULTS),
+    )
+    events: queue.Queue[Any] = queue.Queue()
     reader_thread = ReaderThread(reader, events, wake=wake)
 
     def run_on_card(job: Callable[[Any], Any]) -> Any:
@@ -127,12 +141,22 @@ def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> Kios
             if simulation is not None:
                 simulation.save()  # a card write must outlive a crash, like the ledger's record of it
 
-    service = KioskService(ledger, master_keys, CARD_FAULTS, run_on_card, clock.now,
-                           denylist_max_age=dt.timedelta(hours=config.ledger.denylist_max_age_h),
-                           stale_denylist_max_points=config.ledger.stale_denylist_max_points)
-    session = Session(service, store_name=config.device.display_name,
-                      inactivity_timeout_s=config.display.inactivity_timeout_s, monotonic=clock.monotonic,
-                      is_online=lambda: app.online)
+    service = KioskService(
+        ledger,
+        master_keys,
+        CARD_FAULTS,
+        run_on_card,
+        clock.now,
+        denylist_max_age=dt.timedelta(hours=config.ledger.denylist_max_age_h),
+        stale_denylist_max_points=config.ledger.stale_denylist_max_points,
+    )
+    session = Session(
+        service,
+        store_name=config.device.display_name,
+        inactivity_timeout_s=config.display.inactivity_timeout_s,
+        monotonic=clock.monotonic,
+        is_online=lambda: app.online,
+    )
     app = KioskApp(config, clock, ledger, reader, reader_thread, events, service, session, simulation)
     app.link = _build_link(config, app)
     return app

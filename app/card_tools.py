@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from app.bootstrap import CARD_FAULTS, open_driver, open_ledger, simulated_cards
 from drivers.errors import CardTimeout

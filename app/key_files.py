@@ -21,8 +21,7 @@ _LOG = logging.getLogger(__name__)
 
 
 def _write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     path.parent.mkdir(parents=True, exist_ok=True)
     # Created 0600 from the start: never a moment when the key is world-readable.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -32,8 +31,9 @@ def _write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
 
 def hq_private_key_path(public_key_path: Path) -> Path:
     """Where simulation keeps HQ's private key: beside the public one (never on a real kiosk)."""
-    return public_key_path.with_name(public_key_path.name.replace("public", "private")
-                                     if "public" in public_key_path.name else "hq_private.pem")
+    return public_key_path.with_name(
+        public_key_path.name.replace("public", "private") if "public" in public_key_path.name else "hq_private.pem"
+    )
 
 
 def ensure_keys(config: Config, *, simulation: bool) -> list[Path]:
@@ -51,8 +51,11 @@ def ensure_keys(config: Config, *, simulation: bool) -> list[Path]:
         if not security.hq_public_key.exists():
             private_path = hq_private_key_path(security.hq_public_key)
             if private_path.exists():  # keep the pair matching: publish the existing key's half
-                security.hq_public_key.write_bytes(load_private_key(private_path).public_key().public_bytes(
-                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+                security.hq_public_key.write_bytes(
+                    load_private_key(private_path)
+                    .public_key()
+                    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+                )
             else:
                 generate_keypair(private_path, security.hq_public_key)
                 created.append(private_path)

@@ -45,7 +45,7 @@ class KioskApp:
     ledger: Ledger
     reader: ReaderService
     reader_thread: ReaderThread
-    reader_events: "queue.Queue[Any]"
+    reader_events: queue.Queue[Any]
     service: KioskService
     session: Session
     simulation: Any | None = None  # app.simulation.SimulatedCards
@@ -111,17 +111,22 @@ class KioskApp:
         """The STATUS line; names `state`'s screen (default: the session's current state)."""
         state = self.session.state if state is None else state
         screen = f"notice {state.kind.value}" if isinstance(state, Notice) else screen_name(state)
-        return status_line(screen, self.online, self.outbox_depth(),
-                           self.reader.health.state)
+        return status_line(screen, self.online, self.outbox_depth(), self.reader.health.state)
 
     def telemetry(self) -> dict[str, Any]:
         health = self.reader.health
-        return {"software": software_version(),
-                "reader": {"state": health.state, "last_error": health.last_error,
-                           "version": health.version, "counts": dict(health.counts)},
-                "rules_version": self.ledger.rules_version(),
-                "denylist_version": self.ledger.denylist_version(),
-                "member_snapshot_version": self.ledger.member_snapshot_version()}
+        return {
+            "software": software_version(),
+            "reader": {
+                "state": health.state,
+                "last_error": health.last_error,
+                "version": health.version,
+                "counts": dict(health.counts),
+            },
+            "rules_version": self.ledger.rules_version(),
+            "denylist_version": self.ledger.denylist_version(),
+            "member_snapshot_version": self.ledger.member_snapshot_version(),
+        }
 
     def close(self) -> None:
         if self.link is not None:

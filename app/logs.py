@@ -26,7 +26,8 @@ import logging
 import os
 import re
 import sys
-from typing import Iterable, Mapping, TextIO
+from collections.abc import Iterable, Mapping
+from typing import TextIO
 
 _LOG = logging.getLogger(__name__)
 
@@ -69,9 +70,7 @@ _KV = r"""(?P<key>["']?\b{keys}\b["']?\s*[:=]\s*)(?P<value>"[^"]*"|'[^']*'|[^\s,
 _SECRET_KV = re.compile(_KV.format(keys=_SECRET_KEYS), re.IGNORECASE)
 _NAME_KV = re.compile(_KV.format(keys=_NAME_KEYS), re.IGNORECASE)
 _AUTH_HEADER = re.compile(r"(?P<key>\bAuthorization\s*:\s*)(?P<value>\S+(?:\s+\S+)?)", re.IGNORECASE)
-_PEM_PRIVATE = re.compile(
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL
-)
+_PEM_PRIVATE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL)
 _URL_PASSWORD = re.compile(r"(?P<key>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<value>[^@\s/]+)(?=@)", re.IGNORECASE)
 # uid=04A1B2C3, uid: 04:a1:b2:c3, card_uid "04a1b2c3d4e5f6", UID 04 A1 B2 C3
 _UID = re.compile(
@@ -190,7 +189,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
-            "ts": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
@@ -275,5 +274,5 @@ def config_secrets(config: object) -> list[str]:
 
 def setup_logging_from_config(config: object, **kwargs: object) -> logging.Handler:
     """`setup_logging` with the level, format and secrets of a loaded `kiosk.config.Config`."""
-    section = getattr(config, "logging")
+    section = config.logging
     return setup_logging(section.level, section.format, secrets=config_secrets(config), **kwargs)  # type: ignore[arg-type]

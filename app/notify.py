@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 _LOG = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class Notifier:
         self._sock: socket.socket | None = None
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Notifier":
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Notifier:
         env = os.environ if environ is None else environ
         return cls(env.get("NOTIFY_SOCKET") or None)
 
@@ -161,7 +161,7 @@ class Notifier:
             self._sock.close()
             self._sock = None
 
-    def __enter__(self) -> "Notifier":
+    def __enter__(self) -> Notifier:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -208,7 +208,7 @@ class MainLoopWatchdog:
         notifier: Notifier,
         environ: Mapping[str, str] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-    ) -> "MainLoopWatchdog":
+    ) -> MainLoopWatchdog:
         return cls(notifier, recommended_ping_interval_s(environ), monotonic)
 
     @property

@@ -12,8 +12,13 @@ from typing import Any
 def transport_params(reader: Any) -> dict[str, Any]:
     """Keyword arguments for open_transport(reader.driver, ...) from a ReaderConfig."""
     if reader.driver == "spi":
-        return {"bus": reader.spi_bus, "device": reader.spi_device, "speed_hz": reader.spi_speed_hz,
-                "reset_pin": reader.reset_pin, "irq_pin": reader.irq_pin}
+        return {
+            "bus": reader.spi_bus,
+            "device": reader.spi_device,
+            "speed_hz": reader.spi_speed_hz,
+            "reset_pin": reader.reset_pin,
+            "irq_pin": reader.irq_pin,
+        }
     if reader.driver == "uart":
         return {"port": reader.serial_port, "baudrate": reader.baud, "reset_pin": reader.reset_pin}
     if reader.driver == "mfrc522":

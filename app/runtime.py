@@ -75,9 +75,15 @@ def _run_interactive(app: KioskApp) -> int:
     display = config.display
     surface = open_display(fullscreen=display.fullscreen, size=(display.width, display.height))
     pygame.display.set_caption(f"{config.device.display_name} - kiosk")
-    ui = KioskUI(surface, locale=display.locale, tz=config.device.tz,
-                 font_path=find_cjk_font(display.font or None), clock=app.clock.now,
-                 rotation=display.rotation, px_per_mm=display.px_per_mm)
+    ui = KioskUI(
+        surface,
+        locale=display.locale,
+        tz=config.device.tz,
+        font_path=find_cjk_font(display.font or None),
+        clock=app.clock.now,
+        rotation=display.rotation,
+        px_per_mm=display.px_per_mm,
+    )
     ui.show(app.session.state)
     notifier = Notifier.from_environ()
     watchdog = MainLoopWatchdog.from_environ(notifier)
@@ -123,8 +129,15 @@ def _run_interactive(app: KioskApp) -> int:
 
     target = SimulationKeys(ui, app.simulation) if app.simulation is not None else ui
     inputs = _input_sources(display.input_wait)
-    loop = UiLoop(target, on_intent=on_intent, on_tick=on_tick, on_reader_event=on_reader_event,
-                  max_fps=display.fps_cap, flip=flip, inputs=inputs)
+    loop = UiLoop(
+        target,
+        on_intent=on_intent,
+        on_tick=on_tick,
+        on_reader_event=on_reader_event,
+        max_fps=display.fps_cap,
+        flip=flip,
+        inputs=inputs,
+    )
     if control is not None:
         control.start()
     # systemd stops the service with SIGTERM: finish the frame, close the ledger cleanly.

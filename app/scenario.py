@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pygame
 
@@ -172,9 +173,15 @@ def run_scenario(app: Any, out_dir: Path) -> int:
     if display.rotation in (90, 270):
         width, height = height, width
     surface = pygame.display.set_mode((display.width, display.height))
-    ui = KioskUI(surface, locale=display.locale, tz=config.device.tz,
-                 font_path=find_cjk_font(display.font or None), clock=app.clock.now,
-                 rotation=display.rotation, px_per_mm=display.px_per_mm)
+    ui = KioskUI(
+        surface,
+        locale=display.locale,
+        tz=config.device.tz,
+        font_path=find_cjk_font(display.font or None),
+        clock=app.clock.now,
+        rotation=display.rotation,
+        px_per_mm=display.px_per_mm,
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     scenario = Scenario(app, ui, out_dir)
     app.reader_thread.start()

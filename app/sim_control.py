@@ -27,9 +27,10 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.ui_state import (
     Back,
@@ -57,7 +58,7 @@ class ControlServer:
 
     def __init__(self, path: Path, wake: Callable[[], None]):
         self.path = path
-        self.commands: "queue.Queue[tuple[dict[str, Any], Future[dict[str, Any]]]]" = queue.Queue()
+        self.commands: queue.Queue[tuple[dict[str, Any], Future[dict[str, Any]]]] = queue.Queue()
         self._wake = wake
         self._sock: socket.socket | None = None
         self._thread = threading.Thread(target=self._serve, name="sim-control", daemon=True)
@@ -119,8 +120,10 @@ def describe(state: Any) -> dict[str, Any]:
     if member is not None:
         out.update(member_id=member.member_id, points=member.points)
     if isinstance(state, Rewards):
-        out["rewards"] = [{"reward_id": o.reward_id, "cost": o.cost_points,
-                           "choosable": o.affordable and o.available} for o in state.options]
+        out["rewards"] = [
+            {"reward_id": o.reward_id, "cost": o.cost_points, "choosable": o.affordable and o.available}
+            for o in state.options
+        ]
     if isinstance(state, Confirm):
         out.update(intent_id=state.intent_id, reward_id=state.option.reward_id)
     if isinstance(state, VoucherIssued):

@@ -35,8 +35,9 @@ STICKER_UID = bytes.fromhex("04c0ffee123480")
 BLOCKS = 64
 
 
-def _personalize_on_emulator(card: MifareClassic1K, keys: MasterKeys, member_id: str, issue_no: int,
-                             faults: CardFaults) -> None:
+def _personalize_on_emulator(
+    card: MifareClassic1K, keys: MasterKeys, member_id: str, issue_no: int, faults: CardFaults
+) -> None:
     """Run the staff personalization against `card` in a field of its own."""
     field = Field()
     driver = Mfrc522(EmulatorTransport(MFRC522Emulator(field)))
@@ -97,8 +98,11 @@ class SimulatedCards:
     def save(self) -> None:
         """Write every Classic card's memory; atomic (temp file + rename) so a crash keeps the old file."""
         with self.field.lock:  # not in the middle of a block write by the reader thread
-            data = {card.uid.hex(): [card.block(b).hex() for b in range(BLOCKS)]
-                    for card in self.cards.values() if isinstance(card, MifareClassic1K) and card.uid != FOREIGN_UID}
+            data = {
+                card.uid.hex(): [card.block(b).hex() for b in range(BLOCKS)]
+                for card in self.cards.values()
+                if isinstance(card, MifareClassic1K) and card.uid != FOREIGN_UID
+            }
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as out:

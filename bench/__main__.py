@@ -28,8 +28,7 @@ SUMMARY_END = "<!-- bench:summary:end -->"
 def run_one(name: str, extra: list[str]) -> dict | str:
     if not (REPO / "bench" / f"{name}.py").exists():
         return "not built yet"
-    result = subprocess.run([sys.executable, "-m", f"bench.{name}", *extra], cwd=REPO,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", f"bench.{name}", *extra], cwd=REPO, capture_output=True, text=True)
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     if result.returncode != 0 or not lines:
         tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
@@ -44,7 +43,7 @@ def with_summary(document: str, summary: str) -> str:
     """`document` with the marked summary block replaced by `summary` (or inserted after the title)."""
     start, end = document.find(SUMMARY_START), document.find(SUMMARY_END)
     if start != -1 and end > start:
-        return document[:start] + summary + document[end + len(SUMMARY_END):]
+        return document[:start] + summary + document[end + len(SUMMARY_END) :]
     if not document.strip():
         return f"# Benchmark results\n\n{summary}\n"
     lines = document.split("\n")

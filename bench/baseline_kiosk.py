@@ -76,7 +76,7 @@ def member_cards() -> dict[int, Any]:
         card = MifareClassic1K(bytes([0x3A, 0x00, 0x10, key]))
         text = member_id.ljust(BLOCK_TEXT_LEN).encode("ascii")
         for i, block in enumerate((8, 9, 10)):
-            card.set_block(block, text[i * 16:(i + 1) * 16])
+            card.set_block(block, text[i * 16 : (i + 1) * 16])
         cards[key] = card
     return cards
 
@@ -165,8 +165,10 @@ def draw_member(screen: Any, fonts: dict[str, Any], member: tuple[str, str, int,
     screen.blit(fonts["big"].render(f"欢迎, {name}", True, (255, 255, 255)), (60, 50))
     screen.blit(fonts["mid"].render(f"等级 Tier: {tier}", True, (255, 215, 0)), (60, 150))
     screen.blit(fonts["mid"].render(f"积分 Points: {points}", True, (220, 220, 220)), (60, 220))
-    screen.blit(fonts["mid"].render(f"余额 Balance: ¥{balance_fen // 100}.{balance_fen % 100:02d}", True,
-                                    (220, 220, 220)), (60, 290))
+    screen.blit(
+        fonts["mid"].render(f"余额 Balance: ¥{balance_fen // 100}.{balance_fen % 100:02d}", True, (220, 220, 220)),
+        (60, 290),
+    )
     draw_done_button(screen, fonts)
 
 
@@ -196,8 +198,11 @@ def main(argv: list[str]) -> int:
 
     pygame.init()
     screen = pygame.display.set_mode(SIZE)
-    fonts = {"big": pygame.font.Font(str(args.font), 56), "mid": pygame.font.Font(str(args.font), 36),
-             "small": pygame.font.Font(str(args.font), 24)}
+    fonts = {
+        "big": pygame.font.Font(str(args.font), 56),
+        "mid": pygame.font.Font(str(args.font), 36),
+        "small": pygame.font.Font(str(args.font), 24),
+    }
     clock = pygame.time.Clock()
     member: tuple[str, str, int, int] | None = None
     last_read = 0.0

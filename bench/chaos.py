@@ -104,10 +104,26 @@ class Profile:
 
 # Quick freezes last just past the notice bound, so the kiosk detects most of them itself and
 # tries to reconnect into the frozen broker at least once.
-QUICK = Profile(faults_per_kind=3, partition_s=(4, 6), freeze_s=(12, 16), gap_s=(1, 3), kiosk_gap_s=(1, 3),
-                pause_extra_s=5, watchdog_s=3, drain_timeout_s=60)
-FULL = Profile(faults_per_kind=5, partition_s=(60, 120), freeze_s=(20, 60), gap_s=(8, 25), kiosk_gap_s=(30, 70),
-               pause_extra_s=5, watchdog_s=3, drain_timeout_s=240)
+QUICK = Profile(
+    faults_per_kind=3,
+    partition_s=(4, 6),
+    freeze_s=(12, 16),
+    gap_s=(1, 3),
+    kiosk_gap_s=(1, 3),
+    pause_extra_s=5,
+    watchdog_s=3,
+    drain_timeout_s=60,
+)
+FULL = Profile(
+    faults_per_kind=5,
+    partition_s=(60, 120),
+    freeze_s=(20, 60),
+    gap_s=(8, 25),
+    kiosk_gap_s=(30, 70),
+    pause_extra_s=5,
+    watchdog_s=3,
+    drain_timeout_s=240,
+)
 
 
 # --- history ---------------------------------------------------------------------------------------------
@@ -191,12 +207,12 @@ class LinkWatch:
 def write_config(workdir: Path, port: int) -> Path:
     data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     data["reader"]["cooldown_ms"] = COOLDOWN_MS
-    data["hq"].update(host="127.0.0.1", port=port, keepalive_s=KEEPALIVE_S, topic_prefix=PREFIX,
-                      drain_rate_per_s=1000)
+    data["hq"].update(host="127.0.0.1", port=port, keepalive_s=KEEPALIVE_S, topic_prefix=PREFIX, drain_rate_per_s=1000)
     # Offline redemptions must go on for the whole partition; the caps are the shop's policy, not
     # what is tested here.
-    data["ledger"].update(offline_max_points_per_day=10**9, offline_max_redemptions_per_day=10**6,
-                          stale_denylist_max_points=10**9)
+    data["ledger"].update(
+        offline_max_points_per_day=10**9, offline_max_redemptions_per_day=10**6, stale_denylist_max_points=10**9
+    )
     data["logging"]["level"] = "INFO"
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -206,12 +222,17 @@ def write_config(workdir: Path, port: int) -> Path:
 def write_member_snapshot(path: Path) -> None:
     from kiosk.ledger.demo import demo_members
 
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     members = demo_members(now)
     for member in members:
-        member["lots"].append({"lot_id": "CHAOS", "points": PLENTY_OF_POINTS,
-                               "earned_at": (now - dt.timedelta(days=1)).isoformat(),
-                               "expires_at": (now + dt.timedelta(days=300)).isoformat()})
+        member["lots"].append(
+            {
+                "lot_id": "CHAOS",
+                "points": PLENTY_OF_POINTS,
+                "earned_at": (now - dt.timedelta(days=1)).isoformat(),
+                "expires_at": (now + dt.timedelta(days=300)).isoformat(),
+            }
+        )
     path.write_text(json.dumps({"members": members}, ensure_ascii=False), encoding="utf-8")
 
 
@@ -227,9 +248,27 @@ class HqProcess:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app", "hq", "listen", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--prefix", PREFIX, "--db", str(self.db), "--client-id", "hq-chaos"],
-                cwd=REPO, stdout=log, stderr=log)
+                [
+                    sys.executable,
+                    "-m",
+                    "app",
+                    "hq",
+                    "listen",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--prefix",
+                    PREFIX,
+                    "--db",
+                    str(self.db),
+                    "--client-id",
+                    "hq-chaos",
+                ],
+                cwd=REPO,
+                stdout=log,
+                stderr=log,
+            )
 
     def stop(self) -> int:
         assert self.proc is not None
@@ -245,10 +284,31 @@ def publish_members(workdir: Path, config_dir: Path, port: int, hq_db: Path) -> 
     snapshot = workdir / "members.json"
     write_member_snapshot(snapshot)
     result = subprocess.run(
-        [sys.executable, "-m", "app", "hq", "publish-members", str(snapshot), "--signing-key",
-         str(config_dir / "var" / "keys" / "hq_private.pem"), "--db", str(hq_db), "--version",
-         str(SNAPSHOT_VERSION), "--host", "127.0.0.1", "--port", str(port), "--prefix", PREFIX],
-        cwd=REPO, capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "hq",
+            "publish-members",
+            str(snapshot),
+            "--signing-key",
+            str(config_dir / "var" / "keys" / "hq_private.pem"),
+            "--db",
+            str(hq_db),
+            "--version",
+            str(SNAPSHOT_VERSION),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--prefix",
+            PREFIX,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"publish-members failed: {result.stdout}{result.stderr}")
 
@@ -279,8 +339,7 @@ def wait_for(predicate, timeout_s: float, what: str, interval_s: float = 0.25) -
 class Shopper(threading.Thread):
     """Redeems through the control socket until told to stop; survives kiosk restarts."""
 
-    def __init__(self, unit: KioskUnit, control_path: Path, history: History, rng: random.Random,
-                 watch: LinkWatch):
+    def __init__(self, unit: KioskUnit, control_path: Path, history: History, rng: random.Random, watch: LinkWatch):
         super().__init__(name="shopper", daemon=True)
         self.unit = unit
         self.control_path = control_path
@@ -385,8 +444,16 @@ class Shopper(threading.Thread):
 
 # --- nemesis ----------------------------------------------------------------------------------------------
 class Nemesis:
-    def __init__(self, unit: KioskUnit, broker: Mosquitto, profile: Profile, rng: random.Random, faults: FaultLog,
-                 t0: float, watch: LinkWatch):
+    def __init__(
+        self,
+        unit: KioskUnit,
+        broker: Mosquitto,
+        profile: Profile,
+        rng: random.Random,
+        faults: FaultLog,
+        t0: float,
+        watch: LinkWatch,
+    ):
         self.unit = unit
         self.broker = broker
         self.watch = watch
@@ -477,19 +544,29 @@ def check(history: History, hq_db: Path, ledger_db: Path) -> dict[str, Any]:
     gaps_row = query(hq_db, "SELECT COALESCE(MAX(seq), 0) - COUNT(*) FROM events")[0][0]
     confirmed = set(history.confirmed)
     lost = sorted(confirmed - set(by_voucher))
-    duplicated = (sum(n - 1 for n in by_voucher.values() if n > 1)
-                  + sum(n - 1 for n in by_event.values() if n > 1) + conflicts)
-    unexpected = sorted(v for v in by_voucher if v not in confirmed
-                        and intents_at_hq.get(v) not in history.indeterminate)
-    indeterminate_at_hq = sum(1 for v, intent in intents_at_hq.items()
-                              if v not in confirmed and intent in history.indeterminate)
+    duplicated = (
+        sum(n - 1 for n in by_voucher.values() if n > 1) + sum(n - 1 for n in by_event.values() if n > 1) + conflicts
+    )
+    unexpected = sorted(
+        v for v in by_voucher if v not in confirmed and intents_at_hq.get(v) not in history.indeterminate
+    )
+    indeterminate_at_hq = sum(
+        1 for v, intent in intents_at_hq.items() if v not in confirmed and intent in history.indeterminate
+    )
     failed_at_hq = sorted(v for v, intent in intents_at_hq.items() if intent in history.failed)
     ledger_vouchers = {v for (v,) in query(ledger_db, "SELECT voucher_id FROM vouchers")}
     return {
-        "lost": len(lost), "duplicated": duplicated, "unexpected": len(unexpected),
-        "lost_ids": lost[:20], "unexpected_ids": unexpected[:20], "failed_but_at_hq": failed_at_hq[:20],
-        "hq_redemptions": len(rows), "hq_events": query(hq_db, "SELECT COUNT(*) FROM events")[0][0],
-        "hq_seq_gaps": gaps_row, "conflicts": conflicts, "indeterminate_at_hq": indeterminate_at_hq,
+        "lost": len(lost),
+        "duplicated": duplicated,
+        "unexpected": len(unexpected),
+        "lost_ids": lost[:20],
+        "unexpected_ids": unexpected[:20],
+        "failed_but_at_hq": failed_at_hq[:20],
+        "hq_redemptions": len(rows),
+        "hq_events": query(hq_db, "SELECT COUNT(*) FROM events")[0][0],
+        "hq_seq_gaps": gaps_row,
+        "conflicts": conflicts,
+        "indeterminate_at_hq": indeterminate_at_hq,
         "ledger_vouchers": len(ledger_vouchers),
         "ledger_vouchers_not_at_hq": len(ledger_vouchers - set(by_voucher)),
         "hq_vouchers_not_in_ledger": len(set(by_voucher) - ledger_vouchers),
@@ -518,10 +595,20 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
     control_path = kiosk_dir / "control.sock"
     hq = HqProcess(workdir, broker.port)
     hq.start()
-    unit = KioskUnit(kiosk_argv(config), cwd=kiosk_dir, notify_path=kiosk_dir / "notify.sock",
-                     log_path=kiosk_dir / "kiosk.log", watchdog_s=profile.watchdog_s,
-                     env={"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1",
-                          "KIOSK_SIM_CONTROL": str(control_path), "PYTHONPATH": str(REPO)})
+    unit = KioskUnit(
+        kiosk_argv(config),
+        cwd=kiosk_dir,
+        notify_path=kiosk_dir / "notify.sock",
+        log_path=kiosk_dir / "kiosk.log",
+        watchdog_s=profile.watchdog_s,
+        env={
+            "SDL_VIDEODRIVER": "dummy",
+            "SDL_AUDIODRIVER": "dummy",
+            "PYGAME_HIDE_SUPPORT_PROMPT": "1",
+            "KIOSK_SIM_CONTROL": str(control_path),
+            "PYTHONPATH": str(REPO),
+        },
+    )
     history, faults, watch = History(), FaultLog(), LinkWatch(FREEZE_NOTICE_BOUND_S)
     t0 = time.monotonic()
     kiosk_code: int | None = None
@@ -530,17 +617,25 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
         if not unit.wait_ready(120):
             raise RuntimeError("the kiosk did not start")
         publish_members(workdir, kiosk_dir, broker.port, hq.db)
-        wait_for(lambda: query(hq.db, "SELECT 1 FROM push_acks WHERE type='members' AND version=? AND status IN "
-                                      "('applied','current')", (SNAPSHOT_VERSION,)),
-                 60, "the kiosk to apply HQ's member snapshot")
+        wait_for(
+            lambda: query(
+                hq.db,
+                "SELECT 1 FROM push_acks WHERE type='members' AND version=? AND status IN ('applied','current')",
+                (SNAPSHOT_VERSION,),
+            ),
+            60,
+            "the kiosk to apply HQ's member snapshot",
+        )
         print(f"set-up done in {time.monotonic() - t0:.1f} s; workload and nemesis start", flush=True)
 
         shopper = Shopper(unit, control_path, history, random.Random(rng.random()), watch)
         shopper.start()
         t_chaos = time.monotonic()
         nemesis = Nemesis(unit, broker, profile, random.Random(rng.random()), faults, t0, watch)
-        timelines = [threading.Thread(target=nemesis.run_timeline, args=(kinds, gaps), daemon=True)
-                     for kinds, gaps in ((KIOSK_FAULTS, profile.kiosk_gap_s), (BROKER_FAULTS, profile.gap_s))]
+        timelines = [
+            threading.Thread(target=nemesis.run_timeline, args=(kinds, gaps), daemon=True)
+            for kinds, gaps in ((KIOSK_FAULTS, profile.kiosk_gap_s), (BROKER_FAULTS, profile.gap_s))
+        ]
         for thread in timelines:
             thread.start()
         for thread in timelines:
@@ -548,14 +643,18 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
         chaos_s = time.monotonic() - t_chaos
         shopper.stop_event.set()
         shopper.join(timeout=60)
-        print(f"nemesis done after {chaos_s:.0f} s: {dict(faults.counts)}; {len(history.confirmed)} confirmed",
-              flush=True)
+        print(
+            f"nemesis done after {chaos_s:.0f} s: {dict(faults.counts)}; {len(history.confirmed)} confirmed", flush=True
+        )
 
         # Healthy again: broker up (it is), kiosk up; the outbox must drain to HQ.
         unit.wait_ready(90)
         t_drain = time.monotonic()
-        wait_for(lambda: query(ledger_db, "SELECT COUNT(*) FROM outbox")[0][0] == 0, profile.drain_timeout_s,
-                 "the kiosk's outbox to drain")
+        wait_for(
+            lambda: query(ledger_db, "SELECT COUNT(*) FROM outbox")[0][0] == 0,
+            profile.drain_timeout_s,
+            "the kiosk's outbox to drain",
+        )
         drain_s = time.monotonic() - t_drain
     finally:
         kiosk_code = unit.stop()
@@ -564,22 +663,38 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
     outbox_after = query(ledger_db, "SELECT COUNT(*) FROM outbox")[0][0]
     result = check(history, hq.db, ledger_db)
     figures: dict[str, Any] = {
-        "confirmed": len(history.confirmed), "lost": result["lost"], "duplicated": result["duplicated"],
-        "unexpected": result["unexpected"], "faults": sum(faults.counts.values()),
-        "indeterminate": len(history.indeterminate), "failed": len(history.failed),
+        "confirmed": len(history.confirmed),
+        "lost": result["lost"],
+        "duplicated": result["duplicated"],
+        "unexpected": result["unexpected"],
+        "faults": sum(faults.counts.values()),
+        "indeterminate": len(history.indeterminate),
+        "failed": len(history.failed),
         "faults_by_kind": dict(sorted(faults.counts.items())),
-        "watchdog_kills": unit.counters.watchdog_kills, "kiosk_starts": unit.counters.starts,
-        "unexpected_exits": unit.counters.unexpected_exits, "start_timeouts": unit.counters.start_timeouts,
-        "attempts": history.attempts, "offline_confirmed": history.offline_confirmed,
-        "resumed_on_tap": history.resumed, "shopper_errors": shopper.errors,
-        "screens_after_tap": dict(history.screens), "failed_reasons": dict(collections.Counter(history.failed.values())),
-        "freezes_noticed": watch.noticed, "online_while_frozen": watch.online_while_frozen,
-        "freeze_noticed_after_s": watch.noticed_after_s, "confirmed_while_frozen": watch.confirmed_while_frozen,
-        "outbox_after": outbox_after, "ledger_integrity": integrity(ledger_db), "hq_integrity": integrity(hq.db),
-        "kiosk_exit_on_sigterm": kiosk_code, "hq_exit": hq_code,
-        "chaos_s": round(chaos_s, 1), "drain_s": round(drain_s, 1),
+        "watchdog_kills": unit.counters.watchdog_kills,
+        "kiosk_starts": unit.counters.starts,
+        "unexpected_exits": unit.counters.unexpected_exits,
+        "start_timeouts": unit.counters.start_timeouts,
+        "attempts": history.attempts,
+        "offline_confirmed": history.offline_confirmed,
+        "resumed_on_tap": history.resumed,
+        "shopper_errors": shopper.errors,
+        "screens_after_tap": dict(history.screens),
+        "failed_reasons": dict(collections.Counter(history.failed.values())),
+        "freezes_noticed": watch.noticed,
+        "online_while_frozen": watch.online_while_frozen,
+        "freeze_noticed_after_s": watch.noticed_after_s,
+        "confirmed_while_frozen": watch.confirmed_while_frozen,
+        "outbox_after": outbox_after,
+        "ledger_integrity": integrity(ledger_db),
+        "hq_integrity": integrity(hq.db),
+        "kiosk_exit_on_sigterm": kiosk_code,
+        "hq_exit": hq_code,
+        "chaos_s": round(chaos_s, 1),
+        "drain_s": round(drain_s, 1),
         "startup_s_max": round(max(unit.counters.startup_s), 2) if unit.counters.startup_s else None,
-        "watchdog_s": profile.watchdog_s, "seed": seed,
+        "watchdog_s": profile.watchdog_s,
+        "seed": seed,
         **{k: v for k, v in result.items() if k not in ("lost", "duplicated", "unexpected")},
         "fault_timeline": faults.events,
     }
@@ -589,8 +704,17 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
 def passed(figures: dict[str, Any]) -> list[str]:
     """The checks that failed (empty = all passed)."""
     problems = []
-    for name in ("lost", "duplicated", "unexpected", "outbox_after", "ledger_vouchers_not_at_hq",
-                 "hq_vouchers_not_in_ledger", "hq_seq_gaps", "conflicts", "online_while_frozen"):
+    for name in (
+        "lost",
+        "duplicated",
+        "unexpected",
+        "outbox_after",
+        "ledger_vouchers_not_at_hq",
+        "hq_vouchers_not_in_ledger",
+        "hq_seq_gaps",
+        "conflicts",
+        "online_while_frozen",
+    ):
         if figures[name]:
             problems.append(f"{name} = {figures[name]}")
     if figures["failed_but_at_hq"]:
@@ -611,13 +735,24 @@ def passed(figures: dict[str, Any]) -> list[str]:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="short run for CI: 3 faults of each kind, short partitions and freezes")
+    parser.add_argument(
+        "--quick", action="store_true", help="short run for CI: 3 faults of each kind, short partitions and freezes"
+    )
     parser.add_argument("--faults-per-kind", type=int, help="faults of each kind (default 5; quick 3)")
-    parser.add_argument("--partition-s", type=float, nargs=2, metavar=("MIN", "MAX"),
-                        help="how long the broker stays down (default 60 120; quick 4 6)")
-    parser.add_argument("--freeze-s", type=float, nargs=2, metavar=("MIN", "MAX"),
-                        help="how long the broker stays frozen (default 20 60; quick 12 16)")
+    parser.add_argument(
+        "--partition-s",
+        type=float,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+        help="how long the broker stays down (default 60 120; quick 4 6)",
+    )
+    parser.add_argument(
+        "--freeze-s",
+        type=float,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+        help="how long the broker stays frozen (default 20 60; quick 12 16)",
+    )
     parser.add_argument("--watchdog-s", type=float, help="WatchdogSec given to the kiosk (default 3)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, help="keep everything here (default: a temporary directory)")
@@ -626,22 +761,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     quick = args.quick or os.environ.get("KIOSK_BENCH_QUICK") == "1"
     profile = QUICK if quick else FULL
-    overrides = {"faults_per_kind": args.faults_per_kind, "watchdog_s": args.watchdog_s,
-                 "partition_s": tuple(args.partition_s) if args.partition_s else None,
-                 "freeze_s": tuple(args.freeze_s) if args.freeze_s else None}
+    overrides = {
+        "faults_per_kind": args.faults_per_kind,
+        "watchdog_s": args.watchdog_s,
+        "partition_s": tuple(args.partition_s) if args.partition_s else None,
+        "freeze_s": tuple(args.freeze_s) if args.freeze_s else None,
+    }
     profile = Profile(**{**profile.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
-    if (profile.faults_per_kind < 1 or profile.watchdog_s <= 0 or min(profile.partition_s) < 0
-            or min(profile.freeze_s) < 0):
-        parser.error("--faults-per-kind must be at least 1, --watchdog-s positive, partitions and freezes "
-                     "not negative")
+    if (
+        profile.faults_per_kind < 1
+        or profile.watchdog_s <= 0
+        or min(profile.partition_s) < 0
+        or min(profile.freeze_s) < 0
+    ):
+        parser.error("--faults-per-kind must be at least 1, --watchdog-s positive, partitions and freezes not negative")
     args.profile = profile
     return args
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(name)s %(message)s"
+    )
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-chaos-"))
     print("machine: " + ", ".join(f"{k} {v}" for k, v in describe().items()), flush=True)
     print(f"working in {workdir}", flush=True)

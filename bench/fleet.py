@@ -99,15 +99,37 @@ def open_kiosk(root: Path, index: int, clock: Clock) -> SimKiosk:
 
     device_id = f"K{index:04d}"
     folder = root / device_id
-    ledger = Ledger.open(folder / "ledger.db", device_id=device_id, clock=clock, tz=TZ,
-                         voucher_key=Ed25519PrivateKey.generate(),
-                         offline_limits=OfflineLimits(points_per_day=10**9, redemptions_per_day=10**6))
+    ledger = Ledger.open(
+        folder / "ledger.db",
+        device_id=device_id,
+        clock=clock,
+        tz=TZ,
+        voucher_key=Ed25519PrivateKey.generate(),
+        offline_limits=OfflineLimits(points_per_day=10**9, redemptions_per_day=10**6),
+    )
     now = clock.now()
     ledger.apply_rules(1, demo_rules())
-    ledger.apply_member_snapshot(1, [{
-        "member_id": MEMBER, "name": "张三明", "spend_fen": 0, "cards": [],
-        "lots": [{"lot_id": "L1", "points": 10**9, "earned_at": (now - dt.timedelta(days=1)).isoformat(),
-                  "expires_at": (now + dt.timedelta(days=365)).isoformat()}]}], (), full=True)
+    ledger.apply_member_snapshot(
+        1,
+        [
+            {
+                "member_id": MEMBER,
+                "name": "张三明",
+                "spend_fen": 0,
+                "cards": [],
+                "lots": [
+                    {
+                        "lot_id": "L1",
+                        "points": 10**9,
+                        "earned_at": (now - dt.timedelta(days=1)).isoformat(),
+                        "expires_at": (now + dt.timedelta(days=365)).isoformat(),
+                    }
+                ],
+            }
+        ],
+        (),
+        full=True,
+    )
     return SimKiosk(device_id, folder, ledger)
 
 
@@ -116,11 +138,24 @@ def start_link(kiosk: SimKiosk, port: int, clock: Clock, drain_rate: float | Non
 
     from sync.link import HqLink
 
-    kiosk.link = HqLink(device_id=kiosk.device_id, store_id=STORE, host="127.0.0.1", port=port, tls=None,
-                        username=None, password=None, keepalive_s=60, topic_prefix=PREFIX,
-                        hq_public_keys=[Ed25519PrivateKey.generate().public_key()], ledger=kiosk.ledger,
-                        telemetry_source=dict, clock=clock, drain_rate_per_s=drain_rate, software_version="bench",
-                        state_path=kiosk.folder / "sync-state.db")
+    kiosk.link = HqLink(
+        device_id=kiosk.device_id,
+        store_id=STORE,
+        host="127.0.0.1",
+        port=port,
+        tls=None,
+        username=None,
+        password=None,
+        keepalive_s=60,
+        topic_prefix=PREFIX,
+        hq_public_keys=[Ed25519PrivateKey.generate().public_key()],
+        ledger=kiosk.ledger,
+        telemetry_source=dict,
+        clock=clock,
+        drain_rate_per_s=drain_rate,
+        software_version="bench",
+        state_path=kiosk.folder / "sync-state.db",
+    )
     kiosk.link.start()
 
 
@@ -146,16 +181,36 @@ class HqListeners:
         self._log_offset = len(broker.log.read_text(errors="replace")) if broker.log.exists() else 0
         with open(log, "ab") as out:
             for i in range(count):
-                self.procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "app", "hq", "listen", "--host", "127.0.0.1", "--port", str(port),
-                     "--prefix", PREFIX, "--db", str(db), "--client-id", f"hq-fleet-{i + 1}"],
-                    cwd=REPO, stdout=out, stderr=out))
+                self.procs.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "app",
+                            "hq",
+                            "listen",
+                            "--host",
+                            "127.0.0.1",
+                            "--port",
+                            str(port),
+                            "--prefix",
+                            PREFIX,
+                            "--db",
+                            str(db),
+                            "--client-id",
+                            f"hq-fleet-{i + 1}",
+                        ],
+                        cwd=REPO,
+                        stdout=out,
+                        stderr=out,
+                    )
+                )
 
     def wait_subscribed(self, broker: Mosquitto, timeout_s: float = 30) -> None:
         """Until the broker logged every listener's connection (it subscribes right after CONNACK)."""
         deadline = time.monotonic() + timeout_s
         names = [f"as hq-fleet-{i + 1}" for i in range(len(self.procs))]
-        while not all(name in broker.log.read_text(errors="replace")[self._log_offset:] for name in names):
+        while not all(name in broker.log.read_text(errors="replace")[self._log_offset :] for name in names):
             if time.monotonic() > deadline:
                 raise TimeoutError("the HQ listeners did not connect")
             time.sleep(0.1)
@@ -258,8 +313,9 @@ class KioskGroup:
 
     def vouchers(self) -> tuple[dict[str, list[str]], int]:
         """Each kiosk's vouchers and the events still in the outboxes."""
-        mine = {k.device_id: [v for (v,) in k.ledger.conn.execute("SELECT voucher_id FROM vouchers")]
-                for k in self.kiosks}
+        mine = {
+            k.device_id: [v for (v,) in k.ledger.conn.execute("SELECT voucher_id FROM vouchers")] for k in self.kiosks
+        }
         return mine, sum(k.ledger.outbox_depth() for k in self.kiosks)
 
     def close(self) -> None:
@@ -270,6 +326,7 @@ class KioskGroup:
 
 def worker_main(conn: Any, root: Path, first: int, count: int, fleet_size: int, drain_rate: float | None) -> None:
     """Runs (method, args) requests on a KioskGroup until "close"; replies ("ok", result) or ("error", text)."""
+
     def call(method: str, args: tuple[Any, ...]) -> tuple[str, Any]:
         try:
             return "ok", getattr(group, method)(*args)
@@ -302,8 +359,12 @@ class KioskWorkers:
         for w in range(processes):
             first, last = w * kiosks // processes, (w + 1) * kiosks // processes
             parent, child = context.Pipe()
-            proc = context.Process(target=worker_main, args=(child, root, first, last - first, kiosks, drain_rate),
-                                   name=f"fleet-worker-{w + 1}", daemon=True)
+            proc = context.Process(
+                target=worker_main,
+                args=(child, root, first, last - first, kiosks, drain_rate),
+                name=f"fleet-worker-{w + 1}",
+                daemon=True,
+            )
             proc.start()
             child.close()
             self.conns.append(parent)
@@ -350,12 +411,20 @@ def live_phase(workers: KioskWorkers, kiosks: int, events: int, rate: float, db:
     ends = workers.call("live", start, events, rate)
     produce_s = max(produced for produced, _ in ends) - start
     drain_s = max(drained for _, drained in ends) - max(produced for produced, _ in ends)
-    latencies = [(dt.datetime.fromisoformat(received) - dt.datetime.fromisoformat(created)).total_seconds() * 1e3
-                 for _, created, received, _ in hq_rows(db, since)]
-    return {"events": total, "offered_rate": rate, "achieved_rate": round(total / produce_s, 1),
-            "latency_ms_p50": round(percentile(latencies, 50), 1), "latency_ms_p95": round(percentile(latencies, 95), 1),
-            "latency_ms_max": round(max(latencies), 1) if latencies else None, "tail_drain_s": round(max(drain_s, 0), 2),
-            "stored": len(latencies)}
+    latencies = [
+        (dt.datetime.fromisoformat(received) - dt.datetime.fromisoformat(created)).total_seconds() * 1e3
+        for _, created, received, _ in hq_rows(db, since)
+    ]
+    return {
+        "events": total,
+        "offered_rate": rate,
+        "achieved_rate": round(total / produce_s, 1),
+        "latency_ms_p50": round(percentile(latencies, 50), 1),
+        "latency_ms_p95": round(percentile(latencies, 95), 1),
+        "latency_ms_max": round(max(latencies), 1) if latencies else None,
+        "tail_drain_s": round(max(drain_s, 0), 2),
+        "stored": len(latencies),
+    }
 
 
 def seed_backlog(kiosks: list[SimKiosk], events: int) -> None:
@@ -364,8 +433,9 @@ def seed_backlog(kiosks: list[SimKiosk], events: int) -> None:
         list(pool.map(lambda k: [redeem(k) for _ in range(events)], kiosks))
 
 
-def backlog_phase(workers: KioskWorkers, kiosks: int, events: int, broker: Broker, listeners: int,
-                  workdir: Path, db: Path) -> dict[str, Any]:
+def backlog_phase(
+    workers: KioskWorkers, kiosks: int, events: int, broker: Broker, listeners: int, workdir: Path, db: Path
+) -> dict[str, Any]:
     workers.call("seed", events)
     hq = HqListeners(db, broker, listeners, workdir / "hq-listen.log")
     try:
@@ -380,11 +450,15 @@ def backlog_phase(workers: KioskWorkers, kiosks: int, events: int, broker: Broke
         hq.stop()
     total = kiosks * events
     broker_cpu, hq_cpu, kiosks_cpu = (b - a for a, b in zip(cpu0, cpu1))
-    return {"listeners": listeners, "events": total, "drain_s": round(drain_s, 2),
-            "events_per_s": round(total / drain_s, 1),
-            "broker_cpu_ms_per_1k": round(broker_cpu / total * 1e6, 1),
-            "hq_cpu_ms_per_1k": round(hq_cpu / total * 1e6, 1),
-            "kiosks_cpu_ms_per_1k": round(kiosks_cpu / total * 1e6, 1)}
+    return {
+        "listeners": listeners,
+        "events": total,
+        "drain_s": round(drain_s, 2),
+        "events_per_s": round(total / drain_s, 1),
+        "broker_cpu_ms_per_1k": round(broker_cpu / total * 1e6, 1),
+        "hq_cpu_ms_per_1k": round(hq_cpu / total * 1e6, 1),
+        "kiosks_cpu_ms_per_1k": round(kiosks_cpu / total * 1e6, 1),
+    }
 
 
 def count_loss(workers: KioskWorkers, db: Path) -> dict[str, int]:
@@ -433,12 +507,20 @@ def run(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
         broker.stop()
     first = backlogs[0]
     figures = {
-        "kiosks": args.kiosks, "events_per_s": first["events_per_s"], "latency_ms_p95": live["latency_ms_p95"],
-        "lost": loss["lost"], "duplicated": loss["duplicated"], "outbox_left": loss["outbox_left"],
-        "events_created": loss["created"], "latency_ms_p50": live["latency_ms_p50"],
-        "latency_ms_max": live["latency_ms_max"], "live_rate_offered": live["offered_rate"],
-        "live_rate_achieved": live["achieved_rate"], "live_events": live["events"],
-        "backlog_events": first["events"], "drain_rate_per_kiosk": drain_rate,
+        "kiosks": args.kiosks,
+        "events_per_s": first["events_per_s"],
+        "latency_ms_p95": live["latency_ms_p95"],
+        "lost": loss["lost"],
+        "duplicated": loss["duplicated"],
+        "outbox_left": loss["outbox_left"],
+        "events_created": loss["created"],
+        "latency_ms_p50": live["latency_ms_p50"],
+        "latency_ms_max": live["latency_ms_max"],
+        "live_rate_offered": live["offered_rate"],
+        "live_rate_achieved": live["achieved_rate"],
+        "live_events": live["events"],
+        "backlog_events": first["events"],
+        "drain_rate_per_kiosk": drain_rate,
         **{f"events_per_s_{b['listeners']}_listeners": b["events_per_s"] for b in backlogs},
         **{f"backlog_drain_s_{b['listeners']}_listeners": b["drain_s"] for b in backlogs},
         "broker_cpu_ms_per_1k_events": first["broker_cpu_ms_per_1k"],
@@ -454,13 +536,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--kiosks", type=int, help="simulated kiosks (default 40; quick 10)")
     parser.add_argument("--events", type=int, help="redemptions per kiosk and phase (default 100; quick 20)")
     parser.add_argument("--rate", type=float, help="live phase: redemptions per second, whole fleet (default 100)")
-    parser.add_argument("--drain-rate", type=float, default=DRAIN_RATE_PER_S,
-                        help=f"per-kiosk backlog drain rate, events/s (default {DRAIN_RATE_PER_S}; 0 = unlimited)")
-    parser.add_argument("--listeners", type=int, nargs="+", default=[1, 2],
-                        help="HQ listener counts to compare in the backlog phase (default 1 2)")
-    parser.add_argument("--kiosks-per-process", type=int, default=KIOSKS_PER_PROCESS,
-                        help=f"kiosks per worker process (default {KIOSKS_PER_PROCESS}; paho's select() "
-                             "limits one process to ~96 links)")
+    parser.add_argument(
+        "--drain-rate",
+        type=float,
+        default=DRAIN_RATE_PER_S,
+        help=f"per-kiosk backlog drain rate, events/s (default {DRAIN_RATE_PER_S}; 0 = unlimited)",
+    )
+    parser.add_argument(
+        "--listeners",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="HQ listener counts to compare in the backlog phase (default 1 2)",
+    )
+    parser.add_argument(
+        "--kiosks-per-process",
+        type=int,
+        default=KIOSKS_PER_PROCESS,
+        help=f"kiosks per worker process (default {KIOSKS_PER_PROCESS}; paho's select() "
+        "limits one process to ~96 links)",
+    )
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -476,8 +571,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     # Dozens of links each warn when they lose their broker; -v shows them.
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
-                        format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR, format="%(asctime)s %(name)s %(message)s"
+    )
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     print("machine: " + ", ".join(f"{k} {v}" for k, v in describe().items()), flush=True)
     try:

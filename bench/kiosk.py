@@ -124,9 +124,15 @@ class MeasuredProcess:
         self.workdir = workdir
         self.control_path = workdir / "control.sock"
         self.sink = NotifySink(workdir / "notify.sock")
-        env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
-               "PYGAME_HIDE_SUPPORT_PROMPT": "1", "NOTIFY_SOCKET": str(self.sink.path),
-               "KIOSK_SIM_CONTROL": str(self.control_path), "PYTHONPATH": str(REPO)}
+        env = {
+            **os.environ,
+            "SDL_VIDEODRIVER": "dummy",
+            "SDL_AUDIODRIVER": "dummy",
+            "PYGAME_HIDE_SUPPORT_PROMPT": "1",
+            "NOTIFY_SOCKET": str(self.sink.path),
+            "KIOSK_SIM_CONTROL": str(self.control_path),
+            "PYTHONPATH": str(REPO),
+        }
         self.log_path = workdir / f"{name}-{next(_START_NUMBERS)}.log"  # one log per start
         self._log = open(self.log_path, "wb")
         self.started = time.monotonic()
@@ -195,17 +201,27 @@ def write_kiosk_config(workdir: Path) -> Path:
 
 def start_kiosk(workdir: Path) -> MeasuredProcess:
     config = workdir / "config.yaml"
-    return MeasuredProcess("kiosk", [sys.executable, "-m", "app", "run", "--config", str(config)],
-                           workdir, cwd=workdir)
+    return MeasuredProcess("kiosk", [sys.executable, "-m", "app", "run", "--config", str(config)], workdir, cwd=workdir)
 
 
 def start_baseline(workdir: Path) -> MeasuredProcess:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # screens.fonts imports pygame
     from screens.fonts import find_cjk_font
 
-    return MeasuredProcess("baseline", [sys.executable, "-m", "bench.baseline_kiosk", "--control",
-                                        str(workdir / "control.sock"), "--font", str(find_cjk_font(None))],
-                           workdir, cwd=REPO)
+    return MeasuredProcess(
+        "baseline",
+        [
+            sys.executable,
+            "-m",
+            "bench.baseline_kiosk",
+            "--control",
+            str(workdir / "control.sock"),
+            "--font",
+            str(find_cjk_font(None)),
+        ],
+        workdir,
+        cwd=REPO,
+    )
 
 
 # --- taps ---------------------------------------------------------------------------------------------------
@@ -214,8 +230,7 @@ def tap_kiosk(proc: MeasuredProcess, key: int) -> TapTiming | None:
     since = proc.sink.mark()
     sent = time.monotonic()
     entered = proc.send(cmd="tap", key=key, stamp=True)["at_monotonic"]
-    message = proc.wait(lambda m: m.status() is not None and not shows("idle")(m) and not shows("reading")(m),
-                        since)
+    message = proc.wait(lambda m: m.status() is not None and not shows("idle")(m) and not shows("reading")(m), since)
     timing = TapTiming(sent, entered, message.at) if shows("member")(message) else None
     since = proc.sink.mark()
     proc.send(cmd="intent", intent="done")
@@ -260,7 +275,9 @@ def measure_idle_and_memory(proc: MeasuredProcess, idle_s: float, result: Measur
     result.rss_mb, result.rss_peak_mb = memory["VmRSS"], memory["VmHWM"]
 
 
-def bench_kiosk(root: Path, taps: int, idle_s: float, warm_starts: int, rng: random.Random) -> tuple[Measured, float, list[float]]:
+def bench_kiosk(
+    root: Path, taps: int, idle_s: float, warm_starts: int, rng: random.Random
+) -> tuple[Measured, float, list[float]]:
     """Cold start, warm starts, then taps, idle and memory on the last warm one."""
     workdir = root / "kiosk"
     workdir.mkdir()
@@ -314,11 +331,23 @@ def report(kiosk: Measured, cold_s: float, warm: list[float], base: Measured, id
         ("start-up to idle screen, s", f"{kiosk.startup_s:.2f} warm ({cold_s:.2f} cold)", f"{base.startup_s:.2f}"),
         (f"idle CPU over {idle_s:.0f} s, % of a core", f"{kiosk.idle_cpu_pct:.2f}", f"{base.idle_cpu_pct:.1f}"),
         ("  thread wake-ups per s while idle", f"{kiosk.idle_wakeups_per_s:.0f}", f"{base.idle_wakeups_per_s:.0f}"),
-        ("RSS / peak, MiB", f"{kiosk.rss_mb:.1f} / {kiosk.rss_peak_mb:.1f}", f"{base.rss_mb:.1f} / {base.rss_peak_mb:.1f}"),
+        (
+            "RSS / peak, MiB",
+            f"{kiosk.rss_mb:.1f} / {kiosk.rss_peak_mb:.1f}",
+            f"{base.rss_mb:.1f} / {base.rss_peak_mb:.1f}",
+        ),
         ("tap-to-screen p50/p95/max, ms", f"{k50:.1f} / {k95:.1f} / {kmax:.1f}", f"{b50:.1f} / {b95:.1f} / {bmax:.1f}"),
         ("  same from the tap command, ms", f"{ks50:.1f} / {ks95:.1f}", f"{bs50:.1f} / {bs95:.1f}"),
-        ("taps measured (failed)", f"{len(kiosk.taps)} ({kiosk.failed_taps})", f"{len(base.taps)} ({base.failed_taps})"),
-        ("load average during idle", f"{kiosk.load[0]:.2f}-{kiosk.load[1]:.2f}", f"{base.load[0]:.2f}-{base.load[1]:.2f}"),
+        (
+            "taps measured (failed)",
+            f"{len(kiosk.taps)} ({kiosk.failed_taps})",
+            f"{len(base.taps)} ({base.failed_taps})",
+        ),
+        (
+            "load average during idle",
+            f"{kiosk.load[0]:.2f}-{kiosk.load[1]:.2f}",
+            f"{base.load[0]:.2f}-{base.load[1]:.2f}",
+        ),
     ]
     print(f"{'':38}{'kiosk':>30}{'baseline':>24}")
     for label, ours, theirs in rows:

@@ -56,8 +56,14 @@ class FixedClock:
 
 
 def _open(path: Path) -> Ledger:
-    return Ledger.open(path, device_id="bench-kiosk", clock=FixedClock(), tz=TZ,
-                       voucher_key=Ed25519PrivateKey.generate(), offline_limits=OfflineLimits(10**9, 10**9))
+    return Ledger.open(
+        path,
+        device_id="bench-kiosk",
+        clock=FixedClock(),
+        tz=TZ,
+        voucher_key=Ed25519PrivateKey.generate(),
+        offline_limits=OfflineLimits(10**9, 10**9),
+    )
 
 
 #: Members in the redemption loop's ledger: enough points for the warm-up and every timed round.
@@ -111,8 +117,9 @@ class _RedemptionLoop:
         for _ in range(n):
             i = self.done
             if self.card_path:
-                pending = ledger.prepare_redemption(f"intent-{i}", f"M{i % MEMBERS}", "off-5", _uid(i % MEMBERS),
-                                                    online=True)
+                pending = ledger.prepare_redemption(
+                    f"intent-{i}", f"M{i % MEMBERS}", "off-5", _uid(i % MEMBERS), online=True
+                )
                 ledger.confirm_redemption(pending.intent_id, pending.card_counter)
             else:
                 ledger.redeem(f"intent-{i}", f"M{i % MEMBERS}", "off-5", online=True)
@@ -146,8 +153,13 @@ def _seeded(path: Path) -> Ledger:
     expires = (T0 + dt.timedelta(days=365)).isoformat()
     # A year of monthly lots per member, as a regular customer accumulates them; one card each.
     lots = [{"lot_id": f"L{i}", "points": 1000, "earned_at": T0.isoformat(), "expires_at": expires} for i in range(12)]
-    ledger.apply_member_snapshot(1, [{"member_id": f"M{i}", "name": "张三明", "lots": lots,
-                                      "cards": [{"uid": _uid(i).hex(), "issue_no": 1}]} for i in range(MEMBERS)])
+    ledger.apply_member_snapshot(
+        1,
+        [
+            {"member_id": f"M{i}", "name": "张三明", "lots": lots, "cards": [{"uid": _uid(i).hex(), "issue_no": 1}]}
+            for i in range(MEMBERS)
+        ],
+    )
     return ledger
 
 
@@ -172,8 +184,11 @@ def frames_per_commit(folder: Path, n: int) -> dict[str, float]:
     raw = _frames(_RawLoop(folder / "raw-frames.db"), n)
     one_step = _frames(_RedemptionLoop(folder / "one-step-frames.db"), n)
     card = _frames(_RedemptionLoop(folder / "card-frames.db", card_path=True), n)
-    return {"raw_frames_per_commit": round(raw, 2), "redemption_frames_per_commit": round(one_step, 2),
-            "card_redemption_frames": round(card, 2)}
+    return {
+        "raw_frames_per_commit": round(raw, 2),
+        "redemption_frames_per_commit": round(one_step, 2),
+        "card_redemption_frames": round(card, 2),
+    }
 
 
 def snapshot_seconds(path: Path, members: int) -> float:
@@ -181,10 +196,18 @@ def snapshot_seconds(path: Path, members: int) -> float:
     ledger.apply_rules(1, demo_rules())
     earned, expires = T0.isoformat(), (T0 + dt.timedelta(days=365)).isoformat()
     snapshot = [
-        {"member_id": f"M{i:07d}", "name": "张三明", "birthday": "1990-05-17", "balance_fen": i, "spend_fen": i * 7,
-         "cards": [{"uid": i.to_bytes(4, "big").hex(), "issue_no": 1, "status": "active"}],
-         "lots": [{"lot_id": "a", "points": 100, "earned_at": earned, "expires_at": expires},
-                  {"lot_id": "b", "points": 250, "earned_at": earned, "expires_at": expires}]}
+        {
+            "member_id": f"M{i:07d}",
+            "name": "张三明",
+            "birthday": "1990-05-17",
+            "balance_fen": i,
+            "spend_fen": i * 7,
+            "cards": [{"uid": i.to_bytes(4, "big").hex(), "issue_no": 1, "status": "active"}],
+            "lots": [
+                {"lot_id": "a", "points": 100, "earned_at": earned, "expires_at": expires},
+                {"lot_id": "b", "points": 250, "earned_at": earned, "expires_at": expires},
+            ],
+        }
         for i in range(members)
     ]
     start = time.perf_counter()
@@ -197,7 +220,7 @@ def snapshot_seconds(path: Path, members: int) -> float:
 
 def compare(folder: Path, rounds: int, block: int, tables: int) -> dict[str, float]:
     """Raw commits, one-step redemptions, card-path redemptions and bare multi-table commits, each
-warmed up, then interleaved block by block."""
+    warmed up, then interleaved block by block."""
     raw = _RawLoop(folder / "raw.db")
     new_wal_rate = 400 / raw.run(400)  # the first commits of a new file: what this benchmark once compared with
     red, card = _RedemptionLoop(folder / "ledger.db"), _RedemptionLoop(folder / "card.db", card_path=True)
@@ -215,11 +238,17 @@ warmed up, then interleaved block by block."""
         loop.close()
     done = rounds * block
     t_raw, t_red, t_card, t_bare = totals
-    return {"redemptions_per_s": round(done / t_red, 1), "raw_commits_per_s": round(done / t_raw, 1),
-            "ratio": round(t_raw / t_red, 3), "ratio_paired_median": round(statistics.median(paired), 3),
-            "card_redemptions_per_s": round(done / t_card, 1), "card_ratio": round(t_raw / t_card, 3),
-            "bare_writes_ratio": round(t_raw / t_bare, 3), "bare_write_tables": tables,
-            "raw_commits_per_s_new_wal": round(new_wal_rate, 1)}
+    return {
+        "redemptions_per_s": round(done / t_red, 1),
+        "raw_commits_per_s": round(done / t_raw, 1),
+        "ratio": round(t_raw / t_red, 3),
+        "ratio_paired_median": round(statistics.median(paired), 3),
+        "card_redemptions_per_s": round(done / t_card, 1),
+        "card_ratio": round(t_raw / t_card, 3),
+        "bare_writes_ratio": round(t_raw / t_bare, 3),
+        "bare_write_tables": tables,
+        "raw_commits_per_s_new_wal": round(new_wal_rate, 1),
+    }
 
 
 def main() -> None:
@@ -234,20 +263,39 @@ def main() -> None:
         # is rewritten now and then when the file grows, hence the rounding).
         figures = compare(folder, rounds, max(1, n // rounds), round(frames["redemption_frames_per_commit"]))
         snap = snapshot_seconds(folder / "snapshot.db", members)
-    print(f"raw sqlite3 insert+commit: {figures['raw_commits_per_s']:8.1f}/s  "
-          f"(a new WAL file: {figures['raw_commits_per_s_new_wal']:.1f}/s)")
-    print(f"ledger durable redemption: {figures['redemptions_per_s']:8.1f}/s  (ratio {figures['ratio']:.2f}, "
-          f"target >= 0.5; median of the rounds' ratios {figures['ratio_paired_median']:.2f})")
-    print(f"kiosk's card path (prepare + confirm): {figures['card_redemptions_per_s']:8.1f}/s  "
-          f"(ratio {figures['card_ratio']:.2f})")
-    print(f"bare commits into {figures['bare_write_tables']} tables, no ledger logic: ratio "
-          f"{figures['bare_writes_ratio']:.2f} (the ceiling for a redemption writing that many pages)")
-    print(f"WAL frames per commit: raw insert {frames['raw_frames_per_commit']}, redemption "
-          f"{frames['redemption_frames_per_commit']}, card redemption (prepare + confirm) "
-          f"{frames['card_redemption_frames']}")
+    print(
+        f"raw sqlite3 insert+commit: {figures['raw_commits_per_s']:8.1f}/s  "
+        f"(a new WAL file: {figures['raw_commits_per_s_new_wal']:.1f}/s)"
+    )
+    print(
+        f"ledger durable redemption: {figures['redemptions_per_s']:8.1f}/s  (ratio {figures['ratio']:.2f}, "
+        f"target >= 0.5; median of the rounds' ratios {figures['ratio_paired_median']:.2f})"
+    )
+    print(
+        f"kiosk's card path (prepare + confirm): {figures['card_redemptions_per_s']:8.1f}/s  "
+        f"(ratio {figures['card_ratio']:.2f})"
+    )
+    print(
+        f"bare commits into {figures['bare_write_tables']} tables, no ledger logic: ratio "
+        f"{figures['bare_writes_ratio']:.2f} (the ceiling for a redemption writing that many pages)"
+    )
+    print(
+        f"WAL frames per commit: raw insert {frames['raw_frames_per_commit']}, redemption "
+        f"{frames['redemption_frames_per_commit']}, card redemption (prepare + confirm) "
+        f"{frames['card_redemption_frames']}"
+    )
     print(f"full snapshot of {members} members: {snap:.2f} s (target < 5 s for 100,000)")
-    print(json.dumps({**figures, "snapshot_100k_s": round(snap, 3), **frames,
-                      "redemptions": rounds * max(1, n // rounds), "members": members}))
+    print(
+        json.dumps(
+            {
+                **figures,
+                "snapshot_100k_s": round(snap, 3),
+                **frames,
+                "redemptions": rounds * max(1, n // rounds),
+                "members": members,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

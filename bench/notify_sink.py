@@ -12,9 +12,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 
 class NotifyTimeout(TimeoutError):
@@ -30,7 +30,7 @@ class NotifyMessage:
         """The STATUS= line of the message, if it has one."""
         for line in self.text.splitlines():
             if line.startswith("STATUS="):
-                return line[len("STATUS="):]
+                return line[len("STATUS=") :]
         return None
 
 
@@ -50,7 +50,7 @@ class NotifySink:
         self._thread = threading.Thread(target=self._read, name="notify-sink", daemon=True)
         self._thread.start()
 
-    def __enter__(self) -> "NotifySink":
+    def __enter__(self) -> NotifySink:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -65,7 +65,7 @@ class NotifySink:
         while self._running:
             try:
                 data = self._sock.recv(4096)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -79,8 +79,14 @@ class NotifySink:
         with self._cond:
             return len(self.messages)
 
-    def wait(self, predicate: Callable[[NotifyMessage], bool], *, since: int, timeout_s: float,
-             alive: Callable[[], bool] = lambda: True) -> NotifyMessage:
+    def wait(
+        self,
+        predicate: Callable[[NotifyMessage], bool],
+        *,
+        since: int,
+        timeout_s: float,
+        alive: Callable[[], bool] = lambda: True,
+    ) -> NotifyMessage:
         """The first message from index `since` on that matches; NotifyTimeout if none in time.
 
         `alive` is checked while waiting, so a sender that died fails fast instead of at the timeout.
@@ -96,8 +102,9 @@ class NotifySink:
                         return message
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise NotifyTimeout(f"no matching notify message in {timeout_s:.1f} s; "
-                                        f"last: {[m.text for m in self.messages[-3:]]}")
+                    raise NotifyTimeout(
+                        f"no matching notify message in {timeout_s:.1f} s; last: {[m.text for m in self.messages[-3:]]}"
+                    )
                 if not alive():
                     raise NotifyTimeout("the process sending notify messages has exited")
                 self._cond.wait(min(remaining, 0.5))
@@ -109,7 +116,9 @@ def is_ready(message: NotifyMessage) -> bool:
 
 def shows(screen: str) -> Callable[[NotifyMessage], bool]:
     """Predicate: the message's STATUS names `screen` first ("member, offline, outbox 0")."""
+
     def predicate(message: NotifyMessage) -> bool:
         status = message.status()
         return status is not None and status.split(",", 1)[0] == screen
+
     return predicate

@@ -41,10 +41,13 @@ def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     conf = folder / "mosquitto.conf"
-    conf.write_text(f"user {getpass.getuser()}\npersistence false\nallow_anonymous true\n"
-                    f"max_queued_messages 1000000\nlistener {port} 127.0.0.1\n")
-    proc = subprocess.Popen(["/usr/sbin/mosquitto", "-c", str(conf)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conf.write_text(
+        f"user {getpass.getuser()}\npersistence false\nallow_anonymous true\n"
+        f"max_queued_messages 1000000\nlistener {port} 127.0.0.1\n"
+    )
+    proc = subprocess.Popen(
+        ["/usr/sbin/mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -82,10 +85,20 @@ def seed(ledger, count: int) -> None:
     now = dt.datetime.now(TZ)
     with db.transaction(ledger.conn):
         for i in range(count):
-            outbox.append(ledger.conn, event_id=str(uuid.uuid4()), type="redemption",
-                          payload={"device_id": "K001", "member_id": f"M{i % 500:04d}",
-                                   "reward_id": "off-5", "points": 500, "voucher_id": f"V{i}"},
-                          created_at=now, offline=False)
+            outbox.append(
+                ledger.conn,
+                event_id=str(uuid.uuid4()),
+                type="redemption",
+                payload={
+                    "device_id": "K001",
+                    "member_id": f"M{i % 500:04d}",
+                    "reward_id": "off-5",
+                    "points": 500,
+                    "voucher_id": f"V{i}",
+                },
+                created_at=now,
+                offline=False,
+            )
 
 
 def drain(folder: Path, port: int, count: int, name: str) -> tuple[float, int]:
@@ -98,21 +111,43 @@ def drain(folder: Path, port: int, count: int, name: str) -> tuple[float, int]:
     clock = Clock()
 
     def open_ledger() -> Ledger:
-        return Ledger.open(folder / name / "ledger.db", device_id="K001", clock=clock, tz=TZ,
-                           voucher_key=Ed25519PrivateKey.generate(),
-                           offline_limits=OfflineLimits(points_per_day=1000, redemptions_per_day=10))
+        return Ledger.open(
+            folder / name / "ledger.db",
+            device_id="K001",
+            clock=clock,
+            tz=TZ,
+            voucher_key=Ed25519PrivateKey.generate(),
+            offline_limits=OfflineLimits(points_per_day=1000, redemptions_per_day=10),
+        )
 
     ledger = open_ledger()
     # HQ runs in its own process, as it would on its own machine (and off this one's GIL).
-    hq = subprocess.Popen([sys.executable, "-m", "bench.outbox", "--listener",
-                           str(folder / name / "hq.sqlite"), str(port), f"hq-{name}"],
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    hq = subprocess.Popen(
+        [sys.executable, "-m", "bench.outbox", "--listener", str(folder / name / "hq.sqlite"), str(port), f"hq-{name}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert hq.stdout is not None and hq.stdout.readline().strip() == "ready"
-    link = HqLink(device_id="K001", store_id="S01", host="127.0.0.1", port=port, tls=None,
-                  username=None, password=None, keepalive_s=30, topic_prefix=PREFIX,
-                  hq_public_keys=[Ed25519PrivateKey.generate().public_key()], ledger=ledger,
-                  telemetry_source=dict, clock=clock, drain_rate_per_s=None, software_version="bench",
-                  state_path=folder / name / "sync-state.sqlite", window=WINDOW)
+    link = HqLink(
+        device_id="K001",
+        store_id="S01",
+        host="127.0.0.1",
+        port=port,
+        tls=None,
+        username=None,
+        password=None,
+        keepalive_s=30,
+        topic_prefix=PREFIX,
+        hq_public_keys=[Ed25519PrivateKey.generate().public_key()],
+        ledger=ledger,
+        telemetry_source=dict,
+        clock=clock,
+        drain_rate_per_s=None,
+        software_version="bench",
+        state_path=folder / name / "sync-state.sqlite",
+        window=WINDOW,
+    )
     link.start()
     while not link.online:  # like the raw loop, the clock starts on a connected client
         time.sleep(0.01)
@@ -134,8 +169,7 @@ def drain(folder: Path, port: int, count: int, name: str) -> tuple[float, int]:
 def run_listener(db: str, port: str, client_id: str) -> int:
     from sync.hq.listener import HqListener
 
-    listener = HqListener(store_path=Path(db), prefix=PREFIX, host="127.0.0.1", port=int(port),
-                          client_id=client_id)
+    listener = HqListener(store_path=Path(db), prefix=PREFIX, host="127.0.0.1", port=int(port), client_id=client_id)
     listener.start()
     if not listener.wait_connected(10):
         return 1
@@ -155,29 +189,52 @@ def main(argv: list[str]) -> int:
         folder = Path(tmp)
         broker, port = start_broker(folder)
         try:
-            sample = json.dumps({"v": 1, "device_id": "K001", "seq": 1, "event_id": str(uuid.uuid4()),
-                                 "type": "redemption", "created_at": Clock().now().isoformat(),
-                                 "offline": False, "historical": False,
-                                 "payload": {"member_id": "M0001", "reward_id": "off-5"}}).encode()
+            sample = json.dumps(
+                {
+                    "v": 1,
+                    "device_id": "K001",
+                    "seq": 1,
+                    "event_id": str(uuid.uuid4()),
+                    "type": "redemption",
+                    "created_at": Clock().now().isoformat(),
+                    "offline": False,
+                    "historical": False,
+                    "payload": {"member_id": "M0001", "reward_id": "off-5"},
+                }
+            ).encode()
             raw = raw_paho(port, count, sample)
             print(f"raw paho QoS 1 publish loop: {count} messages, {raw:,.0f} msg/s", flush=True)
             elapsed, stored = drain(folder, port, count, "drain")
             if stored != count:
                 raise SystemExit(f"HQ stored {stored} events, expected {count}")
             rate = count / elapsed
-            print(f"outbox drain with HQ acks: {count} events in {elapsed:.2f} s, {rate:,.0f} events/s "
-                  f"({rate / raw:.2f} x raw paho)", flush=True)
+            print(
+                f"outbox drain with HQ acks: {count} events in {elapsed:.2f} s, {rate:,.0f} events/s "
+                f"({rate / raw:.2f} x raw paho)",
+                flush=True,
+            )
             backlog_s, stored = drain(folder, port, backlog, "backlog")
             if stored != backlog:
                 raise SystemExit(f"HQ stored {stored} of the {backlog} backlog events")
-            print(f"backlog of {backlog} events drained in {backlog_s:.1f} s "
-                  f"({backlog / backlog_s:,.0f} events/s)", flush=True)
+            print(
+                f"backlog of {backlog} events drained in {backlog_s:.1f} s ({backlog / backlog_s:,.0f} events/s)",
+                flush=True,
+            )
         finally:
             broker.terminate()
             broker.wait(10)
-    print(json.dumps({"drain_events_per_s": round(rate), "raw_paho_per_s": round(raw),
-                      "ratio": round(rate / raw, 2), "backlog_100k_s": round(backlog_s, 1),
-                      "events": count, "window": WINDOW}))
+    print(
+        json.dumps(
+            {
+                "drain_events_per_s": round(rate),
+                "raw_paho_per_s": round(raw),
+                "ratio": round(rate / raw, 2),
+                "backlog_100k_s": round(backlog_s, 1),
+                "events": count,
+                "window": WINDOW,
+            }
+        )
+    )
     return 0
 
 

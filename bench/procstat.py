@@ -25,7 +25,7 @@ def cpu_seconds(pid: int) -> float:
     except FileNotFoundError:
         raise ProcessGone(f"process {pid} has exited") from None
     # The command name (field 2) is in parentheses and may contain spaces: split after it.
-    fields = raw[raw.rindex(")") + 2:].split()
+    fields = raw[raw.rindex(")") + 2 :].split()
     utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
     return (utime + stime) / CLOCK_TICKS_PER_S
 

@@ -62,8 +62,7 @@ def our_stack(poll_interval_s: float = DEFAULT_POLL_INTERVAL_S, job=read_member)
     chip = MFRC522Emulator(Field(), timing=TIMING)
     wire = EmulatorSpiDevice(chip)
     driver = Mfrc522(SpiTransport(wire, sleep=wire.sleep))
-    service = ReaderService(driver, ModelClock(chip), poll_interval_s=poll_interval_s,
-                            cooldown_s=0.2, read_job=job)
+    service = ReaderService(driver, ModelClock(chip), poll_interval_s=poll_interval_s, cooldown_s=0.2, read_job=job)
     service.start()
     return chip, service
 
@@ -129,8 +128,7 @@ def package_read() -> int:
 
 
 # --- latency ---------------------------------------------------------------------------------------------
-def tap_to_data(samples: int, poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
-                seed: int = 7) -> list[float]:
+def tap_to_data(samples: int, poll_interval_s: float = DEFAULT_POLL_INTERVAL_S, seed: int = 7) -> list[float]:
     rng = random.Random(seed)
     done_at: list[float] = []
 
@@ -180,28 +178,38 @@ def main(argv: list[str]) -> int:
     at_50 = tap_to_data(samples, 0.05)
 
     print(f"{'':34}{'ours':>12}{'mfrc522 pkg':>14}")
-    print(f"{'register accesses / idle poll':34}{idle_ops:>12.1f}{idle_ops_pkg:>14.1f}"
-          f"   ratio 1/{idle_ops_pkg / idle_ops:.0f}")
+    print(
+        f"{'register accesses / idle poll':34}{idle_ops:>12.1f}{idle_ops_pkg:>14.1f}"
+        f"   ratio 1/{idle_ops_pkg / idle_ops:.0f}"
+    )
     print(f"{'register accesses / member read':34}{read_ops:>12d}{read_ops_pkg:>14d}")
     print(f"{'CPU us / idle poll (incl. emulator)':34}{idle_cpu:>12.0f}{idle_cpu_pkg:>14.0f}")
-    print(f"tap-to-data at {DEFAULT_POLL_INTERVAL_S * 1e3:.0f} ms polling, 4 MHz SPI, "
-          f"{samples} taps: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {max(latencies):.1f} ms")
-    print(f"(same at 50 ms polling: p50 {statistics.median(at_50):.1f} ms, "
-          f"p95 {statistics.quantiles(at_50, n=20)[18]:.1f} ms)")
-    print(json.dumps({
-        "idle_poll_ops": round(idle_ops, 1),
-        "idle_poll_ops_mfrc522": round(idle_ops_pkg, 1),
-        "read_ops": read_ops,
-        "read_ops_mfrc522": read_ops_pkg,
-        "idle_poll_cpu_us": round(idle_cpu, 1),
-        "idle_poll_cpu_us_mfrc522": round(idle_cpu_pkg, 1),
-        "tap_to_data_ms_p50": round(p50, 2),
-        "tap_to_data_ms_p95": round(p95, 2),
-        "tap_to_data_ms_p50_at_50ms": round(statistics.median(at_50), 2),
-        "tap_to_data_ms_p95_at_50ms": round(statistics.quantiles(at_50, n=20)[18], 2),
-        "poll_interval_ms": DEFAULT_POLL_INTERVAL_S * 1e3,
-        "spi_hz": TIMING.spi_hz,
-    }))
+    print(
+        f"tap-to-data at {DEFAULT_POLL_INTERVAL_S * 1e3:.0f} ms polling, 4 MHz SPI, "
+        f"{samples} taps: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {max(latencies):.1f} ms"
+    )
+    print(
+        f"(same at 50 ms polling: p50 {statistics.median(at_50):.1f} ms, "
+        f"p95 {statistics.quantiles(at_50, n=20)[18]:.1f} ms)"
+    )
+    print(
+        json.dumps(
+            {
+                "idle_poll_ops": round(idle_ops, 1),
+                "idle_poll_ops_mfrc522": round(idle_ops_pkg, 1),
+                "read_ops": read_ops,
+                "read_ops_mfrc522": read_ops_pkg,
+                "idle_poll_cpu_us": round(idle_cpu, 1),
+                "idle_poll_cpu_us_mfrc522": round(idle_cpu_pkg, 1),
+                "tap_to_data_ms_p50": round(p50, 2),
+                "tap_to_data_ms_p95": round(p95, 2),
+                "tap_to_data_ms_p50_at_50ms": round(statistics.median(at_50), 2),
+                "tap_to_data_ms_p95_at_50ms": round(statistics.quantiles(at_50, n=20)[18], 2),
+                "poll_interval_ms": DEFAULT_POLL_INTERVAL_S * 1e3,
+                "spi_hz": TIMING.spi_hz,
+            }
+        )
+    )
     return 0
 
 

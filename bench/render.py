@@ -33,8 +33,14 @@ PANEL = (800, 480)
 
 
 def make_ui(surface: pygame.Surface, rotation: int = 0, locale: str = "zh_CN") -> KioskUI:
-    return KioskUI(surface, locale=locale, tz=samples.STORE_TZ, font_path=find_cjk_font(None),
-                   clock=lambda: dt.datetime.now(samples.STORE_TZ), rotation=rotation)
+    return KioskUI(
+        surface,
+        locale=locale,
+        tz=samples.STORE_TZ,
+        font_path=find_cjk_font(None),
+        clock=lambda: dt.datetime.now(samples.STORE_TZ),
+        rotation=rotation,
+    )
 
 
 def render_times(repeat: int, cold: bool) -> dict[str, float]:

@@ -22,9 +22,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from bench.notify_sink import NotifySink
 
@@ -43,14 +43,29 @@ class UnitCounters:
 class KioskUnit:
     """One supervised kiosk process; `argv` runs it, `env` adds to os.environ."""
 
-    def __init__(self, argv: list[str], *, cwd: Path, env: dict[str, str], notify_path: Path, log_path: Path,
-                 watchdog_s: float, restart_s: float = 1.0, start_timeout_s: float = 90.0,
-                 kill_grace_s: float = 3.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        notify_path: Path,
+        log_path: Path,
+        watchdog_s: float,
+        restart_s: float = 1.0,
+        start_timeout_s: float = 90.0,
+        kill_grace_s: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.argv = argv
         self.cwd = cwd
         self.sink = NotifySink(notify_path)
-        self.env = {**os.environ, **env, "NOTIFY_SOCKET": str(notify_path),
-                    "WATCHDOG_USEC": str(int(watchdog_s * 1_000_000))}
+        self.env = {
+            **os.environ,
+            **env,
+            "NOTIFY_SOCKET": str(notify_path),
+            "WATCHDOG_USEC": str(int(watchdog_s * 1_000_000)),
+        }
         self.env.pop("WATCHDOG_PID", None)
         self.log_path = log_path
         self.watchdog_s = watchdog_s

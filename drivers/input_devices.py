@@ -15,8 +15,8 @@ import errno
 import logging
 import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 _LOG = logging.getLogger(__name__)
 
@@ -25,8 +25,9 @@ READ_CHUNK = 4096  # many 24-byte input_events; read until the device has nothin
 
 
 class EvdevInputs:
-    def __init__(self, directory: Path = INPUT_DIR, *, rescan_s: float = 5.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, directory: Path = INPUT_DIR, *, rescan_s: float = 5.0, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.directory = Path(directory)
         self.rescan_s = rescan_s
         self._monotonic = monotonic

@@ -153,8 +153,15 @@ class Mfrc522:
             waited += step
         raise BusFault("MFRC522 command did not finish and its timer never fired (chip hung?)")
 
-    def transceive(self, data: bytes, *, last_bits: int = 0, timeout_s: float = TIMEOUT_COMMAND_S,
-                   answer_bits: int = 0, extra_s: float = 0.0) -> tuple[bytes, int]:
+    def transceive(
+        self,
+        data: bytes,
+        *,
+        last_bits: int = 0,
+        timeout_s: float = TIMEOUT_COMMAND_S,
+        answer_bits: int = 0,
+        extra_s: float = 0.0,
+    ) -> tuple[bytes, int]:
         """Send one frame, return (answer bytes, valid bits in the last byte; 0 = all 8).
 
         `answer_bits` is the expected answer length, used only to time the first ComIrqReg check.
@@ -165,8 +172,16 @@ class Mfrc522:
             raise CardTimeout("no answer from card")
         return self._answer(irq, answer_bits)
 
-    def _exchange(self, data: bytes, last_bits: int, timeout_s: float, answer_bits: int,
-                  extra_s: float, *, one_check: bool = False) -> int:
+    def _exchange(
+        self,
+        data: bytes,
+        last_bits: int,
+        timeout_s: float,
+        answer_bits: int,
+        extra_s: float,
+        *,
+        one_check: bool = False,
+    ) -> int:
         """Run one Transceive until the card answered or the timer fired; returns ComIrqReg.
 
         ComIrqReg is checked first when the answer should be complete, then when the timer must
@@ -222,21 +237,21 @@ class Mfrc522:
         tx_s = air_time_s(len(data) * 8)
         self._wait_irq(tx_s + MARGIN_S, tx_s + 10 * MARGIN_S, r.IRQ_IDLE | r.IRQ_TX)
 
-    def _command(self, frame: bytes, *, answer_bytes: int, timeout_s: float = TIMEOUT_COMMAND_S,
-                 extra_s: float = 0.0) -> bytes:
+    def _command(
+        self, frame: bytes, *, answer_bytes: int, timeout_s: float = TIMEOUT_COMMAND_S, extra_s: float = 0.0
+    ) -> bytes:
         """A CRC-protected command whose answer is `answer_bytes`+CRC, or a 4-bit NAK."""
-        data, bits = self.transceive(with_crc(frame), timeout_s=timeout_s,
-                                     answer_bits=(answer_bytes + 2) * 8, extra_s=extra_s)
+        data, bits = self.transceive(
+            with_crc(frame), timeout_s=timeout_s, answer_bits=(answer_bytes + 2) * 8, extra_s=extra_s
+        )
         if len(data) == 1 and bits == 4:
-            raise NakError(f"card refused command {frame[0]:#04x} (NAK {data[0] & 0x0F:#x})",
-                           data[0] & 0x0F)
+            raise NakError(f"card refused command {frame[0]:#04x} (NAK {data[0] & 0x0F:#x})", data[0] & 0x0F)
         if len(data) != answer_bytes + 2 or bits not in (0, 8) or not check_crc(data):
             raise FrameError(f"bad answer to command {frame[0]:#04x}: {data.hex()}")
         return data[:-2]
 
     def _expect_ack(self, frame: bytes, *, timeout_s: float, extra_s: float = 0.0) -> None:
-        data, bits = self.transceive(with_crc(frame), timeout_s=timeout_s, answer_bits=4,
-                                     extra_s=extra_s)
+        data, bits = self.transceive(with_crc(frame), timeout_s=timeout_s, answer_bits=4, extra_s=extra_s)
         if len(data) != 1 or bits != 4:
             raise FrameError(f"expected a 4-bit ACK, got {data.hex()} ({bits} bits)")
         if data[0] & 0x0F != ACK:
@@ -270,8 +285,7 @@ class Mfrc522:
         return data
 
     def _anticollision(self, level: int) -> bytes:
-        data, bits = self.transceive(bytes((SEL[level], 0x20)), timeout_s=TIMEOUT_ACTIVATION_S,
-                                     answer_bits=40)
+        data, bits = self.transceive(bytes((SEL[level], 0x20)), timeout_s=TIMEOUT_ACTIVATION_S, answer_bits=40)
         if len(data) != 5 or bits not in (0, 8):
             raise FrameError(f"anticollision answer must be 5 bytes, got {data.hex()}")
         if data[0] ^ data[1] ^ data[2] ^ data[3] != data[4]:
@@ -279,8 +293,9 @@ class Mfrc522:
         return data
 
     def _select(self, level: int, cln: bytes) -> int:
-        data, _ = self.transceive(with_crc(bytes((SEL[level], 0x70)) + cln),
-                                  timeout_s=TIMEOUT_ACTIVATION_S, answer_bits=24)
+        data, _ = self.transceive(
+            with_crc(bytes((SEL[level], 0x70)) + cln), timeout_s=TIMEOUT_ACTIVATION_S, answer_bits=24
+        )
         if len(data) != 3 or not check_crc(data):
             raise FrameError(f"bad SAK frame {data.hex()}")
         return data[0]
@@ -358,7 +373,7 @@ class Mfrc522:
         # 7-byte UID cards authenticate with the last four UID bytes (NXP AN10927).
         t.write_fifo(bytes((KEY_TYPES[key_type], block)) + bytes(key) + bytes(uid[-4:]))
         t.write(r.COMMAND, r.CMD_MF_AUTHENT)
-        expected = (air_time_s(32) * 3 + air_time_s(64) + 4 * FDT_S + 0.0004)
+        expected = air_time_s(32) * 3 + air_time_s(64) + 4 * FDT_S + 0.0004
         budget = expected + self._timer_reload * TIMER_TICK_S + 4 * MARGIN_S  # type: ignore[operator]
         irq = self._wait_irq(expected + MARGIN_S, budget, r.IRQ_IDLE | r.IRQ_TIMER | r.IRQ_ERR)
         if irq & r.IRQ_IDLE and not irq & r.IRQ_ERR and t.read(r.STATUS2) & r.STATUS2_CRYPTO1_ON:
@@ -382,8 +397,9 @@ class Mfrc522:
         """Increment/decrement/restore into the card's transfer buffer (part 2 has no answer)."""
         self._expect_ack(bytes((command, block)), timeout_s=TIMEOUT_COMMAND_S)
         try:
-            data, bits = self.transceive(with_crc(operand.to_bytes(4, "little", signed=True)),
-                                         timeout_s=TIMEOUT_ACTIVATION_S, answer_bits=4)
+            data, bits = self.transceive(
+                with_crc(operand.to_bytes(4, "little", signed=True)), timeout_s=TIMEOUT_ACTIVATION_S, answer_bits=4
+            )
         except CardTimeout:
             return  # silence is success for the second part
         code = data[0] & 0x0F if data else None
@@ -403,14 +419,15 @@ class Mfrc522:
     def ultralight_write(self, page: int, data: bytes) -> None:
         if len(data) != 4:
             raise ValueError("a page is 4 bytes")
-        self._expect_ack(bytes((UL_WRITE, page)) + bytes(data), timeout_s=TIMEOUT_WRITE_S,
-                         extra_s=0.004)
+        self._expect_ack(bytes((UL_WRITE, page)) + bytes(data), timeout_s=TIMEOUT_WRITE_S, extra_s=0.004)
 
 
 def cascade_levels(uid: bytes) -> list[bytes]:
     """The 5-byte CLn sent in SELECT for each cascade level of `uid`."""
+
     def with_bcc(part: bytes) -> bytes:
         return part + bytes((part[0] ^ part[1] ^ part[2] ^ part[3],))
+
     if len(uid) == 4:
         return [with_bcc(uid)]
     if len(uid) == 7:

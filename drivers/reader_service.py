@@ -19,13 +19,23 @@ ok/recovering/failed, the last error and counters are exposed by `health`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from drivers.clock import Clock
 from drivers.errors import BusFault, CardTimeout, CollisionError, ReaderError
-from drivers.events import (FAILED, OK, RECOVERING, CardPresented, CardRemoved, ReadFailed,
-                            ReaderEvent, ReaderHealth, ReaderHealthChanged)
+from drivers.events import (
+    FAILED,
+    OK,
+    RECOVERING,
+    CardPresented,
+    CardRemoved,
+    ReaderEvent,
+    ReaderHealth,
+    ReaderHealthChanged,
+    ReadFailed,
+)
 from drivers.mfrc522 import Mfrc522
 from drivers.session import CardSession, open_session
 
@@ -54,11 +64,17 @@ class _Presence:
 
 
 class ReaderService:
-    def __init__(self, driver: Mfrc522, clock: Clock, *,
-                 poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
-                 cooldown_s: float = DEFAULT_COOLDOWN_S,
-                 read_job: Callable[[CardSession], Any] = lambda session: None,
-                 read_attempts: int = 3, health_interval_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        driver: Mfrc522,
+        clock: Clock,
+        *,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        cooldown_s: float = DEFAULT_COOLDOWN_S,
+        read_job: Callable[[CardSession], Any] = lambda session: None,
+        read_attempts: int = 3,
+        health_interval_s: float = 5.0,
+    ) -> None:
         if poll_interval_s <= 0 or cooldown_s < 0 or read_attempts < 1:
             raise ValueError("poll interval must be > 0, cooldown >= 0, read attempts >= 1")
         self.driver = driver
@@ -77,8 +93,16 @@ class ReaderService:
         self._next_health_check = 0.0
         self._recovery_attempts = 0
         self._next_recovery_at = 0.0
-        self.counts = {"polls": 0, "taps": 0, "removals": 0, "read_failures": 0, "read_retries": 0,
-                       "recoveries": 0, "faults": 0, "collisions": 0}
+        self.counts = {
+            "polls": 0,
+            "taps": 0,
+            "removals": 0,
+            "read_failures": 0,
+            "read_retries": 0,
+            "recoveries": 0,
+            "faults": 0,
+            "collisions": 0,
+        }
 
     # --- public --------------------------------------------------------------------------------------
     @property
@@ -185,8 +209,7 @@ class ReaderService:
             return
         self._read_failed(events, uid, card_type, f"card could not be read: {last_error}", now)
 
-    def _read_failed(self, events: list[ReaderEvent], uid: bytes, card_type: str, reason: str,
-                     now: float) -> None:
+    def _read_failed(self, events: list[ReaderEvent], uid: bytes, card_type: str, reason: str, now: float) -> None:
         self.counts["read_failures"] += 1
         events.append(ReadFailed(uid, reason, self.clock.now()))
         self._presence = _Presence(uid, card_type, False, now)

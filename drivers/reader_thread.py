@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
 
 from drivers.reader_service import ReaderService
 from drivers.session import CardSession
@@ -22,14 +23,20 @@ _LOG = logging.getLogger(__name__)
 
 
 class ReaderThread:
-    def __init__(self, service: ReaderService, events: "queue.Queue[Any]", *,
-                 wake: Callable[[], None] | None = None, name: str = "rc522-reader") -> None:
+    def __init__(
+        self,
+        service: ReaderService,
+        events: queue.Queue[Any],
+        *,
+        wake: Callable[[], None] | None = None,
+        name: str = "rc522-reader",
+    ) -> None:
         self.service = service
         self.events = events
         self._wake = wake
         # SimpleQueue: checked on every poll, and its empty() is a cheap C call (this thread is
         # the only consumer, so empty() then get_nowait() cannot race).
-        self._jobs: "queue.SimpleQueue[tuple[Callable[[CardSession], Any], Future[Any]]]" = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Callable[[CardSession], Any], Future[Any]]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._kick = Wakeup()  # cheaper per poll than a threading.Event (see drivers/wakeup.py)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -53,7 +60,7 @@ class ReaderThread:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def submit(self, job: Callable[[CardSession], Any]) -> "Future[Any]":
+    def submit(self, job: Callable[[CardSession], Any]) -> Future[Any]:
         """Run `job` via ReaderService.with_card on the reader thread; result in the Future."""
         future: Future[Any] = Future()
         if self._stop.is_set():

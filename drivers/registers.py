@@ -114,13 +114,28 @@ VERSION_V1 = 0x91
 VERSION_V2 = 0x92
 VERSION_CLONE = 0x88  # FM17522 clone
 VERSION_COUNTERFEIT = 0x12  # counterfeit chips that still mostly work
-KNOWN_VERSIONS = {VERSION_V1: "MFRC522 v1.0", VERSION_V2: "MFRC522 v2.0",
-                  VERSION_CLONE: "FM17522 clone", VERSION_COUNTERFEIT: "counterfeit MFRC522"}
+KNOWN_VERSIONS = {
+    VERSION_V1: "MFRC522 v1.0",
+    VERSION_V2: "MFRC522 v2.0",
+    VERSION_CLONE: "FM17522 clone",
+    VERSION_COUNTERFEIT: "counterfeit MFRC522",
+}
 
 # SerialSpeedReg values for the UART interface (datasheet table 10)
-SERIAL_SPEEDS = {7200: 0xFA, 9600: 0xEB, 14400: 0xDA, 19200: 0xCB, 38400: 0xAB, 57600: 0x9A,
-                 115200: 0x7A, 128000: 0x74, 230400: 0x5A, 460800: 0x3A, 921600: 0x1C,
-                 1228800: 0x15}
+SERIAL_SPEEDS = {
+    7200: 0xFA,
+    9600: 0xEB,
+    14400: 0xDA,
+    19200: 0xCB,
+    38400: 0xAB,
+    57600: 0x9A,
+    115200: 0x7A,
+    128000: 0x74,
+    230400: 0x5A,
+    460800: 0x3A,
+    921600: 0x1C,
+    1228800: 0x15,
+}
 BAUD_BY_SERIAL_SPEED = {value: baud for baud, value in SERIAL_SPEEDS.items()}
 
 CARRIER_HZ = 13_560_000

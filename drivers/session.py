@@ -12,7 +12,7 @@ import logging
 from typing import Protocol
 
 from drivers.errors import ReaderError
-from drivers.mfrc522 import (MF_DECREMENT, MF_INCREMENT, MF_RESTORE, CardInfo, Mfrc522)
+from drivers.mfrc522 import MF_DECREMENT, MF_INCREMENT, MF_RESTORE, CardInfo, Mfrc522
 
 _LOG = logging.getLogger(__name__)
 
@@ -55,8 +55,7 @@ def card_type_for(driver: Mfrc522, info: CardInfo) -> tuple[str, bool]:
 class CardSession:
     """A selected card. Methods raise drivers.errors.ReaderError subclasses."""
 
-    def __init__(self, driver: Mfrc522, info: CardInfo, card_type: str,
-                 needs_reselect: bool = False) -> None:
+    def __init__(self, driver: Mfrc522, info: CardInfo, card_type: str, needs_reselect: bool = False) -> None:
         self.driver = driver
         self.uid = info.uid
         self.atqa = info.atqa
@@ -69,7 +68,7 @@ class CardSession:
         return f"CardSession({self.uid.hex()}, {self.card_type})"
 
     @classmethod
-    def open(cls, driver: Mfrc522, info: CardInfo) -> "CardSession":
+    def open(cls, driver: Mfrc522, info: CardInfo) -> CardSession:
         card_type, needs_reselect = card_type_for(driver, info)
         return cls(driver, info, card_type, needs_reselect)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 #: Texts that exist in both UI languages, keyed by locale code ("zh_CN", "en").
 LocalText = Mapping[str, str]

@@ -16,16 +16,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from kiosk.cards.errors import CardFaults
 from kiosk.cards.keyfile import MasterKeys
 from kiosk.cards.policy import offline_redemption_allowed
-from kiosk.cards.redeem_step import (CardWriteRefused, RedemptionConfirmed, RedemptionPending,
-                                     complete_redemption)
+from kiosk.cards.redeem_step import CardWriteRefused, RedemptionConfirmed, RedemptionPending, complete_redemption
 from kiosk.cards.verify import NOTICE_FOR, Verified
 from kiosk.ledger import (
-    CardDenied, InsufficientPoints, LedgerError, OfflineLimitReached, RewardUnavailable, UnknownMember,
+    CardDenied,
+    InsufficientPoints,
+    LedgerError,
+    OfflineLimitReached,
+    RewardUnavailable,
+    UnknownMember,
 )
 from kiosk.model import MemberView, NoticeKind, RewardOption, VoucherView
 from kiosk.session import Identification, Identified, RedemptionRefused, Refused
@@ -39,8 +44,17 @@ RunOnCard = Callable[[Callable[[Any], T]], T]
 class KioskService:
     """Implements kiosk.session.KioskService over the real ledger and card code."""
 
-    def __init__(self, ledger: Any, keys: MasterKeys, faults: CardFaults, run_on_card: RunOnCard,
-                 now: Callable[[], dt.datetime], *, denylist_max_age: dt.timedelta, stale_denylist_max_points: int):
+    def __init__(
+        self,
+        ledger: Any,
+        keys: MasterKeys,
+        faults: CardFaults,
+        run_on_card: RunOnCard,
+        now: Callable[[], dt.datetime],
+        *,
+        denylist_max_age: dt.timedelta,
+        stale_denylist_max_points: int,
+    ):
         self._ledger = ledger
         self._keys = keys
         self._faults = faults
@@ -97,8 +111,13 @@ class KioskService:
         if pending.voucher_id is not None:
             return self._ledger.confirm_redemption(intent_id, pending.card_counter)  # already done: same voucher
         decision = offline_redemption_allowed(
-            online=online, denylist_issued_at=self._ledger.denylist_issued_at(), now=self._now(),
-            max_age=self._denylist_max_age, small_limit_points=self._stale_limit, points=pending.cost_points)
+            online=online,
+            denylist_issued_at=self._ledger.denylist_issued_at(),
+            now=self._now(),
+            max_age=self._denylist_max_age,
+            small_limit_points=self._stale_limit,
+            points=pending.cost_points,
+        )
         if not decision.allowed:
             self._ledger.abandon_redemption(intent_id)
             raise RedemptionRefused(NoticeKind.OFFLINE_LIMIT, decision.reason)
@@ -108,9 +127,16 @@ class KioskService:
         # The card step and the confirm run together on the reader thread (the ledger is
         # thread-safe), exactly as tap_job finishes a pending redemption on a re-tap.
         def job(session: Any) -> RedemptionConfirmed | RedemptionPending:
-            return complete_redemption(session, self._keys, self._faults, self._ledger.confirm_redemption,
-                                       intent_id=intent_id, card_uid=card_uid, member_id=member_id,
-                                       target_counter=counter)
+            return complete_redemption(
+                session,
+                self._keys,
+                self._faults,
+                self._ledger.confirm_redemption,
+                intent_id=intent_id,
+                card_uid=card_uid,
+                member_id=member_id,
+                target_counter=counter,
+            )
 
         try:
             result = self._run_on_card(job)

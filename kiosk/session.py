@@ -11,13 +11,30 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable, Protocol
+from typing import Protocol
 
 from kiosk.model import MemberView, NoticeKind, RewardOption, VoucherView
 from kiosk.ui_state import (
-    Back, ChooseReward, Confirm, ConfirmRedeem, Done, Idle, Intent, MemberHome, MyVouchers, Notice,
-    OpenRewards, OpenVouchers, Reading, Rewards, Scroll, ToggleLocale, UiState, VoucherIssued,
+    Back,
+    ChooseReward,
+    Confirm,
+    ConfirmRedeem,
+    Done,
+    Idle,
+    Intent,
+    MemberHome,
+    MyVouchers,
+    Notice,
+    OpenRewards,
+    OpenVouchers,
+    Reading,
+    Rewards,
+    Scroll,
+    ToggleLocale,
+    UiState,
+    VoucherIssued,
 )
 
 _LOG = logging.getLogger(__name__)
@@ -73,9 +90,16 @@ class KioskService(Protocol):
 class Session:
     """Holds the current UiState and moves it on reader events, intents and time."""
 
-    def __init__(self, service: KioskService, *, store_name: str, inactivity_timeout_s: float,
-                 monotonic: Callable[[], float], new_intent_id: Callable[[], str] = lambda: uuid.uuid4().hex,
-                 is_online: Callable[[], bool] | None = None):
+    def __init__(
+        self,
+        service: KioskService,
+        *,
+        store_name: str,
+        inactivity_timeout_s: float,
+        monotonic: Callable[[], float],
+        new_intent_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        is_online: Callable[[], bool] | None = None,
+    ):
         self._service = service
         self._store_name = store_name
         self._timeout = inactivity_timeout_s
@@ -206,16 +230,18 @@ class Session:
         option = next((o for o in state.options if o.reward_id == reward_id), None)
         if option is None or not option.available or not option.affordable:
             return  # greyed rewards are not choosable
-        self.state = Confirm(state.member, option, state.member.points - option.cost_points,
-                             self._new_intent_id(), self._online)
+        self.state = Confirm(
+            state.member, option, state.member.points - option.cost_points, self._new_intent_id(), self._online
+        )
 
     def _confirm(self, state: Confirm, intent_id: str) -> None:
         if intent_id != state.intent_id or state.busy or self._card_uid is None:
             return  # a stale or repeated confirm: the first one is being or has been carried out
         online = bool(self._is_online())
         try:
-            voucher = self._service.redeem(intent_id, state.member.member_id, state.option.reward_id,
-                                           self._card_uid, online)
+            voucher = self._service.redeem(
+                intent_id, state.member.member_id, state.option.reward_id, self._card_uid, online
+            )
         except RedemptionRefused as refused:
             _LOG.info("redemption refused: %s", refused.kind.value)
             self.state = Notice(refused.kind, refused.detail, self._online)

@@ -78,13 +78,22 @@ class Notice:
 
 UiState = Idle | Reading | MemberHome | Rewards | Confirm | VoucherIssued | MyVouchers | Notice
 
-_SCREEN_NAMES = {Idle: "idle", Reading: "reading", MemberHome: "member", Rewards: "rewards", Confirm: "confirm",
-                 VoucherIssued: "voucher", MyVouchers: "vouchers", Notice: "notice"}
+_SCREEN_NAMES = {
+    Idle: "idle",
+    Reading: "reading",
+    MemberHome: "member",
+    Rewards: "rewards",
+    Confirm: "confirm",
+    VoucherIssued: "voucher",
+    MyVouchers: "vouchers",
+    Notice: "notice",
+}
 
 
 def screen_name(state: UiState) -> str:
     """The short name of the screen a state shows, as systemd's STATUS line and tools print it."""
     return _SCREEN_NAMES[type(state)]
+
 
 # --- intents ------------------------------------------------------------------------------
 

@@ -8,15 +8,16 @@ bookkeeping, so a screen never decides when the display is flipped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import pygame
 
 from kiosk.ui_state import Intent, ToggleLocale
 from screens import theme
-from screens.grid import grid_index, next_on_grid
 from screens.context import RenderContext
+from screens.grid import grid_index, next_on_grid
 from screens.layout import inset
 from screens.widgets import Button, draw_button, draw_status, draw_text
 
@@ -49,9 +50,13 @@ class FrameLoop:
     covers: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.covers = all(frame.get_size() == self.rect.size and not frame.get_flags() & pygame.SRCALPHA
-                          and frame.get_colorkey() is None and frame.get_alpha() is None
-                          for frame in self.frames)
+        self.covers = all(
+            frame.get_size() == self.rect.size
+            and not frame.get_flags() & pygame.SRCALPHA
+            and frame.get_colorkey() is None
+            and frame.get_alpha() is None
+            for frame in self.frames
+        )
 
     def _index_at(self, now: float) -> int:
         return grid_index(now, 1.0 / self.fps) % len(self.frames)
@@ -130,8 +135,9 @@ class Screen:
         side = max(lay.min_target, round(lay.unit * 9.8))  # physical minimum, else proportional
         width = max(side, round(lay.unit * 22))
         rect = pygame.Rect(head.right - lay.margin - width, head.centery - side // 2, width, side)
-        return Button(rect=rect, label=self.ctx.t("toggle_locale"), intent=ToggleLocale(),
-                      kind="secondary", key="locale")
+        return Button(
+            rect=rect, label=self.ctx.t("toggle_locale"), intent=ToggleLocale(), kind="secondary", key="locale"
+        )
 
     def header_title(self) -> str:
         return self.ctx.t(self.title_key) if self.title_key else ""
@@ -144,8 +150,9 @@ class Screen:
         right_edge = head.right - lay.margin
         if self.show_locale_button:
             right_edge = self.buttons[0].rect.x - lay.gap * 2
-        status = draw_status(surface, self.ctx, self.online,
-                             pygame.Rect(head.x, head.y, right_edge - head.x, head.h), align="right")
+        status = draw_status(
+            surface, self.ctx, self.online, pygame.Rect(head.x, head.y, right_edge - head.x, head.h), align="right"
+        )
         title_rect = pygame.Rect(lay.margin, head.y, status.x - lay.margin - lay.gap * 2, head.h)
         self.draw_header_left(surface, title_rect)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from screens.fonts import FontBook
@@ -25,7 +25,7 @@ class RenderContext:
     def t(self, key: str, **values: object) -> str:
         return tr(key, self.locale, **values)
 
-    def with_locale(self, locale: str) -> "RenderContext":
+    def with_locale(self, locale: str) -> RenderContext:
         return replace(self, locale=locale)
 
     def now(self) -> dt.datetime:

@@ -14,8 +14,7 @@ class DisplayError(ScreensError, RuntimeError):
     """SDL could not open a display with the requested driver."""
 
 
-def open_display(*, fullscreen: bool, size: tuple[int, int] | None = None,
-                 driver: str | None = None) -> pygame.Surface:
+def open_display(*, fullscreen: bool, size: tuple[int, int] | None = None, driver: str | None = None) -> pygame.Surface:
     """The display surface.
 
     `driver` ("kmsdrm" on a Pi without X, "x11", "wayland", "dummy") is set before SDL starts;
@@ -36,8 +35,9 @@ def open_display(*, fullscreen: bool, size: tuple[int, int] | None = None,
             surface = pygame.display.set_mode(size)
             pygame.display.set_caption("Membership kiosk")
     except pygame.error as exc:
-        raise DisplayError(f"cannot open the display with SDL video driver "
-                           f"{os.environ.get('SDL_VIDEODRIVER', 'auto')!r}: {exc}") from exc
+        raise DisplayError(
+            f"cannot open the display with SDL video driver {os.environ.get('SDL_VIDEODRIVER', 'auto')!r}: {exc}"
+        ) from exc
     # Touch panels send finger events; SDL's mouse echo of them is ignored by screens.touch.
     pygame.event.set_blocked([pygame.KEYUP, pygame.TEXTINPUT, pygame.TEXTEDITING])
     return surface

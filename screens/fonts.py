@@ -32,8 +32,9 @@ SYSTEM_CJK_FONTS: tuple[Path, ...] = (
 INSTALL_HINT = "install fonts-wqy-microhei (apt-get install fonts-wqy-microhei) or fonts-noto-cjk"
 
 
-def find_cjk_font(configured: str | None, *, candidates: tuple[Path, ...] = SYSTEM_CJK_FONTS,
-                  use_fontconfig: bool = True) -> Path:
+def find_cjk_font(
+    configured: str | None, *, candidates: tuple[Path, ...] = SYSTEM_CJK_FONTS, use_fontconfig: bool = True
+) -> Path:
     """The font file to draw both locales with.
 
     A configured path must exist (a typo there is an error, not a silent fallback). Without one,
@@ -47,8 +48,9 @@ def find_cjk_font(configured: str | None, *, candidates: tuple[Path, ...] = SYST
                 f"fix ui.font in config.yaml or remove it to use a system CJK font ({INSTALL_HINT})"
             )
         if not draws_chinese(path):
-            raise FontNotFound(f"configured font {str(path)!r} has no Chinese characters; "
-                               f"point ui.font at a CJK font ({INSTALL_HINT})")
+            raise FontNotFound(
+                f"configured font {str(path)!r} has no Chinese characters; point ui.font at a CJK font ({INSTALL_HINT})"
+            )
         return path
     for path in candidates:
         if path.is_file() and draws_chinese(path):
@@ -83,8 +85,9 @@ def _fontconfig_cjk() -> Path | None:
     if fc_list is None:
         return None
     try:
-        out = subprocess.run([fc_list, ":lang=zh-cn", "file"], capture_output=True, text=True,
-                             timeout=5, check=False).stdout
+        out = subprocess.run(
+            [fc_list, ":lang=zh-cn", "file"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         _LOG.warning("fc-list failed: %s", exc)
         return None

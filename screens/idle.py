@@ -85,10 +85,12 @@ class IdleScreen(Screen):
         super().__init__(ctx, state.online)
         self.state = state
         lay = ctx.layout
-        body = pygame.Rect(lay.margin, lay.header.bottom, lay.width - 2 * lay.margin,
-                           lay.footer.top - lay.header.bottom)
-        art, self.words_rect = split(body, [1.0, 1.25] if lay.landscape else [1.3, 1.0], lay.gap,
-                                     horizontal=lay.landscape)
+        body = pygame.Rect(
+            lay.margin, lay.header.bottom, lay.width - 2 * lay.margin, lay.footer.top - lay.header.bottom
+        )
+        art, self.words_rect = split(
+            body, [1.0, 1.25] if lay.landscape else [1.3, 1.0], lay.gap, horizontal=lay.landscape
+        )
         side = min(art.w, art.h)
         self.art_rect = pygame.Rect(0, 0, side, side)
         self.art_rect.center = art.center
@@ -114,20 +116,41 @@ class IdleScreen(Screen):
         head = lay.header
         right_edge = self.buttons[0].rect.x - lay.gap * 2
         status = draw_status(surface, self.ctx, self.online, pygame.Rect(0, head.y, right_edge, head.h))
-        draw_text(surface, self.ctx, self.state.store_name,
-                  pygame.Rect(lay.margin, head.y, status.x - lay.margin - lay.gap * 2, head.h),
-                  style="title", bold=True)
+        draw_text(
+            surface,
+            self.ctx,
+            self.state.store_name,
+            pygame.Rect(lay.margin, head.y, status.x - lay.margin - lay.gap * 2, head.h),
+            style="title",
+            bold=True,
+        )
 
     def draw_body(self, surface: pygame.Surface) -> None:
         lay = self.ctx.layout
         words = self.words_rect
         title_h = round(lay.type_size("big") * 1.35 * 2)
         rows = pygame.Rect(words.x, words.centery - title_h // 2 - lay.gap * 2, words.w, title_h)
-        draw_paragraph(surface, self.ctx, self.ctx.t("tap_card"), rows, style="big", bold=True,
-                       align="left" if lay.landscape else "center", max_lines=2)
+        draw_paragraph(
+            surface,
+            self.ctx,
+            self.ctx.t("tap_card"),
+            rows,
+            style="big",
+            bold=True,
+            align="left" if lay.landscape else "center",
+            max_lines=2,
+        )
         hint = pygame.Rect(words.x, rows.bottom + lay.gap, words.w, lay.type_size("body") * 2)
-        draw_text(surface, self.ctx, self.ctx.t("tap_card_hint"), hint, style="body",
-                  color=theme.TEXT_SECONDARY, align="left" if lay.landscape else "center", valign="top")
+        draw_text(
+            surface,
+            self.ctx,
+            self.ctx.t("tap_card_hint"),
+            hint,
+            style="body",
+            color=theme.TEXT_SECONDARY,
+            align="left" if lay.landscape else "center",
+            valign="top",
+        )
 
 
 class ReadingScreen(Screen):
@@ -152,5 +175,12 @@ class ReadingScreen(Screen):
         title = pygame.Rect(lay.margin, y, lay.width - 2 * lay.margin, round(lay.type_size("title") * 1.5))
         draw_text(surface, self.ctx, self.ctx.t("reading"), title, style="title", bold=True, align="center")
         hint = pygame.Rect(lay.margin, title.bottom + lay.gap, title.w, round(lay.type_size("body") * 1.5))
-        draw_text(surface, self.ctx, self.ctx.t("reading_hint"), hint, style="body",
-                  color=theme.TEXT_SECONDARY, align="center")
+        draw_text(
+            surface,
+            self.ctx,
+            self.ctx.t("reading_hint"),
+            hint,
+            style="body",
+            color=theme.TEXT_SECONDARY,
+            align="center",
+        )

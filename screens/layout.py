@@ -72,8 +72,7 @@ class Layout:
 
     def type_size(self, name: str) -> int:
         """Pixel size of a named text style."""
-        scale = {"small": 4.2, "body": 5.0, "label": 4.6, "title": 7.0, "big": 10.0,
-                 "huge": 16.0, "button": 5.4}[name]
+        scale = {"small": 4.2, "body": 5.0, "label": 4.6, "title": 7.0, "big": 10.0, "huge": 16.0, "button": 5.4}[name]
         return max(12, round(self.unit * scale))
 
     # --- bands ---------------------------------------------------------------------------

@@ -60,15 +60,28 @@ class NoticeScreen(Screen):
         icon_rect = pygame.Rect(body.x, top, body.w, side)
         blit_aligned(surface, icon, icon_rect, "center", "center")
         title = pygame.Rect(body.x, icon_rect.bottom + lay.gap * 2, body.w, title_h)
-        draw_text(surface, ctx, ctx.t(f"notice_{kind.value}"), title, style="title", bold=True,
-                  align="center", color=color)
+        draw_text(
+            surface, ctx, ctx.t(f"notice_{kind.value}"), title, style="title", bold=True, align="center", color=color
+        )
         hint = pygame.Rect(body.x, title.bottom + lay.gap, body.w, hint_h)
-        draw_paragraph(surface, ctx, ctx.t(f"notice_{kind.value}_hint"), hint, style="body",
-                       color=theme.TEXT, max_lines=2)
+        draw_paragraph(
+            surface, ctx, ctx.t(f"notice_{kind.value}_hint"), hint, style="body", color=theme.TEXT, max_lines=2
+        )
         if self.state.detail:
-            code = pygame.Rect(lay.margin, lay.footer.bottom - round(lay.type_size("small") * 1.6),
-                               lay.width - 2 * lay.margin, round(lay.type_size("small") * 1.4))
+            code = pygame.Rect(
+                lay.margin,
+                lay.footer.bottom - round(lay.type_size("small") * 1.6),
+                lay.width - 2 * lay.margin,
+                round(lay.type_size("small") * 1.4),
+            )
             if self.state.kind not in NO_BUTTON:
                 code.y = lay.header.bottom + lay.gap
-            draw_text(surface, ctx, ctx.t("staff_code", detail=self.state.detail[:40]), code, style="small",
-                      color=theme.TEXT_DISABLED, align="right")
+            draw_text(
+                surface,
+                ctx,
+                ctx.t("staff_code", detail=self.state.detail[:40]),
+                code,
+                style="small",
+                color=theme.TEXT_DISABLED,
+                align="right",
+            )

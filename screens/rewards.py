@@ -43,12 +43,14 @@ class RewardsScreen(Screen):
         lay = ctx.layout
         body = lay.content
         self.summary_rect = pygame.Rect(body.x, body.y, body.w, round(lay.type_size("body") * 1.6))
-        list_rect = pygame.Rect(body.x, self.summary_rect.bottom + lay.gap, body.w,
-                                body.bottom - self.summary_rect.bottom - lay.gap)
+        list_rect = pygame.Rect(
+            body.x, self.summary_rect.bottom + lay.gap, body.w, body.bottom - self.summary_rect.bottom - lay.gap
+        )
         row_h = max(round(lay.min_target * 1.55), round(lay.unit * 17))
         self.list = ScrollList(list_rect, row_h, len(self.options), lay.gap)
-        self.buttons += footer_buttons(ctx, [(ctx.t("back"), Back(), "secondary", 1.0),
-                                             (ctx.t("done"), Done(), "secondary", 1.0)])
+        self.buttons += footer_buttons(
+            ctx, [(ctx.t("back"), Back(), "secondary", 1.0), (ctx.t("done"), Done(), "secondary", 1.0)]
+        )
 
     def draw_header_left(self, surface: pygame.Surface, rect: pygame.Rect) -> None:
         draw_member_header(self, surface, rect, self.state.member)
@@ -57,10 +59,17 @@ class RewardsScreen(Screen):
         ctx = self.ctx
         title = render_text(ctx, ctx.t("rewards_title"), ctx.layout.type_size("body"), theme.TEXT, bold=True)
         where = blit_aligned(surface, title, self.summary_rect, "left", "center")
-        rest = pygame.Rect(where.right, self.summary_rect.y, self.summary_rect.right - where.right,
-                           self.summary_rect.h)
-        draw_text(surface, ctx, ctx.t("points_available", points=points(self.state.member.points)), rest,
-                  style="body", color=theme.ACCENT, bold=True, align="right")
+        rest = pygame.Rect(where.right, self.summary_rect.y, self.summary_rect.right - where.right, self.summary_rect.h)
+        draw_text(
+            surface,
+            ctx,
+            ctx.t("points_available", points=points(self.state.member.points)),
+            rest,
+            style="body",
+            color=theme.ACCENT,
+            bold=True,
+            align="right",
+        )
         if not self.options:
             draw_paragraph(surface, ctx, ctx.t("no_rewards"), self.list.rect, color=theme.TEXT_SECONDARY)
             return
@@ -75,15 +84,38 @@ class RewardsScreen(Screen):
         text_part, price_part = split(inner, [1.9 if lay.landscape else 1.5, 1.0], lay.gap * 2, horizontal=True)
         half = text_part.h // 2
         name_color = theme.TEXT if live else theme.TEXT_DISABLED
-        draw_text(surface, ctx, local(option.name, ctx.locale),
-                  pygame.Rect(text_part.x, text_part.y, text_part.w, half + lay.gap // 2),
-                  style="body", bold=True, color=name_color, min_scale=0.8)
-        detail = f"{ctx.t('worth', amount=money(option.value_fen))}  ·  {ctx.t('valid_days', days=option.validity_days)}"
-        draw_text(surface, ctx, detail, pygame.Rect(text_part.x, text_part.y + half, text_part.w, half),
-                  style="small", color=theme.TEXT_SECONDARY if live else theme.TEXT_DISABLED)
+        draw_text(
+            surface,
+            ctx,
+            local(option.name, ctx.locale),
+            pygame.Rect(text_part.x, text_part.y, text_part.w, half + lay.gap // 2),
+            style="body",
+            bold=True,
+            color=name_color,
+            min_scale=0.8,
+        )
+        detail = (
+            f"{ctx.t('worth', amount=money(option.value_fen))}  ·  {ctx.t('valid_days', days=option.validity_days)}"
+        )
+        draw_text(
+            surface,
+            ctx,
+            detail,
+            pygame.Rect(text_part.x, text_part.y + half, text_part.w, half),
+            style="small",
+            color=theme.TEXT_SECONDARY if live else theme.TEXT_DISABLED,
+        )
         cost = ctx.t("cost_points", points=points(option.cost_points))
-        draw_text(surface, ctx, cost, pygame.Rect(price_part.x, price_part.y, price_part.w, half + lay.gap // 2),
-                  style="body", bold=True, align="right", color=theme.ACCENT if live else theme.TEXT_DISABLED)
+        draw_text(
+            surface,
+            ctx,
+            cost,
+            pygame.Rect(price_part.x, price_part.y, price_part.w, half + lay.gap // 2),
+            style="body",
+            bold=True,
+            align="right",
+            color=theme.ACCENT if live else theme.TEXT_DISABLED,
+        )
         below = pygame.Rect(price_part.x, price_part.y + half, price_part.w, half)
         if live:
             label = render_text(ctx, ctx.t("redeem") + " ›", lay.type_size("small"), theme.TEXT_ON_ACCENT, bold=True)
@@ -92,8 +124,15 @@ class RewardsScreen(Screen):
             pygame.draw.rect(surface, theme.ACCENT, pill, border_radius=pill.h // 2)
             blit_aligned(surface, label, pill, "center", "center")
         else:
-            draw_text(surface, ctx, unavailable_text(ctx, option), below, style="small", color=theme.OFFLINE
-                      if option.available else theme.TEXT_DISABLED, align="right")
+            draw_text(
+                surface,
+                ctx,
+                unavailable_text(ctx, option),
+                below,
+                style="small",
+                color=theme.OFFLINE if option.available else theme.TEXT_DISABLED,
+                align="right",
+            )
 
     def tap(self, pos: tuple[int, int]) -> Intent | None:
         button = self.button_at(pos)
@@ -115,8 +154,13 @@ class ConfirmScreen(Screen):
         super().__init__(ctx, state.online)
         self.state = state
         confirm_label = ctx.t("working") if state.busy else ctx.t("confirm")
-        self.buttons += footer_buttons(ctx, [(ctx.t("cancel"), Back(), "secondary", 1.0),
-                                             (confirm_label, ConfirmRedeem(state.intent_id), "primary", 1.6)])
+        self.buttons += footer_buttons(
+            ctx,
+            [
+                (ctx.t("cancel"), Back(), "secondary", 1.0),
+                (confirm_label, ConfirmRedeem(state.intent_id), "primary", 1.6),
+            ],
+        )
         if state.busy:
             # While the card is being written nothing may be started or abandoned by touch.
             for button in self.buttons[-2:]:
@@ -132,14 +176,30 @@ class ConfirmScreen(Screen):
         inner = inset(panel, lay.gap * 3, lay.gap * 2)
         title_h = round(lay.type_size("title") * 1.3)
         name = local(state.option.name, ctx.locale)
-        draw_text(surface, ctx, name, pygame.Rect(inner.x, inner.y, inner.w, title_h), style="title", bold=True,
-                  align="center")
+        draw_text(
+            surface,
+            ctx,
+            name,
+            pygame.Rect(inner.x, inner.y, inner.w, title_h),
+            style="title",
+            bold=True,
+            align="center",
+        )
         y = inner.y + title_h
         sub_h = round(lay.type_size("body") * 1.4)
-        sub = f"{ctx.t('worth', amount=money_short(state.option.value_fen))}  ·  " \
-              f"{ctx.t('cost', points=points(state.option.cost_points))}"
-        draw_text(surface, ctx, sub, pygame.Rect(inner.x, y, inner.w, sub_h), style="body",
-                  color=theme.TEXT_SECONDARY, align="center")
+        sub = (
+            f"{ctx.t('worth', amount=money_short(state.option.value_fen))}  ·  "
+            f"{ctx.t('cost', points=points(state.option.cost_points))}"
+        )
+        draw_text(
+            surface,
+            ctx,
+            sub,
+            pygame.Rect(inner.x, y, inner.w, sub_h),
+            style="body",
+            color=theme.TEXT_SECONDARY,
+            align="center",
+        )
         y += sub_h + lay.gap
         foot_h = round(lay.type_size("body") * 1.5)
         numbers = pygame.Rect(inner.x, y, inner.w, inner.bottom - y - foot_h)
@@ -150,8 +210,16 @@ class ConfirmScreen(Screen):
         elif not state.online:
             note = (ctx.t("offline_redeem"), theme.OFFLINE)
         if note:
-            draw_text(surface, ctx, note[0], pygame.Rect(inner.x, inner.bottom - foot_h, inner.w, foot_h),
-                      style="body", color=note[1], align="center", bold=True)
+            draw_text(
+                surface,
+                ctx,
+                note[0],
+                pygame.Rect(inner.x, inner.bottom - foot_h, inner.w, foot_h),
+                style="body",
+                color=note[1],
+                align="center",
+                bold=True,
+            )
 
     def draw_before_after(self, surface: pygame.Surface, rect: pygame.Rect) -> None:
         """The two numbers side by side (landscape) or one above the other (portrait)."""
@@ -160,17 +228,36 @@ class ConfirmScreen(Screen):
         arrow_len = round(lay.unit * 12)
         horizontal = lay.landscape
         first, _, second = split(rect, [1.0, 0.35, 1.0], 0, horizontal=horizontal)
-        arrow = rect.clip(pygame.Rect(first.right, first.y + label_h, second.x - first.right, first.h - label_h)
-                          if horizontal else pygame.Rect(rect.x, first.bottom, rect.w, second.y - first.bottom))
+        arrow = rect.clip(
+            pygame.Rect(first.right, first.y + label_h, second.x - first.right, first.h - label_h)
+            if horizontal
+            else pygame.Rect(rect.x, first.bottom, rect.w, second.y - first.bottom)
+        )
         size = min(lay.type_size("huge"), round((first.h - label_h) * 0.75))
         for part, label, value, color in (
             (first, ctx.t("points_now"), self.state.member.points, theme.TEXT),
             (second, ctx.t("points_after"), self.state.points_after, theme.ACCENT),
         ):
-            draw_text(surface, ctx, label, pygame.Rect(part.x, part.y, part.w, label_h), style="label",
-                      color=theme.TEXT_SECONDARY, align="center")
-            draw_text(surface, ctx, points(value), pygame.Rect(part.x, part.y + label_h, part.w, part.h - label_h),
-                      size=size, bold=True, color=color, align="center", min_scale=0.3)
+            draw_text(
+                surface,
+                ctx,
+                label,
+                pygame.Rect(part.x, part.y, part.w, label_h),
+                style="label",
+                color=theme.TEXT_SECONDARY,
+                align="center",
+            )
+            draw_text(
+                surface,
+                ctx,
+                points(value),
+                pygame.Rect(part.x, part.y + label_h, part.w, part.h - label_h),
+                size=size,
+                bold=True,
+                color=color,
+                align="center",
+                min_scale=0.3,
+            )
         self.draw_arrow(surface, arrow, max(6, min(arrow_len, arrow.w, arrow.h) // 4), horizontal)
 
     @staticmethod

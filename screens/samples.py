@@ -9,21 +9,37 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from kiosk.model import (MemberView, NoticeKind, PointExpiry, RewardOption, TierInfo, TierProgress,
-                         VoucherState, VoucherView)
-from kiosk.ui_state import (Confirm, Idle, MemberHome, MyVouchers, Notice, Reading, Rewards, UiState,
-                            VoucherIssued)
+from kiosk.model import (
+    MemberView,
+    NoticeKind,
+    PointExpiry,
+    RewardOption,
+    TierInfo,
+    TierProgress,
+    VoucherState,
+    VoucherView,
+)
+from kiosk.ui_state import Confirm, Idle, MemberHome, MyVouchers, Notice, Reading, Rewards, UiState, VoucherIssued
 
 STORE_TZ = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 14, 9, 41, tzinfo=STORE_TZ)
 STORE_NAME = "鲜丰生活超市 · 万象城店"
 
-GOLD = TierInfo(code="gold", name={"zh_CN": "金卡", "en": "Gold"}, discount_pct=90, points_multiplier="1.5",
-                benefits={"zh_CN": "生日当月双倍积分，会员日专享价", "en": "Double points in your birthday month"})
-DIAMOND = TierInfo(code="diamond", name={"zh_CN": "钻石", "en": "Diamond"}, discount_pct=85,
-                   points_multiplier="2", benefits={"zh_CN": "专属客服，免费配送", "en": "Free delivery"})
-SILVER = TierInfo(code="silver", name={"zh_CN": "银卡", "en": "Silver"}, discount_pct=95,
-                  points_multiplier="1.2")
+GOLD = TierInfo(
+    code="gold",
+    name={"zh_CN": "金卡", "en": "Gold"},
+    discount_pct=90,
+    points_multiplier="1.5",
+    benefits={"zh_CN": "生日当月双倍积分，会员日专享价", "en": "Double points in your birthday month"},
+)
+DIAMOND = TierInfo(
+    code="diamond",
+    name={"zh_CN": "钻石", "en": "Diamond"},
+    discount_pct=85,
+    points_multiplier="2",
+    benefits={"zh_CN": "专属客服，免费配送", "en": "Free delivery"},
+)
+SILVER = TierInfo(code="silver", name={"zh_CN": "银卡", "en": "Silver"}, discount_pct=95, points_multiplier="1.2")
 
 
 def member(birthday: bool = False, points: int = 12_860) -> MemberView:
@@ -31,12 +47,15 @@ def member(birthday: bool = False, points: int = 12_860) -> MemberView:
         member_id="M000123",
         masked_name="张*明",
         tier=GOLD,
-        progress=TierProgress(next_tier=DIAMOND, measure="spend_fen", current=683_450, threshold=1_000_000,
-                              still_needed=316_550),
+        progress=TierProgress(
+            next_tier=DIAMOND, measure="spend_fen", current=683_450, threshold=1_000_000, still_needed=316_550
+        ),
         balance_fen=123_450,
         points=points,
-        expiries=(PointExpiry(points=1_200, expires_at=dt.datetime(2026, 3, 31, 23, 59, tzinfo=STORE_TZ)),
-                  PointExpiry(points=3_500, expires_at=dt.datetime(2026, 6, 30, 23, 59, tzinfo=STORE_TZ))),
+        expiries=(
+            PointExpiry(points=1_200, expires_at=dt.datetime(2026, 3, 31, 23, 59, tzinfo=STORE_TZ)),
+            PointExpiry(points=3_500, expires_at=dt.datetime(2026, 6, 30, 23, 59, tzinfo=STORE_TZ)),
+        ),
         birthday_today=birthday,
         rules_version=7,
         as_of=NOW,
@@ -45,26 +64,48 @@ def member(birthday: bool = False, points: int = 12_860) -> MemberView:
 
 def reward_options() -> tuple[RewardOption, ...]:
     def option(rid, zh, en, kind, cost, value, affordable=True, available=True, reason=None, have=12_860):
-        return RewardOption(reward_id=rid, name={"zh_CN": zh, "en": en}, kind=kind, cost_points=cost,
-                            value_fen=value, validity_days=30, affordable=affordable,
-                            points_missing=0 if affordable else cost - have, available=available,
-                            unavailable_reason=reason)
+        return RewardOption(
+            reward_id=rid,
+            name={"zh_CN": zh, "en": en},
+            kind=kind,
+            cost_points=cost,
+            value_fen=value,
+            validity_days=30,
+            affordable=affordable,
+            points_missing=0 if affordable else cost - have,
+            available=available,
+            unavailable_reason=reason,
+        )
 
     return (
         option("R10", "10元代金券", "¥10 voucher", "money_off", 1_000, 1_000),
         option("R50", "50元代金券", "¥50 voucher", "money_off", 5_000, 5_000),
-        option("TEA", "招牌奶茶一杯（大杯，少糖可选）", "Signature milk tea, large, sugar to taste", "item",
-               1_800, 1_600),
+        option(
+            "TEA", "招牌奶茶一杯（大杯，少糖可选）", "Signature milk tea, large, sugar to taste", "item", 1_800, 1_600
+        ),
         option("BAG", "环保购物袋", "Reusable shopping bag", "item", 600, 990),
         option("R200", "200元代金券", "¥200 voucher", "money_off", 20_000, 20_000, affordable=False),
         option("OIL", "金龙鱼食用油 5L", "Cooking oil 5 L", "item", 15_000, 8_990, affordable=False),
-        option("SPA", "钻石会员专享护理", "Diamond members' spa treatment", "service", 9_000, 30_000,
-               available=False, reason="tier"),
+        option(
+            "SPA",
+            "钻石会员专享护理",
+            "Diamond members' spa treatment",
+            "service",
+            9_000,
+            30_000,
+            available=False,
+            reason="tier",
+        ),
     )
 
 
-def voucher(offline: bool = False, state: VoucherState = VoucherState.ISSUED, short: str = "7Q4K-92MX",
-            name: tuple[str, str] = ("10元代金券", "¥10 voucher"), value: int = 1_000) -> VoucherView:
+def voucher(
+    offline: bool = False,
+    state: VoucherState = VoucherState.ISSUED,
+    short: str = "7Q4K-92MX",
+    name: tuple[str, str] = ("10元代金券", "¥10 voucher"),
+    value: int = 1_000,
+) -> VoucherView:
     return VoucherView(
         voucher_id=f"V-{short}",
         code=f"KV1.K01.{short.replace('-', '')}.20260413.Zm9vYmFyYmF6cXV4c2lnbmF0dXJl",
@@ -83,8 +124,7 @@ def my_vouchers() -> tuple[VoucherView, ...]:
         voucher(),
         voucher(short="B7M2-4KQ8", name=("招牌奶茶一杯", "Signature milk tea"), value=1_600, offline=True),
         voucher(short="C9X1-77PA", name=("50元代金券", "¥50 voucher"), value=5_000, state=VoucherState.USED),
-        voucher(short="D3RT-1LZE", name=("环保购物袋", "Reusable shopping bag"), value=990,
-                state=VoucherState.EXPIRED),
+        voucher(short="D3RT-1LZE", name=("环保购物袋", "Reusable shopping bag"), value=990, state=VoucherState.EXPIRED),
     )
 
 
@@ -99,16 +139,24 @@ def all_states() -> dict[str, UiState]:
         "member": MemberHome(member=m, online=True),
         "member_birthday": MemberHome(member=member(birthday=True), online=False),
         "rewards": Rewards(member=m, options=options, online=True),
-        "confirm": Confirm(member=m, option=options[0], points_after=m.points - options[0].cost_points,
-                           intent_id="I-0001", online=True),
-        "confirm_busy": Confirm(member=m, option=options[0], points_after=m.points - options[0].cost_points,
-                                intent_id="I-0001", online=False, busy=True),
+        "confirm": Confirm(
+            member=m, option=options[0], points_after=m.points - options[0].cost_points, intent_id="I-0001", online=True
+        ),
+        "confirm_busy": Confirm(
+            member=m,
+            option=options[0],
+            points_after=m.points - options[0].cost_points,
+            intent_id="I-0001",
+            online=False,
+            busy=True,
+        ),
         "voucher": VoucherIssued(member=m, voucher=voucher(), online=True),
         "voucher_offline": VoucherIssued(member=m, voucher=voucher(offline=True), online=False),
         "my_vouchers": MyVouchers(member=m, vouchers=my_vouchers(), online=True),
         "my_vouchers_empty": MyVouchers(member=m, vouchers=(), online=True),
     }
     for kind in NoticeKind:
-        states[f"notice_{kind.value}"] = Notice(kind=kind, detail="E-" + kind.value[:6].upper(),
-                                                online=kind is not NoticeKind.OFFLINE_LIMIT)
+        states[f"notice_{kind.value}"] = Notice(
+            kind=kind, detail="E-" + kind.value[:6].upper(), online=kind is not NoticeKind.OFFLINE_LIMIT
+        )
     return states

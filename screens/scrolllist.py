@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pygame
 
@@ -64,5 +64,4 @@ class ScrollList:
             pygame.draw.rect(surface, theme.PROGRESS_TRACK, track, border_radius=2)
             thumb_h = max(self.row_height // 2, round(self.rect.h * self.rect.h / self.content_height))
             thumb_y = self.rect.y + round((self.rect.h - thumb_h) * self.offset / self.max_offset)
-            pygame.draw.rect(surface, theme.TEXT_SECONDARY, pygame.Rect(track.x, thumb_y, 4, thumb_h),
-                             border_radius=2)
+            pygame.draw.rect(surface, theme.TEXT_SECONDARY, pygame.Rect(track.x, thumb_y, 4, thumb_h), border_radius=2)

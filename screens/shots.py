@@ -47,8 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     states = samples.all_states()
     names = list(states) if args.all else list(MAIN_SCREENS)
     for locale in ("zh_CN", "en"):
-        ui = KioskUI(pygame.Surface((width, height)), locale=locale, tz=samples.STORE_TZ, font_path=font,
-                     clock=lambda: samples.NOW, rotation=args.rotation)
+        ui = KioskUI(
+            pygame.Surface((width, height)),
+            locale=locale,
+            tz=samples.STORE_TZ,
+            font_path=font,
+            clock=lambda: samples.NOW,
+            rotation=args.rotation,
+        )
         lw, lh = ui.logical_surface.get_size()
         for name in names:
             ui.show(states[name])

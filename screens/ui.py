@@ -20,14 +20,27 @@ import datetime as dt
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 import pygame
 
-from kiosk.ui_state import (Confirm, ConfirmRedeem, Idle, Intent, MemberHome, MyVouchers, Notice, Reading,
-                            Rewards, Scroll, ToggleLocale, UiState, VoucherIssued)
+from kiosk.ui_state import (
+    Confirm,
+    ConfirmRedeem,
+    Idle,
+    Intent,
+    MemberHome,
+    MyVouchers,
+    Notice,
+    Reading,
+    Rewards,
+    Scroll,
+    ToggleLocale,
+    UiState,
+    VoucherIssued,
+)
 from screens import widgets
 from screens.base import Screen
 from screens.context import RenderContext
@@ -39,7 +52,7 @@ from screens.notice import NoticeScreen
 from screens.rewards import ConfirmScreen, RewardsScreen
 from screens.text import LOCALES, check_locale
 from screens.touch import Cancel, DragBy, Press, Rotation, Tap, TouchTracker
-from screens.voucher import VouchersScreen, VoucherScreen
+from screens.voucher import VoucherScreen, VouchersScreen
 from screens.widgets import Button, draw_button
 
 _LOG = logging.getLogger(__name__)
@@ -72,10 +85,21 @@ def build_screen(ctx: RenderContext, state: UiState) -> Screen:
 
 
 class KioskUI:
-    def __init__(self, surface: pygame.Surface, *, locale: str, tz: ZoneInfo, font_path: Path,
-                 clock: Callable[[], dt.datetime], rotation: int = 0, px_per_mm: float | None = None,
-                 dpi: float | None = None, monotonic: Callable[[], float] = time.monotonic,
-                 debounce_s: float = DEBOUNCE_S, settle_s: float = SETTLE_S) -> None:
+    def __init__(
+        self,
+        surface: pygame.Surface,
+        *,
+        locale: str,
+        tz: ZoneInfo,
+        font_path: Path,
+        clock: Callable[[], dt.datetime],
+        rotation: int = 0,
+        px_per_mm: float | None = None,
+        dpi: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        debounce_s: float = DEBOUNCE_S,
+        settle_s: float = SETTLE_S,
+    ) -> None:
         if px_per_mm is None:
             px_per_mm = dpi / 25.4 if dpi else DEFAULT_PX_PER_MM
         self._display = surface
@@ -310,8 +334,9 @@ class KioskUI:
         for button in self._screen.buttons:
             if button.key == key:
                 return button
-        raise KeyError(f"no button {key!r} on {type(self._screen).__name__}; "
-                       f"have {[b.key for b in self._screen.buttons]}")
+        raise KeyError(
+            f"no button {key!r} on {type(self._screen).__name__}; have {[b.key for b in self._screen.buttons]}"
+        )
 
     def display_point(self, logical_pos: tuple[int, int]) -> tuple[int, int]:
         """Where on the display a logical point is (to aim synthetic touches)."""

@@ -14,8 +14,16 @@ from screens.layout import inset, split
 from screens.member import draw_member_header
 from screens.scrolllist import ScrollList
 from screens.text import date_text, money_short
-from screens.widgets import (blit_aligned, draw_panel, draw_paragraph, draw_text, footer_buttons,
-                             notice_icon, qr_surface, render_text)
+from screens.widgets import (
+    blit_aligned,
+    draw_panel,
+    draw_paragraph,
+    draw_text,
+    footer_buttons,
+    notice_icon,
+    qr_surface,
+    render_text,
+)
 
 STATE_COLORS = {
     VoucherState.ISSUED: theme.SUCCESS,
@@ -46,15 +54,17 @@ class VoucherScreen(Screen):
     def __init__(self, ctx: RenderContext, state: VoucherIssued) -> None:
         super().__init__(ctx, state.online)
         self.state = state
-        self.buttons += footer_buttons(ctx, [(ctx.t("back"), Back(), "secondary", 1.0),
-                                             (ctx.t("done"), Done(), "primary", 1.4)])
+        self.buttons += footer_buttons(
+            ctx, [(ctx.t("back"), Back(), "secondary", 1.0), (ctx.t("done"), Done(), "primary", 1.4)]
+        )
         lay = ctx.layout
         body = lay.content
         if lay.landscape:
             self.qr_rect, self.info_rect = split(body, [1.0, 1.5], lay.gap * 3, horizontal=True)
             self.qr_rect.w = min(self.qr_rect.w, body.h)
-            self.info_rect = pygame.Rect(self.qr_rect.right + lay.gap * 3, body.y,
-                                         body.right - self.qr_rect.right - lay.gap * 3, body.h)
+            self.info_rect = pygame.Rect(
+                self.qr_rect.right + lay.gap * 3, body.y, body.right - self.qr_rect.right - lay.gap * 3, body.h
+            )
         else:
             self.qr_rect, self.info_rect = split(body, [1.15, 1.0], lay.gap * 2, horizontal=False)
 
@@ -68,12 +78,14 @@ class VoucherScreen(Screen):
     def draw_body(self, surface: pygame.Surface) -> None:
         voucher = self.state.voucher
         draw_qr_panel(surface, self.ctx, self.qr_rect, voucher.code)
-        draw_voucher_facts(surface, self.ctx, self.info_rect, voucher,
-                           align="left" if self.ctx.layout.landscape else "center")
+        draw_voucher_facts(
+            surface, self.ctx, self.info_rect, voucher, align="left" if self.ctx.layout.landscape else "center"
+        )
 
 
-def draw_voucher_facts(surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, voucher: VoucherView,
-                       align: str = "left") -> None:
+def draw_voucher_facts(
+    surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, voucher: VoucherView, align: str = "left"
+) -> None:
     """Name, value, short code, expiry and the till instruction, top to bottom."""
     lay = ctx.layout
     rows: list[tuple[str, str, theme.Color, bool, float]] = [
@@ -88,8 +100,17 @@ def draw_voucher_facts(surface: pygame.Surface, ctx: RenderContext, rect: pygame
     total = sum(heights) + till_h + lay.gap
     y = rect.y + max(0, (rect.h - total) // 2)
     for (text, style, color, bold, _), h in zip(rows, heights):
-        draw_text(surface, ctx, text, pygame.Rect(rect.x, y, rect.w, h), style=style, color=color, bold=bold,
-                  align=align, min_scale=0.4)  # type: ignore[arg-type]
+        draw_text(
+            surface,
+            ctx,
+            text,
+            pygame.Rect(rect.x, y, rect.w, h),
+            style=style,
+            color=color,
+            bold=bold,
+            align=align,
+            min_scale=0.4,
+        )  # type: ignore[arg-type]
         y += h
     y += lay.gap
     till = pygame.Rect(rect.x, y, rect.w, till_h)
@@ -110,12 +131,14 @@ class VouchersScreen(Screen):
         self.state = state
         # Usable vouchers first, soonest to expire first; then the rest, newest first.
         usable = sorted((v for v in state.vouchers if v.state is VoucherState.ISSUED), key=lambda v: v.expires_at)
-        rest = sorted((v for v in state.vouchers if v.state is not VoucherState.ISSUED),
-                      key=lambda v: v.issued_at, reverse=True)
+        rest = sorted(
+            (v for v in state.vouchers if v.state is not VoucherState.ISSUED), key=lambda v: v.issued_at, reverse=True
+        )
         self.vouchers: list[VoucherView] = usable + rest
         self.selected = 0
-        self.buttons += footer_buttons(ctx, [(ctx.t("back"), Back(), "secondary", 1.0),
-                                             (ctx.t("done"), Done(), "secondary", 1.0)])
+        self.buttons += footer_buttons(
+            ctx, [(ctx.t("back"), Back(), "secondary", 1.0), (ctx.t("done"), Done(), "secondary", 1.0)]
+        )
         lay = ctx.layout
         body = lay.content
         if lay.landscape:
@@ -133,8 +156,9 @@ class VouchersScreen(Screen):
     def draw_body(self, surface: pygame.Surface) -> None:
         ctx = self.ctx
         if not self.vouchers:
-            draw_paragraph(surface, ctx, ctx.t("no_vouchers"), ctx.layout.content, style="title",
-                           color=theme.TEXT_SECONDARY)
+            draw_paragraph(
+                surface, ctx, ctx.t("no_vouchers"), ctx.layout.content, style="title", color=theme.TEXT_SECONDARY
+            )
             return
         self.list.draw(surface, self.draw_row)
         chosen = self.vouchers[self.selected]
@@ -143,8 +167,9 @@ class VouchersScreen(Screen):
             del symbol
         else:
             draw_panel(surface, ctx, self.qr_rect)
-            draw_paragraph(surface, ctx, ctx.t("not_usable"), inset(self.qr_rect, ctx.layout.gap * 2),
-                           color=theme.TEXT_SECONDARY)
+            draw_paragraph(
+                surface, ctx, ctx.t("not_usable"), inset(self.qr_rect, ctx.layout.gap * 2), color=theme.TEXT_SECONDARY
+            )
 
     def draw_row(self, surface: pygame.Surface, index: int, rect: pygame.Rect) -> None:
         ctx, lay = self.ctx, self.ctx.layout
@@ -153,8 +178,9 @@ class VouchersScreen(Screen):
         chosen = index == self.selected
         draw_panel(surface, ctx, rect, theme.PANEL_RAISED if chosen else theme.PANEL)
         if chosen:
-            pygame.draw.rect(surface, theme.ACCENT, rect, width=max(2, round(lay.unit * 0.6)),
-                             border_radius=lay.radius * 2)
+            pygame.draw.rect(
+                surface, theme.ACCENT, rect, width=max(2, round(lay.unit * 0.6)), border_radius=lay.radius * 2
+            )
         inner = inset(rect, lay.gap * 2, lay.gap)
         half = inner.h // 2
         text_color = theme.TEXT if usable else theme.TEXT_DISABLED
@@ -163,11 +189,24 @@ class VouchersScreen(Screen):
         top = pygame.Rect(inner.x, inner.y, inner.w, half)
         blit_aligned(surface, tag, top, "right", "center")
         name = f"{local(voucher.reward_name, ctx.locale)}  {money_short(voucher.value_fen)}"
-        draw_text(surface, ctx, name, pygame.Rect(inner.x, inner.y, inner.w - tag.get_width() - lay.gap * 2, half),
-                  style="body", bold=True, color=text_color)
+        draw_text(
+            surface,
+            ctx,
+            name,
+            pygame.Rect(inner.x, inner.y, inner.w - tag.get_width() - lay.gap * 2, half),
+            style="body",
+            bold=True,
+            color=text_color,
+        )
         line = f"{voucher.short_code}  ·  {ctx.t('expires', date=date_text(voucher.expires_at, ctx.tz, ctx.locale))}"
-        draw_text(surface, ctx, line, pygame.Rect(inner.x, inner.y + half, inner.w, half), style="small",
-                  color=theme.TEXT_SECONDARY if usable else theme.TEXT_DISABLED)
+        draw_text(
+            surface,
+            ctx,
+            line,
+            pygame.Rect(inner.x, inner.y + half, inner.w, half),
+            style="small",
+            color=theme.TEXT_SECONDARY if usable else theme.TEXT_DISABLED,
+        )
 
     def tap(self, pos: tuple[int, int]) -> Intent | None:
         button = self.button_at(pos)

@@ -30,8 +30,7 @@ _TEXT_CACHE: dict[tuple, pygame.Surface] = {}
 _TEXT_CACHE_LIMIT = 600
 
 
-def render_text(ctx: RenderContext, text: str, size: int, color: theme.Color,
-                bold: bool = False) -> pygame.Surface:
+def render_text(ctx: RenderContext, text: str, size: int, color: theme.Color, bold: bool = False) -> pygame.Surface:
     key = (str(ctx.fonts.path), text, size, color, bold)
     surf = _TEXT_CACHE.get(key)
     if surf is None:
@@ -48,8 +47,15 @@ def forget_rendered() -> None:
     qr_surface.cache_clear()
 
 
-def fit_text(ctx: RenderContext, text: str, size: int, max_width: int, color: theme.Color,
-             bold: bool = False, min_scale: float = 0.6) -> pygame.Surface:
+def fit_text(
+    ctx: RenderContext,
+    text: str,
+    size: int,
+    max_width: int,
+    color: theme.Color,
+    bold: bool = False,
+    min_scale: float = 0.6,
+) -> pygame.Surface:
     """Render `text` at `size`, shrinking to fit `max_width`, then cutting with an ellipsis."""
     surf = render_text(ctx, text, size, color, bold)
     if surf.get_width() <= max_width:
@@ -69,19 +75,34 @@ def fit_text(ctx: RenderContext, text: str, size: int, max_width: int, color: th
     return render_text(ctx, "…", small, color, bold)
 
 
-def blit_aligned(surface: pygame.Surface, surf: pygame.Surface, rect: pygame.Rect,
-                 align: Align = "left", valign: Literal["top", "center", "bottom"] = "center") -> pygame.Rect:
-    x = {"left": rect.x, "center": rect.centerx - surf.get_width() // 2,
-         "right": rect.right - surf.get_width()}[align]
-    y = {"top": rect.y, "center": rect.centery - surf.get_height() // 2,
-         "bottom": rect.bottom - surf.get_height()}[valign]
+def blit_aligned(
+    surface: pygame.Surface,
+    surf: pygame.Surface,
+    rect: pygame.Rect,
+    align: Align = "left",
+    valign: Literal["top", "center", "bottom"] = "center",
+) -> pygame.Rect:
+    x = {"left": rect.x, "center": rect.centerx - surf.get_width() // 2, "right": rect.right - surf.get_width()}[align]
+    y = {"top": rect.y, "center": rect.centery - surf.get_height() // 2, "bottom": rect.bottom - surf.get_height()}[
+        valign
+    ]
     return surface.blit(surf, (x, y))
 
 
-def draw_text(surface: pygame.Surface, ctx: RenderContext, text: str, rect: pygame.Rect, *,
-              style: str = "body", color: theme.Color = theme.TEXT, bold: bool = False,
-              align: Align = "left", valign: Literal["top", "center", "bottom"] = "center",
-              size: int | None = None, min_scale: float = 0.6) -> pygame.Rect:
+def draw_text(
+    surface: pygame.Surface,
+    ctx: RenderContext,
+    text: str,
+    rect: pygame.Rect,
+    *,
+    style: str = "body",
+    color: theme.Color = theme.TEXT,
+    bold: bool = False,
+    align: Align = "left",
+    valign: Literal["top", "center", "bottom"] = "center",
+    size: int | None = None,
+    min_scale: float = 0.6,
+) -> pygame.Rect:
     """Draw one line of text fitted into `rect`; returns the rectangle actually covered.
 
     Text that is too wide shrinks down to `min_scale` of its size, then is cut with "…"; give
@@ -133,9 +154,18 @@ def wrap_lines(ctx: RenderContext, text: str, size: int, max_width: int, bold: b
     return lines
 
 
-def draw_paragraph(surface: pygame.Surface, ctx: RenderContext, text: str, rect: pygame.Rect, *,
-                   style: str = "body", color: theme.Color = theme.TEXT, align: Align = "center",
-                   max_lines: int = 3, bold: bool = False) -> pygame.Rect:
+def draw_paragraph(
+    surface: pygame.Surface,
+    ctx: RenderContext,
+    text: str,
+    rect: pygame.Rect,
+    *,
+    style: str = "body",
+    color: theme.Color = theme.TEXT,
+    align: Align = "center",
+    max_lines: int = 3,
+    bold: bool = False,
+) -> pygame.Rect:
     """Wrapped text, vertically centred in `rect`; returns the area used."""
     size = ctx.layout.type_size(style)
     lines = wrap_lines(ctx, text, size, rect.w, bold)
@@ -191,16 +221,18 @@ def draw_button(surface: pygame.Surface, ctx: RenderContext, button: Button, pre
     rect = button.rect
     pygame.draw.rect(surface, fill, rect, border_radius=ctx.layout.radius * 2)
     if button.kind == "secondary" and button.enabled:
-        pygame.draw.rect(surface, theme.DIVIDER, rect, width=max(1, int(ctx.layout.unit // 3)),
-                         border_radius=ctx.layout.radius * 2)
+        pygame.draw.rect(
+            surface, theme.DIVIDER, rect, width=max(1, int(ctx.layout.unit // 3)), border_radius=ctx.layout.radius * 2
+        )
     size = min(ctx.layout.type_size("button"), int(rect.h * 0.5))
     label = fit_text(ctx, button.label, size, rect.w - 2 * ctx.layout.gap, text, bold=True)
     blit_aligned(surface, label, rect, "center", "center")
     return rect
 
 
-def footer_buttons(ctx: RenderContext, specs: list[tuple[str, Intent | None, ButtonKind, float]],
-                   key_prefix: str = "") -> list[Button]:
+def footer_buttons(
+    ctx: RenderContext, specs: list[tuple[str, Intent | None, ButtonKind, float]], key_prefix: str = ""
+) -> list[Button]:
     """Lay out footer buttons left to right with width weights; each at least the minimum target."""
     lay = ctx.layout
     band = inset(lay.footer, lay.margin, (lay.footer.h - lay.button_height) // 2)
@@ -209,16 +241,24 @@ def footer_buttons(ctx: RenderContext, specs: list[tuple[str, Intent | None, But
     cols = split_columns(band, [w for *_, w in specs], lay.gap * 2)
     out = []
     for (label, intent, kind, _), rect in zip(specs, cols):
-        out.append(Button(rect=rect, label=label, intent=intent, kind=kind,
-                          key=key_prefix + type(intent).__name__.lower() if intent else key_prefix))
+        out.append(
+            Button(
+                rect=rect,
+                label=label,
+                intent=intent,
+                kind=kind,
+                key=key_prefix + type(intent).__name__.lower() if intent else key_prefix,
+            )
+        )
     return out
 
 
 # --- status, badge, progress --------------------------------------------------------------
 
 
-def draw_status(surface: pygame.Surface, ctx: RenderContext, online: bool, rect: pygame.Rect,
-                align: Align = "right") -> pygame.Rect:
+def draw_status(
+    surface: pygame.Surface, ctx: RenderContext, online: bool, rect: pygame.Rect, align: Align = "right"
+) -> pygame.Rect:
     """A coloured dot and "在线"/"离线": offline is said in words, not colour alone."""
     size = ctx.layout.type_size("small")
     color = theme.ONLINE if online else theme.OFFLINE
@@ -247,8 +287,14 @@ def tier_badge_width(ctx: RenderContext, tier: TierInfo, height: int) -> int:
     return _badge_parts(ctx, tier, height)[3]
 
 
-def draw_tier_badge(surface: pygame.Surface, ctx: RenderContext, tier: TierInfo, topleft: tuple[int, int],
-                    height: int, align: Align = "left") -> pygame.Rect:
+def draw_tier_badge(
+    surface: pygame.Surface,
+    ctx: RenderContext,
+    tier: TierInfo,
+    topleft: tuple[int, int],
+    height: int,
+    align: Align = "left",
+) -> pygame.Rect:
     """A pill in the tier's colour with a gem mark and the tier's name."""
     style = theme.tier_style(tier.code)
     label, pad, gem, width = _badge_parts(ctx, tier, height)
@@ -263,8 +309,9 @@ def draw_tier_badge(surface: pygame.Surface, ctx: RenderContext, tier: TierInfo,
     return rect
 
 
-def draw_progress(surface: pygame.Surface, rect: pygame.Rect, fraction: float,
-                  color: theme.Color = theme.ACCENT) -> pygame.Rect:
+def draw_progress(
+    surface: pygame.Surface, rect: pygame.Rect, fraction: float, color: theme.Color = theme.ACCENT
+) -> pygame.Rect:
     radius = rect.h // 2
     pygame.draw.rect(surface, theme.PROGRESS_TRACK, rect, border_radius=radius)
     fraction = max(0.0, min(1.0, fraction))
@@ -274,8 +321,9 @@ def draw_progress(surface: pygame.Surface, rect: pygame.Rect, fraction: float,
     return rect
 
 
-def draw_panel(surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect,
-               color: theme.Color = theme.PANEL) -> pygame.Rect:
+def draw_panel(
+    surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, color: theme.Color = theme.PANEL
+) -> pygame.Rect:
     pygame.draw.rect(surface, color, rect, border_radius=ctx.layout.radius * 2)
     return rect
 
@@ -325,8 +373,9 @@ def notice_icon(symbol: str, color: theme.Color, side: int) -> pygame.Surface:
         ink = theme.BACKGROUND
         w = max(2, n // 11)
         if symbol == "!":
-            pygame.draw.rect(s, ink, pygame.Rect(c - w // 2 - w // 4, int(n * 0.2), w + w // 2, int(n * 0.42)),
-                             border_radius=w)
+            pygame.draw.rect(
+                s, ink, pygame.Rect(c - w // 2 - w // 4, int(n * 0.2), w + w // 2, int(n * 0.42)), border_radius=w
+            )
             pygame.draw.circle(s, ink, (c, int(n * 0.75)), int(w * 0.8))
         elif symbol == "x":
             d = int(n * 0.2)
@@ -334,8 +383,9 @@ def notice_icon(symbol: str, color: theme.Color, side: int) -> pygame.Surface:
             pygame.draw.line(s, ink, (c - d, c + d), (c + d, c - d), w + w // 2)
         elif symbol == "i":
             pygame.draw.circle(s, ink, (c, int(n * 0.27)), int(w * 0.8))
-            pygame.draw.rect(s, ink, pygame.Rect(c - w // 2 - w // 4, int(n * 0.4), w + w // 2, int(n * 0.4)),
-                             border_radius=w)
+            pygame.draw.rect(
+                s, ink, pygame.Rect(c - w // 2 - w // 4, int(n * 0.4), w + w // 2, int(n * 0.4)), border_radius=w
+            )
         elif symbol == "ok":
             pts = [(int(n * 0.28), int(n * 0.52)), (int(n * 0.44), int(n * 0.68)), (int(n * 0.73), int(n * 0.36))]
             pygame.draw.lines(s, ink, False, pts, w + w // 2)
@@ -359,7 +409,13 @@ def card_icon(width: int) -> pygame.Surface:
         cx, cy = card.x + int(n * 0.72), card.y + int(card.h * 0.35)
         for i in range(3):
             r = int(n * (0.06 + 0.06 * i))
-            pygame.draw.arc(s, theme.TEXT_ON_ACCENT, pygame.Rect(cx - r, cy - r, 2 * r, 2 * r),
-                            -math.pi / 4, math.pi / 4, max(2, int(n * 0.018)))
+            pygame.draw.arc(
+                s,
+                theme.TEXT_ON_ACCENT,
+                pygame.Rect(cx - r, cy - r, 2 * r, 2 * r),
+                -math.pi / 4,
+                math.pi / 4,
+                max(2, int(n * 0.018)),
+            )
 
     return _smooth(draw, width)

@@ -37,8 +37,7 @@ def _check(value: Any, path: str) -> None:
 def canonical_bytes(value: Any) -> bytes:
     """Encode `value` canonically; `EncodingError` if it contains anything but JSON integers etc."""
     _check(value, "$")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

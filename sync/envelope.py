@@ -11,8 +11,9 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -37,17 +38,31 @@ def signing_input(unsigned: dict[str, Any]) -> bytes:
     return SIGNING_CONTEXT + canonical_bytes(unsigned)
 
 
-def sign_envelope(private_key: Ed25519PrivateKey, *, doc_type: str, scope: Scope, version: int,
-                  issued_at: dt.datetime, not_after: dt.datetime,
-                  payload: dict[str, Any]) -> dict[str, Any]:
+def sign_envelope(
+    private_key: Ed25519PrivateKey,
+    *,
+    doc_type: str,
+    scope: Scope,
+    version: int,
+    issued_at: dt.datetime,
+    not_after: dt.datetime,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
     """Build and sign an envelope; raises `EncodingError` if the payload has floats etc."""
     if doc_type not in DOCUMENT_TYPES:
         raise ValueError(f"unknown document type {doc_type!r}")
     if version < 1:
         raise ValueError("versions start at 1")
-    unsigned = {"v": SCHEMA_VERSION, "type": doc_type, "scope": scope.as_json(),
-                "version": version, "issued_at": iso(issued_at), "not_after": iso(not_after),
-                "key_id": key_id(private_key.public_key()), "payload": payload}
+    unsigned = {
+        "v": SCHEMA_VERSION,
+        "type": doc_type,
+        "scope": scope.as_json(),
+        "version": version,
+        "issued_at": iso(issued_at),
+        "not_after": iso(not_after),
+        "key_id": key_id(private_key.public_key()),
+        "payload": payload,
+    }
     signature = private_key.sign(signing_input(unsigned))
     return {**unsigned, "sig": base64.b64encode(signature).decode("ascii")}
 
@@ -95,23 +110,22 @@ def _check_payload_shape(doc_type: str, payload: dict[str, Any]) -> None:
 class EnvelopeVerifier:
     """Checks envelopes against the configured HQ keys, this kiosk's identity and the clock."""
 
-    def __init__(self, public_keys: Iterable[Ed25519PublicKey], *, device_id: str, store_id: str,
-                 skew_s: float = 300.0) -> None:
+    def __init__(
+        self, public_keys: Iterable[Ed25519PublicKey], *, device_id: str, store_id: str, skew_s: float = 300.0
+    ) -> None:
         self._keys = {key_id(key): key for key in public_keys}
         self._device_id = device_id
         self._store_id = store_id
         self._skew = dt.timedelta(seconds=skew_s)
 
-    def verify(self, raw: bytes, *, expected_type: str, topic_scope: Scope,
-               now: dt.datetime) -> VerifiedPush:
+    def verify(self, raw: bytes, *, expected_type: str, topic_scope: Scope, now: dt.datetime) -> VerifiedPush:
         try:
             obj = parse_object(raw)
             doc_type = require(obj, "type", str)
         except PayloadError as exc:
             raise PushRejected("malformed", str(exc)) from None
         if doc_type != expected_type:
-            raise PushRejected("unexpected_type",
-                               f"topic carries {expected_type!r}, envelope says {doc_type!r}")
+            raise PushRejected("unexpected_type", f"topic carries {expected_type!r}, envelope says {doc_type!r}")
         if "sig" not in obj or "key_id" not in obj:
             raise PushRejected("unsigned", "envelope has no sig/key_id")
         try:
@@ -133,8 +147,9 @@ class EnvelopeVerifier:
         except (InvalidSignature, ValueError):
             raise PushRejected("bad_signature", f"signature does not verify with key {kid}") from None
         if scope != topic_scope:
-            raise PushRejected("wrong_scope", f"envelope scope {scope.topic_part!r} arrived on "
-                                              f"{topic_scope.topic_part!r}")
+            raise PushRejected(
+                "wrong_scope", f"envelope scope {scope.topic_part!r} arrived on {topic_scope.topic_part!r}"
+            )
         if scope.kind == "store" and scope.id != self._store_id:
             raise PushRejected("wrong_scope", f"for store {scope.id}, this is {self._store_id}")
         if scope.kind == "device" and scope.id != self._device_id:

@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sync.envelope import EnvelopeVerifier, VerifiedPush
 from sync.errors import PushRejected
@@ -20,8 +20,13 @@ _LOG = logging.getLogger(__name__)
 
 DEFAULT_MAX_PUSH_BYTES = 4 * 1024 * 1024
 #: Deltas move the deny-list's version line; they never have a line of their own.
-VERSION_LINES = {"rules": "rules", "members": "members", "members_update": "members",
-                 "denylist": "denylist", "denylist_delta": "denylist"}
+VERSION_LINES = {
+    "rules": "rules",
+    "members": "members",
+    "members_update": "members",
+    "denylist": "denylist",
+    "denylist_delta": "denylist",
+}
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,15 @@ class PushOutcome:
 
 
 class PushHandler:
-    def __init__(self, *, verifier: EnvelopeVerifier, versions: VersionStore,
-                 ledger: DocumentAppliers, clock: Clock,
-                 max_bytes: int = DEFAULT_MAX_PUSH_BYTES) -> None:
+    def __init__(
+        self,
+        *,
+        verifier: EnvelopeVerifier,
+        versions: VersionStore,
+        ledger: DocumentAppliers,
+        clock: Clock,
+        max_bytes: int = DEFAULT_MAX_PUSH_BYTES,
+    ) -> None:
         self._verifier = verifier
         self._versions = versions
         self._ledger = ledger
@@ -58,8 +69,7 @@ class PushHandler:
         try:
             if len(raw) > self._max_bytes:
                 raise PushRejected("oversized", f"{len(raw)} bytes > {self._max_bytes}")
-            push = self._verifier.verify(raw, expected_type=doc_type, topic_scope=topic_scope,
-                                         now=self._clock.now())
+            push = self._verifier.verify(raw, expected_type=doc_type, topic_scope=topic_scope, now=self._clock.now())
             version = push.version
             return self._apply_if_newer(push)
         except PushRejected as exc:
@@ -67,8 +77,7 @@ class PushHandler:
             return PushOutcome(doc_type, version, "rejected", exc.reason, exc.detail)
         except Exception as exc:  # noqa: BLE001 - a push must never take the link down
             _LOG.exception("applying %s version %s failed", doc_type, version)
-            return PushOutcome(doc_type, version, "rejected", "apply_failed",
-                               f"{type(exc).__name__}: {exc}")
+            return PushOutcome(doc_type, version, "rejected", "apply_failed", f"{type(exc).__name__}: {exc}")
 
     def _apply_if_newer(self, push: VerifiedPush) -> PushOutcome:
         line = VERSION_LINES[push.doc_type]
@@ -78,13 +87,11 @@ class PushHandler:
         if push.version == current:
             accepted = self._versions.get(line)
             if accepted and accepted.version == push.version and accepted.digest != push.digest:
-                raise PushRejected("version_conflict",
-                                   f"version {push.version} was accepted with other content")
+                raise PushRejected("version_conflict", f"version {push.version} was accepted with other content")
             # Retained documents come back on every reconnect: not an error, nothing to do.
             return PushOutcome(push.doc_type, push.version, "current")
         self._apply(push, current)
-        self._versions.record(line, push.version, push.digest, push.scope.topic_part,
-                              self._clock.now())
+        self._versions.record(line, push.version, push.digest, push.scope.topic_part, self._clock.now())
         _LOG.info("applied %s version %d (%s)", push.doc_type, push.version, push.scope.topic_part)
         return PushOutcome(push.doc_type, push.version, "applied")
 
@@ -95,17 +102,17 @@ class PushHandler:
                 self._ledger.apply_rules(push.version, body["document"])
             elif push.doc_type in ("members", "members_update"):
                 # A snapshot replaces every member; an update touches only those it lists.
-                self._ledger.apply_member_snapshot(push.version, body["members"],
-                                                   body["acknowledged_event_ids"],
-                                                   full=push.doc_type == "members")
+                self._ledger.apply_member_snapshot(
+                    push.version, body["members"], body["acknowledged_event_ids"], full=push.doc_type == "members"
+                )
             elif push.doc_type == "denylist":
                 self._ledger.apply_denylist_full(push.version, body["entries"], push.issued_at)
             elif push.doc_type == "denylist_delta":
                 if body["base_version"] != current:
-                    raise PushRejected("base_mismatch", f"delta on {body['base_version']}, "
-                                                        f"kiosk has {current}")
-                self._ledger.apply_denylist_delta(push.version, body["base_version"],
-                                                  body["added"], body["removed"], push.issued_at)
+                    raise PushRejected("base_mismatch", f"delta on {body['base_version']}, kiosk has {current}")
+                self._ledger.apply_denylist_delta(
+                    push.version, body["base_version"], body["added"], body["removed"], push.issued_at
+                )
         except PushRejected:
             raise
         except ValueError as exc:

@@ -6,7 +6,8 @@ handler. The ledger is either the app's own instance (`ledger=`: kiosk.ledger.Le
 every call with its lock and its connection allows other threads, and in-memory caches such as
 the current rules stay coherent: the recommended wiring), or one the worker opens itself
 (`ledger_factory=`: a separate SQLite connection on the same WAL database, closed on stop; the
-app's instance then does not see the link's writes in its caches until it reloads them). `start`, `stop`, `online` and `notify_outbox` are safe to call from any thread;
+app's instance then does not see the link's writes in its caches until it reloads them).
+`start`, `stop`, `online` and `notify_outbox` are safe to call from any thread;
 `on_online_change` is called from the worker thread.
 
 `online` = connected to the broker and HQ acknowledging events (no ack timeout since the last
@@ -19,8 +20,9 @@ import logging
 import queue
 import shutil
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -30,8 +32,7 @@ from sync.inbound import DEFAULT_MAX_PUSH_BYTES, PushHandler, PushOutcome
 from sync.mqtt_client import ConnectionSettings, Message, MqttClient, TlsSettings, Will
 from sync.ports import Clock, LedgerPort
 from sync.relay import OutboxRelay
-from sync.schemas import (COMMANDS, PushAck, Status, dumps, parse_command, parse_event_ack,
-                          telemetry_json)
+from sync.schemas import COMMANDS, PushAck, Status, dumps, parse_command, parse_event_ack, telemetry_json
 from sync.state import VersionStore
 from sync.topics import KioskTopics
 
@@ -42,21 +43,38 @@ _NUDGE = object()
 
 
 class HqLink:
-    def __init__(self, *, device_id: str, store_id: str, host: str, port: int,
-                 tls: TlsSettings | None, username: str | None, password: str | None,
-                 keepalive_s: int, topic_prefix: str, hq_public_keys: Sequence[Ed25519PublicKey],
-                 ledger_factory: Callable[[], LedgerPort] | None = None,
-                 ledger: LedgerPort | None = None,
-                 telemetry_source: Callable[[], Mapping[str, Any]], clock: Clock,
-                 drain_rate_per_s: float | None, state_path: Path,
-                 on_online_change: Callable[[bool], None] | None = None,
-                 software_version: str, telemetry_interval_s: float = 60.0,
-                 window: int = 1000, ack_timeout_s: float = 30.0, clock_skew_s: float = 300.0,
-                 max_push_bytes: int = DEFAULT_MAX_PUSH_BYTES, reconnect_min_s: float = 1.0,
-                 reconnect_max_s: float = 60.0, prefer_v5: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        device_id: str,
+        store_id: str,
+        host: str,
+        port: int,
+        tls: TlsSettings | None,
+        username: str | None,
+        password: str | None,
+        keepalive_s: int,
+        topic_prefix: str,
+        hq_public_keys: Sequence[Ed25519PublicKey],
+        ledger_factory: Callable[[], LedgerPort] | None = None,
+        ledger: LedgerPort | None = None,
+        telemetry_source: Callable[[], Mapping[str, Any]],
+        clock: Clock,
+        drain_rate_per_s: float | None,
+        state_path: Path,
+        on_online_change: Callable[[bool], None] | None = None,
+        software_version: str,
+        telemetry_interval_s: float = 60.0,
+        window: int = 1000,
+        ack_timeout_s: float = 30.0,
+        clock_skew_s: float = 300.0,
+        max_push_bytes: int = DEFAULT_MAX_PUSH_BYTES,
+        reconnect_min_s: float = 1.0,
+        reconnect_max_s: float = 60.0,
+        prefer_v5: bool = True,
+    ) -> None:
         self._topics = KioskTopics(topic_prefix, device_id, store_id)
-        self._verifier = EnvelopeVerifier(hq_public_keys, device_id=device_id, store_id=store_id,
-                                          skew_s=clock_skew_s)
+        self._verifier = EnvelopeVerifier(hq_public_keys, device_id=device_id, store_id=store_id, skew_s=clock_skew_s)
         if (ledger is None) == (ledger_factory is None):
             raise ValueError("pass exactly one of ledger (shared, thread-safe) or ledger_factory")
         self._shared_ledger = ledger
@@ -79,13 +97,23 @@ class HqLink:
         self._startup_error: BaseException | None = None
         self._client = MqttClient(
             ConnectionSettings(
-                client_id=device_id, host=host, port=port, tls=tls, username=username,
-                password=password, keepalive_s=keepalive_s, reconnect_min_s=reconnect_min_s,
-                reconnect_max_s=reconnect_max_s, max_inflight=min(window, 1000), prefer_v5=prefer_v5,
-                subscriptions=[(f, 1) for f in self._topics.subscriptions()]),
+                client_id=device_id,
+                host=host,
+                port=port,
+                tls=tls,
+                username=username,
+                password=password,
+                keepalive_s=keepalive_s,
+                reconnect_min_s=reconnect_min_s,
+                reconnect_max_s=reconnect_max_s,
+                max_inflight=min(window, 1000),
+                prefer_v5=prefer_v5,
+                subscriptions=[(f, 1) for f in self._topics.subscriptions()],
+            ),
             on_connect=lambda session_present: self._queue.put(("connected", session_present)),
             on_disconnect=lambda reason: self._queue.put(("disconnected", reason)),
-            on_message=lambda message: self._queue.put(message))
+            on_message=lambda message: self._queue.put(message),
+        )
         self._client.set_will(self._status_will())
 
     # --- public, any thread ---------------------------------------------------------------------
@@ -123,8 +151,14 @@ class HqLink:
     # --- worker thread --------------------------------------------------------------------------
 
     def _status(self, state: str) -> Status:
-        return Status(self._topics.device_id, self._topics.store_id, state, self._clock.now(),
-                      self._software, self._client.protocol)
+        return Status(
+            self._topics.device_id,
+            self._topics.store_id,
+            state,
+            self._clock.now(),
+            self._software,
+            self._client.protocol,
+        )
 
     def _status_will(self) -> Will:
         return Will(self._topics.status, dumps(self._status("offline").to_json()), qos=1, retain=True)
@@ -133,12 +167,23 @@ class HqLink:
         try:
             ledger = self._shared_ledger or self._ledger_factory()  # type: ignore[misc]
             versions = VersionStore(self._state_path)
-            handler = PushHandler(verifier=self._verifier, versions=versions, ledger=ledger,
-                                  clock=self._clock, max_bytes=self._max_push_bytes)
-            relay = OutboxRelay(outbox=ledger, publish=self._publish_event, topic=self._topics.events,
-                                device_id=self._topics.device_id, clock=self._clock,
-                                window=self._window, ack_timeout_s=self._ack_timeout,
-                                drain_rate_per_s=self._drain_rate)
+            handler = PushHandler(
+                verifier=self._verifier,
+                versions=versions,
+                ledger=ledger,
+                clock=self._clock,
+                max_bytes=self._max_push_bytes,
+            )
+            relay = OutboxRelay(
+                outbox=ledger,
+                publish=self._publish_event,
+                topic=self._topics.events,
+                device_id=self._topics.device_id,
+                clock=self._clock,
+                window=self._window,
+                ack_timeout_s=self._ack_timeout,
+                drain_rate_per_s=self._drain_rate,
+            )
         except BaseException as exc:  # noqa: BLE001 - reported to start()'s caller
             self._startup_error = exc
             self._ready.set()
@@ -173,8 +218,9 @@ class HqLink:
 class _Worker:
     """The body of the "hq-sync" thread; everything here runs on that one thread."""
 
-    def __init__(self, link: HqLink, ledger: LedgerPort, versions: VersionStore,
-                 handler: PushHandler, relay: OutboxRelay) -> None:
+    def __init__(
+        self, link: HqLink, ledger: LedgerPort, versions: VersionStore, handler: PushHandler, relay: OutboxRelay
+    ) -> None:
         self.link = link
         self.ledger = ledger
         self.handler = handler
@@ -246,8 +292,7 @@ class _Worker:
             _LOG.exception("sync worker failed on %r", job)
 
     def _on_connected(self) -> None:
-        self.client.publish(self.topics.status, dumps(self.link._status("online").to_json()),
-                            qos=1, retain=True)
+        self.client.publish(self.topics.status, dumps(self.link._status("online").to_json()), qos=1, retain=True)
         self.relay.connected()
         self.link._set_online(self.relay.reaches_hq)
         self._publish_telemetry()
@@ -261,22 +306,24 @@ class _Worker:
         except Exception as exc:  # noqa: BLE001 - telemetry must not break the link
             source = {"telemetry_source_error": f"{type(exc).__name__}: {exc}"}
         body = telemetry_json(
-            device_id=self.topics.device_id, at=self.clock.now(),
+            device_id=self.topics.device_id,
+            at=self.clock.now(),
             uptime_s=int(self.clock.monotonic() - self.link._started_mono),
             outbox_depth=self.ledger.outbox_depth(),
             rules_version=self.handler.current_version("rules"),
             denylist_version=self.handler.current_version("denylist"),
             members_version=self.handler.current_version("members"),
             free_disk_bytes=shutil.disk_usage(self.link._state_path.parent).free,
-            connected_since=self.relay.connected_at, source=source)
+            connected_since=self.relay.connected_at,
+            source=source,
+        )
         self.client.publish(self.topics.telemetry, dumps(body), qos=0, retain=True)
 
     def _on_message(self, message: Message) -> None:
         try:
             inbound = self.topics.parse(message.topic)
         except TopicError as exc:
-            self._push_ack(PushOutcome(None, None, "rejected", "unexpected_topic", str(exc)),
-                           message.topic)
+            self._push_ack(PushOutcome(None, None, "rejected", "unexpected_topic", str(exc)), message.topic)
             return
         if inbound.kind == "ack":
             try:
@@ -298,12 +345,10 @@ class _Worker:
         try:
             command = parse_command(message.payload)
         except PayloadError as exc:
-            self._push_ack(PushOutcome("command", None, "rejected", "malformed", str(exc)),
-                           message.topic)
+            self._push_ack(PushOutcome("command", None, "rejected", "malformed", str(exc)), message.topic)
             return
         if command.command not in COMMANDS:
-            self._push_ack(PushOutcome("command", None, "rejected", "unknown_command",
-                                       command.command), message.topic)
+            self._push_ack(PushOutcome("command", None, "rejected", "unknown_command", command.command), message.topic)
             return
         _LOG.info("HQ command %s (%s)", command.command, command.id)
         if command.command == "resync":
@@ -314,6 +359,14 @@ class _Worker:
         self._push_ack(PushOutcome("command", None, "applied", None, command.id), message.topic)
 
     def _push_ack(self, outcome: PushOutcome, topic: str) -> None:
-        ack = PushAck(self.topics.device_id, outcome.doc_type, outcome.version, outcome.status,
-                      outcome.reason, outcome.detail, topic, self.clock.now())
+        ack = PushAck(
+            self.topics.device_id,
+            outcome.doc_type,
+            outcome.version,
+            outcome.status,
+            outcome.reason,
+            outcome.detail,
+            topic,
+            self.clock.now(),
+        )
         self.client.publish(self.topics.push_ack, dumps(ack.to_json()), qos=1)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -98,11 +98,15 @@ class PublishFailed(ConnectionError):
 class MqttClient:
     """One connection to the broker, kept alive in paho's network thread."""
 
-    def __init__(self, settings: ConnectionSettings, *,
-                 on_connect: Callable[[bool], None] | None = None,
-                 on_disconnect: Callable[[str], None] | None = None,
-                 on_message: Callable[[Message], None] | None = None,
-                 will: Will | None = None) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        on_connect: Callable[[bool], None] | None = None,
+        on_disconnect: Callable[[str], None] | None = None,
+        on_message: Callable[[Message], None] | None = None,
+        will: Will | None = None,
+    ) -> None:
         self._settings = settings
         self._on_connect = on_connect
         self._on_disconnect = on_disconnect
@@ -169,8 +173,9 @@ class MqttClient:
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
             raise PublishFailed(f"publish to {topic} failed: {paho.error_string(info.rc)}")
 
-    def publish_and_wait(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
-                         timeout: float = 10.0) -> bool:
+    def publish_and_wait(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False, timeout: float = 10.0
+    ) -> bool:
         """Publish and wait for the broker's PUBACK (tools and tests; the relay never waits)."""
         client = self._client
         if client is None:
@@ -199,17 +204,21 @@ class MqttClient:
         kwargs: dict = {}
         if not self._v5:
             kwargs["clean_session"] = not s.persistent_session
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id,
-                             protocol=protocol, reconnect_on_failure=True, **kwargs)
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=protocol, reconnect_on_failure=True, **kwargs
+        )
         client.enable_logger(_PAHO_LOG)
         client.reconnect_delay_set(max(1, int(s.reconnect_min_s)), max(1, int(s.reconnect_max_s)))
         client.max_inflight_messages_set(s.max_inflight)
         client.max_queued_messages_set(0)
         if s.tls is not None:
-            client.tls_set(ca_certs=str(s.tls.ca_file),
-                           certfile=str(s.tls.cert_file) if s.tls.cert_file else None,
-                           keyfile=str(s.tls.key_file) if s.tls.key_file else None,
-                           cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            client.tls_set(
+                ca_certs=str(s.tls.ca_file),
+                certfile=str(s.tls.cert_file) if s.tls.cert_file else None,
+                keyfile=str(s.tls.key_file) if s.tls.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
         if s.username is not None:
             client.username_pw_set(s.username, s.password)
         if self._will is not None:
@@ -225,8 +234,9 @@ class MqttClient:
         if self._v5:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = s.session_expiry_s if s.persistent_session else 0
-            client.connect_async(s.host, s.port, keepalive=s.keepalive_s,
-                                 clean_start=not s.persistent_session, properties=props)
+            client.connect_async(
+                s.host, s.port, keepalive=s.keepalive_s, clean_start=not s.persistent_session, properties=props
+            )
         else:
             client.connect_async(s.host, s.port, keepalive=s.keepalive_s)
         client.loop_start()
@@ -237,15 +247,19 @@ class MqttClient:
                 _LOG.warning("broker refuses MQTT 5 (%s); falling back to 3.1.1", reason_code)
                 self._v5 = False
                 # Cannot stop paho's loop from its own thread: restart from a helper thread.
-                threading.Thread(target=self._restart, args=(client,), name="mqtt-fallback",
-                                 daemon=True).start()
+                threading.Thread(target=self._restart, args=(client,), name="mqtt-fallback", daemon=True).start()
                 return
             _LOG.error("broker refused the connection: %s", reason_code)
             return
         self._subscribe(client)
         self._connected.set()
-        _LOG.info("connected to %s:%d (MQTT %s, session present: %s)", self._settings.host,
-                  self._settings.port, self.protocol, flags.session_present)
+        _LOG.info(
+            "connected to %s:%d (MQTT %s, session present: %s)",
+            self._settings.host,
+            self._settings.port,
+            self.protocol,
+            flags.session_present,
+        )
         if self._on_connect is not None:
             self._on_connect(bool(flags.session_present))
 
@@ -271,8 +285,7 @@ class MqttClient:
         was_connected = self._connected.is_set()
         self._connected.clear()
         if was_connected:
-            _LOG.log(logging.INFO if self._stopping else logging.WARNING,
-                     "disconnected from broker: %s", reason_code)
+            _LOG.log(logging.INFO if self._stopping else logging.WARNING, "disconnected from broker: %s", reason_code)
             if self._on_disconnect is not None:
                 self._on_disconnect(str(reason_code))
 

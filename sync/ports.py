@@ -7,11 +7,12 @@ here means `sync/` never reaches into ledger internals and the layer rule stays 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Protocol, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
-    def now(self) -> dt.datetime: ...          # timezone-aware
+    def now(self) -> dt.datetime: ...  # timezone-aware
     def monotonic(self) -> float: ...
 
 
@@ -41,12 +42,14 @@ class DocumentAppliers(Protocol):
 
     def apply_rules(self, version: int, document: dict[str, Any]) -> Any: ...
     def rules_version(self) -> int | None: ...
-    def apply_member_snapshot(self, version: int, members: list[Any],
-                              acknowledged_event_ids: list[str], *, full: bool = False) -> Any: ...
+    def apply_member_snapshot(
+        self, version: int, members: list[Any], acknowledged_event_ids: list[str], *, full: bool = False
+    ) -> Any: ...
     def member_snapshot_version(self) -> int | None: ...
     def apply_denylist_full(self, version: int, entries: list[Any], issued_at: dt.datetime) -> Any: ...
-    def apply_denylist_delta(self, version: int, base_version: int, added: list[Any],
-                             removed: list[Any], issued_at: dt.datetime) -> Any: ...
+    def apply_denylist_delta(
+        self, version: int, base_version: int, added: list[Any], removed: list[Any], issued_at: dt.datetime
+    ) -> Any: ...
     def denylist_version(self) -> int | None: ...
 
 
@@ -58,7 +61,7 @@ class SystemClock:
     """Wall clock in UTC plus `time.monotonic`; the app normally passes its own store clock."""
 
     def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
     def monotonic(self) -> float:
         import time

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import OrderedDict
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from sync.ports import Clock, OutboxEventLike, OutboxPort
 from sync.schemas import EventMessage, dumps
@@ -57,9 +57,19 @@ class TokenBucket:
 
 
 class OutboxRelay:
-    def __init__(self, *, outbox: OutboxPort, publish: Callable[[str, bytes], None], topic: str,
-                 device_id: str, clock: Clock, window: int = 500, ack_timeout_s: float = 30.0,
-                 drain_rate_per_s: float | None = None, max_ack_timeout_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        *,
+        outbox: OutboxPort,
+        publish: Callable[[str, bytes], None],
+        topic: str,
+        device_id: str,
+        clock: Clock,
+        window: int = 500,
+        ack_timeout_s: float = 30.0,
+        drain_rate_per_s: float | None = None,
+        max_ack_timeout_s: float = 300.0,
+    ) -> None:
         if window < 2:
             raise ValueError("window must be at least 2")
         self._outbox = outbox
@@ -112,8 +122,7 @@ class OutboxRelay:
         """Forget what is in flight and send again from the head of the outbox."""
         if self._inflight:
             self.resends += 1
-            _LOG.info("relay restarts from the head of the outbox (%s, %d in flight)", why,
-                      len(self._inflight))
+            _LOG.info("relay restarts from the head of the outbox (%s, %d in flight)", why, len(self._inflight))
         self._inflight.clear()
         self._last_sent_seq = 0
 
@@ -134,8 +143,11 @@ class OutboxRelay:
             return
         oldest = next(iter(self._inflight.values()))
         if self._clock.monotonic() - oldest > self._timeout:
-            _LOG.warning("no ack from HQ within %.0f s%s", self._timeout,
-                         "; treating HQ as unreachable until it acknowledges" if self._hq_answering else "")
+            _LOG.warning(
+                "no ack from HQ within %.0f s%s",
+                self._timeout,
+                "; treating HQ as unreachable until it acknowledges" if self._hq_answering else "",
+            )
             self._hq_answering = False
             # Back off so a slow HQ is not buried under ever more resends.
             self._timeout = min(self._max_timeout, self._timeout * 2)
@@ -161,9 +173,16 @@ class OutboxRelay:
 
     def _send(self, event: OutboxEventLike) -> None:
         historical = self._connected_at is not None and event.created_at < self._connected_at
-        message = EventMessage(self._device_id, event.seq, event.event_id, event.type,
-                               event.created_at, bool(event.offline), historical,
-                               dict(event.payload))
+        message = EventMessage(
+            self._device_id,
+            event.seq,
+            event.event_id,
+            event.type,
+            event.created_at,
+            bool(event.offline),
+            historical,
+            dict(event.payload),
+        )
         self._publish(self._topic, dumps(message.to_json()))
         self._inflight[event.event_id] = self._clock.monotonic()
         self._last_sent_seq = event.seq

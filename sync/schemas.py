@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from sync.canonical import loads_strict
 from sync.errors import PayloadError, TopicError
@@ -98,9 +99,15 @@ class Status:
     protocol: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"v": SCHEMA_VERSION, "device_id": self.device_id, "store_id": self.store_id,
-                "state": self.state, "at": iso(self.at), "software": self.software,
-                "protocol": self.protocol}
+        return {
+            "v": SCHEMA_VERSION,
+            "device_id": self.device_id,
+            "store_id": self.store_id,
+            "state": self.state,
+            "at": iso(self.at),
+            "software": self.software,
+            "protocol": self.protocol,
+        }
 
 
 def parse_status(raw: bytes) -> Status:
@@ -108,9 +115,14 @@ def parse_status(raw: bytes) -> Status:
     state = require(obj, "state", str)
     if state not in ("online", "offline"):
         raise PayloadError(f"state {state!r} is not online/offline")
-    return Status(_device_id(obj), require(obj, "store_id", str), state,
-                  parse_time(obj.get("at"), "at"), str(obj.get("software", "")),
-                  str(obj.get("protocol", "")))
+    return Status(
+        _device_id(obj),
+        require(obj, "store_id", str),
+        state,
+        parse_time(obj.get("at"), "at"),
+        str(obj.get("software", "")),
+        str(obj.get("protocol", "")),
+    )
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -128,9 +140,17 @@ class EventMessage:
     payload: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return {"v": SCHEMA_VERSION, "device_id": self.device_id, "seq": self.seq,
-                "event_id": self.event_id, "type": self.type, "created_at": iso(self.created_at),
-                "offline": self.offline, "historical": self.historical, "payload": self.payload}
+        return {
+            "v": SCHEMA_VERSION,
+            "device_id": self.device_id,
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "type": self.type,
+            "created_at": iso(self.created_at),
+            "offline": self.offline,
+            "historical": self.historical,
+            "payload": self.payload,
+        }
 
 
 def parse_event(raw: bytes) -> EventMessage:
@@ -139,10 +159,15 @@ def parse_event(raw: bytes) -> EventMessage:
     if not event_id:
         raise PayloadError("event_id is empty")
     return EventMessage(
-        device_id=_device_id(obj), seq=require_positive(obj, "seq"), event_id=event_id,
-        type=require(obj, "type", str), created_at=parse_time(obj.get("created_at"), "created_at"),
-        offline=require(obj, "offline", bool), historical=require(obj, "historical", bool),
-        payload=require(obj, "payload", dict))
+        device_id=_device_id(obj),
+        seq=require_positive(obj, "seq"),
+        event_id=event_id,
+        type=require(obj, "type", str),
+        created_at=parse_time(obj.get("created_at"), "created_at"),
+        offline=require(obj, "offline", bool),
+        historical=require(obj, "historical", bool),
+        payload=require(obj, "payload", dict),
+    )
 
 
 # --- acks of events (HQ -> kiosk) --------------------------------------------------------------
@@ -175,9 +200,17 @@ class PushAck:
     at: dt.datetime
 
     def to_json(self) -> dict[str, Any]:
-        return {"v": SCHEMA_VERSION, "device_id": self.device_id, "type": self.type,
-                "version": self.version, "status": self.status, "reason": self.reason,
-                "detail": self.detail, "topic": self.topic, "at": iso(self.at)}
+        return {
+            "v": SCHEMA_VERSION,
+            "device_id": self.device_id,
+            "type": self.type,
+            "version": self.version,
+            "status": self.status,
+            "reason": self.reason,
+            "detail": self.detail,
+            "topic": self.topic,
+            "at": iso(self.at),
+        }
 
 
 def parse_push_ack(raw: bytes) -> PushAck:
@@ -186,16 +219,25 @@ def parse_push_ack(raw: bytes) -> PushAck:
     if status not in PUSH_STATUSES:
         raise PayloadError(f"status {status!r} is not one of {PUSH_STATUSES}")
     version = obj.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)
-                                or not 0 <= version <= MAX_INTEGER):
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_INTEGER
+    ):
         raise PayloadError("version must be an integer of at most 63 bits or null")
     # HQ stores these columns as they are: a list or an object there raised out of the listener
     # (sqlite3.ProgrammingError) and stopped it for every kiosk.
     for field in ("type", "reason", "detail"):
         if obj.get(field) is not None and not isinstance(obj[field], str):
             raise PayloadError(f"field {field!r}: expected text or null, got {type(obj[field]).__name__}")
-    return PushAck(_device_id(obj), obj.get("type"), version, status, obj.get("reason"),
-                   obj.get("detail"), str(obj.get("topic", "")), parse_time(obj.get("at"), "at"))
+    return PushAck(
+        _device_id(obj),
+        obj.get("type"),
+        version,
+        status,
+        obj.get("reason"),
+        obj.get("detail"),
+        str(obj.get("topic", "")),
+        parse_time(obj.get("at"), "at"),
+    )
 
 
 # --- commands (HQ -> kiosk) --------------------------------------------------------------------
@@ -208,32 +250,47 @@ class Command:
     issued_at: dt.datetime
 
     def to_json(self) -> dict[str, Any]:
-        return {"v": SCHEMA_VERSION, "command": self.command, "id": self.id,
-                "issued_at": iso(self.issued_at)}
+        return {"v": SCHEMA_VERSION, "command": self.command, "id": self.id, "issued_at": iso(self.issued_at)}
 
 
 def parse_command(raw: bytes) -> Command:
     """Parses any command name; whether the kiosk knows it is decided by the caller."""
     obj = parse_object(raw)
-    return Command(require(obj, "command", str), require(obj, "id", str),
-                   parse_time(obj.get("issued_at"), "issued_at"))
+    return Command(require(obj, "command", str), require(obj, "id", str), parse_time(obj.get("issued_at"), "issued_at"))
 
 
 # --- telemetry -----------------------------------------------------------------------------------
 
 
-def telemetry_json(*, device_id: str, at: dt.datetime, uptime_s: int, outbox_depth: int,
-                   rules_version: int, denylist_version: int, members_version: int,
-                   free_disk_bytes: int, connected_since: dt.datetime | None,
-                   source: Mapping[str, Any]) -> dict[str, Any]:
+def telemetry_json(
+    *,
+    device_id: str,
+    at: dt.datetime,
+    uptime_s: int,
+    outbox_depth: int,
+    rules_version: int,
+    denylist_version: int,
+    members_version: int,
+    free_disk_bytes: int,
+    connected_since: dt.datetime | None,
+    source: Mapping[str, Any],
+) -> dict[str, Any]:
     extra = dict(source)
     reader = extra.pop("reader", None)
-    return {"v": SCHEMA_VERSION, "device_id": device_id, "at": iso(at), "uptime_s": uptime_s,
-            "outbox_depth": outbox_depth, "rules_version": rules_version,
-            "denylist_version": denylist_version, "members_version": members_version,
-            "free_disk_bytes": free_disk_bytes,
-            "connected_since": iso(connected_since) if connected_since else None,
-            "reader": reader, "extra": extra}
+    return {
+        "v": SCHEMA_VERSION,
+        "device_id": device_id,
+        "at": iso(at),
+        "uptime_s": uptime_s,
+        "outbox_depth": outbox_depth,
+        "rules_version": rules_version,
+        "denylist_version": denylist_version,
+        "members_version": members_version,
+        "free_disk_bytes": free_disk_bytes,
+        "connected_since": iso(connected_since) if connected_since else None,
+        "reader": reader,
+        "extra": extra,
+    }
 
 
 def parse_telemetry(raw: bytes) -> dict[str, Any]:

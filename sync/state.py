@@ -49,22 +49,27 @@ class VersionStore:
         return self._conn
 
     def get(self, version_line: str) -> Accepted | None:
-        row = self._db().execute(
-            "SELECT version, digest, scope, accepted_at FROM accepted_versions WHERE version_line = ?",
-            (version_line,)).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT version, digest, scope, accepted_at FROM accepted_versions WHERE version_line = ?",
+                (version_line,),
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         return Accepted(row[0], row[1], row[2], dt.datetime.fromisoformat(row[3]))
 
-    def record(self, version_line: str, version: int, digest: str, scope: str,
-               at: dt.datetime) -> None:
+    def record(self, version_line: str, version: int, digest: str, scope: str, at: dt.datetime) -> None:
         # Never lower the bar, even if called out of order.
         self._db().execute(
             "INSERT INTO accepted_versions(version_line, version, digest, scope, accepted_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(version_line) DO UPDATE SET "
             "version = excluded.version, digest = excluded.digest, scope = excluded.scope, "
             "accepted_at = excluded.accepted_at WHERE excluded.version >= accepted_versions.version",
-            (version_line, version, digest, scope, at.isoformat()))
+            (version_line, version, digest, scope, at.isoformat()),
+        )
 
     def close(self) -> None:
         if self._conn is not None:

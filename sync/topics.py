@@ -123,7 +123,7 @@ class KioskTopics:
         head = f"{self.prefix}/hq/"
         if not topic.startswith(head):
             raise TopicError(f"topic {topic!r} is not under {head!r}")
-        levels = topic[len(head):].split("/")
+        levels = topic[len(head) :].split("/")
         if levels[0] == "fleet" and len(levels) == 2:
             scope, last = Scope.fleet(), levels[1]
         elif levels[0] in ("store", "device") and len(levels) == 3:
@@ -186,7 +186,7 @@ class HqTopics:
         head = f"{self.prefix}/kiosk/"
         if not topic.startswith(head):
             raise TopicError(f"topic {topic!r} is not under {head!r}")
-        levels = topic[len(head):].split("/")
+        levels = topic[len(head) :].split("/")
         if len(levels) != 2 or levels[1] not in ("status", "events", "telemetry", "push-ack"):
             raise TopicError(f"topic {topic!r} is not a kiosk topic of the contract")
         return check_id(levels[0], "device id"), levels[1]

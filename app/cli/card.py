@@ -1,9 +1,10 @@
 """`kiosk card personalize|inspect|wipe`: staff tools for membership cards.
 
 The handlers are plain functions over a `CardTools` bundle (a selected card, the driver's fault
-classes, the ledger), so tests run them against emulated cards. The CLI gets its bundle from the
+classes, the ledger), so tests run them against emulated cards. The CLI gets its bundle from
 `app.card_tools.card_tools(config, timeout_s)`, a context manager that waits for a card on the
-configured reader (or an emulated one in simulation). Key material comes from `security.card_master_key` and is never printed or logged.
+configured reader (or an emulated one in simulation). Key material comes from
+`security.card_master_key` and is never printed or logged.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 from app.card_tools import CardTools, card_tools
 from kiosk.cards.errors import CardSecurityError
@@ -37,13 +39,17 @@ def personalize_command(tools: CardTools, member_id: str, issue_no: int, out: Te
         print(f"personalization failed: {exc}", file=out)
         return EXIT_FAILED
     except tools.faults.io as exc:
-        print(f"card left or reader error during personalization ({type(exc).__name__}); "
-              "present the card again and repeat the command: it resumes", file=out)
+        print(
+            f"card left or reader error during personalization ({type(exc).__name__}); "
+            "present the card again and repeat the command: it resumes",
+            file=out,
+        )
         return EXIT_FAILED
     if tools.ledger is not None:
         tools.ledger.register_card(record.uid, record.member_id, record.issue_no)
-    print(f"personalized card {record.uid.hex().upper()} for member {record.member_id}, issue {record.issue_no}",
-          file=out)
+    print(
+        f"personalized card {record.uid.hex().upper()} for member {record.member_id}, issue {record.issue_no}", file=out
+    )
     return EXIT_OK
 
 
@@ -71,8 +77,11 @@ def wipe_command(tools: CardTools | None, confirmed: bool, out: TextIO = sys.std
     except tools.faults.io as exc:
         print(f"card left during the wipe ({type(exc).__name__}); present it again and repeat", file=out)
         return EXIT_FAILED
-    print(f"card {report.uid.hex().upper()} is back in transport state "
-          f"({report.sectors_reset} sectors reset). Its ledger entry is unchanged.", file=out)
+    print(
+        f"card {report.uid.hex().upper()} is back in transport state "
+        f"({report.sectors_reset} sectors reset). Its ledger entry is unchanged.",
+        file=out,
+    )
     return EXIT_OK
 
 
@@ -90,6 +99,7 @@ def _with_tools(action: Callable[[CardTools, argparse.Namespace], int]) -> Calla
             return EXIT_USAGE
         with card_tools(config, keys=keys, timeout_s=args.timeout) as tools:
             return action(tools, args)
+
     return handler
 
 

@@ -13,8 +13,9 @@ import logging
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from app.doctor import (
     ALL_CHECKS,
@@ -35,8 +36,13 @@ def service_is_active(unit: str = SERVICE) -> bool:
     if shutil.which("systemctl") is None:
         return False
     try:
-        proc = subprocess.run(["systemctl", "is-active", "--quiet", unit], timeout=10, check=False,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.run(
+            ["systemctl", "is-active", "--quiet", unit],
+            timeout=10,
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return proc.returncode == 0
@@ -99,14 +105,18 @@ def _doctor(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     doctor = subparsers.add_parser(
-        "doctor", help="check config, reader, display, storage, clock, broker and keys; print fixes",
+        "doctor",
+        help="check config, reader, display, storage, clock, broker and keys; print fixes",
         description="Exit status: 0 healthy (warnings allowed), 1 at least one check failed.",
     )
     doctor.add_argument("--json", action="store_true", help="machine-readable report on stdout")
-    doctor.add_argument("--probe-reader", action="store_true",
-                        help="talk to the reader even while the kiosk service is running")
-    doctor.add_argument("--user", default="kiosk",
-                        help="judge file and device permissions as this user (default: kiosk)")
-    doctor.add_argument("--boot-config", default="/boot/firmware/config.txt",
-                        help="the Pi's boot config to look for dtparam=spi=on in")
+    doctor.add_argument(
+        "--probe-reader", action="store_true", help="talk to the reader even while the kiosk service is running"
+    )
+    doctor.add_argument(
+        "--user", default="kiosk", help="judge file and device permissions as this user (default: kiosk)"
+    )
+    doctor.add_argument(
+        "--boot-config", default="/boot/firmware/config.txt", help="the Pi's boot config to look for dtparam=spi=on in"
+    )
     doctor.set_defaults(handler=_doctor)

@@ -7,7 +7,7 @@ subcommand runs, so `kiosk --help` stays fast and the domain never imports sync 
 from __future__ import annotations
 
 import argparse
-from typing import Callable
+from collections.abc import Callable
 
 
 def _handler(name: str) -> Callable[[argparse.Namespace], int]:
@@ -60,14 +60,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     members = sub.add_parser("publish-members", help="sign and publish a member snapshot or update")
     _publish_options(members)
-    members.add_argument("--update", action="store_true",
-                         help="only the listed members change (not retained); default: full snapshot")
+    members.add_argument(
+        "--update", action="store_true", help="only the listed members change (not retained); default: full snapshot"
+    )
     members.set_defaults(handler=_handler("publish_members"))
 
     deny = sub.add_parser("publish-denylist", help="sign and publish the deny-list (or a delta)")
     _publish_options(deny)
-    deny.add_argument("--delta", action="store_true",
-                      help="FILE holds {added, removed}; based on the last published version")
+    deny.add_argument(
+        "--delta", action="store_true", help="FILE holds {added, removed}; based on the last published version"
+    )
     deny.set_defaults(handler=_handler("publish_denylist"))
 
     listen = sub.add_parser("listen", help="store kiosk events once, acknowledge them")

@@ -31,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     keys = subparsers.add_parser("keys", help="create key files")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     init = keys_sub.add_parser("init", help="create missing key files (never overwrites)")
-    init.add_argument("--simulation", action="store_true",
-                      help="also create card master and HQ keys (throw-away keys for a demo)")
+    init.add_argument(
+        "--simulation", action="store_true", help="also create card master and HQ keys (throw-away keys for a demo)"
+    )
     init.set_defaults(handler=_init)

@@ -26,8 +26,10 @@ def rebuild(ledger: LedgerConfig) -> list[Path]:
 def _rebuild(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if not args.yes:
-        print("this moves the ledger aside; the kiosk will resync from HQ. Stop the kiosk, then "
-              "repeat with --yes", file=sys.stderr)
+        print(
+            "this moves the ledger aside; the kiosk will resync from HQ. Stop the kiosk, then repeat with --yes",
+            file=sys.stderr,
+        )
         return 2
     moved = rebuild(config.ledger)
     if not moved:
@@ -35,8 +37,10 @@ def _rebuild(args: argparse.Namespace) -> int:
         return 0
     for path in moved:
         print(f"moved aside: {path}")
-    print("start the kiosk: it creates an empty ledger and resyncs rules, members and the deny-list "
-          "from HQ (offline it has no members until HQ is reachable)")
+    print(
+        "start the kiosk: it creates an empty ledger and resyncs rules, members and the deny-list "
+        "from HQ (offline it has no members until HQ is reachable)"
+    )
     return 0
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from app.cli import card, doctor, hq, keys, ledger, voucher
 from app.version import software_version
@@ -26,7 +26,9 @@ COMMAND_MODULES = (keys, voucher, card, doctor, hq, ledger)
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-c", "--config", default=argparse.SUPPRESS,
+        "-c",
+        "--config",
+        default=argparse.SUPPRESS,
         help="path to config.yaml (default: $KIOSK_CONFIG or ./config.yaml)",
     )
 
@@ -48,10 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run = sub.add_parser("run", help="run the kiosk (simulation with the shipped config)")
-    run.add_argument("--headless", action="store_true",
-                     help="no window: play the scripted scenario and write a PNG of every screen")
-    run.add_argument("--out", type=Path, default=Path("out/scenario"),
-                     help="folder for the headless scenario's PNGs (default: out/scenario)")
+    run.add_argument(
+        "--headless", action="store_true", help="no window: play the scripted scenario and write a PNG of every screen"
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out/scenario"),
+        help="folder for the headless scenario's PNGs (default: out/scenario)",
+    )
     run.set_defaults(handler=_run)
 
     check = sub.add_parser("check-config", help="validate config.yaml and print the effective (redacted) settings")

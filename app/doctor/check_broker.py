@@ -11,16 +11,19 @@ NAME = "broker"
 
 _FIXES = {
     "dns": "check hq.host spelling and DNS: getent hosts {host}; cat /etc/resolv.conf",
-    "refused": "the host answers but nothing listens on port {port}: check hq.port (1883 plain, 8883 TLS) and the broker",
-    "timeout": "no route or a firewall drops the traffic: check the shop network and that outgoing TCP {port} is allowed",
+    "refused": "the host answers but nothing listens on port {port}: "
+    "check hq.port (1883 plain, 8883 TLS) and the broker",
+    "timeout": "no route or a firewall drops the traffic: "
+    "check the shop network and that outgoing TCP {port} is allowed",
     "unreachable": "check the network link (ip addr; ip route) and that {host} is reachable from the shop network",
-    "tls_files": "check hq.tls_ca / tls_cert / tls_key: files must exist, be PEM, and the key must match the certificate",
+    "tls_files": "check hq.tls_ca / tls_cert / tls_key: "
+    "files must exist, be PEM, and the key must match the certificate",
     "tls_verify": "the broker's certificate is not signed by hq.tls_ca, has the wrong host name, or is outside its "
-                  "validity dates: check the CA file from HQ and this kiosk's clock (see the clock check)",
+    "validity dates: check the CA file from HQ and this kiosk's clock (see the clock check)",
     "tls": "the broker may not speak TLS on port {port}, or TLS versions do not match: check hq.port and hq.tls_ca",
     "mqtt": "something other than an MQTT broker answers on {host}:{port}: check hq.host and hq.port",
     "auth": "the broker refused this kiosk's credentials: check hq.username / hq.password (or KIOSK_HQ_PASSWORD "
-            "in /etc/kiosk/kiosk.env) and the client certificate with HQ",
+    "in /etc/kiosk/kiosk.env) and the client certificate with HQ",
 }
 
 
@@ -28,8 +31,14 @@ def target_from_config(config) -> BrokerTarget:
     hq = config.hq
     password = hq.password.get_secret_value() if hq.password is not None else None
     return BrokerTarget(
-        host=hq.host, port=hq.port, tls_ca=hq.tls_ca, tls_cert=hq.tls_cert, tls_key=hq.tls_key,
-        username=hq.username, password=password, client_id=f"{config.device.id}-doctor",
+        host=hq.host,
+        port=hq.port,
+        tls_ca=hq.tls_ca,
+        tls_cert=hq.tls_cert,
+        tls_key=hq.tls_key,
+        username=hq.username,
+        password=password,
+        client_id=f"{config.device.id}-doctor",
     )
 
 
@@ -44,10 +53,15 @@ def check_broker_files(ctx: DoctorContext) -> CheckResult:
     for key, path in files:
         path = Path(path)
         if not path.is_file():
-            return CheckResult.failed(name, f"hq.{key} {path} does not exist", f"install the file HQ provided at {path}")
+            return CheckResult.failed(
+                name, f"hq.{key} {path} does not exist", f"install the file HQ provided at {path}"
+            )
         if not ctx.can_access(path):
-            return CheckResult.failed(name, f"user {ctx.who} cannot read hq.{key} {path}",
-                                      f"sudo chown root:kiosk {path} && sudo chmod 0640 {path}")
+            return CheckResult.failed(
+                name,
+                f"user {ctx.who} cannot read hq.{key} {path}",
+                f"sudo chown root:kiosk {path} && sudo chmod 0640 {path}",
+            )
     return CheckResult.passed(name, ", ".join(f"{k} {p}" for k, p in files))
 
 
@@ -64,5 +78,7 @@ def check_broker(ctx: DoctorContext) -> CheckResult:
         fix = _FIXES.get(exc.kind, "check hq.* in the config").format(host=target.host, port=target.port)
         return CheckResult.failed(NAME, f"{where}: {exc}", fix)
     except OSError as exc:
-        return CheckResult.failed(NAME, f"{where}: {exc}", _FIXES["unreachable"].format(host=target.host, port=target.port))
+        return CheckResult.failed(
+            NAME, f"{where}: {exc}", _FIXES["unreachable"].format(host=target.host, port=target.port)
+        )
     return CheckResult.passed(NAME, f"{where} accepts this kiosk's MQTT connection")

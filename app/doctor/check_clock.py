@@ -10,9 +10,9 @@ the newest times the ledger recorded, and the issue time of HQ's signed deny-lis
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from app.doctor.check_storage import database_files
 from app.doctor.core import CheckResult, DoctorContext
@@ -23,8 +23,10 @@ BACKWARDS_TOLERANCE = dt.timedelta(days=1)
 AHEAD_LIMIT = dt.timedelta(days=365)
 
 NTP_FIX = "enable NTP: sudo timedatectl set-ntp true (and make sure UDP 123 to the NTP server is open)"
-RTC_FIX = ("the Pi keeps no time without power: fit an RTC (Pi 5: a battery on the RTC connector; older Pis: "
-           "a DS3231 module with `dtoverlay=i2c-rtc,ds3231` in /boot/firmware/config.txt)")
+RTC_FIX = (
+    "the Pi keeps no time without power: fit an RTC (Pi 5: a battery on the RTC connector; older Pis: "
+    "a DS3231 module with `dtoverlay=i2c-rtc,ds3231` in /boot/firmware/config.txt)"
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,9 @@ class ClockVerdict:
     detail: str
 
 
-def judge_clock(now: dt.datetime, evidence: Sequence[tuple[str, dt.datetime]], ntp_synchronized: bool | None) -> ClockVerdict:
+def judge_clock(
+    now: dt.datetime, evidence: Sequence[tuple[str, dt.datetime]], ntp_synchronized: bool | None
+) -> ClockVerdict:
     """Pure verdict on `now` given trusted past times; usable by the app at start-up as well."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -44,19 +48,24 @@ def judge_clock(now: dt.datetime, evidence: Sequence[tuple[str, dt.datetime]], n
     if now < newest - BACKWARDS_TOLERANCE:
         behind = newest - now
         return ClockVerdict(
-            False, "behind",
+            False,
+            "behind",
             f"clock says {now.isoformat(timespec='seconds')}, {_span(behind)} before the newest recorded "
             f"time ({label} at {newest.isoformat(timespec='seconds')})",
         )
     if now > newest + AHEAD_LIMIT and ntp_synchronized is not True:
         ahead = now - newest
         return ClockVerdict(
-            False, "ahead",
+            False,
+            "ahead",
             f"clock says {now.isoformat(timespec='seconds')}, {_span(ahead)} after anything recorded "
             f"({label} at {newest.isoformat(timespec='seconds')}) and it is not NTP-synchronised",
         )
-    return ClockVerdict(True, "", f"{now.isoformat(timespec='seconds')}, consistent with {label} at "
-                                  f"{newest.isoformat(timespec='seconds')}")
+    return ClockVerdict(
+        True,
+        "",
+        f"{now.isoformat(timespec='seconds')}, consistent with {label} at {newest.isoformat(timespec='seconds')}",
+    )
 
 
 def _span(delta: dt.timedelta) -> str:
@@ -85,10 +94,13 @@ def check_clock(ctx: DoctorContext) -> list[CheckResult]:
     verdict = judge_clock(now, collect_evidence(ctx), synced)
     results: list[CheckResult] = []
     if not verdict.ok:
-        results.append(CheckResult.failed(
-            NAME, verdict.detail + "; signatures and expiries cannot be judged",
-            f"{NTP_FIX}\n{RTC_FIX}",
-        ))
+        results.append(
+            CheckResult.failed(
+                NAME,
+                verdict.detail + "; signatures and expiries cannot be judged",
+                f"{NTP_FIX}\n{RTC_FIX}",
+            )
+        )
     else:
         results.append(CheckResult.passed(NAME, verdict.detail))
     if synced is False:

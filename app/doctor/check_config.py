@@ -17,19 +17,24 @@ def check_config(ctx: DoctorContext) -> list[CheckResult]:
         config = load_config(ctx.config_path, environ=ctx.environ)
     except ConfigError as exc:
         where = ctx.config_path or "config.yaml"
-        return [CheckResult.failed(
-            NAME,
-            f"{len(exc.problems)} problem(s):\n" + "\n".join(f"  {p}" for p in exc.problems),
-            f"edit {where} at the lines listed, then re-check with: kiosk check-config {where}",
-        )]
+        return [
+            CheckResult.failed(
+                NAME,
+                f"{len(exc.problems)} problem(s):\n" + "\n".join(f"  {p}" for p in exc.problems),
+                f"edit {where} at the lines listed, then re-check with: kiosk check-config {where}",
+            )
+        ]
     ctx.config = config
     results = [CheckResult.passed(NAME, f"{config.source} is valid (device {config.device.id})")]
     results.append(_permissions(config))
     if config.simulation.enabled:
-        results.append(CheckResult.warning(
-            "simulation", "simulation.enabled is true: emulated reader and demo members, not real cards",
-            f"on a shop device set simulation.enabled: false and reader.driver: spi in {config.source}",
-        ))
+        results.append(
+            CheckResult.warning(
+                "simulation",
+                "simulation.enabled is true: emulated reader and demo members, not real cards",
+                f"on a shop device set simulation.enabled: false and reader.driver: spi in {config.source}",
+            )
+        )
     return results
 
 

@@ -46,14 +46,17 @@ def check_reader_bus(ctx: DoctorContext) -> CheckResult:
         if ctx.config.simulation.enabled:
             return CheckResult.passed(name, "emulated reader: no device node needed")
         return CheckResult.warning(
-            name, "reader.driver is emulator but simulation is off: no real card can be read",
+            name,
+            "reader.driver is emulator but simulation is off: no real card can be read",
             "set reader.driver: spi (or uart) in the config",
         )
     if reader.driver == "uart":
         node = ctx.device_path(reader.serial_port)
         enabled = boot_config_has(ctx, _UART_ON)
-        fix = (f"add the line `{UART_LINE}` to {ctx.boot_config} and disable the serial login console "
-               "(sudo raspi-config nonint do_serial_cons 1), then reboot")
+        fix = (
+            f"add the line `{UART_LINE}` to {ctx.boot_config} and disable the serial login console "
+            "(sudo raspi-config nonint do_serial_cons 1), then reboot"
+        )
         if enabled:
             fix = f"{UART_LINE} is set in {ctx.boot_config} but {node} is missing: reboot; check the wiring of TX/RX"
         return _node_result(ctx, name, node, fix, "dialout")
@@ -62,8 +65,10 @@ def check_reader_bus(ctx: DoctorContext) -> CheckResult:
     if enabled is False or enabled is None:
         fix = f"add the line `{SPI_LINE}` to {ctx.boot_config}, then reboot"
     else:
-        fix = (f"{SPI_LINE} is already in {ctx.boot_config}: reboot; if {node.name} is still missing, "
-               "check that no dtoverlay= line claims the SPI chip-select pins")
+        fix = (
+            f"{SPI_LINE} is already in {ctx.boot_config}: reboot; if {node.name} is still missing, "
+            "check that no dtoverlay= line claims the SPI chip-select pins"
+        )
     return _node_result(ctx, name, node, fix, "spi")
 
 
@@ -78,13 +83,15 @@ def check_gpio(ctx: DoctorContext) -> CheckResult:
     present = [c for c in candidates if c.exists()]
     if not present:
         return CheckResult.failed(
-            name, f"no GPIO device ({', '.join(c.name for c in candidates)}) under {ctx.dev_root}",
+            name,
+            f"no GPIO device ({', '.join(c.name for c in candidates)}) under {ctx.dev_root}",
             "this does not look like a Raspberry Pi OS kernel; reinstall Raspberry Pi OS Bookworm",
         )
     usable = [c for c in present if ctx.can_access(c, write=True)]
     if not usable:
         return CheckResult.failed(
-            name, f"user {ctx.who} cannot open {', '.join(str(c) for c in present)}",
+            name,
+            f"user {ctx.who} cannot open {', '.join(str(c) for c in present)}",
             f"sudo usermod -aG gpio {ctx.who}  (then: sudo systemctl restart kiosk)",
         )
     return CheckResult(name, True, Severity.INFO, f"{usable[0]} usable for reset pin BCM{reader.reset_pin}")

@@ -16,30 +16,44 @@ def check_display(ctx: DoctorContext) -> list[CheckResult]:
     results: list[CheckResult] = []
     cards = sorted((ctx.dev_root / "dri").glob("card*"))
     if not cards:
-        results.append(CheckResult.failed(
-            "display", f"no DRM device under {ctx.dev_root / 'dri'}",
-            "enable the KMS driver: make sure `dtoverlay=vc4-kms-v3d` is in /boot/firmware/config.txt, then reboot",
-            severity,
-        ))
+        results.append(
+            CheckResult.failed(
+                "display",
+                f"no DRM device under {ctx.dev_root / 'dri'}",
+                "enable the KMS driver: make sure `dtoverlay=vc4-kms-v3d` is in /boot/firmware/config.txt, then reboot",
+                severity,
+            )
+        )
     elif not any(ctx.can_access(c, write=True) for c in cards):
-        results.append(CheckResult.failed(
-            "display", f"user {ctx.who} cannot open {', '.join(str(c) for c in cards)}",
-            f"sudo usermod -aG video,render {ctx.who}", severity,
-        ))
+        results.append(
+            CheckResult.failed(
+                "display",
+                f"user {ctx.who} cannot open {', '.join(str(c) for c in cards)}",
+                f"sudo usermod -aG video,render {ctx.who}",
+                severity,
+            )
+        )
     else:
         results.append(CheckResult.passed("display", f"{', '.join(c.name for c in cards)} usable for SDL kmsdrm"))
 
     events = sorted((ctx.dev_root / "input").glob("event*"))
     if not events:
-        results.append(CheckResult.warning(
-            "touchscreen", "no input devices: touches will not reach the kiosk",
-            "check the touchscreen's ribbon/USB cable; `libinput list-devices` should list it",
-        ))
+        results.append(
+            CheckResult.warning(
+                "touchscreen",
+                "no input devices: touches will not reach the kiosk",
+                "check the touchscreen's ribbon/USB cable; `libinput list-devices` should list it",
+            )
+        )
     elif not any(ctx.can_access(e) for e in events):
-        results.append(CheckResult.failed(
-            "touchscreen", f"user {ctx.who} cannot read {ctx.dev_root / 'input'}/event*",
-            f"sudo usermod -aG input {ctx.who}", severity,
-        ))
+        results.append(
+            CheckResult.failed(
+                "touchscreen",
+                f"user {ctx.who} cannot read {ctx.dev_root / 'input'}/event*",
+                f"sudo usermod -aG input {ctx.who}",
+                severity,
+            )
+        )
     else:
         results.append(CheckResult.passed("touchscreen", f"{len(events)} input device(s) readable"))
     return results
@@ -55,7 +69,8 @@ def check_fonts(ctx: DoctorContext) -> CheckResult:
         kind = font_file_kind(path)
         if kind is None:
             return CheckResult.failed(
-                name, f"display.font {path} is missing or not a TrueType/OpenType font",
+                name,
+                f"display.font {path} is missing or not a TrueType/OpenType font",
                 "sudo apt install fonts-wqy-microhei and set display.font to "
                 "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc (or leave it empty)",
             )
@@ -65,6 +80,7 @@ def check_fonts(ctx: DoctorContext) -> CheckResult:
         if kind is not None:
             return CheckResult.passed(name, f"CJK font {candidate} ({kind})")
     return CheckResult.failed(
-        name, "no font with Chinese glyphs found: member names and tiers would show as boxes",
+        name,
+        "no font with Chinese glyphs found: member names and tiers would show as boxes",
         "sudo apt install fonts-wqy-microhei",
     )

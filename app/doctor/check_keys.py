@@ -44,8 +44,18 @@ def _card_master_key(path: Path) -> str:
 
 _KEYS = (
     ("hq_public_key", _hq_public_key, False, "install HQ's public key file (hq_public.pem) from HQ at {path}"),
-    ("card_master_key", _card_master_key, True, "install the fleet's card key file from HQ at {path} (mode 0640 root:kiosk)"),
-    ("voucher_signing_key", _voucher_key, True, "create it: sudo -u kiosk /opt/kiosk/venv/bin/kiosk keys init --config {config}"),
+    (
+        "card_master_key",
+        _card_master_key,
+        True,
+        "install the fleet's card key file from HQ at {path} (mode 0640 root:kiosk)",
+    ),
+    (
+        "voucher_signing_key",
+        _voucher_key,
+        True,
+        "create it: sudo -u kiosk /opt/kiosk/venv/bin/kiosk keys init --config {config}",
+    ),
 )
 
 
@@ -61,19 +71,30 @@ def check_keys(ctx: DoctorContext) -> list[CheckResult]:
         if not path.is_file():
             if simulated:
                 # Simulation creates throw-away keys at start-up; nothing is wrong yet.
-                results.append(CheckResult.warning(name, f"{path} is missing (simulation creates a throw-away key)",
-                                                   f"kiosk keys init --simulation --config {ctx.config.source}"))
+                results.append(
+                    CheckResult.warning(
+                        name,
+                        f"{path} is missing (simulation creates a throw-away key)",
+                        f"kiosk keys init --simulation --config {ctx.config.source}",
+                    )
+                )
             else:
                 results.append(CheckResult.failed(name, f"{path} is missing", fix))
             continue
         if not ctx.can_access(path):
-            results.append(CheckResult.failed(name, f"user {ctx.who} cannot read {path}",
-                                              f"sudo chown root:kiosk {path} && sudo chmod 0640 {path}"))
+            results.append(
+                CheckResult.failed(
+                    name,
+                    f"user {ctx.who} cannot read {path}",
+                    f"sudo chown root:kiosk {path} && sudo chmod 0640 {path}",
+                )
+            )
             continue
         mode = stat.S_IMODE(path.stat().st_mode)
         if secret and mode & (stat.S_IRWXO | stat.S_IWGRP):
-            results.append(CheckResult.failed(name, f"{path} is a secret but has mode {mode:04o}",
-                                              f"sudo chmod 0640 {path}"))
+            results.append(
+                CheckResult.failed(name, f"{path} is a secret but has mode {mode:04o}", f"sudo chmod 0640 {path}")
+            )
             continue
         try:
             what = parse(path)

@@ -10,6 +10,7 @@ NAME = "reader"
 class ReaderInUse(RuntimeError):
     """The probe declined: another process (the running kiosk service) owns the reader."""
 
+
 #: VersionReg values of chips that work with the kiosk's driver.
 KNOWN_VERSIONS = {
     0x91: "MFRC522 v1.0",
@@ -22,10 +23,14 @@ KNOWN_VERSIONS = {
 
 def _wiring_fix(driver: str) -> str:
     if driver == "uart":
-        return ("check wiring: reader TX->Pi RXD (GPIO15), RX->TXD (GPIO14), 3.3 V and GND; the RC522 "
-                "must be strapped for UART (I2C pin high, EA low); check reader.baud (power-on 9600)")
-    return ("check wiring: SDA/NSS->CE0 (GPIO8), SCK->GPIO11, MOSI->GPIO10, MISO->GPIO9, RST->reset_pin, "
-            "3.3 V (never 5 V) and GND; then: sudo systemctl restart kiosk")
+        return (
+            "check wiring: reader TX->Pi RXD (GPIO15), RX->TXD (GPIO14), 3.3 V and GND; the RC522 "
+            "must be strapped for UART (I2C pin high, EA low); check reader.baud (power-on 9600)"
+        )
+    return (
+        "check wiring: SDA/NSS->CE0 (GPIO8), SCK->GPIO11, MOSI->GPIO10, MISO->GPIO9, RST->reset_pin, "
+        "3.3 V (never 5 V) and GND; then: sudo systemctl restart kiosk"
+    )
 
 
 def check_reader(ctx: DoctorContext) -> CheckResult:
@@ -39,15 +44,17 @@ def check_reader(ctx: DoctorContext) -> CheckResult:
     except ReaderInUse as exc:
         return CheckResult.skip(NAME, str(exc))
     except Exception as exc:  # any transport error means "no reader", with the reason shown
-        return CheckResult.failed(NAME, f"cannot talk to the reader ({driver}): {type(exc).__name__}: {exc}",
-                                  _wiring_fix(driver))
+        return CheckResult.failed(
+            NAME, f"cannot talk to the reader ({driver}): {type(exc).__name__}: {exc}", _wiring_fix(driver)
+        )
     if version in (0x00, 0xFF):
         return CheckResult.failed(
             NAME, f"no answer from the reader ({driver}): VersionReg reads {version:#04x}", _wiring_fix(driver)
         )
     if version not in KNOWN_VERSIONS:
         return CheckResult.warning(
-            NAME, f"reader answers with unknown VersionReg {version:#04x}",
+            NAME,
+            f"reader answers with unknown VersionReg {version:#04x}",
             "the chip may be a clone the driver was not tested with; try another reader module",
         )
     return CheckResult.passed(NAME, f"{KNOWN_VERSIONS[version]} (VersionReg {version:#04x}) via {driver}")

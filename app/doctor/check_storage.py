@@ -33,14 +33,18 @@ def check_data_dir(ctx: DoctorContext) -> CheckResult:
     data_dir = Path(ctx.config.ledger.data_dir)
     if not data_dir.exists():
         return CheckResult.warning(
-            name, f"{data_dir} does not exist yet",
+            name,
+            f"{data_dir} does not exist yet",
             "it is created at the first start of the service (StateDirectory=kiosk): sudo systemctl start kiosk",
         )
     if not data_dir.is_dir():
-        return CheckResult.failed(name, f"{data_dir} is not a directory", f"move {data_dir} aside and restart the kiosk")
+        return CheckResult.failed(
+            name, f"{data_dir} is not a directory", f"move {data_dir} aside and restart the kiosk"
+        )
     if not ctx.can_access(data_dir, write=True):
         return CheckResult.failed(
-            name, f"user {ctx.who} cannot write to {data_dir}",
+            name,
+            f"user {ctx.who} cannot write to {data_dir}",
             f"sudo chown -R {ctx.who}: {data_dir}",
         )
     return CheckResult.passed(name, f"{data_dir} writable by {ctx.who}")
@@ -58,23 +62,27 @@ def check_databases(ctx: DoctorContext) -> list[CheckResult]:
     for path in files:
         problems = ctx.db_probe(path)
         if problems:
-            results.append(CheckResult.failed(
-                f"{name} {path.name}",
-                f"{path} fails the integrity check: {'; '.join(problems[:3])}",
-                "sudo systemctl stop kiosk; keep a copy of the file (and its -wal) for HQ support; "
-                "then start the kiosk: it moves the corrupt ledger aside (*.corrupt-*) and rebuilds "
-                "it from HQ; unsent events in the old file are recovered from that copy",
-            ))
+            results.append(
+                CheckResult.failed(
+                    f"{name} {path.name}",
+                    f"{path} fails the integrity check: {'; '.join(problems[:3])}",
+                    "sudo systemctl stop kiosk; keep a copy of the file (and its -wal) for HQ support; "
+                    "then start the kiosk: it moves the corrupt ledger aside (*.corrupt-*) and rebuilds "
+                    "it from HQ; unsent events in the old file are recovered from that copy",
+                )
+            )
         else:
             results.append(CheckResult.passed(f"{name} {path.name}", f"{path} integrity ok"))
     leftovers = quarantined_files(data_dir)
     if leftovers:
-        results.append(CheckResult.warning(
-            "quarantined ledgers", f"{len(leftovers)} corrupt ledger(s) were moved aside: "
-            + ", ".join(p.name for p in leftovers),
-            "send them to HQ support so any events they hold that HQ never acknowledged can be recovered; "
-            "delete them afterwards",
-        ))
+        results.append(
+            CheckResult.warning(
+                "quarantined ledgers",
+                f"{len(leftovers)} corrupt ledger(s) were moved aside: " + ", ".join(p.name for p in leftovers),
+                "send them to HQ support so any events they hold that HQ never acknowledged can be recovered; "
+                "delete them afterwards",
+            )
+        )
     return results
 
 
@@ -92,7 +100,10 @@ def check_disk(ctx: DoctorContext) -> CheckResult:
     usage = ctx.disk_usage(where)
     free_mib = usage.free // (1024 * 1024)
     detail = f"{free_mib} MiB free of {usage.total // (1024 * 1024)} MiB on the filesystem of {where}"
-    fix = "free space: sudo journalctl --vacuum-size=100M; sudo apt clean; remove old *.corrupt-* ledgers after HQ has them"
+    fix = (
+        "free space: sudo journalctl --vacuum-size=100M; sudo apt clean; "
+        "remove old *.corrupt-* ledgers after HQ has them"
+    )
     if usage.free < MIN_FREE_BYTES:
         return CheckResult.failed(name, detail, fix)
     if usage.free < WARN_FREE_BYTES:

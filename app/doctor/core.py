@@ -7,9 +7,10 @@ import enum
 import logging
 import os
 import shutil
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from app.doctor import probes
 
@@ -34,19 +35,19 @@ class CheckResult:
     skipped: bool = False
 
     @classmethod
-    def passed(cls, name: str, detail: str) -> "CheckResult":
+    def passed(cls, name: str, detail: str) -> CheckResult:
         return cls(name, True, Severity.INFO, detail)
 
     @classmethod
-    def failed(cls, name: str, detail: str, fix: str, severity: Severity = Severity.ERROR) -> "CheckResult":
+    def failed(cls, name: str, detail: str, fix: str, severity: Severity = Severity.ERROR) -> CheckResult:
         return cls(name, False, severity, detail, fix)
 
     @classmethod
-    def warning(cls, name: str, detail: str, fix: str) -> "CheckResult":
+    def warning(cls, name: str, detail: str, fix: str) -> CheckResult:
         return cls(name, False, Severity.WARNING, detail, fix)
 
     @classmethod
-    def skip(cls, name: str, why: str) -> "CheckResult":
+    def skip(cls, name: str, why: str) -> CheckResult:
         return cls(name, True, Severity.INFO, why, skipped=True)
 
     @property
@@ -69,7 +70,7 @@ class CheckResult:
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -130,7 +131,8 @@ def run_checks(ctx: DoctorContext, checks: Iterable[Check]) -> list[CheckResult]
         except Exception as exc:  # the doctor must report on a broken kiosk, not become one
             _LOG.exception("doctor check %s crashed", name)
             outcome = CheckResult.failed(
-                name, f"the check itself crashed: {type(exc).__name__}: {exc}",
+                name,
+                f"the check itself crashed: {type(exc).__name__}: {exc}",
                 "report this as a bug in kiosk doctor, with the output of `kiosk doctor --json`",
             )
         ctx.results.extend(outcome if isinstance(outcome, list) else [outcome])

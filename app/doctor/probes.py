@@ -121,7 +121,7 @@ def _parse_time(text: object) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def latest_recorded_times(path: Path) -> list[tuple[str, dt.datetime]]:
@@ -161,7 +161,10 @@ def ntp_synchronized() -> bool | None:
     try:
         proc = subprocess.run(
             ["timedatectl", "show", "--property=NTPSynchronized", "--value"],
-            capture_output=True, text=True, timeout=5, check=False,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -176,14 +179,14 @@ def package_build_time() -> dt.datetime | None:
         newest = max(p.stat().st_mtime for p in package.rglob("*.py"))
     except (OSError, ValueError):
         return None
-    return dt.datetime.fromtimestamp(newest, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(newest, dt.UTC)
 
 
 # --- fonts ----------------------------------------------------------------------------------
 
 
 def font_file_kind(path: Path) -> str | None:
-    """"ttc", "ttf" or "otf" from the file's magic bytes; None if it is no font we know."""
+    """ "ttc", "ttf" or "otf" from the file's magic bytes; None if it is no font we know."""
     try:
         with open(path, "rb") as f:
             magic = f.read(4)
@@ -281,8 +284,10 @@ def probe_broker(target: BrokerTarget) -> None:
         raise BrokerProbeError("dns", f"cannot resolve {target.host!r}: {exc.strerror}") from None
     try:
         raw = socket.create_connection((target.host, target.port), timeout=target.timeout_s)
-    except (TimeoutError, socket.timeout):
-        raise BrokerProbeError("timeout", f"no answer from {target.host}:{target.port} within {target.timeout_s:g}s") from None
+    except TimeoutError:
+        raise BrokerProbeError(
+            "timeout", f"no answer from {target.host}:{target.port} within {target.timeout_s:g}s"
+        ) from None
     except ConnectionRefusedError:
         raise BrokerProbeError("refused", f"{target.host}:{target.port} refused the connection") from None
     except OSError as exc:
@@ -305,7 +310,7 @@ def probe_broker(target: BrokerTarget) -> None:
         try:
             sock.sendall(mqtt_connect_packet(target.client_id, target.username, target.password))
             header = _recv_exact(sock, 4)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise BrokerProbeError("mqtt", "broker accepted TCP but did not answer MQTT CONNECT") from None
         except OSError as exc:
             raise BrokerProbeError("mqtt", f"MQTT exchange failed: {exc}") from None

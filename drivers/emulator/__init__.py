@@ -34,5 +34,14 @@ from drivers.emulator.clock import ModelClock
 from drivers.emulator.field import Field
 from drivers.emulator.timing import TimingModel
 
-__all__ = ["Field", "MFRC522Emulator", "MifareClassic1K", "ModelClock", "Ntag213", "TimingModel", "Ultralight",
-           "trailer", "value_block"]
+__all__ = [
+    "Field",
+    "MFRC522Emulator",
+    "MifareClassic1K",
+    "ModelClock",
+    "Ntag213",
+    "TimingModel",
+    "Ultralight",
+    "trailer",
+    "value_block",
+]

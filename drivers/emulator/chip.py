@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from drivers import registers as r
 from drivers.crc import crc_a
@@ -38,8 +38,9 @@ class MFRC522Emulator:
     """One emulated MFRC522 with its antenna field. `version` is what VersionReg reads; 0x00 or
     0xFF model a dead bus (every read returns that value)."""
 
-    def __init__(self, field: Field | None = None, *, version: int = r.VERSION_V2,
-                 timing: TimingModel | None = None) -> None:
+    def __init__(
+        self, field: Field | None = None, *, version: int = r.VERSION_V2, timing: TimingModel | None = None
+    ) -> None:
         self.field = field if field is not None else Field()
         self.timing = timing or TimingModel()
         self.version = version
@@ -220,8 +221,7 @@ class MFRC522Emulator:
         elif reg == r.TX_CONTROL:
             self._regs[reg] = value
             self.field.set_power(bool(value & r.TX_CONTROL_ANTENNA))
-        elif reg in (r.ERROR, r.STATUS1, r.VERSION, r.CRC_RESULT_H, r.CRC_RESULT_L,
-                     r.T_COUNTER_H, r.T_COUNTER_L):
+        elif reg in (r.ERROR, r.STATUS1, r.VERSION, r.CRC_RESULT_H, r.CRC_RESULT_L, r.T_COUNTER_H, r.T_COUNTER_L):
             pass  # read-only
         else:
             self._regs[reg] = value

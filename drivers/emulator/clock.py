@@ -6,17 +6,17 @@ traffic, RF frames and card answers; `chip.advance()` is "wait until the next po
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from drivers.emulator.chip import MFRC522Emulator
 
-EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 class ModelClock:
-    def __init__(self, chip: "MFRC522Emulator", start: datetime = EPOCH) -> None:
+    def __init__(self, chip: MFRC522Emulator, start: datetime = EPOCH) -> None:
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         self.chip = chip

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 class CommandUnit:
-    def __init__(self, chip: "MFRC522Emulator") -> None:
+    def __init__(self, chip: MFRC522Emulator) -> None:
         self.chip = chip
 
     def start(self, command: int) -> None:
@@ -84,8 +84,9 @@ class CommandUnit:
         def receiving() -> None:
             if chip.reg(r.T_MODE) & r.T_MODE_TAUTO:
                 chip.timer.stop(chip.model_time_s)
-            chip.schedule(first_bit + TimingModel.frame_s(reception.frame.nbits), "cmd",
-                          lambda: self._received(reception))
+            chip.schedule(
+                first_bit + TimingModel.frame_s(reception.frame.nbits), "cmd", lambda: self._received(reception)
+            )
 
         chip.schedule(first_bit, "cmd", receiving)
 
@@ -100,7 +101,8 @@ class CommandUnit:
             if not chip.reg(r.COLL) & r.COLL_VALUES_AFTER_COLL:
                 bits = bits[:position] + [0] * (len(bits) - position)
             chip._regs[r.COLL] = (chip.reg(r.COLL) & r.COLL_VALUES_AFTER_COLL) | (
-                r.COLL_POS_NOT_VALID if position > 32 else position % 32)
+                r.COLL_POS_NOT_VALID if position > 32 else position % 32
+            )
         if reception.parity_error:
             error |= r.ERR_PARITY
         packed = Frame.from_bits(bits)
@@ -129,9 +131,11 @@ class CommandUnit:
         answer_sent = nonce_back + FRAME_DELAY_S + TimingModel.frame_s(64)
         token_back = answer_sent + FRAME_DELAY_S + timing.auth_processing_s + TimingModel.frame_s(32)
         if outcome is AuthOutcome.OK:
+
             def authenticated() -> None:
                 chip.crypto_on = True
                 self._finish()
+
             chip.schedule(token_back, "cmd", authenticated)
             return
         # No answer at some step: the command waits; the timer (TAuto) will fire.

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from drivers.emulator.cards.classic import AuthOutcome, MifareClassic1K
 from drivers.emulator.cards.iso14443 import Iso14443Card
@@ -134,8 +134,7 @@ class Field:
                 return None
             return self._damage(merge(replies))
 
-    def authenticate(self, command: int, block: int, key: bytes, uid4: bytes,
-                     crypto_on: bool) -> AuthOutcome:
+    def authenticate(self, command: int, block: int, key: bytes, uid4: bytes, crypto_on: bool) -> AuthOutcome:
         """MFAuthent's two reader frames to the selected Classic card, reduced to the outcome."""
         with self.lock:
             self.frames_sent += 2

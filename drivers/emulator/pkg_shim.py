@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from drivers.emulator.chip import MFRC522Emulator
 
 
-def spidev_module(chip: "MFRC522Emulator") -> types.ModuleType:
+def spidev_module(chip: MFRC522Emulator) -> types.ModuleType:
     module = types.ModuleType("spidev")
 
     class SpiDev(EmulatorSpiDevice):
@@ -28,12 +28,11 @@ def spidev_module(chip: "MFRC522Emulator") -> types.ModuleType:
     return module
 
 
-def gpio_module(chip: "MFRC522Emulator", reset_pin: int = 22) -> types.ModuleType:
+def gpio_module(chip: MFRC522Emulator, reset_pin: int = 22) -> types.ModuleType:
     """An RPi.GPIO look-alike module whose pin `reset_pin` (the package's default) is NRSTPD."""
     board = EmulatorGpio(chip, reset_pin=reset_pin)
     module = types.ModuleType("RPi.GPIO")
-    for name in ("BOARD", "BCM", "OUT", "IN", "LOW", "HIGH", "PUD_UP", "PUD_DOWN", "FALLING",
-                 "RISING"):
+    for name in ("BOARD", "BCM", "OUT", "IN", "LOW", "HIGH", "PUD_UP", "PUD_DOWN", "FALLING", "RISING"):
         setattr(module, name, getattr(EmulatorGpio, name))
     for name in ("getmode", "setmode", "setup", "output", "input", "cleanup"):
         setattr(module, name, getattr(board, name))

@@ -17,7 +17,7 @@ class Frame:
     nbits: int
 
     @classmethod
-    def of(cls, data: bytes, last_bits: int = 0) -> "Frame":
+    def of(cls, data: bytes, last_bits: int = 0) -> Frame:
         if not data:
             return cls(b"", 0)
         return cls(bytes(data), (len(data) - 1) * 8 + (last_bits or 8))
@@ -30,7 +30,7 @@ class Frame:
         return [(self.data[i // 8] >> (i % 8)) & 1 for i in range(self.nbits)]
 
     @classmethod
-    def from_bits(cls, bits: list[int]) -> "Frame":
+    def from_bits(cls, bits: list[int]) -> Frame:
         out = bytearray((len(bits) + 7) // 8)
         for i, bit in enumerate(bits):
             if bit:
@@ -46,11 +46,11 @@ class Reply:
     extra_delay_s: float = 0.0
 
     @classmethod
-    def data(cls, data: bytes, extra_delay_s: float = 0.0) -> "Reply":
+    def data(cls, data: bytes, extra_delay_s: float = 0.0) -> Reply:
         return cls(Frame.of(data), extra_delay_s)
 
     @classmethod
-    def nibble(cls, value: int, extra_delay_s: float = 0.0) -> "Reply":
+    def nibble(cls, value: int, extra_delay_s: float = 0.0) -> Reply:
         return cls(Frame(bytes((value & 0x0F,)), 4), extra_delay_s)
 
 

@@ -25,7 +25,7 @@ _LOG = logging.getLogger(__name__)
 class EmulatorSpiDevice:
     """Looks like spidev.SpiDev to a transport: `xfer2(list) -> list`, `close()`."""
 
-    def __init__(self, chip: "MFRC522Emulator") -> None:
+    def __init__(self, chip: MFRC522Emulator) -> None:
         self.chip = chip
         self.mode = 0
         self.max_speed_hz = 125_000_000  # spidev's default, to show what happens if nobody sets it
@@ -63,7 +63,7 @@ class EmulatorSpiDevice:
 class PtyUartServer:
     """Serves the chip's UART on the master side of a pty; `port` is the slave path to open."""
 
-    def __init__(self, chip: "MFRC522Emulator") -> None:
+    def __init__(self, chip: MFRC522Emulator) -> None:
         self.chip = chip
         self.lock = threading.Lock()
         self._master, self._slave = os.openpty()
@@ -72,10 +72,9 @@ class PtyUartServer:
         self._stop = threading.Event()
         self._pending_write: int | None = None
         self.mismatched_bytes = 0
-        self._thread = threading.Thread(target=self._serve, name="mfrc522-uart-emulator",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="mfrc522-uart-emulator", daemon=True)
 
-    def __enter__(self) -> "PtyUartServer":
+    def __enter__(self) -> PtyUartServer:
         self.start()
         return self
 
@@ -154,7 +153,7 @@ class EmulatorGpio:
     LOW, HIGH = 0, 1
     PUD_UP, PUD_DOWN, FALLING, RISING = 22, 21, 32, 31
 
-    def __init__(self, chip: "MFRC522Emulator", reset_pin: int | None = 25) -> None:
+    def __init__(self, chip: MFRC522Emulator, reset_pin: int | None = 25) -> None:
         self.chip = chip
         self.reset_pin = reset_pin
         self.mode: int | None = None

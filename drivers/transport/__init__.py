@@ -23,25 +23,31 @@ def open_transport(kind: str, *, spy: bool = False, **params: Any) -> RegisterTr
     transport: RegisterTransport
     if kind == "emulator":
         from drivers.transport.emulator import EmulatorTransport
+
         chip = params.pop("chip", None)
         if chip is None:
             from drivers.emulator import MFRC522Emulator
+
             chip = MFRC522Emulator()
         _no_leftovers(kind, params)
         transport = EmulatorTransport(chip)
     elif kind == "spi":
         from drivers.transport.spi import SpiTransport
+
         transport = SpiTransport.open(**params)
     elif kind == "uart":
         from drivers.transport.uart import UartTransport
+
         transport = UartTransport.open(**params)
     elif kind == "mfrc522":
         from drivers.transport.mfrc522pkg import Mfrc522PackageTransport
+
         transport = Mfrc522PackageTransport.open(**params)
     else:
         raise ValueError(f"unknown transport kind {kind!r}; expected one of {KINDS}")
     if spy:
         from drivers.transport.spy import SpyTransport
+
         transport = SpyTransport(transport)
     return transport
 

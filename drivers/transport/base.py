@@ -24,15 +24,16 @@ class TransportStats:
     def register_accesses(self) -> int:
         return self.register_reads + self.register_writes
 
-    def snapshot(self) -> "TransportStats":
-        return TransportStats(self.register_reads, self.register_writes, self.transactions,
-                              self.bytes_moved)
+    def snapshot(self) -> TransportStats:
+        return TransportStats(self.register_reads, self.register_writes, self.transactions, self.bytes_moved)
 
-    def since(self, earlier: "TransportStats") -> "TransportStats":
-        return TransportStats(self.register_reads - earlier.register_reads,
-                              self.register_writes - earlier.register_writes,
-                              self.transactions - earlier.transactions,
-                              self.bytes_moved - earlier.bytes_moved)
+    def since(self, earlier: TransportStats) -> TransportStats:
+        return TransportStats(
+            self.register_reads - earlier.register_reads,
+            self.register_writes - earlier.register_writes,
+            self.transactions - earlier.transactions,
+            self.bytes_moved - earlier.bytes_moved,
+        )
 
 
 @runtime_checkable

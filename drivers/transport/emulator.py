@@ -20,7 +20,7 @@ class EmulatorTransport:
     """Register accesses go straight to the chip, which range-checks them (ValueError) like every
     transport does; the counting is inline because an idle poll is made of these calls."""
 
-    def __init__(self, chip: "MFRC522Emulator") -> None:
+    def __init__(self, chip: MFRC522Emulator) -> None:
         self.chip = chip
         self.stats = TransportStats()
 

@@ -14,7 +14,8 @@ import os
 import sys
 import time
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from drivers.errors import BusFault
 from drivers.transport.base import TransportStats, check_register, check_value
@@ -28,6 +29,7 @@ def load_package(modules: tuple[types.ModuleType, types.ModuleType] | None = Non
     """The package's MFRC522 module; with `modules` a private copy importing those instead."""
     if modules is None:
         from mfrc522 import MFRC522 as module  # imports RPi.GPIO: only works on a Pi
+
         return module
     spidev, gpio = modules
     # find_spec of the top-level package does not run its __init__ (which imports RPi.GPIO).
@@ -53,8 +55,14 @@ def load_package(modules: tuple[types.ModuleType, types.ModuleType] | None = Non
 
 
 class Mfrc522PackageTransport:
-    def __init__(self, reader: Any, *, reset_pin: int | None = None, gpio: Any = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        reader: Any,
+        *,
+        reset_pin: int | None = None,
+        gpio: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.reader = reader  # an mfrc522.MFRC522.MFRC522 instance
         self.reset_pin = reset_pin
         self._gpio = gpio
@@ -62,9 +70,15 @@ class Mfrc522PackageTransport:
         self.stats = TransportStats()
 
     @classmethod
-    def open(cls, bus: int = 0, device: int = 0, speed_hz: int = 4_000_000, pin_rst: int = -1,
-             modules: tuple[types.ModuleType, types.ModuleType] | None = None,
-             sleep: Callable[[float], None] = time.sleep) -> "Mfrc522PackageTransport":
+    def open(
+        cls,
+        bus: int = 0,
+        device: int = 0,
+        speed_hz: int = 4_000_000,
+        pin_rst: int = -1,
+        modules: tuple[types.ModuleType, types.ModuleType] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Mfrc522PackageTransport:
         module = load_package(modules)
         try:
             reader = module.MFRC522(bus=bus, device=device, spd=speed_hz, pin_rst=pin_rst)

@@ -7,13 +7,20 @@ Only the pins we set up are cleaned up: other code on the Pi may own other pins.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class ControlPins:
-    def __init__(self, *, reset_pin: int | None = None, irq_pin: int | None = None,
-                 gpio: Any = None, numbering: str = "BCM",
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        reset_pin: int | None = None,
+        irq_pin: int | None = None,
+        gpio: Any = None,
+        numbering: str = "BCM",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.reset_pin = reset_pin
         self.irq_pin = irq_pin
         self._sleep = sleep
@@ -22,6 +29,7 @@ class ControlPins:
             return
         if self._gpio is None:
             import RPi.GPIO as gpio_module  # lazily: it refuses to import off a Raspberry Pi
+
             self._gpio = gpio_module
         gpio = self._gpio
         wanted = gpio.BCM if numbering == "BCM" else gpio.BOARD
@@ -51,8 +59,7 @@ class ControlPins:
             return False
         if self._gpio.input(self.irq_pin) == self._gpio.LOW:
             return True
-        self._gpio.wait_for_edge(self.irq_pin, self._gpio.FALLING,
-                                 timeout=max(1, int(seconds * 1000 + 0.999)))
+        self._gpio.wait_for_edge(self.irq_pin, self._gpio.FALLING, timeout=max(1, int(seconds * 1000 + 0.999)))
         return True
 
     def close(self) -> None:

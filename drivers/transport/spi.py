@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from drivers.errors import BusFault
 from drivers.transport.base import TransportStats, check_register, check_value
@@ -39,20 +40,29 @@ def write_address(reg: int) -> int:
 class SpiTransport:
     """Register access over an SPI device object (spidev.SpiDev or anything with xfer2)."""
 
-    def __init__(self, device: SpiDevice, *, pins: ControlPins | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, device: SpiDevice, *, pins: ControlPins | None = None, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.device = device
         self.pins = pins or ControlPins()
         self._sleep = sleep
         self.stats = TransportStats()
 
     @classmethod
-    def open(cls, bus: int = 0, device: int = 0, speed_hz: int = DEFAULT_SPEED_HZ,
-             reset_pin: int | None = None, irq_pin: int | None = None, numbering: str = "BCM",
-             gpio: Any = None) -> "SpiTransport":
+    def open(
+        cls,
+        bus: int = 0,
+        device: int = 0,
+        speed_hz: int = DEFAULT_SPEED_HZ,
+        reset_pin: int | None = None,
+        irq_pin: int | None = None,
+        numbering: str = "BCM",
+        gpio: Any = None,
+    ) -> SpiTransport:
         if not 0 < speed_hz <= MAX_SPEED_HZ:
             raise ValueError(f"SPI speed must be 1..{MAX_SPEED_HZ} Hz for the MFRC522")
         import spidev  # lazily: only on the device
+
         spi = spidev.SpiDev()
         try:
             spi.open(bus, device)

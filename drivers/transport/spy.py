@@ -14,11 +14,32 @@ from drivers.transport.base import RegisterTransport, TransportStats
 
 _LOG = logging.getLogger(__name__)
 
-NAMES = {value: name for name, value in vars(r).items()
-         if isinstance(value, int) and name.isupper() and 0 <= value <= 0x3F
-         and not name.startswith(("CMD_", "IRQ_", "ERR_", "DIV_IRQ_", "VERSION_", "STATUS2_",
-                                  "FIFO_FLUSH", "CONTROL_", "BIT_FRAMING_", "COLL_", "T_MODE_",
-                                  "TX_CONTROL_", "TX_ASK_", "COMMAND_", "FIFO_SIZE"))}
+NAMES = {
+    value: name
+    for name, value in vars(r).items()
+    if isinstance(value, int)
+    and name.isupper()
+    and 0 <= value <= 0x3F
+    and not name.startswith(
+        (
+            "CMD_",
+            "IRQ_",
+            "ERR_",
+            "DIV_IRQ_",
+            "VERSION_",
+            "STATUS2_",
+            "FIFO_FLUSH",
+            "CONTROL_",
+            "BIT_FRAMING_",
+            "COLL_",
+            "T_MODE_",
+            "TX_CONTROL_",
+            "TX_ASK_",
+            "COMMAND_",
+            "FIFO_SIZE",
+        )
+    )
+}
 
 
 def register_name(reg: int) -> str:
@@ -26,8 +47,7 @@ def register_name(reg: int) -> str:
 
 
 class SpyTransport:
-    def __init__(self, inner: RegisterTransport, *, logger: logging.Logger = _LOG,
-                 keep: int = 1000) -> None:
+    def __init__(self, inner: RegisterTransport, *, logger: logging.Logger = _LOG, keep: int = 1000) -> None:
         self.inner = inner
         self.log = logger
         self.trace: deque[str] = deque(maxlen=keep)

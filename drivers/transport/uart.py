@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from drivers.errors import BusFault
 from drivers.registers import SERIAL_SPEED, SERIAL_SPEEDS
@@ -23,8 +24,9 @@ FIFO_DATA = 0x09
 
 
 class UartTransport:
-    def __init__(self, port: Any, *, pins: ControlPins | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, port: Any, *, pins: ControlPins | None = None, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.port = port  # a serial.Serial (or anything with read/write/baudrate)
         self.pins = pins or ControlPins()
         self._sleep = sleep
@@ -32,17 +34,25 @@ class UartTransport:
         self.wanted_baudrate = DEFAULT_BAUD
 
     @classmethod
-    def open(cls, port: str = "/dev/serial0", baudrate: int = DEFAULT_BAUD, timeout_s: float = 0.2,
-             reset_pin: int | None = None, numbering: str = "BCM", gpio: Any = None,
-             sleep: Callable[[float], None] = time.sleep) -> "UartTransport":
+    def open(
+        cls,
+        port: str = "/dev/serial0",
+        baudrate: int = DEFAULT_BAUD,
+        timeout_s: float = 0.2,
+        reset_pin: int | None = None,
+        numbering: str = "BCM",
+        gpio: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> UartTransport:
         import serial  # lazily, like every hardware library
+
         try:
-            handle = serial.Serial(port, baudrate=DEFAULT_BAUD, timeout=timeout_s,
-                                   write_timeout=timeout_s)
+            handle = serial.Serial(port, baudrate=DEFAULT_BAUD, timeout=timeout_s, write_timeout=timeout_s)
         except (serial.SerialException, OSError) as exc:
             raise BusFault(f"cannot open serial port {port}: {exc}") from exc
-        transport = cls(handle, pins=ControlPins(reset_pin=reset_pin, gpio=gpio, sleep=sleep,
-                                                 numbering=numbering), sleep=sleep)
+        transport = cls(
+            handle, pins=ControlPins(reset_pin=reset_pin, gpio=gpio, sleep=sleep, numbering=numbering), sleep=sleep
+        )
         if baudrate != DEFAULT_BAUD:
             transport.set_baudrate(baudrate)
         return transport

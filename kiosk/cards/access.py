@@ -31,7 +31,9 @@ class AccessConditions:
     gpb: int = GPB_DEFAULT
 
     @classmethod
-    def uniform(cls, data: tuple[int, int, int], trailer: tuple[int, int, int], gpb: int = GPB_DEFAULT) -> AccessConditions:
+    def uniform(
+        cls, data: tuple[int, int, int], trailer: tuple[int, int, int], gpb: int = GPB_DEFAULT
+    ) -> AccessConditions:
         return cls((data, data, data, trailer), gpb)
 
 

@@ -60,4 +60,4 @@ def write_copy(session: TagSession, sector: int, data: bytes) -> None:
     if len(data) != len(ZERO_COPY):
         raise ValueError("a copy is 48 bytes")
     for index, block in enumerate(layout.data_blocks(sector)):
-        session.write_block(block, data[index * layout.BLOCK_BYTES:(index + 1) * layout.BLOCK_BYTES])
+        session.write_block(block, data[index * layout.BLOCK_BYTES : (index + 1) * layout.BLOCK_BYTES])

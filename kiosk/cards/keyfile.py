@@ -77,8 +77,7 @@ def load_master_keys(path: Path, *, check_permissions: bool = True) -> MasterKey
         raise KeyFileError(f"{path}: cannot read key file ({exc.strerror})") from None
     if check_permissions and os.name == "posix" and st.st_mode & (stat.S_IRWXO | stat.S_IWGRP):
         raise KeyFileError(
-            f"{path}: key file must not be accessible to others (mode {stat.S_IMODE(st.st_mode):04o}; "
-            "use chmod 600)"
+            f"{path}: key file must not be accessible to others (mode {stat.S_IMODE(st.st_mode):04o}; use chmod 600)"
         )
     try:
         text = path.read_text(encoding="utf-8")

@@ -27,16 +27,16 @@ _LOG = logging.getLogger(__name__)
 _ORDER = layout.RECORD_SECTORS + tuple(s for s in layout.KEYED_SECTORS if s not in layout.RECORD_SECTORS)
 
 
-def personalize(
-    session: TagSession, keys: MasterKeys, member_id: str, issue_no: int, faults: CardFaults
-) -> CardRecord:
+def personalize(session: TagSession, keys: MasterKeys, member_id: str, issue_no: int, faults: CardFaults) -> CardRecord:
     """Write the member record (counter 0) and key every sector; return the record as read back."""
     uid = bytes(session.uid)
     if session.card_type != layout.CARD_TYPE or len(uid) not in (4, 7):
         raise UnsupportedCard(f"cannot personalize a {session.card_type} with a {len(uid)}-byte UID")
     record = CardRecord(uid, member_id, issue_no, 0, keys.key_id)
-    images = {layout.copy_sector(0): encode_record(record, layout.copy_sector(0), keys),
-              layout.copy_sector(1): ZERO_COPY}
+    images = {
+        layout.copy_sector(0): encode_record(record, layout.copy_sector(0), keys),
+        layout.copy_sector(1): ZERO_COPY,
+    }
     for sector in _ORDER:
         sk = sector_keys(keys, uid, sector)
         keying = open_for_write(session, sector, sk, faults)

@@ -37,7 +37,8 @@ class CardReading:
     def genuine_copies(self) -> tuple[CopyReading, ...]:
         """Valid copies read with this card's own diversified key A: the only ones we trust."""
         return tuple(
-            c for c in self.copies
+            c
+            for c in self.copies
             if c.keying is SectorKeying.DIVERSIFIED and c.check is not None and c.check.status is CopyStatus.VALID
         )
 

@@ -105,8 +105,8 @@ def parse_record(data: bytes) -> CardRecord:
     """
     if not isinstance(data, (bytes, bytearray)) or len(data) != RECORD_BYTES:
         raise RecordFormatError("bad_length", f"expected {RECORD_BYTES} bytes")
-    magic, version, key_id, uid_len, uid_field, issue_no, counter, mid_len, mid_field, reserved = (
-        _HEAD.unpack_from(bytes(data))
+    magic, version, key_id, uid_len, uid_field, issue_no, counter, mid_len, mid_field, reserved = _HEAD.unpack_from(
+        bytes(data)
     )
     if magic != MAGIC:
         raise RecordFormatError("bad_magic")

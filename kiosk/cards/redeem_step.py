@@ -15,17 +15,18 @@ other copy (n - 1) is still intact.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.cards import layout
+from kiosk.cards.cardio import read_copy, write_copy
 from kiosk.cards.errors import CardFaults, CardWriteVerifyFailed
 from kiosk.cards.keyfile import MasterKeys
 from kiosk.cards.keys import sector_keys
-from kiosk.cards.cardio import read_copy, write_copy
 from kiosk.cards.ports import TagSession
 from kiosk.cards.reading import read_card
-from kiosk.cards.record import CardRecord, CopyStatus, check_copy, encode_record
+from kiosk.cards.record import CopyStatus, check_copy, encode_record
 
 _LOG = logging.getLogger(__name__)
 
@@ -80,8 +81,9 @@ def write_redemption_counter(
         return CardWriteInterrupted(str(exc))
 
 
-def _write(session: TagSession, keys: MasterKeys, faults: CardFaults, uid: bytes, member_id: str,
-           target: int) -> CardStepResult:
+def _write(
+    session: TagSession, keys: MasterKeys, faults: CardFaults, uid: bytes, member_id: str, target: int
+) -> CardStepResult:
     if bytes(session.uid) != uid:
         return CardWriteRefused("other_card")
     best = read_card(session, keys, faults).best()
@@ -155,7 +157,12 @@ def resume_on_tap(
     if pending is None or pending.card_counter is None:
         return None
     return complete_redemption(
-        session, keys, faults, confirm,
-        intent_id=pending.intent_id, card_uid=verified.uid, member_id=pending.member_id,
+        session,
+        keys,
+        faults,
+        confirm,
+        intent_id=pending.intent_id,
+        card_uid=verified.uid,
+        member_id=pending.member_id,
         target_counter=pending.card_counter,
     )

@@ -8,8 +8,8 @@ redemption pending for the next tap).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from kiosk.cards.errors import CardFaults
 from kiosk.cards.keyfile import MasterKeys

@@ -136,16 +136,21 @@ def verify_tap(session: TagSession, keys: MasterKeys, registry: CardRegistry, fa
         registry.record_security_event(
             EVENT_ROLLBACK, uid, {"card_counter": verdict.card_counter, "ledger_counter": verdict.ledger_counter}
         )
-        _LOG.warning("card %s rolled back: counter %d < %d", redact_uid(uid), verdict.card_counter, verdict.ledger_counter)
+        _LOG.warning(
+            "card %s rolled back: counter %d < %d", redact_uid(uid), verdict.card_counter, verdict.ledger_counter
+        )
     return verdict
 
 
 def _copy_detail(reading: CardReading) -> dict[str, Any]:
     return {
         "copies": [
-            {"copy": c.copy, "keying": c.keying.value,
-             "status": c.check.status.value if c.check else "unreadable",
-             "why": c.check.reason if c.check else ""}
+            {
+                "copy": c.copy,
+                "keying": c.keying.value,
+                "status": c.check.status.value if c.check else "unreadable",
+                "why": c.check.reason if c.check else "",
+            }
             for c in reading.copies
         ]
     }

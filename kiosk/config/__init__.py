@@ -15,5 +15,17 @@ from kiosk.config.schema import (
     SimulationConfig,
 )
 
-__all__ = ["DEFAULT_CONFIG_NAME", "Config", "ConfigError", "DeviceConfig", "DisplayConfig", "HqConfig",
-           "LedgerConfig", "LoggingConfig", "ReaderConfig", "SecurityConfig", "SimulationConfig", "load_config"]
+__all__ = [
+    "DEFAULT_CONFIG_NAME",
+    "Config",
+    "ConfigError",
+    "DeviceConfig",
+    "DisplayConfig",
+    "HqConfig",
+    "LedgerConfig",
+    "LoggingConfig",
+    "ReaderConfig",
+    "SecurityConfig",
+    "SimulationConfig",
+    "load_config",
+]

@@ -16,8 +16,9 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -53,11 +54,13 @@ class _GuardedLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not supported; write the value out",
-                                              self.peek_event().start_mark)
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not supported; write the value out", self.peek_event().start_mark
+            )
         if self._depth >= MAX_NESTING:
-            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_NESTING} levels",
-                                              self.peek_event().start_mark)
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_NESTING} levels", self.peek_event().start_mark
+            )
         self._depth += 1
         try:
             return super().compose_node(parent, index)
@@ -74,14 +77,19 @@ def _guarded_scalar(construct: Any) -> Any:
         except (ValueError, OverflowError, TypeError, AttributeError, LookupError) as exc:
             # Which exception a malformed scalar raises is PyYAML's implementation detail
             # ("!!timestamp ''" is an AttributeError, "!!bool maybe" a KeyError): all mean the same.
-            raise yaml.constructor.ConstructorError(None, None, f"cannot read {shown(node.value)}: {exc}",
-                                                    node.start_mark) from None
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {shown(node.value)}: {exc}", node.start_mark
+            ) from None
 
     return guarded
 
 
-for _tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp",
-             "tag:yaml.org,2002:bool"):
+for _tag in (
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:bool",
+):
     _GuardedLoader.add_constructor(_tag, _guarded_scalar(yaml.SafeLoader.yaml_constructors[_tag]))
 
 
@@ -198,11 +206,20 @@ def _message(error: Mapping[str, Any]) -> str:
     return str(error["msg"])
 
 
-def _resolve_secrets(data: Any, secrets: Mapping[str, Any] | None, secrets_path: Path, problems: list[str],
-                     path: tuple[str, ...], lines: Mapping[tuple[str, ...], int], file: str) -> Any:
+def _resolve_secrets(
+    data: Any,
+    secrets: Mapping[str, Any] | None,
+    secrets_path: Path,
+    problems: list[str],
+    path: tuple[str, ...],
+    lines: Mapping[tuple[str, ...], int],
+    file: str,
+) -> Any:
     if isinstance(data, dict):
-        return {k: _resolve_secrets(v, secrets, secrets_path, problems, path + (str(k),), lines, file)
-                for k, v in data.items()}
+        return {
+            k: _resolve_secrets(v, secrets, secrets_path, problems, path + (str(k),), lines, file)
+            for k, v in data.items()
+        }
     if isinstance(data, _SecretTag):
         where, note = _where(file, _line_for(path, lines), path)
         if secrets is None:

@@ -57,10 +57,15 @@ class _Section(BaseModel):
         # YAML 1.1 reads yes/no/on/off as booleans and pydantic would take them as 1/0, so
         # "reset_pin: no" silently meant GPIO 0. Only true on/off settings take a boolean.
         annotation = cls.model_fields[info.field_name].annotation if info.field_name else None
-        if isinstance(value, bool) and annotation is not bool and not (
-                isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            raise ValueError(f"must not be a yes/no value (got {value}; YAML reads yes, no, on, off, true and "
-                             f"false as booleans): write a number, text in quotes, or null")
+        if (
+            isinstance(value, bool)
+            and annotation is not bool
+            and not (isinstance(annotation, type) and issubclass(annotation, BaseModel))
+        ):
+            raise ValueError(
+                f"must not be a yes/no value (got {value}; YAML reads yes, no, on, off, true and "
+                f"false as booleans): write a number, text in quotes, or null"
+            )
         return value
 
     @field_validator("*")
@@ -170,7 +175,7 @@ class HqConfig(_Section):
     drain_rate_per_s: int = Field(50, ge=1, le=100_000)
 
     @model_validator(mode="after")
-    def _cert_and_key_together(self) -> "HqConfig":
+    def _cert_and_key_together(self) -> HqConfig:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key must be given together")
         return self

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from kiosk.ledger.db import from_ts, get_meta, set_meta, ts
 from kiosk.ledger.errors import DenylistGap, InvalidDenylist, StaleVersion
@@ -50,13 +51,21 @@ def uid_bytes(value: Any, where: str = "uid") -> bytes:
 
 
 def card_state(conn: sqlite3.Connection, uid: bytes) -> CardRecordState | None:
-    row = conn.execute("SELECT uid, member_id, issue_no, status, last_counter FROM cards WHERE uid = ?",
-                       (bytes(uid),)).fetchone()
+    row = conn.execute(
+        "SELECT uid, member_id, issue_no, status, last_counter FROM cards WHERE uid = ?", (bytes(uid),)
+    ).fetchone()
     return CardRecordState(bytes(row[0]), row[1], row[2], row[3], row[4]) if row else None
 
 
-def upsert_card(conn: sqlite3.Connection, uid: bytes, member_id: str, issue_no: int, status: str,
-                now: dt.datetime, last_counter: int | None = None) -> None:
+def upsert_card(
+    conn: sqlite3.Connection,
+    uid: bytes,
+    member_id: str,
+    issue_no: int,
+    status: str,
+    now: dt.datetime,
+    last_counter: int | None = None,
+) -> None:
     """Insert or update a card; the counter only ever moves forward."""
     if status not in CARD_STATUSES:
         raise ValueError(f"card status must be one of {', '.join(CARD_STATUSES)}, got {status!r}")
@@ -78,8 +87,10 @@ def record_counter(conn: sqlite3.Connection, uid: bytes, counter: int, now: dt.d
     leaves the transaction with no page to write, so its commit costs no fsync (a tap would
     otherwise wait on the disk before its member screen, and wear a Pi's SD card).
     """
-    conn.execute("UPDATE cards SET last_counter = ?, updated_at = ? WHERE uid = ? AND last_counter < ?",
-                 (counter, ts(now), bytes(uid), counter))
+    conn.execute(
+        "UPDATE cards SET last_counter = ?, updated_at = ? WHERE uid = ? AND last_counter < ?",
+        (counter, ts(now), bytes(uid), counter),
+    )
 
 
 def denial(conn: sqlite3.Connection, uid: bytes) -> str | None:
@@ -126,8 +137,9 @@ def _check_version(conn: sqlite3.Connection, version: Any, issued_at: dt.datetim
         raise StaleVersion(f"deny-list version {version} is not newer than the applied version {current}")
 
 
-def apply_full(conn: sqlite3.Connection, version: int, entries: Iterable[Any], issued_at: dt.datetime,
-               now: dt.datetime) -> int:
+def apply_full(
+    conn: sqlite3.Connection, version: int, entries: Iterable[Any], issued_at: dt.datetime, now: dt.datetime
+) -> int:
     """Replace all HQ entries (call inside a transaction). Returns the number of entries."""
     _check_version(conn, version, issued_at)
     parsed = _entries(entries, "entries")
@@ -138,14 +150,22 @@ def apply_full(conn: sqlite3.Connection, version: int, entries: Iterable[Any], i
     return len(parsed)
 
 
-def apply_delta(conn: sqlite3.Connection, version: int, base_version: int, added: Iterable[Any],
-                removed: Iterable[Any], issued_at: dt.datetime, now: dt.datetime) -> None:
+def apply_delta(
+    conn: sqlite3.Connection,
+    version: int,
+    base_version: int,
+    added: Iterable[Any],
+    removed: Iterable[Any],
+    issued_at: dt.datetime,
+    now: dt.datetime,
+) -> None:
     """Apply HQ's changes since `base_version` (call inside a transaction)."""
     _check_version(conn, version, issued_at)
     current = denylist_version(conn)
     if current != base_version:
-        raise DenylistGap(f"deny-list delta {base_version}->{version} does not apply to held version {current}; "
-                          f"a full list is needed")
+        raise DenylistGap(
+            f"deny-list delta {base_version}->{version} does not apply to held version {current}; a full list is needed"
+        )
     parsed = _entries(added, "added")
     gone = [uid_bytes(u, f"removed[{i}]") for i, u in enumerate(removed)]
     for uid in gone:

@@ -23,7 +23,13 @@ def load_voucher_key(path: Path) -> Ed25519PrivateKey:
 def open_configured(config: Any, clock: Any) -> Ledger:
     """Open `config.ledger.ledger_file` with the device id, timezone, voucher key and offline limits."""
     return Ledger.open(
-        config.ledger.ledger_file, device_id=config.device.id, clock=clock, tz=config.device.tz,
+        config.ledger.ledger_file,
+        device_id=config.device.id,
+        clock=clock,
+        tz=config.device.tz,
         voucher_key=load_voucher_key(config.security.voucher_signing_key),
-        offline_limits=OfflineLimits(points_per_day=config.ledger.offline_max_points_per_day,
-                                     redemptions_per_day=config.ledger.offline_max_redemptions_per_day))
+        offline_limits=OfflineLimits(
+            points_per_day=config.ledger.offline_max_points_per_day,
+            redemptions_per_day=config.ledger.offline_max_redemptions_per_day,
+        ),
+    )

@@ -12,14 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from kiosk.ledger.errors import CorruptDatabase, SchemaTooNew
 
 _LOG = logging.getLogger(__name__)
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 # --- time -----------------------------------------------------------------------------------
@@ -133,25 +133,48 @@ def _migration_1(conn: sqlite3.Connection) -> None:
 
     db = sqlite_utils.Database(conn)
     db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
-    db["rules"].create({"version": int, "document": str, "applied_at": str}, pk="version",
-                       not_null={"document", "applied_at"})
+    db["rules"].create(
+        {"version": int, "document": str, "applied_at": str}, pk="version", not_null={"document", "applied_at"}
+    )
     # HQ's replica of each member as of snapshot `snapshot_version`.
     db["members"].create(
-        {"member_id": str, "name": str, "birthday": str, "balance_fen": int, "spend_fen": int,
-         "growth_points": int, "tier_floor": str, "tier_override": str, "snapshot_version": int},
-        pk="member_id", not_null={"name", "balance_fen", "spend_fen", "growth_points", "snapshot_version"},
+        {
+            "member_id": str,
+            "name": str,
+            "birthday": str,
+            "balance_fen": int,
+            "spend_fen": int,
+            "growth_points": int,
+            "tier_floor": str,
+            "tier_override": str,
+            "snapshot_version": int,
+        },
+        pk="member_id",
+        not_null={"name", "balance_fen", "spend_fen", "growth_points", "snapshot_version"},
     )
     # HQ's point lots: `points` is what HQ says is left of the lot.
     db["lots"].create(
         {"member_id": str, "lot_id": str, "points": int, "earned_at": str, "expires_at": str},
-        pk=("member_id", "lot_id"), not_null={"points", "earned_at", "expires_at"},
+        pk=("member_id", "lot_id"),
+        not_null={"points", "earned_at", "expires_at"},
         foreign_keys=[("member_id", "members", "member_id")],
     )
     # Local events HQ's snapshot does not include yet (they count on top of the snapshot).
     db["local_events"].create(
-        {"event_id": str, "member_id": str, "kind": str, "points": int, "created_at": str,
-         "rules_version": int, "intent_id": str, "voucher_id": str, "offline": int, "acked_version": int},
-        pk="event_id", not_null={"member_id", "kind", "points", "created_at", "offline"},
+        {
+            "event_id": str,
+            "member_id": str,
+            "kind": str,
+            "points": int,
+            "created_at": str,
+            "rules_version": int,
+            "intent_id": str,
+            "voucher_id": str,
+            "offline": int,
+            "acked_version": int,
+        },
+        pk="event_id",
+        not_null={"member_id", "kind", "points", "created_at", "offline"},
     )
     # FIFO allocation of a local event's points to HQ lots; lot_id NULL = not coverable (deficit).
     db["spends"].create(
@@ -161,29 +184,58 @@ def _migration_1(conn: sqlite3.Connection) -> None:
     )
     db["cards"].create(
         {"uid": bytes, "member_id": str, "issue_no": int, "status": str, "last_counter": int, "updated_at": str},
-        pk="uid", not_null={"member_id", "issue_no", "status", "last_counter"},
+        pk="uid",
+        not_null={"member_id", "issue_no", "status", "last_counter"},
     )
     db["denylist"].create(
         {"uid": bytes, "reason": str, "source": str, "added_at": str},
-        pk="uid", not_null={"reason", "source"},
+        pk="uid",
+        not_null={"reason", "source"},
     )
     db["intents"].create(
-        {"intent_id": str, "member_id": str, "reward_id": str, "card_uid": bytes, "online": int, "state": str,
-         "card_counter": int, "cost_points": int, "rules_version": int, "voucher_id": str, "created_at": str,
-         "updated_at": str},
-        pk="intent_id", not_null={"member_id", "reward_id", "online", "state", "cost_points", "created_at"},
+        {
+            "intent_id": str,
+            "member_id": str,
+            "reward_id": str,
+            "card_uid": bytes,
+            "online": int,
+            "state": str,
+            "card_counter": int,
+            "cost_points": int,
+            "rules_version": int,
+            "voucher_id": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="intent_id",
+        not_null={"member_id", "reward_id", "online", "state", "cost_points", "created_at"},
     )
     db["vouchers"].create(
-        {"voucher_id": str, "serial": int, "member_id": str, "reward_id": str, "reward_name": str,
-         "value_fen": int, "cost_points": int, "code": str, "short_code": str, "issued_at": str,
-         "expires_at": str, "state": str, "offline": int, "intent_id": str, "event_id": str,
-         "rules_version": int},
+        {
+            "voucher_id": str,
+            "serial": int,
+            "member_id": str,
+            "reward_id": str,
+            "reward_name": str,
+            "value_fen": int,
+            "cost_points": int,
+            "code": str,
+            "short_code": str,
+            "issued_at": str,
+            "expires_at": str,
+            "state": str,
+            "offline": int,
+            "intent_id": str,
+            "event_id": str,
+            "rules_version": int,
+        },
         pk="voucher_id",
         not_null={"serial", "member_id", "reward_id", "code", "short_code", "issued_at", "expires_at", "state"},
     )
     db["outbox"].create(
         {"seq": int, "event_id": str, "type": str, "payload": str, "created_at": str, "offline": int},
-        pk="seq", not_null={"event_id", "type", "payload", "created_at", "offline"},
+        pk="seq",
+        not_null={"event_id", "type", "payload", "created_at", "offline"},
     )
     for statement in (
         "CREATE UNIQUE INDEX outbox_event_id ON outbox(event_id)",
@@ -302,7 +354,10 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
                 # user_version is transactional in SQLite: it commits with the migration or not at all.
                 conn.execute(f"PRAGMA user_version = {number}")
         except sqlite3.IntegrityError as exc:  # rows the new schema's constraints refuse: damaged data
-            raise CorruptDatabase(path, f"its rows cannot be migrated to schema version {number} ({exc}); "
-                                        f"the file was left unchanged at version {number - 1}") from exc
+            raise CorruptDatabase(
+                path,
+                f"its rows cannot be migrated to schema version {number} ({exc}); "
+                f"the file was left unchanged at version {number - 1}",
+            ) from exc
         _LOG.info("ledger %s migrated to schema version %d", path, number)
     return SCHEMA_VERSION

@@ -13,8 +13,9 @@ import logging
 import sqlite3
 import threading
 import uuid
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -38,8 +39,17 @@ class Clock(Protocol):
 class Ledger:
     """The kiosk's local membership ledger. Create with `Ledger.open(...)`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, *, device_id: str, clock: Clock, tz: ZoneInfo,
-                 voucher_key: Ed25519PrivateKey, offline_limits: OfflineLimits):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        device_id: str,
+        clock: Clock,
+        tz: ZoneInfo,
+        voucher_key: Ed25519PrivateKey,
+        offline_limits: OfflineLimits,
+    ):
         self.conn = conn
         self.path = path
         self.device_id = device_id
@@ -55,8 +65,16 @@ class Ledger:
     # --- lifecycle --------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, device_id: str, clock: Clock, tz: ZoneInfo, voucher_key: Ed25519PrivateKey,
-             offline_limits: OfflineLimits) -> "Ledger":
+    def open(
+        cls,
+        path: Path,
+        *,
+        device_id: str,
+        clock: Clock,
+        tz: ZoneInfo,
+        voucher_key: Ed25519PrivateKey,
+        offline_limits: OfflineLimits,
+    ) -> Ledger:
         """Open or create the ledger file; refuse a corrupt one with CorruptDatabase."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,14 +84,15 @@ class Ledger:
         except BaseException:
             conn.close()
             raise
-        return cls(conn, path, device_id=device_id, clock=clock, tz=tz, voucher_key=voucher_key,
-                   offline_limits=offline_limits)
+        return cls(
+            conn, path, device_id=device_id, clock=clock, tz=tz, voucher_key=voucher_key, offline_limits=offline_limits
+        )
 
     def close(self) -> None:
         with self._lock:
             self.conn.close()
 
-    def __enter__(self) -> "Ledger":
+    def __enter__(self) -> Ledger:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -87,7 +106,7 @@ class Ledger:
         the old file are not lost: the file is kept under the returned name for recovery.
         """
         path = Path(path)
-        stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%S")
+        stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S")
         target = path.with_name(f"{path.name}.corrupt-{stamp}")
         for suffix in ("", "-wal", "-shm"):
             source = Path(f"{path}{suffix}")
@@ -129,8 +148,10 @@ class Ledger:
             if current is not None and version <= current:
                 raise StaleVersion(f"rules version {version} is not newer than the applied version {current}")
             with db.transaction(self.conn):
-                self.conn.execute("INSERT INTO rules(version, document, applied_at) VALUES (?, ?, ?)",
-                                  (version, json.dumps(document, ensure_ascii=False), db.ts(self._now())))
+                self.conn.execute(
+                    "INSERT INTO rules(version, document, applied_at) VALUES (?, ?, ?)",
+                    (version, json.dumps(document, ensure_ascii=False), db.ts(self._now())),
+                )
             self._rules, self._rules_loaded = parsed, True
         _LOG.info("rules version %d applied (%d tiers, %d rewards)", version, len(parsed.tiers), len(parsed.rewards))
 
@@ -169,11 +190,13 @@ class Ledger:
 
     # --- redemption -------------------------------------------------------------------------
 
-    def prepare_redemption(self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes | None,
-                           online: bool) -> PendingRedemption:
+    def prepare_redemption(
+        self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes | None, online: bool
+    ) -> PendingRedemption:
         with self._lock, db.transaction(self.conn):
-            return redemption.prepare_in_tx(self, self.rules(), intent_id, member_id, reward_id, card_uid, online,
-                                            self._now())
+            return redemption.prepare_in_tx(
+                self, self.rules(), intent_id, member_id, reward_id, card_uid, online, self._now()
+            )
 
     def confirm_redemption(self, intent_id: str, card_counter: int | None) -> VoucherView:
         with self._lock, db.transaction(self.conn):
@@ -197,18 +220,21 @@ class Ledger:
             rows = self.conn.execute(
                 "UPDATE intents SET state = 'abandoned', updated_at = ? "
                 "WHERE state = 'prepared' AND created_at < ? RETURNING intent_id",
-                (db.ts(self._now()), cutoff)).fetchall()
+                (db.ts(self._now()), cutoff),
+            ).fetchall()
         released = [row[0] for row in rows]
         if released:
             _LOG.info("released %d redemption(s) prepared before %s and never confirmed", len(released), cutoff)
         return released
 
-    def redeem(self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes | None = None, *,
-               online: bool) -> VoucherView:
+    def redeem(
+        self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes | None = None, *, online: bool
+    ) -> VoucherView:
         """Prepare and confirm in one transaction (no card write in between): one commit, one voucher."""
         with self._lock, db.transaction(self.conn):
-            return redemption.redeem_in_tx(self, self.rules(), intent_id, member_id, reward_id, card_uid, online,
-                                           self._now())
+            return redemption.redeem_in_tx(
+                self, self.rules(), intent_id, member_id, reward_id, card_uid, online, self._now()
+            )
 
     def pending_redemption_for_card(self, uid: bytes) -> PendingRedemption | None:
         with self._lock:
@@ -256,8 +282,9 @@ class Ledger:
         with self._lock, db.transaction(self.conn):
             return cards.apply_full(self.conn, version, entries, issued_at, self._now())
 
-    def apply_denylist_delta(self, version: int, base_version: int, added: Iterable[Any], removed: Iterable[Any],
-                             issued_at: dt.datetime) -> None:
+    def apply_denylist_delta(
+        self, version: int, base_version: int, added: Iterable[Any], removed: Iterable[Any], issued_at: dt.datetime
+    ) -> None:
         with self._lock, db.transaction(self.conn):
             cards.apply_delta(self.conn, version, base_version, added, removed, issued_at, self._now())
 
@@ -271,19 +298,28 @@ class Ledger:
 
     def record_security_event(self, kind: str, uid: bytes | None, detail: Mapping[str, Any] | str) -> OutboxEvent:
         with self._lock, db.transaction(self.conn):
-            payload = {"uid": bytes(uid).hex() if uid is not None else None,
-                       "detail": detail if isinstance(detail, str) else dict(detail)}
+            payload = {
+                "uid": bytes(uid).hex() if uid is not None else None,
+                "detail": detail if isinstance(detail, str) else dict(detail),
+            }
             return self._event(f"security.{kind}", payload, self._now())
 
     def _event(self, type: str, payload: Mapping[str, Any], now: dt.datetime, *, offline: bool = False) -> OutboxEvent:
         body = {"device_id": self.device_id, **payload}
-        return outbox.append(self.conn, event_id=str(uuid.uuid4()), type=type, payload=body, created_at=now,
-                             offline=offline)
+        return outbox.append(
+            self.conn, event_id=str(uuid.uuid4()), type=type, payload=body, created_at=now, offline=offline
+        )
 
     # --- member snapshots ---------------------------------------------------------------------
 
-    def apply_member_snapshot(self, version: int, members: Iterable[Mapping[str, Any]],
-                              acknowledged_event_ids: Iterable[str] = (), *, full: bool = False) -> int:
+    def apply_member_snapshot(
+        self,
+        version: int,
+        members: Iterable[Mapping[str, Any]],
+        acknowledged_event_ids: Iterable[str] = (),
+        *,
+        full: bool = False,
+    ) -> int:
         """Apply HQ's snapshot (see kiosk.ledger.snapshot for the dict shape); all or nothing."""
         with self._lock, db.transaction(self.conn):
             count = snapshot.apply(self.conn, version, members, acknowledged_event_ids, full=full, now=self._now())

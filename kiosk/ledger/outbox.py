@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from kiosk.ledger.db import from_ts, raise_counter_floor, ts
 
@@ -30,8 +31,15 @@ class OutboxEvent:
     offline: bool
 
 
-def append(conn: sqlite3.Connection, *, event_id: str, type: str, payload: Mapping[str, Any],
-           created_at: dt.datetime, offline: bool) -> OutboxEvent:
+def append(
+    conn: sqlite3.Connection,
+    *,
+    event_id: str,
+    type: str,
+    payload: Mapping[str, Any],
+    created_at: dt.datetime,
+    offline: bool,
+) -> OutboxEvent:
     """Add one event (call inside the transaction that makes the change it reports)."""
     body = dict(payload)
     # seq is the rowid, so lastrowid returns it (RETURNING would cost SQLite a temporary table).
@@ -40,8 +48,7 @@ def append(conn: sqlite3.Connection, *, event_id: str, type: str, payload: Mappi
         " MAX(COALESCE((SELECT MAX(seq) FROM outbox), 0),"
         "     COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?), 0)) + 1,"
         " ?, ?, ?, ?, ?)",
-        (_SEQ_KEY, event_id, type, json.dumps(body, ensure_ascii=False, sort_keys=True), ts(created_at),
-         int(offline)),
+        (_SEQ_KEY, event_id, type, json.dumps(body, ensure_ascii=False, sort_keys=True), ts(created_at), int(offline)),
     ).lastrowid
     return OutboxEvent(seq=seq, event_id=event_id, type=type, payload=body, created_at=created_at, offline=offline)
 
@@ -51,8 +58,10 @@ def pending(conn: sqlite3.Connection, limit: int, tz: dt.tzinfo) -> list[OutboxE
         "SELECT seq, event_id, type, payload, created_at, offline FROM outbox ORDER BY seq LIMIT ?",
         (max(0, int(limit)),),
     ).fetchall()
-    return [OutboxEvent(seq=s, event_id=e, type=t, payload=json.loads(p), created_at=from_ts(c, tz), offline=bool(o))
-            for s, e, t, p, c, o in rows]
+    return [
+        OutboxEvent(seq=s, event_id=e, type=t, payload=json.loads(p), created_at=from_ts(c, tz), offline=bool(o))
+        for s, e, t, p, c, o in rows
+    ]
 
 
 def ack(conn: sqlite3.Connection, event_ids: Iterable[str]) -> int:

@@ -40,8 +40,9 @@ def spent_by_lot(conn: sqlite3.Connection, member_id: str) -> dict[str | None, i
     return spent
 
 
-def live_lots(conn: sqlite3.Connection, member_id: str, at: str,
-              spent: dict[str | None, int] | None = None) -> list[LotBalance]:
+def live_lots(
+    conn: sqlite3.Connection, member_id: str, at: str, spent: dict[str | None, int] | None = None
+) -> list[LotBalance]:
     """Lots still live at stored time `at`, oldest expiry first, with their remaining points.
 
     `spent`: spent_by_lot(conn, member_id) if the caller has it already.
@@ -61,8 +62,9 @@ def live_lots(conn: sqlite3.Connection, member_id: str, at: str,
 
 def deficit(conn: sqlite3.Connection, member_id: str) -> int:
     """Points local events took that no lot covered (only after a shrinking snapshot)."""
-    row = conn.execute("SELECT COALESCE(SUM(points), 0) FROM spends WHERE member_id = ? AND lot_id IS NULL",
-                       (member_id,)).fetchone()
+    row = conn.execute(
+        "SELECT COALESCE(SUM(points), 0) FROM spends WHERE member_id = ? AND lot_id IS NULL", (member_id,)
+    ).fetchone()
     return int(row[0])
 
 
@@ -94,8 +96,9 @@ def fifo_allocation(lots: list[LotBalance], points: int) -> list[tuple[str | Non
     return allocation
 
 
-def record_spends(conn: sqlite3.Connection, member_id: str, event_id: str,
-                  allocation: list[tuple[str | None, int]]) -> None:
+def record_spends(
+    conn: sqlite3.Connection, member_id: str, event_id: str, allocation: list[tuple[str | None, int]]
+) -> None:
     """Store an allocation; `part` keeps its order (call after the local event row exists)."""
     conn.executemany(
         "INSERT INTO spends(event_id, member_id, lot_id, points, part) VALUES (?, ?, ?, ?, ?)",
@@ -103,7 +106,9 @@ def record_spends(conn: sqlite3.Connection, member_id: str, event_id: str,
     )
 
 
-def allocate_fifo(conn: sqlite3.Connection, member_id: str, event_id: str, points: int, at: str) -> list[tuple[str | None, int]]:
+def allocate_fifo(
+    conn: sqlite3.Connection, member_id: str, event_id: str, points: int, at: str
+) -> list[tuple[str | None, int]]:
     """Take `points` from the member's live lots, oldest expiry first; record the spends.
 
     Call inside a transaction. Returns the allocation [(lot_id or None for deficit, points)].
@@ -140,6 +145,6 @@ def expiries(conn: sqlite3.Connection, member_id: str, at: str, tz: dt.tzinfo) -
 
 
 def expiry_text(expiry: PointExpiry, locale: str) -> str:
-    """"300 points expire on 2027-01-31" / "300积分将于2027-01-31过期"."""
+    """ "300 points expire on 2027-01-31" / "300积分将于2027-01-31过期"."""
     day = expiry.expires_at.date().isoformat()
     return f"{expiry.points}积分将于{day}过期" if locale == "zh_CN" else f"{expiry.points} points expire on {day}"

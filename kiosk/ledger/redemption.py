@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -28,8 +27,16 @@ from typing import Protocol
 from kiosk.ledger import cards, members, outbox, points
 from kiosk.ledger.db import from_ts, ts
 from kiosk.ledger.errors import (
-    CardCounterMismatch, CardDenied, InsufficientPoints, IntentConflict, NoRules, OfflineLimitReached,
-    RewardUnavailable, UnknownIntent, UnknownReward, UnknownVoucher,
+    CardCounterMismatch,
+    CardDenied,
+    InsufficientPoints,
+    IntentConflict,
+    NoRules,
+    OfflineLimitReached,
+    RewardUnavailable,
+    UnknownIntent,
+    UnknownReward,
+    UnknownVoucher,
 )
 from kiosk.ledger.points import LotBalance
 from kiosk.ledger.rules import Reward, Rules, evaluate_tier
@@ -93,11 +100,17 @@ def _pending_from_row(ctx: Context, row: tuple, now: dt.datetime) -> PendingRede
     held = points.points_held(ctx.conn, member_id, ts(now))
     spendable = held - reserved_points(ctx.conn, member_id, except_intent=intent_id)
     return PendingRedemption(
-        intent_id=intent_id, member_id=member_id, reward_id=reward_id,
-        card_uid=bytes(card_uid) if card_uid is not None else None, online=bool(online), cost_points=cost,
+        intent_id=intent_id,
+        member_id=member_id,
+        reward_id=reward_id,
+        card_uid=bytes(card_uid) if card_uid is not None else None,
+        online=bool(online),
+        cost_points=cost,
         points_before=held if state == "confirmed" else spendable,
         points_after=held if state == "confirmed" else spendable - cost,
-        card_counter=counter, created_at=from_ts(created, ctx.tz), voucher_id=vid,
+        card_counter=counter,
+        created_at=from_ts(created, ctx.tz),
+        voucher_id=vid,
     )
 
 
@@ -117,11 +130,15 @@ def _check_offline_limits(ctx: Context, member_id: str, cost: int, now: dt.datet
     ).fetchone()
     limits = ctx.offline_limits
     if count + 1 > limits.redemptions_per_day:
-        raise OfflineLimitReached(member_id, "redemptions_per_day",
-                                  f"{count} of {limits.redemptions_per_day} offline redemptions used today")
+        raise OfflineLimitReached(
+            member_id, "redemptions_per_day", f"{count} of {limits.redemptions_per_day} offline redemptions used today"
+        )
     if spent + cost > limits.points_per_day:
-        raise OfflineLimitReached(member_id, "points_per_day",
-                                  f"{spent} + {cost} points exceed {limits.points_per_day} offline points per day")
+        raise OfflineLimitReached(
+            member_id,
+            "points_per_day",
+            f"{spent} + {cost} points exceed {limits.points_per_day} offline points per day",
+        )
 
 
 def event_id_for(device_id: str, intent_id: str) -> str:
@@ -141,19 +158,32 @@ def _check_intent_id(intent_id: str) -> None:
         raise IntentConflict(f"intent id must be a non-empty string, got {intent_id!r}")
 
 
-def _existing_pending(ctx: Context, existing: tuple, member_id: str, reward_id: str, uid: bytes | None,
-                      now: dt.datetime) -> PendingRedemption:
+def _existing_pending(
+    ctx: Context, existing: tuple, member_id: str, reward_id: str, uid: bytes | None, now: dt.datetime
+) -> PendingRedemption:
     """A repeated prepare: the same request gets the same answer, another request is refused."""
-    if (existing[1], existing[2], bytes(existing[3]) if existing[3] is not None else None) != (member_id, reward_id, uid):
+    if (existing[1], existing[2], bytes(existing[3]) if existing[3] is not None else None) != (
+        member_id,
+        reward_id,
+        uid,
+    ):
         raise IntentConflict(f"intent {existing[0]} was prepared for another member, reward or card")
     if existing[5] == "abandoned":
         raise IntentConflict(f"intent {existing[0]} was abandoned; start a new one")
     return _pending_from_row(ctx, existing, now)
 
 
-def _check_new(ctx: Context, rules: Rules | None, intent_id: str, member_id: str, reward_id: str,
-               uid: bytes | None, online: bool, now: dt.datetime,
-               at: str) -> tuple[Reward, int | None, int, list[LotBalance]]:
+def _check_new(
+    ctx: Context,
+    rules: Rules | None,
+    intent_id: str,
+    member_id: str,
+    reward_id: str,
+    uid: bytes | None,
+    online: bool,
+    now: dt.datetime,
+    at: str,
+) -> tuple[Reward, int | None, int, list[LotBalance]]:
     """Everything a new redemption must pass; returns (reward, card counter to write, spendable, live lots)."""
     conn = ctx.conn
     if rules is None:
@@ -173,8 +203,13 @@ def _check_new(ctx: Context, rules: Rules | None, intent_id: str, member_id: str
         counter = (state.last_counter if state else 0) + 1
     tier_code = None
     if reward.tiers is not None:  # only a tier-restricted reward needs the member's tier
-        tier_code = evaluate_tier(rules, spend_fen=record.spend_fen, growth_points=record.growth_points,
-                                  tier_floor=record.tier_floor, tier_override=record.tier_override).tier.code
+        tier_code = evaluate_tier(
+            rules,
+            spend_fen=record.spend_fen,
+            growth_points=record.growth_points,
+            tier_floor=record.tier_floor,
+            tier_override=record.tier_override,
+        ).tier.code
     blocked = reward_block(conn, rules, reward, member_id, tier_code, now)
     if blocked is not None:
         raise RewardUnavailable(reward_id, blocked)
@@ -187,8 +222,16 @@ def _check_new(ctx: Context, rules: Rules | None, intent_id: str, member_id: str
     return reward, counter, spendable, lots
 
 
-def prepare_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: str, reward_id: str,
-                  card_uid: bytes | None, online: bool, now: dt.datetime) -> PendingRedemption:
+def prepare_in_tx(
+    ctx: Context,
+    rules: Rules | None,
+    intent_id: str,
+    member_id: str,
+    reward_id: str,
+    card_uid: bytes | None,
+    online: bool,
+    now: dt.datetime,
+) -> PendingRedemption:
     """The prepare phase inside the caller's transaction."""
     _check_intent_id(intent_id)
     uid = bytes(card_uid) if card_uid is not None else None
@@ -203,9 +246,18 @@ def prepare_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: 
         " rules_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'prepared', ?, ?, ?, ?, ?)",
         (intent_id, member_id, reward_id, uid, int(online), counter, reward.cost_points, rules.version, at, at),
     )
-    return PendingRedemption(intent_id=intent_id, member_id=member_id, reward_id=reward_id, card_uid=uid,
-                             online=online, cost_points=reward.cost_points, points_before=spendable,
-                             points_after=spendable - reward.cost_points, card_counter=counter, created_at=now)
+    return PendingRedemption(
+        intent_id=intent_id,
+        member_id=member_id,
+        reward_id=reward_id,
+        card_uid=uid,
+        online=online,
+        cost_points=reward.cost_points,
+        points_before=spendable,
+        points_after=spendable - reward.cost_points,
+        card_counter=counter,
+        created_at=now,
+    )
 
 
 def confirmed_voucher(ctx: Context, voucher: str, now: dt.datetime) -> VoucherView:
@@ -224,9 +276,21 @@ def _next_serial(conn: sqlite3.Connection) -> int:
     ).fetchone()[0]
 
 
-def _issue(ctx: Context, rules: Rules, reward: Reward, cost: int, intent_id: str, member_id: str,
-           card_uid: bytes | None, online: bool, counter: int | None, now: dt.datetime, at: str,
-           lots: list[LotBalance], prepared: tuple[str, int]) -> VoucherView:
+def _issue(
+    ctx: Context,
+    rules: Rules,
+    reward: Reward,
+    cost: int,
+    intent_id: str,
+    member_id: str,
+    card_uid: bytes | None,
+    online: bool,
+    counter: int | None,
+    now: dt.datetime,
+    at: str,
+    lots: list[LotBalance],
+    prepared: tuple[str, int],
+) -> VoucherView:
     """The confirm work for a checked redemption: spends, voucher, card counter, local event, outbox event.
 
     `cost`: the points reserved at prepare (the price the member was shown); `at`: ts(now);
@@ -239,18 +303,42 @@ def _issue(ctx: Context, rules: Rules, reward: Reward, cost: int, intent_id: str
     vid = voucher_id(ctx.device_id, serial)
     issued_at = now.replace(microsecond=0)  # the code carries whole seconds; keep the row identical
     expires_at = issued_at + dt.timedelta(days=reward.validity_days)
-    code = encode_voucher_code(ctx.voucher_signer, device_id=ctx.device_id, serial=serial, issued_at=issued_at,
-                               expires_at=expires_at, value_fen=reward.value_fen, reward_id=reward.reward_id)
+    code = encode_voucher_code(
+        ctx.voucher_signer,
+        device_id=ctx.device_id,
+        serial=serial,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        value_fen=reward.value_fen,
+        reward_id=reward.reward_id,
+    )
     short = short_code(code)
     allocation = points.fifo_allocation(lots, cost)
     # The outbox first: its sequence number also orders the local event among same-instant ones.
-    event = outbox.append(conn, event_id=event_id, type="redemption", created_at=now, offline=not online, payload={
-        "device_id": ctx.device_id, "intent_id": intent_id, "member_id": member_id, "reward_id": reward.reward_id,
-        "points": cost, "lots": [[lot, pts] for lot, pts in allocation], "voucher_id": vid, "voucher_code": code,
-        "value_fen": reward.value_fen, "issued_at": issued_at.isoformat(), "expires_at": expires_at.isoformat(),
-        "card_uid": card_uid.hex() if card_uid is not None else None, "card_counter": counter,
-        "rules_version": rules.version, "offline": not online,
-    })
+    event = outbox.append(
+        conn,
+        event_id=event_id,
+        type="redemption",
+        created_at=now,
+        offline=not online,
+        payload={
+            "device_id": ctx.device_id,
+            "intent_id": intent_id,
+            "member_id": member_id,
+            "reward_id": reward.reward_id,
+            "points": cost,
+            "lots": [[lot, pts] for lot, pts in allocation],
+            "voucher_id": vid,
+            "voucher_code": code,
+            "value_fen": reward.value_fen,
+            "issued_at": issued_at.isoformat(),
+            "expires_at": expires_at.isoformat(),
+            "card_uid": card_uid.hex() if card_uid is not None else None,
+            "card_counter": counter,
+            "rules_version": rules.version,
+            "offline": not online,
+        },
+    )
     conn.execute(
         "INSERT INTO local_events(event_id, member_id, kind, points, created_at, rules_version, intent_id,"
         " voucher_id, offline, seq) VALUES (?, ?, 'redemption', ?, ?, ?, ?, ?, ?, ?)",
@@ -262,20 +350,45 @@ def _issue(ctx: Context, rules: Rules, reward: Reward, cost: int, intent_id: str
         " short_code, issued_at, expires_at, state, offline, intent_id, event_id, rules_version, card_uid,"
         " card_counter, prepared_at, prepared_rules_version)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?, ?, ?, ?, ?)",
-        (vid, serial, member_id, reward.reward_id, reward.name_json,
-         reward.value_fen, cost, code, short, ts(issued_at), ts(expires_at), 1 - int(online), intent_id, event_id,
-         rules.version, card_uid, counter, *prepared),
+        (
+            vid,
+            serial,
+            member_id,
+            reward.reward_id,
+            reward.name_json,
+            reward.value_fen,
+            cost,
+            code,
+            short,
+            ts(issued_at),
+            ts(expires_at),
+            1 - int(online),
+            intent_id,
+            event_id,
+            rules.version,
+            card_uid,
+            counter,
+            *prepared,
+        ),
     )
     if card_uid is not None:
         cards.record_counter(conn, card_uid, counter, now)
-    return VoucherView(voucher_id=vid, code=code, short_code=short, reward_name=dict(reward.name),
-                       value_fen=reward.value_fen, issued_at=issued_at.astimezone(ctx.tz),
-                       expires_at=expires_at.astimezone(ctx.tz),
-                       state=VoucherState.ISSUED if now < expires_at else VoucherState.EXPIRED, offline=not online)
+    return VoucherView(
+        voucher_id=vid,
+        code=code,
+        short_code=short,
+        reward_name=dict(reward.name),
+        value_fen=reward.value_fen,
+        issued_at=issued_at.astimezone(ctx.tz),
+        expires_at=expires_at.astimezone(ctx.tz),
+        state=VoucherState.ISSUED if now < expires_at else VoucherState.EXPIRED,
+        offline=not online,
+    )
 
 
-def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counter: int | None,
-                  now: dt.datetime) -> VoucherView:
+def confirm_in_tx(
+    ctx: Context, rules: Rules | None, intent_id: str, card_counter: int | None, now: dt.datetime
+) -> VoucherView:
     """The confirm phase inside the caller's transaction: points, voucher, counter, event, outbox."""
     conn = ctx.conn
     row = _intent_row(conn, intent_id)
@@ -299,16 +412,36 @@ def confirm_in_tx(ctx: Context, rules: Rules | None, intent_id: str, card_counte
     held, lots = points.held_and_lots(conn, member_id, at)
     if held < cost:
         raise InsufficientPoints(member_id, cost, held)
-    voucher = _issue(ctx, rules, reward, cost, intent_id, member_id,
-                     bytes(card_uid) if card_uid is not None else None, bool(online), expected, now, at, lots,
-                     (prepared_at, prepared_rules))
+    voucher = _issue(
+        ctx,
+        rules,
+        reward,
+        cost,
+        intent_id,
+        member_id,
+        bytes(card_uid) if card_uid is not None else None,
+        bool(online),
+        expected,
+        now,
+        at,
+        lots,
+        (prepared_at, prepared_rules),
+    )
     # The voucher is now the intent's record (its intent_id is unique there).
     conn.execute("DELETE FROM intents WHERE intent_id = ?", (intent_id,))
     return voucher
 
 
-def redeem_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: str, reward_id: str,
-                 card_uid: bytes | None, online: bool, now: dt.datetime) -> VoucherView:
+def redeem_in_tx(
+    ctx: Context,
+    rules: Rules | None,
+    intent_id: str,
+    member_id: str,
+    reward_id: str,
+    card_uid: bytes | None,
+    online: bool,
+    now: dt.datetime,
+) -> VoucherView:
     """Prepare and confirm in the caller's transaction; a new intent is recorded by its voucher only.
 
     A repeated call (the intent exists) behaves like prepare then confirm: the same voucher, or
@@ -323,16 +456,32 @@ def redeem_in_tx(ctx: Context, rules: Rules | None, intent_id: str, member_id: s
     at = ts(now)
     reward, counter, _, lots = _check_new(ctx, rules, intent_id, member_id, reward_id, uid, online, now, at)
     assert rules is not None  # _check_new raised NoRules otherwise
-    return _issue(ctx, rules, reward, reward.cost_points, intent_id, member_id, uid, online, counter, now, at,
-                  lots, (at, rules.version))
+    return _issue(
+        ctx,
+        rules,
+        reward,
+        reward.cost_points,
+        intent_id,
+        member_id,
+        uid,
+        online,
+        counter,
+        now,
+        at,
+        lots,
+        (at, rules.version),
+    )
 
 
 def abandon_in_tx(ctx: Context, intent_id: str, now: dt.datetime) -> bool:
     """Release a prepared redemption; True if one was released. Confirmed ones are left alone."""
-    return ctx.conn.execute(
-        "UPDATE intents SET state = 'abandoned', updated_at = ? WHERE intent_id = ? AND state = 'prepared'",
-        (ts(now), intent_id),
-    ).rowcount > 0
+    return (
+        ctx.conn.execute(
+            "UPDATE intents SET state = 'abandoned', updated_at = ? WHERE intent_id = ? AND state = 'prepared'",
+            (ts(now), intent_id),
+        ).rowcount
+        > 0
+    )
 
 
 def pending_for_card(ctx: Context, uid: bytes, now: dt.datetime) -> PendingRedemption | None:

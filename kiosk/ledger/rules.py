@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 from kiosk.ledger.errors import InvalidRules
 from kiosk.model import LOCALES, TierInfo, TierProgress, local
@@ -56,8 +57,13 @@ class Tier:
     benefits: Mapping[str, str]
 
     def info(self) -> TierInfo:
-        return TierInfo(code=self.code, name=dict(self.name), discount_pct=self.discount_pct,
-                        points_multiplier=str(self.points_multiplier), benefits=dict(self.benefits))
+        return TierInfo(
+            code=self.code,
+            name=dict(self.name),
+            discount_pct=self.discount_pct,
+            points_multiplier=str(self.points_multiplier),
+            benefits=dict(self.benefits),
+        )
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,9 @@ def _keys(obj: Any, path: str, required: set[str], optional: set[str]) -> Mappin
         raise _fail(path, f"must be an object, got {type(obj).__name__}")
     for key in obj:
         if key not in required | optional:
-            raise _fail(f"{path}.{key}" if path else str(key), f"unknown key (known: {', '.join(sorted(required | optional))})")
+            raise _fail(
+                f"{path}.{key}" if path else str(key), f"unknown key (known: {', '.join(sorted(required | optional))})"
+            )
     for key in sorted(required):
         if key not in obj:
             raise _fail(f"{path}.{key}" if path else key, "is required")
@@ -183,8 +191,12 @@ def _tier(obj: Any, path: str) -> Tier:
 
 
 def _reward(obj: Any, path: str, tier_codes: set[str]) -> Reward:
-    obj = _keys(obj, path, {"reward_id", "name", "kind", "cost_points", "value_fen", "validity_days"},
-                {"per_member_limit", "stock", "tiers", "valid_from", "valid_until"})
+    obj = _keys(
+        obj,
+        path,
+        {"reward_id", "name", "kind", "cost_points", "value_fen", "validity_days"},
+        {"per_member_limit", "stock", "tiers", "valid_from", "valid_until"},
+    )
     kind = obj["kind"]
     if kind not in REWARD_KINDS:
         raise _fail(f"{path}.kind", f"must be one of {', '.join(REWARD_KINDS)}, got {kind!r}")
@@ -195,8 +207,9 @@ def _reward(obj: Any, path: str, tier_codes: set[str]) -> Reward:
         limit = MemberLimit(
             count=_int(lim["count"], f"{path}.per_member_limit.count", minimum=1),
             # Bounded like validity_days: a period of 10**12 days overflowed timedelta in every view.
-            period_days=None if period is None else _int(period, f"{path}.per_member_limit.period_days", minimum=1,
-                                                          maximum=3660),
+            period_days=None
+            if period is None
+            else _int(period, f"{path}.per_member_limit.period_days", minimum=1, maximum=3660),
         )
     stock = obj.get("stock")
     if stock is not None:
@@ -250,8 +263,9 @@ def parse_rules(version: int, document: Any) -> Rules:
             raise _fail(f"tiers[{i}].code", f"duplicate tier code {tier.code!r}")
         seen.add(tier.code)
         if i and tier.threshold <= tiers[i - 1].threshold:
-            raise _fail(f"tiers[{i}].threshold",
-                        f"must be greater than tiers[{i - 1}].threshold ({tiers[i - 1].threshold})")
+            raise _fail(
+                f"tiers[{i}].threshold", f"must be greater than tiers[{i - 1}].threshold ({tiers[i - 1].threshold})"
+            )
     if not isinstance(doc["rewards"], list):
         raise _fail("rewards", "must be a list")
     rewards = [_reward(r, f"rewards[{i}]", seen) for i, r in enumerate(doc["rewards"])]
@@ -276,8 +290,9 @@ class TierStanding:
     overridden: bool
 
 
-def evaluate_tier(rules: Rules, *, spend_fen: int, growth_points: int,
-                  tier_floor: str | None = None, tier_override: str | None = None) -> TierStanding:
+def evaluate_tier(
+    rules: Rules, *, spend_fen: int, growth_points: int, tier_floor: str | None = None, tier_override: str | None = None
+) -> TierStanding:
     """Current tier, next tier and what is still needed, under `rules`."""
     current_measure = spend_fen if rules.measure == "spend_fen" else growth_points
     index = max(i for i, t in enumerate(rules.tiers) if t.threshold <= current_measure)
@@ -293,11 +308,17 @@ def evaluate_tier(rules: Rules, *, spend_fen: int, growth_points: int,
     tier = rules.tiers[index]
     nxt = rules.tiers[index + 1] if index + 1 < len(rules.tiers) else None
     if nxt is None:
-        progress = TierProgress(next_tier=None, measure=rules.measure, current=current_measure,
-                                threshold=None, still_needed=0)
+        progress = TierProgress(
+            next_tier=None, measure=rules.measure, current=current_measure, threshold=None, still_needed=0
+        )
     else:
-        progress = TierProgress(next_tier=nxt.info(), measure=rules.measure, current=current_measure,
-                                threshold=nxt.threshold, still_needed=max(0, nxt.threshold - current_measure))
+        progress = TierProgress(
+            next_tier=nxt.info(),
+            measure=rules.measure,
+            current=current_measure,
+            threshold=nxt.threshold,
+            still_needed=max(0, nxt.threshold - current_measure),
+        )
     return TierStanding(tier=tier, progress=progress, rules_version=rules.version, overridden=overridden)
 
 
@@ -309,12 +330,15 @@ def format_yuan(fen: int) -> str:
 
 
 def progress_text(progress: TierProgress, locale: str) -> str:
-    """"spend ¥1,234.00 more for 金卡" / "再消费¥1,234.00即可升级为金卡"; empty at the top."""
+    """ "spend ¥1,234.00 more for 金卡" / "再消费¥1,234.00即可升级为金卡"; empty at the top."""
     if progress.next_tier is None:
         return ""
     name = local(progress.next_tier.name, locale)
     if progress.measure == "spend_fen":
         amount = format_yuan(progress.still_needed)
         return f"再消费{amount}即可升级为{name}" if locale == "zh_CN" else f"spend {amount} more for {name}"
-    return (f"再获得{progress.still_needed}成长值即可升级为{name}" if locale == "zh_CN"
-            else f"earn {progress.still_needed} more growth points for {name}")
+    return (
+        f"再获得{progress.still_needed}成长值即可升级为{name}"
+        if locale == "zh_CN"
+        else f"earn {progress.still_needed} more growth points for {name}"
+    )

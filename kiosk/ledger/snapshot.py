@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from kiosk.ledger import cards as card_store
 from kiosk.ledger.db import get_meta, set_meta, ts
@@ -38,8 +39,20 @@ from kiosk.ledger.errors import InvalidDenylist, InvalidSnapshot, StaleVersion
 from kiosk.ledger.points import reallocate_member
 from kiosk.model import VoucherState
 
-_MEMBER_KEYS = {"member_id", "name", "birthday", "balance_fen", "spend_fen", "growth_points", "tier_floor",
-                "tier_override", "cards", "lots", "vouchers", "deleted"}
+_MEMBER_KEYS = {
+    "member_id",
+    "name",
+    "birthday",
+    "balance_fen",
+    "spend_fen",
+    "growth_points",
+    "tier_floor",
+    "tier_override",
+    "cards",
+    "lots",
+    "vouchers",
+    "deleted",
+}
 
 
 def snapshot_version(conn: sqlite3.Connection) -> int | None:
@@ -98,8 +111,15 @@ def _when(value: Any, where: str, index: int, member: Mapping[str, Any]) -> str:
         raise _bad(index, member, f"{where} is out of range: {value!r}") from None
 
 
-def apply(conn: sqlite3.Connection, version: int, members: Iterable[Mapping[str, Any]],
-          acknowledged_event_ids: Iterable[str], *, full: bool, now: dt.datetime) -> int:
+def apply(
+    conn: sqlite3.Connection,
+    version: int,
+    members: Iterable[Mapping[str, Any]],
+    acknowledged_event_ids: Iterable[str],
+    *,
+    full: bool,
+    now: dt.datetime,
+) -> int:
     """Apply a snapshot (call inside a transaction). Returns the number of member entries."""
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise InvalidSnapshot(f"member snapshot: version must be a positive integer, got {version!r}")
@@ -131,20 +151,34 @@ def apply(conn: sqlite3.Connection, version: int, members: Iterable[Mapping[str,
         name = member.get("name")
         if not isinstance(name, str) or not name.strip():
             raise _bad(index, member, f"name must be a non-empty string, got {name!r}")
-        member_rows.append((
-            member_id, name, _opt_text(member, "birthday", index), _int(member, "balance_fen", index),
-            _int(member, "spend_fen", index), _int(member, "growth_points", index),
-            _opt_text(member, "tier_floor", index), _opt_text(member, "tier_override", index), version,
-        ))
+        member_rows.append(
+            (
+                member_id,
+                name,
+                _opt_text(member, "birthday", index),
+                _int(member, "balance_fen", index),
+                _int(member, "spend_fen", index),
+                _int(member, "growth_points", index),
+                _opt_text(member, "tier_floor", index),
+                _opt_text(member, "tier_override", index),
+                version,
+            )
+        )
         for j, lot in enumerate(_items(member, "lots", index)):
             if not isinstance(lot, Mapping) or not isinstance(lot.get("lot_id"), str) or not lot["lot_id"]:
                 raise _bad(index, member, f"lots[{j}] needs a non-empty lot_id")
             points = lot.get("points")
             if not _count(points):
                 raise _bad(index, member, f"lots[{j}].points must be a non-negative integer, got {points!r}")
-            lot_rows.append((member_id, lot["lot_id"], points,
-                             _when(lot.get("earned_at"), f"lots[{j}].earned_at", index, member),
-                             _when(lot.get("expires_at"), f"lots[{j}].expires_at", index, member)))
+            lot_rows.append(
+                (
+                    member_id,
+                    lot["lot_id"],
+                    points,
+                    _when(lot.get("earned_at"), f"lots[{j}].earned_at", index, member),
+                    _when(lot.get("expires_at"), f"lots[{j}].expires_at", index, member),
+                )
+            )
         for j, card in enumerate(_items(member, "cards", index)):
             if not isinstance(card, Mapping):
                 raise _bad(index, member, f"cards[{j}] must be an object")
@@ -154,14 +188,20 @@ def apply(conn: sqlite3.Connection, version: int, members: Iterable[Mapping[str,
                 raise _bad(index, member, str(exc)) from None
             status = card.get("status", "active")
             if status not in card_store.CARD_STATUSES:
-                raise _bad(index, member, f"cards[{j}].status must be one of {card_store.CARD_STATUSES}, got {status!r}")
+                raise _bad(
+                    index, member, f"cards[{j}].status must be one of {card_store.CARD_STATUSES}, got {status!r}"
+                )
             issue_no, counter = card.get("issue_no", 1), card.get("last_counter", 0)
             for key, value in (("issue_no", issue_no), ("last_counter", counter)):
                 if not _count(value):
                     raise _bad(index, member, f"cards[{j}].{key} must be a non-negative integer, got {value!r}")
             card_rows.append((uid, member_id, issue_no, status, counter, now_ts))
         for j, voucher in enumerate(_items(member, "vouchers", index)):
-            if not isinstance(voucher, Mapping) or not isinstance(voucher.get("state"), str) or voucher["state"] not in states:
+            if (
+                not isinstance(voucher, Mapping)
+                or not isinstance(voucher.get("state"), str)
+                or voucher["state"] not in states
+            ):
                 raise _bad(index, member, f"vouchers[{j}] needs voucher_id and a state in {sorted(states)}")
             voucher_updates.append((voucher["state"], str(voucher.get("voucher_id")), member_id))
 
@@ -171,8 +211,9 @@ def apply(conn: sqlite3.Connection, version: int, members: Iterable[Mapping[str,
     # Events HQ has merged stop counting: mark them and release their point allocations.
     acked_members = set()
     for event_id in acked:
-        row = conn.execute("SELECT member_id FROM local_events WHERE event_id = ? AND acked_version IS NULL",
-                           (event_id,)).fetchone()
+        row = conn.execute(
+            "SELECT member_id FROM local_events WHERE event_id = ? AND acked_version IS NULL", (event_id,)
+        ).fetchone()
         if row:
             acked_members.add(row[0])
             conn.execute("UPDATE local_events SET acked_version = ? WHERE event_id = ?", (version, event_id))
@@ -199,8 +240,9 @@ def apply(conn: sqlite3.Connection, version: int, members: Iterable[Mapping[str,
         member_rows,
     )
     try:
-        conn.executemany("INSERT INTO lots(member_id, lot_id, points, earned_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                         lot_rows)
+        conn.executemany(
+            "INSERT INTO lots(member_id, lot_id, points, earned_at, expires_at) VALUES (?, ?, ?, ?, ?)", lot_rows
+        )
     except sqlite3.IntegrityError as exc:
         raise InvalidSnapshot(f"member snapshot: duplicate lot id within a member ({exc})") from None
     conn.executemany(
@@ -218,7 +260,7 @@ def apply(conn: sqlite3.Connection, version: int, members: Iterable[Mapping[str,
     # Members with unacknowledged events: exactly those with spends (see points.reallocate_member).
     pending = {r[0] for r in conn.execute("SELECT DISTINCT member_id FROM spends")}
     # A full snapshot replaced every lot, so every member with pending events needs re-allocation.
-    for member_id in (pending if full else pending & (touched | acked_members)):
+    for member_id in pending if full else pending & (touched | acked_members):
         reallocate_member(conn, member_id)
     set_meta(conn, "member_snapshot_version", str(version))
     return len(member_rows) + len(deleted)

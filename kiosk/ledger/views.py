@@ -16,13 +16,18 @@ from kiosk.ledger.db import from_ts, ts
 from kiosk.ledger.rules import Reward, Rules, evaluate_tier
 from kiosk.model import MemberView, RewardOption, VoucherState, VoucherView
 
-VOUCHER_COLUMNS = ("voucher_id, code, short_code, reward_name, value_fen, issued_at, expires_at, state, offline")
+VOUCHER_COLUMNS = "voucher_id, code, short_code, reward_name, value_fen, issued_at, expires_at, state, offline"
 
 
 def member_view(conn: sqlite3.Connection, rules: Rules, member_id: str, now: dt.datetime, tz: dt.tzinfo) -> MemberView:
     record = members.load(conn, member_id)
-    standing = evaluate_tier(rules, spend_fen=record.spend_fen, growth_points=record.growth_points,
-                             tier_floor=record.tier_floor, tier_override=record.tier_override)
+    standing = evaluate_tier(
+        rules,
+        spend_fen=record.spend_fen,
+        growth_points=record.growth_points,
+        tier_floor=record.tier_floor,
+        tier_override=record.tier_override,
+    )
     at = ts(now)
     local_now = now.astimezone(tz)
     return MemberView(
@@ -49,8 +54,16 @@ def reserved_points(conn: sqlite3.Connection, member_id: str, *, except_intent: 
     return int(row[0])
 
 
-def reward_block(conn: sqlite3.Connection, rules: Rules, reward: Reward, member_id: str, tier_code: str | None,
-                 now: dt.datetime, *, except_intent: str | None = None) -> str | None:
+def reward_block(
+    conn: sqlite3.Connection,
+    rules: Rules,
+    reward: Reward,
+    member_id: str,
+    tier_code: str | None,
+    now: dt.datetime,
+    *,
+    except_intent: str | None = None,
+) -> str | None:
     """Why `reward` cannot be redeemed by the member now (machine code), or None.
 
     `tier_code`: the member's tier; only read for a reward restricted to tiers (None otherwise).
@@ -87,8 +100,9 @@ def reward_block(conn: sqlite3.Connection, rules: Rules, reward: Reward, member_
     return None
 
 
-def reward_options(conn: sqlite3.Connection, rules: Rules, member_id: str, now: dt.datetime,
-                   tz: dt.tzinfo) -> tuple[RewardOption, ...]:
+def reward_options(
+    conn: sqlite3.Connection, rules: Rules, member_id: str, now: dt.datetime, tz: dt.tzinfo
+) -> tuple[RewardOption, ...]:
     """The catalog for one member: redeemable first, then the rest by points missing."""
     view = member_view(conn, rules, member_id, now, tz)
     spendable = view.points - reserved_points(conn, member_id)
@@ -96,13 +110,29 @@ def reward_options(conn: sqlite3.Connection, rules: Rules, member_id: str, now: 
     for reward in rules.rewards:
         reason = reward_block(conn, rules, reward, member_id, view.tier.code, now)
         missing = max(0, reward.cost_points - spendable)
-        options.append(RewardOption(
-            reward_id=reward.reward_id, name=dict(reward.name), kind=reward.kind, cost_points=reward.cost_points,
-            value_fen=reward.value_fen, validity_days=reward.validity_days, affordable=missing == 0,
-            points_missing=missing, available=reason is None, unavailable_reason=reason,
-        ))
-    options.sort(key=lambda o: (not (o.affordable and o.available), not o.affordable, o.points_missing,
-                                o.cost_points, o.reward_id))
+        options.append(
+            RewardOption(
+                reward_id=reward.reward_id,
+                name=dict(reward.name),
+                kind=reward.kind,
+                cost_points=reward.cost_points,
+                value_fen=reward.value_fen,
+                validity_days=reward.validity_days,
+                affordable=missing == 0,
+                points_missing=missing,
+                available=reason is None,
+                unavailable_reason=reason,
+            )
+        )
+    options.sort(
+        key=lambda o: (
+            not (o.affordable and o.available),
+            not o.affordable,
+            o.points_missing,
+            o.cost_points,
+            o.reward_id,
+        )
+    )
     return tuple(options)
 
 
@@ -117,8 +147,9 @@ def voucher_by_id(conn: sqlite3.Connection, voucher_id: object) -> tuple | None:
     tail = voucher_id.rpartition("-")[2]
     if not (0 < len(tail) <= 10 and tail.isascii() and tail.isdigit()):  # serials are 32-bit
         return None
-    return conn.execute(f"SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE serial = ? AND voucher_id = ?",
-                        (int(tail), voucher_id)).fetchone()
+    return conn.execute(
+        f"SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE serial = ? AND voucher_id = ?", (int(tail), voucher_id)
+    ).fetchone()
 
 
 def voucher_view(row: tuple, now: dt.datetime, tz: dt.tzinfo) -> VoucherView:
@@ -127,13 +158,24 @@ def voucher_view(row: tuple, now: dt.datetime, tz: dt.tzinfo) -> VoucherView:
     current = VoucherState(state)
     if current is VoucherState.ISSUED and now >= expires_at:
         current = VoucherState.EXPIRED
-    return VoucherView(voucher_id=voucher_id, code=code, short_code=short, reward_name=json.loads(name),
-                       value_fen=value, issued_at=from_ts(issued, tz), expires_at=expires_at, state=current,
-                       offline=bool(offline))
+    return VoucherView(
+        voucher_id=voucher_id,
+        code=code,
+        short_code=short,
+        reward_name=json.loads(name),
+        value_fen=value,
+        issued_at=from_ts(issued, tz),
+        expires_at=expires_at,
+        state=current,
+        offline=bool(offline),
+    )
 
 
-def member_vouchers(conn: sqlite3.Connection, member_id: str, now: dt.datetime, tz: dt.tzinfo) -> tuple[VoucherView, ...]:
+def member_vouchers(
+    conn: sqlite3.Connection, member_id: str, now: dt.datetime, tz: dt.tzinfo
+) -> tuple[VoucherView, ...]:
     """The member's vouchers, newest first."""
-    rows = conn.execute(f"SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE member_id = ? ORDER BY issued_at DESC, serial DESC",
-                        (member_id,)).fetchall()
+    rows = conn.execute(
+        f"SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE member_id = ? ORDER BY issued_at DESC, serial DESC", (member_id,)
+    ).fetchall()
     return tuple(voucher_view(r, now, tz) for r in rows)

@@ -25,8 +25,9 @@ import datetime as dt
 import enum
 import hashlib
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Protocol
+from typing import Protocol
 
 import nacl.signing
 from cryptography.exceptions import InvalidSignature
@@ -43,7 +44,7 @@ _MAX_INPUT = 4096
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 #: Standard base32 digits to Crockford's: the same 5-bit values, other symbols.
 _TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode("ascii"))
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 class MalformedVoucherCode(LedgerError, ValueError):
@@ -102,13 +103,24 @@ def _short_id(text: str, what: str) -> bytes:
     return bytes([len(raw)]) + raw
 
 
-def encode_voucher_code(key: Signer, *, device_id: str, serial: int, issued_at: dt.datetime,
-                        expires_at: dt.datetime, value_fen: int, reward_id: str) -> str:
+def encode_voucher_code(
+    key: Signer,
+    *,
+    device_id: str,
+    serial: int,
+    issued_at: dt.datetime,
+    expires_at: dt.datetime,
+    value_fen: int,
+    reward_id: str,
+) -> str:
     """Build and sign a voucher code (`key`: a VoucherSigner, or an Ed25519PrivateKey)."""
     if not 0 <= serial < 2**32 or not 0 <= value_fen < 2**32:
         raise ValueError("serial and value_fen must fit in 32 bits")
-    payload = (_HEADER.pack(FORMAT_VERSION, serial, _unix(issued_at), _unix(expires_at), value_fen)
-               + _short_id(device_id, "device_id") + _short_id(reward_id, "reward_id"))
+    payload = (
+        _HEADER.pack(FORMAT_VERSION, serial, _unix(issued_at), _unix(expires_at), value_fen)
+        + _short_id(device_id, "device_id")
+        + _short_id(reward_id, "reward_id")
+    )
     return base64.b32encode(payload + key.sign(payload)).decode("ascii").rstrip("=")
 
 
@@ -128,7 +140,7 @@ def _read_id(data: bytes, offset: int, what: str) -> tuple[str, int]:
     if length == 0 or end > len(data):
         raise MalformedVoucherCode(f"bad {what} length {length}")
     try:
-        return data[offset + 1:end].decode("utf-8"), end
+        return data[offset + 1 : end].decode("utf-8"), end
     except UnicodeDecodeError:
         raise MalformedVoucherCode(f"{what} is not UTF-8") from None
 
@@ -173,9 +185,14 @@ def parse_voucher_code(code: object) -> VoucherCode:
     if len(data) - offset != _SIG_LEN:
         raise MalformedVoucherCode(f"signature must be {_SIG_LEN} bytes, got {len(data) - offset}")
     return VoucherCode(
-        device_id=device_id, serial=serial,
-        issued_at=dt.datetime.fromtimestamp(issued, _UTC), expires_at=dt.datetime.fromtimestamp(expires, _UTC),
-        value_fen=value, reward_id=reward_id, signed=data[:offset], signature=data[offset:],
+        device_id=device_id,
+        serial=serial,
+        issued_at=dt.datetime.fromtimestamp(issued, _UTC),
+        expires_at=dt.datetime.fromtimestamp(expires, _UTC),
+        value_fen=value,
+        reward_id=reward_id,
+        signed=data[:offset],
+        signature=data[offset:],
     )
 
 

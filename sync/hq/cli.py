@@ -19,13 +19,13 @@ from typing import Any
 import yaml
 
 from sync.canonical import canonical_bytes
+from sync.envelope import key_id
 from sync.errors import EncodingError, SyncError
 from sync.hq.fleet import collect_fleet, format_table
 from sync.hq.listener import HqListener
 from sync.hq.publisher import build_payload, publish_envelope, sign_next
 from sync.hq.store import HqStore
 from sync.keys import generate_keypair, load_private_key
-from sync.envelope import key_id
 from sync.mqtt_client import ConnectionSettings, MqttClient, TlsSettings
 from sync.topics import HqTopics, Scope
 
@@ -38,14 +38,22 @@ PASSWORD_ENV = "KIOSK_HQ_PASSWORD"
 def _tls(args: argparse.Namespace) -> TlsSettings | None:
     if not args.ca:
         return None
-    return TlsSettings(Path(args.ca), Path(args.cert) if args.cert else None,
-                       Path(args.cert_key) if args.cert_key else None)
+    return TlsSettings(
+        Path(args.ca), Path(args.cert) if args.cert else None, Path(args.cert_key) if args.cert_key else None
+    )
 
 
 def connection(args: argparse.Namespace, client_id: str) -> ConnectionSettings:
-    return ConnectionSettings(client_id=client_id, host=args.host, port=args.port, tls=_tls(args),
-                              username=args.username, password=os.environ.get(PASSWORD_ENV),
-                              reconnect_min_s=1, reconnect_max_s=30)
+    return ConnectionSettings(
+        client_id=client_id,
+        host=args.host,
+        port=args.port,
+        tls=_tls(args),
+        username=args.username,
+        password=os.environ.get(PASSWORD_ENV),
+        reconnect_min_s=1,
+        reconnect_max_s=30,
+    )
 
 
 def _scope(args: argparse.Namespace) -> Scope:
@@ -86,10 +94,17 @@ def _publish(args: argparse.Namespace, doc_type: str) -> int:
         base = store.last_version("denylist") if doc_type == "denylist_delta" else None
         payload = build_payload(doc_type, data, base_version=base)
         canonical_bytes(payload)  # refuse floats etc. before anything is signed
-        now = dt.datetime.now(dt.timezone.utc)
-        envelope = sign_next(store, key, doc_type=doc_type, scope=_scope(args), payload=payload,
-                             now=now, validity=dt.timedelta(days=args.valid_days),
-                             version=args.version)
+        now = dt.datetime.now(dt.UTC)
+        envelope = sign_next(
+            store,
+            key,
+            doc_type=doc_type,
+            scope=_scope(args),
+            payload=payload,
+            now=now,
+            validity=dt.timedelta(days=args.valid_days),
+            version=args.version,
+        )
     except (ValueError, EncodingError) as exc:
         print(f"error: {exc}")
         store.close()
@@ -121,16 +136,22 @@ def publish_denylist(args: argparse.Namespace) -> int:
 
 
 def listen(args: argparse.Namespace) -> int:
-    listener = HqListener(store_path=Path(args.db), prefix=args.prefix, host=args.host,
-                          port=args.port, client_id=args.client_id or f"hq-listener-{os.getpid()}",
-                          tls=_tls(args), username=args.username,
-                          password=os.environ.get(PASSWORD_ENV), share_group=args.share_group)
+    listener = HqListener(
+        store_path=Path(args.db),
+        prefix=args.prefix,
+        host=args.host,
+        port=args.port,
+        client_id=args.client_id or f"hq-listener-{os.getpid()}",
+        tls=_tls(args),
+        username=args.username,
+        password=os.environ.get(PASSWORD_ENV),
+        share_group=args.share_group,
+    )
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     listener.start()
-    print(f"listening on {args.host}:{args.port} prefix {args.prefix}, storing in {args.db}",
-          flush=True)
+    print(f"listening on {args.host}:{args.port} prefix {args.prefix}, storing in {args.db}", flush=True)
     done.wait(args.seconds if args.seconds else None)
     listener.stop()
     print(f"stored {listener.stored} new events, {listener.duplicates} duplicates")
@@ -139,8 +160,9 @@ def listen(args: argparse.Namespace) -> int:
 
 def fleet(args: argparse.Namespace) -> int:
     try:
-        rows = collect_fleet(connection(args, args.client_id or f"hq-fleet-{os.getpid()}"),
-                             HqTopics(args.prefix), wait_s=args.wait)
+        rows = collect_fleet(
+            connection(args, args.client_id or f"hq-fleet-{os.getpid()}"), HqTopics(args.prefix), wait_s=args.wait
+        )
     except ConnectionError as exc:
         print(f"error: {exc}")
         return EXIT_FAILED

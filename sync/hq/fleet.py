@@ -63,9 +63,15 @@ class FleetCollector:
 def collect_fleet(settings: ConnectionSettings, topics: HqTopics, wait_s: float = 2.0) -> list[FleetRow]:
     collector = FleetCollector(topics)
     client = MqttClient(
-        ConnectionSettings(**{**settings.__dict__, "persistent_session": False,
-                              "subscriptions": [(topics.status_all, 1), (topics.telemetry_all, 0)]}),
-        on_message=collector.on_message)
+        ConnectionSettings(
+            **{
+                **settings.__dict__,
+                "persistent_session": False,
+                "subscriptions": [(topics.status_all, 1), (topics.telemetry_all, 0)],
+            }
+        ),
+        on_message=collector.on_message,
+    )
     client.start()
     try:
         if not client.wait_connected(10.0):
@@ -80,10 +86,17 @@ def format_table(rows: list[FleetRow]) -> str:
     header = ("DEVICE", "STORE", "STATE", "SINCE", "RULES", "DENY", "MEMBERS", "OUTBOX", "UPTIME")
     lines = [header]
     for r in rows:
-        lines.append((r.device_id, r.store_id, r.state, r.since[:19],
-                      *("-" if v is None else str(v) for v in (r.rules_version, r.denylist_version,
-                                                               r.members_version, r.outbox_depth,
-                                                               r.uptime_s))))
+        lines.append(
+            (
+                r.device_id,
+                r.store_id,
+                r.state,
+                r.since[:19],
+                *(
+                    "-" if v is None else str(v)
+                    for v in (r.rules_version, r.denylist_version, r.members_version, r.outbox_depth, r.uptime_s)
+                ),
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
-                     for line in lines)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)

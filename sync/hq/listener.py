@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sync.errors import PayloadError, TopicError
 from sync.hq.store import HqStore
 from sync.mqtt_client import ConnectionSettings, Message, MqttClient, TlsSettings
 from sync.ports import Clock, SystemClock
-from sync.schemas import (EventMessage, dumps, event_ack_json, parse_event, parse_push_ack,
-                          parse_status, parse_telemetry)
+from sync.schemas import EventMessage, dumps, event_ack_json, parse_event, parse_push_ack, parse_status, parse_telemetry
 from sync.topics import HqTopics
 
 _LOG = logging.getLogger(__name__)
@@ -26,12 +25,24 @@ _STOP = object()
 
 
 class HqListener:
-    def __init__(self, *, store_path: Path, prefix: str, host: str, port: int,
-                 client_id: str = "hq-listener", tls: TlsSettings | None = None,
-                 username: str | None = None, password: str | None = None,
-                 share_group: str = "hq", batch_size: int = 1000, clock: Clock | None = None,
-                 reconnect_min_s: float = 1.0, reconnect_max_s: float = 30.0,
-                 on_batch: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store_path: Path,
+        prefix: str,
+        host: str,
+        port: int,
+        client_id: str = "hq-listener",
+        tls: TlsSettings | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        share_group: str = "hq",
+        batch_size: int = 1000,
+        clock: Clock | None = None,
+        reconnect_min_s: float = 1.0,
+        reconnect_max_s: float = 30.0,
+        on_batch: Callable[[int, int], None] | None = None,
+    ) -> None:
         self._topics = HqTopics(prefix, share_group)
         self._store_path = Path(store_path)
         self._clock = clock or SystemClock()
@@ -43,16 +54,28 @@ class HqListener:
         self.duplicates = 0
         self._client = MqttClient(
             ConnectionSettings(
-                client_id=client_id, host=host, port=port, tls=tls, username=username,
-                password=password, reconnect_min_s=reconnect_min_s,
+                client_id=client_id,
+                host=host,
+                port=port,
+                tls=tls,
+                username=username,
+                password=password,
+                reconnect_min_s=reconnect_min_s,
                 # No persistent session: a stopped member of a share group would otherwise keep
                 # its share of the events queued in the broker, unacked, until it came back.
                 # Kiosks resend whatever is not acked, so HQ loses nothing by starting clean.
                 persistent_session=False,
-                reconnect_max_s=reconnect_max_s, max_inflight=1000,
-                subscriptions=[(self._topics.events_shared, 1), (self._topics.push_acks_shared, 1),
-                               (self._topics.status_all, 1), (self._topics.telemetry_all, 0)]),
-            on_message=self._queue.put)
+                reconnect_max_s=reconnect_max_s,
+                max_inflight=1000,
+                subscriptions=[
+                    (self._topics.events_shared, 1),
+                    (self._topics.push_acks_shared, 1),
+                    (self._topics.status_all, 1),
+                    (self._topics.telemetry_all, 0),
+                ],
+            ),
+            on_message=self._queue.put,
+        )
 
     @property
     def client(self) -> MqttClient:
@@ -111,8 +134,9 @@ class HqListener:
                 ack = parse_push_ack(job.payload)
                 store.record_push_ack(ack, self._clock.now())
                 if ack.status == "rejected":
-                    _LOG.warning("%s rejected %s v%s: %s %s", device_id, ack.type, ack.version,
-                                 ack.reason, ack.detail or "")
+                    _LOG.warning(
+                        "%s rejected %s v%s: %s %s", device_id, ack.type, ack.version, ack.reason, ack.detail or ""
+                    )
             elif kind == "status" and job.payload:
                 status = parse_status(job.payload)
                 store.record_status(device_id, status.store_id, status.state, status.at)
@@ -127,8 +151,9 @@ class HqListener:
         self.stored += len(result.new)
         self.duplicates += len(result.duplicates)
         if result.conflicts:
-            _LOG.error("%d events reuse a (device, seq) with another event id; kept in conflicts",
-                       len(result.conflicts))
+            _LOG.error(
+                "%d events reuse a (device, seq) with another event id; kept in conflicts", len(result.conflicts)
+            )
         # Acks go out only after the commit above: an ack is a promise the event is on disk.
         for device_id, ids in result.acknowledged_by_device().items():
             self._client.publish(self._topics.ack(device_id), dumps(event_ack_json(ids)), qos=1)

@@ -29,8 +29,7 @@ def build_payload(doc_type: str, data: Any, *, base_version: int | None = None) 
         if isinstance(data, list):
             return {"members": data, "acknowledged_event_ids": []}
         if isinstance(data, dict) and isinstance(data.get("members"), list):
-            return {"members": data["members"],
-                    "acknowledged_event_ids": list(data.get("acknowledged_event_ids", []))}
+            return {"members": data["members"], "acknowledged_event_ids": list(data.get("acknowledged_event_ids", []))}
         raise ValueError("members file must hold a list, or {members: [...], acknowledged_event_ids: [...]}")
     if doc_type == "denylist":
         if isinstance(data, list):
@@ -44,28 +43,36 @@ def build_payload(doc_type: str, data: Any, *, base_version: int | None = None) 
         base = data.get("base_version", base_version)
         if base is None:
             raise ValueError("delta needs a base_version")
-        return {"base_version": base, "added": list(data.get("added", [])),
-                "removed": list(data.get("removed", []))}
+        return {"base_version": base, "added": list(data.get("added", [])), "removed": list(data.get("removed", []))}
     raise ValueError(f"unknown document type {doc_type!r}")
 
 
-def sign_next(store: HqStore, key: Ed25519PrivateKey, *, doc_type: str, scope: Scope,
-              payload: dict[str, Any], now: dt.datetime, validity: dt.timedelta,
-              version: int | None = None) -> dict[str, Any]:
+def sign_next(
+    store: HqStore,
+    key: Ed25519PrivateKey,
+    *,
+    doc_type: str,
+    scope: Scope,
+    payload: dict[str, Any],
+    now: dt.datetime,
+    validity: dt.timedelta,
+    version: int | None = None,
+) -> dict[str, Any]:
     """Sign `payload` as the next version of its line and remember that version."""
     line = VERSION_LINES[doc_type]
     chosen = store.next_version(line, at_least=version)
-    envelope = sign_envelope(key, doc_type=doc_type, scope=scope, version=chosen,
-                             issued_at=now, not_after=now + validity, payload=payload)
+    envelope = sign_envelope(
+        key, doc_type=doc_type, scope=scope, version=chosen, issued_at=now, not_after=now + validity, payload=payload
+    )
     store.record_published(line, chosen)
     return envelope
 
 
-def publish_envelope(client: MqttClient, topics: HqTopics, envelope: dict[str, Any],
-                     timeout: float = 10.0) -> str:
+def publish_envelope(client: MqttClient, topics: HqTopics, envelope: dict[str, Any], timeout: float = 10.0) -> str:
     """Publish and wait for the broker's PUBACK; full documents are retained, deltas are not."""
     scope = Scope(envelope["scope"]["kind"], envelope["scope"].get("id"))
     topic = topics.document(envelope["type"], scope)
-    client.publish_and_wait(topic, dumps(envelope), qos=1,
-                            retain=envelope["type"] in RETAINED_DOCUMENTS, timeout=timeout)
+    client.publish_and_wait(
+        topic, dumps(envelope), qos=1, retain=envelope["type"] in RETAINED_DOCUMENTS, timeout=timeout
+    )
     return topic

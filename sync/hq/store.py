@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from sync.schemas import EventMessage, PushAck
 
@@ -84,20 +85,31 @@ class HqStore:
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO events(device_id, seq, event_id, type, created_at, "
                     "offline, historical, payload, received_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (e.device_id, e.seq, e.event_id, e.type, e.created_at.isoformat(),
-                     int(e.offline), int(e.historical),
-                     json.dumps(e.payload, ensure_ascii=False, sort_keys=True), at))
+                    (
+                        e.device_id,
+                        e.seq,
+                        e.event_id,
+                        e.type,
+                        e.created_at.isoformat(),
+                        int(e.offline),
+                        int(e.historical),
+                        json.dumps(e.payload, ensure_ascii=False, sort_keys=True),
+                        at,
+                    ),
+                )
                 if cursor.rowcount == 1:
                     result.new.append(e)
                     continue
-                (stored_id,) = conn.execute("SELECT event_id FROM events WHERE device_id=? AND seq=?",
-                                            (e.device_id, e.seq)).fetchone()
+                (stored_id,) = conn.execute(
+                    "SELECT event_id FROM events WHERE device_id=? AND seq=?", (e.device_id, e.seq)
+                ).fetchone()
                 if stored_id == e.event_id:
                     result.duplicates.append(e)
                 else:
-                    conn.execute("INSERT OR IGNORE INTO conflicts VALUES (?,?,?,?,?)",
-                                 (e.device_id, e.seq, e.event_id,
-                                  json.dumps(e.to_json(), ensure_ascii=False), at))
+                    conn.execute(
+                        "INSERT OR IGNORE INTO conflicts VALUES (?,?,?,?,?)",
+                        (e.device_id, e.seq, e.event_id, json.dumps(e.to_json(), ensure_ascii=False), at),
+                    )
                     result.conflicts.append(e)
             conn.execute("COMMIT")
         except BaseException:
@@ -109,46 +121,60 @@ class HqStore:
         self._conn.execute(
             "INSERT INTO push_acks(device_id, type, version, status, reason, detail, topic, at, "
             "received_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (ack.device_id, ack.type, ack.version, ack.status, ack.reason, ack.detail, ack.topic,
-             ack.at.isoformat(), received_at.isoformat()))
+            (
+                ack.device_id,
+                ack.type,
+                ack.version,
+                ack.status,
+                ack.reason,
+                ack.detail,
+                ack.topic,
+                ack.at.isoformat(),
+                received_at.isoformat(),
+            ),
+        )
 
     def record_status(self, device_id: str, store_id: str, state: str, at: dt.datetime) -> None:
         self._conn.execute(
             "INSERT INTO devices(device_id, store_id, state, status_at) VALUES (?,?,?,?) "
             "ON CONFLICT(device_id) DO UPDATE SET store_id=excluded.store_id, "
             "state=excluded.state, status_at=excluded.status_at",
-            (device_id, store_id, state, at.isoformat()))
+            (device_id, store_id, state, at.isoformat()),
+        )
 
     def record_telemetry(self, device_id: str, body: dict[str, Any], at: dt.datetime) -> None:
         self._conn.execute(
             "INSERT INTO devices(device_id, telemetry, telemetry_at) VALUES (?,?,?) "
             "ON CONFLICT(device_id) DO UPDATE SET telemetry=excluded.telemetry, "
             "telemetry_at=excluded.telemetry_at",
-            (device_id, json.dumps(body, ensure_ascii=False), at.isoformat()))
+            (device_id, json.dumps(body, ensure_ascii=False), at.isoformat()),
+        )
 
     # --- queries -------------------------------------------------------------------------------
 
     def event_count(self, device_id: str | None = None) -> int:
         if device_id is None:
             return self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-        return self._conn.execute("SELECT COUNT(*) FROM events WHERE device_id=?",
-                                  (device_id,)).fetchone()[0]
+        return self._conn.execute("SELECT COUNT(*) FROM events WHERE device_id=?", (device_id,)).fetchone()[0]
 
     def seqs(self, device_id: str) -> list[int]:
-        return [r[0] for r in self._conn.execute(
-            "SELECT seq FROM events WHERE device_id=? ORDER BY seq", (device_id,))]
+        return [r[0] for r in self._conn.execute("SELECT seq FROM events WHERE device_id=? ORDER BY seq", (device_id,))]
 
     def events(self, device_id: str) -> list[dict[str, Any]]:
         rows = self._conn.execute(
-            "SELECT seq, event_id, type, payload, historical, offline FROM events "
-            "WHERE device_id=? ORDER BY seq", (device_id,))
-        return [{"seq": s, "event_id": e, "type": t, "payload": json.loads(p),
-                 "historical": bool(h), "offline": bool(o)} for s, e, t, p, h, o in rows]
+            "SELECT seq, event_id, type, payload, historical, offline FROM events WHERE device_id=? ORDER BY seq",
+            (device_id,),
+        )
+        return [
+            {"seq": s, "event_id": e, "type": t, "payload": json.loads(p), "historical": bool(h), "offline": bool(o)}
+            for s, e, t, p, h, o in rows
+        ]
 
     def gaps(self, device_id: str) -> int:
         """Sequence numbers below the highest seen that never arrived (Sparkplug-style)."""
-        row = self._conn.execute("SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM events "
-                                 "WHERE device_id=?", (device_id,)).fetchone()
+        row = self._conn.execute(
+            "SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM events WHERE device_id=?", (device_id,)
+        ).fetchone()
         return row[0] - row[1]
 
     def conflict_count(self) -> int:
@@ -173,17 +199,21 @@ class HqStore:
         return out
 
     def next_version(self, version_line: str, at_least: int | None = None) -> int:
-        row = self._conn.execute("SELECT version FROM published_versions WHERE version_line=?",
-                                 (version_line,)).fetchone()
+        row = self._conn.execute(
+            "SELECT version FROM published_versions WHERE version_line=?", (version_line,)
+        ).fetchone()
         candidate = (row[0] if row else 0) + 1
         return max(candidate, at_least or 0)
 
     def last_version(self, version_line: str) -> int:
-        row = self._conn.execute("SELECT version FROM published_versions WHERE version_line=?",
-                                 (version_line,)).fetchone()
+        row = self._conn.execute(
+            "SELECT version FROM published_versions WHERE version_line=?", (version_line,)
+        ).fetchone()
         return row[0] if row else 0
 
     def record_published(self, version_line: str, version: int) -> None:
         self._conn.execute(
             "INSERT INTO published_versions VALUES (?, ?) ON CONFLICT(version_line) DO UPDATE "
-            "SET version=MAX(version, excluded.version)", (version_line, version))
+            "SET version=MAX(version, excluded.version)",
+            (version_line, version),
+        )

@@ -7,8 +7,9 @@ only the display is absent (the session's states are what the screens would draw
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml

@@ -22,15 +22,25 @@ class Kiosk:
         self.notify.bind(str(tmp_path / "notify.sock"))
         self.notify.settimeout(0.2)
         self.control_path = tmp_path / "control.sock"
-        env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
-               "KIOSK_SIM_CONTROL": str(self.control_path)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "app", "run", "--config", str(write_config(tmp_path, **config_overrides))],
-                                     cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env = {
+            **os.environ,
+            "SDL_VIDEODRIVER": "dummy",
+            "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+            "KIOSK_SIM_CONTROL": str(self.control_path),
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "run", "--config", str(write_config(tmp_path, **config_overrides))],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.statuses: list[str] = []
         self.control: socket.socket | None = None
         # Like systemd, read the notify socket all the time: its queue holds only 10 datagrams and
         # a full queue would stall the kiosk's main loop on every STATUS it sends.
-        self._messages: "list[str]" = []
+        self._messages: list[str] = []
         self._seen = 0
         self._listening = True
         self._listener = threading.Thread(target=self._listen, daemon=True)
@@ -40,7 +50,7 @@ class Kiosk:
         while self._listening:
             try:
                 self._messages.append(self.notify.recv(4096).decode())
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return

@@ -16,9 +16,14 @@ pytestmark = pytest.mark.integration
 
 def card(*args: str, home: Path, sim_card: int) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KIOSK_SIM_CARD": str(sim_card)}
-    return subprocess.run([sys.executable, "-m", "app", "card", *args, "--timeout", "5",
-                           "--config", str(home / "config.yaml")], cwd=home, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "app", "card", *args, "--timeout", "5", "--config", str(home / "config.yaml")],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture

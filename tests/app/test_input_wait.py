@@ -5,8 +5,8 @@ from __future__ import annotations
 import pygame
 import pytest
 
-from drivers.input_devices import EvdevInputs
 from app.runtime import _input_sources
+from drivers.input_devices import EvdevInputs
 from screens.loop import NoInputs
 
 

@@ -33,7 +33,7 @@ def test_interactive_run_notifies_systemd_and_pings_from_the_main_loop(tmp_path,
         while listening:
             try:
                 messages.append(server.recv(4096).decode())
-            except (socket.timeout, BlockingIOError):
+            except (TimeoutError, BlockingIOError):
                 pass
 
     listener = threading.Thread(target=listen, daemon=True)

@@ -35,8 +35,14 @@ def outbox_depth(tmp_path) -> int:
 
 
 def test_online_redemption_is_stored_once_at_hq_and_leaves_the_outbox(tmp_path, broker):
-    listener = HqListener(store_path=tmp_path / "hq.sqlite", prefix="kiosk/v1", host="127.0.0.1",
-                          port=broker.port, reconnect_min_s=1, reconnect_max_s=2)
+    listener = HqListener(
+        store_path=tmp_path / "hq.sqlite",
+        prefix="kiosk/v1",
+        host="127.0.0.1",
+        port=broker.port,
+        reconnect_min_s=1,
+        reconnect_max_s=2,
+    )
     listener.start()
     assert listener.wait_connected(10)
     kiosk = Kiosk(tmp_path, hq={"host": "127.0.0.1", "port": broker.port})

@@ -16,8 +16,14 @@ pytestmark = pytest.mark.integration
 
 def kiosk(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "KIOSK_CONFIG")}
-    return subprocess.run([sys.executable, "-m", "app", *args, "--config", str(cwd / "config.yaml")], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args, "--config", str(cwd / "config.yaml")],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_corrupt_ledger_is_refused_then_rebuilt(tmp_path):

@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 
 from kiosk.model import NoticeKind
-from kiosk.ui_state import (ChooseReward, Confirm, ConfirmRedeem, Done, Idle, MemberHome, Notice, OpenRewards,
-                            VoucherIssued)
+from kiosk.ui_state import (
+    ChooseReward,
+    Confirm,
+    ConfirmRedeem,
+    Done,
+    Idle,
+    MemberHome,
+    Notice,
+    OpenRewards,
+    VoucherIssued,
+)
 from tests.app.conftest import wait_for
 
 pytestmark = pytest.mark.integration
@@ -16,8 +25,11 @@ def tap(app, key: int) -> None:
     """Put card `key` on the reader and wait until the session has reacted to reading it."""
     before = app.session.state
     app.simulation.tap(key)
-    wait_for(lambda: app.session.state is not before
-             and isinstance(app.session.state, (MemberHome, Notice, VoucherIssued)), app, f"card {key} read")
+    wait_for(
+        lambda: app.session.state is not before and isinstance(app.session.state, (MemberHome, Notice, VoucherIssued)),
+        app,
+        f"card {key} read",
+    )
 
 
 def take_away(app) -> None:
@@ -65,8 +77,9 @@ def test_a_second_confirm_of_the_same_intent_changes_nothing(kiosk_app):
     kiosk_app.session.handle(ConfirmRedeem(confirm.intent_id))
     kiosk_app.session.handle(ConfirmRedeem(confirm.intent_id))
     # and the service itself, asked again with the same intent id, returns the same voucher
-    again = kiosk_app.service.redeem(confirm.intent_id, "M0001", confirm.option.reward_id,
-                                     kiosk_app.session._card_uid, False)
+    again = kiosk_app.service.redeem(
+        confirm.intent_id, "M0001", confirm.option.reward_id, kiosk_app.session._card_uid, False
+    )
     assert [v.voucher_id for v in issued_vouchers(kiosk_app)] == [again.voucher_id]
 
 

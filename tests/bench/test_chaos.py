@@ -31,9 +31,11 @@ def _hq_with(tmp_path: Path, vouchers: list[tuple[int, str, str, str]]) -> Path:
     conn = sqlite3.connect(path)
     with conn:
         for seq, event_id, voucher, intent in vouchers:
-            conn.execute("INSERT INTO events VALUES ('K1', ?, ?, 'redemption', '2024-05-01T09:30:00+08:00', 0, 0, ?, "
-                         "'2024-05-01T09:30:01+08:00')",
-                         (seq, event_id, json.dumps({"voucher_id": voucher, "intent_id": intent})))
+            conn.execute(
+                "INSERT INTO events VALUES ('K1', ?, ?, 'redemption', '2024-05-01T09:30:00+08:00', 0, 0, ?, "
+                "'2024-05-01T09:30:01+08:00')",
+                (seq, event_id, json.dumps({"voucher_id": voucher, "intent_id": intent})),
+            )
     conn.close()
     return path
 
@@ -91,16 +93,23 @@ def test_link_watch_counts_offline_answers_and_ignores_those_that_came_back_afte
 @pytest.mark.slow
 @pytest.mark.integration
 def test_quick_chaos_run_loses_doubles_and_invents_no_redemption(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "bench.chaos", "--quick", "--workdir", str(tmp_path / "run")],
-                            cwd=REPO, capture_output=True, text=True, timeout=400)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.chaos", "--quick", "--workdir", str(tmp_path / "run")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     assert lines, f"no figures; stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
     figures = json.loads(lines[-1])
     assert figures["confirmed"] > 0
     assert (figures["lost"], figures["duplicated"], figures["unexpected"]) == (0, 0, 0), figures
     assert figures["outbox_after"] == 0 and figures["ledger_integrity"] == "ok", figures
-    assert all(figures["faults_by_kind"].get(kind, 0) >= 2
-               for kind in ("kill_kiosk", "pause_kiosk", "kill_broker", "partition", "freeze_broker")), figures
+    assert all(
+        figures["faults_by_kind"].get(kind, 0) >= 2
+        for kind in ("kill_kiosk", "pause_kiosk", "kill_broker", "partition", "freeze_broker")
+    ), figures
     assert figures["online_while_frozen"] == 0, figures  # the kiosk noticed each frozen broker itself
     assert figures["confirmed_while_frozen"] > 0, figures  # and went on redeeming meanwhile
     assert figures["watchdog_kills"] >= figures["faults_by_kind"]["pause_kiosk"], figures

@@ -22,16 +22,27 @@ from bench.notify_sink import NotifySink, is_ready, shows
 from bench.procstat import context_switches, cpu_seconds, memory_mb
 
 REPO = Path(__file__).resolve().parents[2]
-ISSUE_KEYS = ("startup_s", "idle_cpu_pct", "idle_cpu_pct_baseline", "rss_mb", "tap_to_screen_ms_p50",
-              "tap_to_screen_ms_p95")
+ISSUE_KEYS = (
+    "startup_s",
+    "idle_cpu_pct",
+    "idle_cpu_pct_baseline",
+    "rss_mb",
+    "tap_to_screen_ms_p50",
+    "tap_to_screen_ms_p95",
+)
 
 
 @pytest.mark.integration
 def test_quick_run_ends_with_one_json_line_of_the_issues_figures():
     env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "KIOSK_SIM_CONTROL")}
-    result = subprocess.run([sys.executable, "-m", "bench.kiosk", "--taps", "3", "--idle-seconds", "0.5",
-                             "--warm-starts", "1"], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.kiosk", "--taps", "3", "--idle-seconds", "0.5", "--warm-starts", "1"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     figures = json.loads(lines[-1])

@@ -53,9 +53,14 @@ def ledger(tmp_path):
         def monotonic(self):
             return 0.0
 
-    led = Ledger.open(tmp_path / "ledger.db", device_id="kiosk-t", clock=Clock(), tz=tz,
-                      voucher_key=Ed25519PrivateKey.generate(),
-                      offline_limits=OfflineLimits(points_per_day=100_000, redemptions_per_day=100))
+    led = Ledger.open(
+        tmp_path / "ledger.db",
+        device_id="kiosk-t",
+        clock=Clock(),
+        tz=tz,
+        voucher_key=Ed25519PrivateKey.generate(),
+        offline_limits=OfflineLimits(points_per_day=100_000, redemptions_per_day=100),
+    )
     seed_demo(led, now)
     yield led
     led.close()

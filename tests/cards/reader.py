@@ -8,7 +8,6 @@ from drivers.errors import AuthError, ReaderError
 from drivers.mfrc522 import Mfrc522
 from drivers.session import open_session
 from drivers.transport.emulator import EmulatorTransport
-
 from kiosk.cards.errors import CardFaults
 
 # What app/bootstrap.py passes too: the driver's root error, and the one meaning "key refused".
@@ -33,5 +32,6 @@ class Reader:
         if pull_after is not None:
             self.field.remove_after_frames(card, pull_after, answer_last=answer_last)
         session.pull_after = lambda frames, answer_last=True: self.field.remove_after_frames(
-            card, frames, answer_last=answer_last)
+            card, frames, answer_last=answer_last
+        )
         return session

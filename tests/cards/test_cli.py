@@ -5,10 +5,10 @@ import io
 
 import pytest
 
-from drivers.emulator.cards import MifareClassic1K
-from kiosk.cards.reading import read_card
 from app.cli import card as card_cli
 from app.cli.card import CardTools, inspect_command, personalize_command, wipe_command
+from drivers.emulator.cards import MifareClassic1K
+from kiosk.cards.reading import read_card
 
 UID = bytes.fromhex("0A0B0C0D")
 

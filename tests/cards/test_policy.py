@@ -11,8 +11,9 @@ MAX_AGE = dt.timedelta(hours=72)
 
 
 def decide(*, online=False, issued_at=NOW - dt.timedelta(hours=1), points=1000, limit=500):
-    return offline_redemption_allowed(online=online, denylist_issued_at=issued_at, now=NOW,
-                                      max_age=MAX_AGE, small_limit_points=limit, points=points)
+    return offline_redemption_allowed(
+        online=online, denylist_issued_at=issued_at, now=NOW, max_age=MAX_AGE, small_limit_points=limit, points=points
+    )
 
 
 def test_fresh_list_allows_any_offline_redemption():

@@ -91,7 +91,7 @@ def test_fuzzed_card_contents_never_crash_the_tap_and_are_never_accepted(copy0, 
         card.set_block(n, data)
     for sector, data in zip(layout.RECORD_SECTORS, (copy0, copy1)):
         for i, block in enumerate(layout.data_blocks(sector)):
-            card.set_block(block, data[16 * i:16 * i + 16])
+            card.set_block(block, data[16 * i : 16 * i + 16])
     verdict = judge(read_card(_READER.present(card), KEYS, FAULTS), None)
     # Copy 0 is never the genuine one here, and the genuine copy moved into sector 2 fails its MAC.
     assert not isinstance(verdict, Verified), verdict

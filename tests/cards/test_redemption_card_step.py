@@ -14,8 +14,8 @@ from kiosk.cards.redeem_step import (
     resume_on_tap,
     write_redemption_counter,
 )
-from kiosk.ledger.errors import CardDenied
 from kiosk.cards.verify import Blocked, Rollback, Verified, verify_tap
+from kiosk.ledger.errors import CardDenied
 
 UID = bytes.fromhex("DE700004")  # demo member M0004 (diamond, 12,000 points), issue 1
 MEMBER = "M0004"
@@ -31,8 +31,16 @@ def card(keys, tap, faults):
 
 def redeem(ledger, keys, faults, session, intent_id):
     pending = ledger.prepare_redemption(intent_id, MEMBER, "off-5", UID, online=False)
-    return complete_redemption(session, keys, faults, ledger.confirm_redemption, intent_id=intent_id,
-                               card_uid=UID, member_id=MEMBER, target_counter=pending.card_counter)
+    return complete_redemption(
+        session,
+        keys,
+        faults,
+        ledger.confirm_redemption,
+        intent_id=intent_id,
+        card_uid=UID,
+        member_id=MEMBER,
+        target_counter=pending.card_counter,
+    )
 
 
 def points(ledger):
@@ -61,8 +69,16 @@ def test_copies_alternate_so_the_previous_record_survives(card, keys, ledger, ta
 def test_repeating_a_confirmed_step_changes_nothing(card, keys, ledger, tap, faults):
     first = redeem(ledger, keys, faults, tap(card), "i-1")
     before = points(ledger)
-    again = complete_redemption(tap(card), keys, faults, ledger.confirm_redemption, intent_id="i-1",
-                                card_uid=UID, member_id=MEMBER, target_counter=1)
+    again = complete_redemption(
+        tap(card),
+        keys,
+        faults,
+        ledger.confirm_redemption,
+        intent_id="i-1",
+        card_uid=UID,
+        member_id=MEMBER,
+        target_counter=1,
+    )
     assert isinstance(again, RedemptionConfirmed) and again.card.already
     assert again.voucher.voucher_id == first.voucher.voucher_id
     assert points(ledger) == before
@@ -110,8 +126,9 @@ def test_clone_cannot_redeem_once_the_uid_is_blocked(card, keys, ledger, tap, fa
 
 
 @pytest.mark.parametrize("answer_last", [True, False], ids=["pulled", "pulled-before-answer"])
-def test_card_pulled_at_every_step_never_mixes_records_and_never_redeems_twice(card, keys, ledger, tap, faults,
-                                                                               answer_last):
+def test_card_pulled_at_every_step_never_mixes_records_and_never_redeems_twice(
+    card, keys, ledger, tap, faults, answer_last
+):
     start_points = points(ledger)
     frames = 0
     confirmed_at_first_try = 0

@@ -5,7 +5,7 @@ import pytest
 from drivers.emulator.cards import MifareClassic1K, Ntag213
 from kiosk.cards import layout
 from kiosk.cards.personalize import personalize
-from kiosk.cards.verify import Blocked, NotAMemberCard, Rejected, Rollback, Verified, verify_tap
+from kiosk.cards.verify import Blocked, NotAMemberCard, Rejected, Verified, verify_tap
 
 UID1 = bytes.fromhex("DE700001")  # demo card of member M0001, issue 1
 LOST = bytes.fromhex("DE700005")  # demo card reported lost
@@ -100,7 +100,9 @@ def test_lost_card_is_blocked_offline_without_reading_it(keys, ledger, tap, faul
 def test_card_on_hq_deny_list_is_blocked(member_card, keys, ledger, tap, faults):
     import datetime as dt
 
-    ledger.apply_denylist_full(1, [{"uid": UID1.hex(), "reason": "blocked"}], ledger.clock.now() - dt.timedelta(hours=1))
+    ledger.apply_denylist_full(
+        1, [{"uid": UID1.hex(), "reason": "blocked"}], ledger.clock.now() - dt.timedelta(hours=1)
+    )
     assert verify_tap(tap(member_card), keys, ledger, faults) == Blocked("blocked")
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
 
 from drivers.emulator import Field, MFRC522Emulator, TimingModel
 from drivers.emulator.wire import EmulatorGpio, EmulatorSpiDevice, PtyUartServer
@@ -30,8 +32,7 @@ class Rig:
             closer()
 
 
-def make_rig(kind: str, *, version: int = 0x92, timing: TimingModel | None = None,
-             init: bool = True) -> Rig:
+def make_rig(kind: str, *, version: int = 0x92, timing: TimingModel | None = None, init: bool = True) -> Rig:
     field = Field()
     chip = MFRC522Emulator(field, version=version, timing=timing)
     closers: list[Callable[[], None]] = []
@@ -45,8 +46,7 @@ def make_rig(kind: str, *, version: int = 0x92, timing: TimingModel | None = Non
         server = PtyUartServer(chip)
         server.start()
         closers.append(server.close)
-        transport = UartTransport.open(server.port, sleep=server.sleep, reset_pin=25,
-                                       gpio=EmulatorGpio(chip))
+        transport = UartTransport.open(server.port, sleep=server.sleep, reset_pin=25, gpio=EmulatorGpio(chip))
         closers.append(transport.close)
     else:
         raise ValueError(kind)

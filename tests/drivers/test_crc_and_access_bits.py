@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from drivers.crc import check_crc, crc_a, with_crc
+from drivers.crc import check_crc, with_crc
 from drivers.emulator.cards import access
 
 
@@ -14,7 +15,7 @@ def test_crc_a_matches_the_iso14443_hlta_example():
 
 
 def test_crc_a_of_select_frame_is_checked():
-    frame = with_crc(bytes.fromhex("9370a1b2c3d4") + bytes((0xa1 ^ 0xb2 ^ 0xc3 ^ 0xd4,)))
+    frame = with_crc(bytes.fromhex("9370a1b2c3d4") + bytes((0xA1 ^ 0xB2 ^ 0xC3 ^ 0xD4,)))
     assert check_crc(frame)
     assert not check_crc(frame[:-1] + bytes((frame[-1] ^ 1,)))
 
@@ -39,8 +40,16 @@ def test_inconsistent_access_bits_are_rejected():
     assert access.decode(bytes.fromhex("ff0781")) is None
 
 
-@pytest.mark.parametrize("trailer_bits, readable", [((0, 0, 0), True), ((0, 1, 0), True),
-                                                    ((0, 0, 1), True), ((0, 1, 1), False),
-                                                    ((1, 0, 0), False), ((1, 1, 1), False)])
+@pytest.mark.parametrize(
+    "trailer_bits, readable",
+    [
+        ((0, 0, 0), True),
+        ((0, 1, 0), True),
+        ((0, 0, 1), True),
+        ((0, 1, 1), False),
+        ((1, 0, 0), False),
+        ((1, 1, 1), False),
+    ],
+)
 def test_key_b_is_readable_only_in_the_datasheet_cases(trailer_bits, readable):
     assert access.key_b_readable(trailer_bits) is readable

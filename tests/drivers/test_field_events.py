@@ -95,9 +95,11 @@ def test_removal_during_authentication_is_a_reader_error(rig):
         assert card not in rig.field.cards
 
 
-@pytest.mark.parametrize("second", [MifareClassic1K(bytes.fromhex("11223344")),
-                                    Ntag213(bytes.fromhex("04998877665544"))],
-                         ids=["two-classic", "classic-and-ntag"])
+@pytest.mark.parametrize(
+    "second",
+    [MifareClassic1K(bytes.fromhex("11223344")), Ntag213(bytes.fromhex("04998877665544"))],
+    ids=["two-classic", "classic-and-ntag"],
+)
 def test_two_cards_at_once_is_a_collision(rig, second):
     rig.field.present(MifareClassic1K(UID))
     rig.field.present(second)

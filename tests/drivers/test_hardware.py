@@ -28,8 +28,7 @@ if SPI:
 if UART:
     targets.append(("uart", {"port": UART, "reset_pin": RESET_PIN}))
 
-pytestmark = [pytest.mark.hardware,
-              pytest.mark.skipif(not targets, reason="set KIOSK_TEST_SPI or KIOSK_TEST_UART")]
+pytestmark = [pytest.mark.hardware, pytest.mark.skipif(not targets, reason="set KIOSK_TEST_SPI or KIOSK_TEST_UART")]
 
 
 @pytest.fixture(params=targets or [("none", {})], ids=lambda t: t[0])

@@ -114,7 +114,8 @@ def test_an_unopenable_device_is_reported_once_and_skipped(devices, watch, caplo
         now[0] = 1.0
         assert len(inputs.fds()) == 2
     assert [r.getMessage() for r in caplog.records if "event9" in r.getMessage()] == [
-        f"cannot watch {devices / 'event9'} for input: No such file or directory"]
+        f"cannot watch {devices / 'event9'} for input: No such file or directory"
+    ]
 
 
 def test_no_input_directory_means_nothing_to_watch(tmp_path, watch):

@@ -59,8 +59,7 @@ def test_loading_the_package_leaves_sys_modules_untouched(chip):
 
 
 def test_our_driver_reads_a_card_over_the_package_backend(chip):
-    transport = open_transport("mfrc522", modules=(spidev_module(chip), gpio_module(chip)),
-                               sleep=chip.advance)
+    transport = open_transport("mfrc522", modules=(spidev_module(chip), gpio_module(chip)), sleep=chip.advance)
     driver = Mfrc522(transport)
     assert driver.init() == 0x92
     session = open_session(driver)
@@ -69,8 +68,7 @@ def test_our_driver_reads_a_card_over_the_package_backend(chip):
 
 
 def test_the_package_backend_hard_reset_pulses_the_reset_pin(chip):
-    transport = open_transport("mfrc522", modules=(spidev_module(chip), gpio_module(chip)),
-                               sleep=chip.advance)
+    transport = open_transport("mfrc522", modules=(spidev_module(chip), gpio_module(chip)), sleep=chip.advance)
     chip.hang("bus")
     transport.hard_reset()
     assert chip.hung is None and chip.resets["hard"] == 1

@@ -36,8 +36,9 @@ class Harness:
     def __init__(self, kind: str = "emulator") -> None:
         self.rig = make_rig(kind, init=False)
         self.field, self.chip = self.rig.field, self.rig.chip
-        self.service = ReaderService(self.rig.driver, ModelClock(self.chip), poll_interval_s=POLL,
-                                     cooldown_s=COOLDOWN, read_job=read_member)
+        self.service = ReaderService(
+            self.rig.driver, ModelClock(self.chip), poll_interval_s=POLL, cooldown_s=COOLDOWN, read_job=read_member
+        )
         self.log: list = []
 
     def poll(self, times: int = 1) -> list:

@@ -22,8 +22,9 @@ FF = b"\xff" * 6
 def running():
     rig = make_rig("emulator", init=False)
     lock = threading.Lock()
-    service = ReaderService(rig.driver, SystemClock(), poll_interval_s=0.005, cooldown_s=0.2,
-                            read_job=lambda session: session.uid)
+    service = ReaderService(
+        rig.driver, SystemClock(), poll_interval_s=0.005, cooldown_s=0.2, read_job=lambda session: session.uid
+    )
     events: queue.Queue = queue.Queue()
     woken = threading.Event()
     thread = ReaderThread(service, events, wake=woken.set)

@@ -35,8 +35,13 @@ def test_soak_no_stuck_state_and_no_duplicate_taps():
     seconds = float(os.environ.get("KIOSK_SOAK_SECONDS", "300"))
     rng = random.Random(int(os.environ.get("KIOSK_SOAK_SEED", "2024")))
     chip = MFRC522Emulator(Field())
-    service = ReaderService(Mfrc522(EmulatorTransport(chip)), ModelClock(chip), poll_interval_s=POLL,
-                            cooldown_s=COOLDOWN, read_job=read_member)
+    service = ReaderService(
+        Mfrc522(EmulatorTransport(chip)),
+        ModelClock(chip),
+        poll_interval_s=POLL,
+        cooldown_s=COOLDOWN,
+        read_job=read_member,
+    )
     events: list = []
 
     def run_for(duration: float) -> None:

@@ -19,9 +19,11 @@ from drivers.transport.uart import UartTransport
 
 
 def test_importing_drivers_loads_no_hardware_library():
-    code = ("import sys, drivers.transport, drivers.mfrc522, drivers.reader_service, "
-            "drivers.reader_thread, drivers.emulator; "
-            "print([m for m in ('spidev', 'RPi', 'RPi.GPIO', 'serial', 'mfrc522') if m in sys.modules])")
+    code = (
+        "import sys, drivers.transport, drivers.mfrc522, drivers.reader_service, "
+        "drivers.reader_thread, drivers.emulator; "
+        "print([m for m in ('spidev', 'RPi', 'RPi.GPIO', 'serial', 'mfrc522') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -46,8 +48,10 @@ def test_spy_wrapper_logs_register_traffic_by_name(caplog):
     assert any(line.startswith("W TX_CONTROL") for line in transport.trace)
 
 
-@pytest.mark.parametrize("access", [lambda t: t.read(0x40), lambda t: t.write(0x40, 0),
-                                    lambda t: t.write(0x01, 0x100), lambda t: t.write(0x01, -1)])
+@pytest.mark.parametrize(
+    "access",
+    [lambda t: t.read(0x40), lambda t: t.write(0x40, 0), lambda t: t.write(0x01, 0x100), lambda t: t.write(0x01, -1)],
+)
 def test_emulator_transport_refuses_registers_and_values_out_of_range(access):
     with pytest.raises(ValueError):
         access(open_transport("emulator", chip=MFRC522Emulator(Field())))

@@ -64,8 +64,13 @@ def test_check_config_prints_secrets_redacted(tmp_path, capsys):
 
 
 def test_unknown_command_exits_2():
-    result = subprocess.run([sys.executable, "-m", "app", "frobnicate"], capture_output=True, text=True,
-                            cwd=REPO, env={**os.environ, "KIOSK_CONFIG": str(REPO / "config.yaml")})
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "frobnicate"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "KIOSK_CONFIG": str(REPO / "config.yaml")},
+    )
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
 
@@ -73,8 +78,9 @@ def test_unknown_command_exits_2():
 def test_python_dash_m_kiosk_is_the_cli(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(BAD)
-    result = subprocess.run([sys.executable, "-m", "app", "check-config", str(path)],
-                            capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "check-config", str(path)], capture_output=True, text=True, cwd=REPO
+    )
     assert result.returncode == 2
     assert "display.rotation" in result.stderr
 
@@ -104,5 +110,6 @@ def test_keys_init_publishes_the_existing_hq_private_keys_half_when_the_public_f
     public.unlink()
     assert main(["keys", "init", "--config", str(path)]) == 0
     raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    assert (load_public_key(public).public_bytes(*raw)
-            == load_private_key(tmp_path / "var/keys/hq_private.pem").public_key().public_bytes(*raw))
+    assert load_public_key(public).public_bytes(*raw) == load_private_key(
+        tmp_path / "var/keys/hq_private.pem"
+    ).public_key().public_bytes(*raw)

@@ -17,17 +17,29 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 
 REPO = Path(__file__).resolve().parents[2]
-EXPECTED = ["01-idle", "02-member", "03-rewards", "04-confirm", "05-voucher", "06-my-vouchers",
-            "07-idle-after-session", "08-card-blocked", "09-not-a-member-card", "10-member-en",
-            "11-rewards-en", "12-idle-en"]
+EXPECTED = [
+    "01-idle",
+    "02-member",
+    "03-rewards",
+    "04-confirm",
+    "05-voucher",
+    "06-my-vouchers",
+    "07-idle-after-session",
+    "08-card-blocked",
+    "09-not-a-member-card",
+    "10-member-en",
+    "11-rewards-en",
+    "12-idle-en",
+]
 
 pytestmark = pytest.mark.integration
 
 
 def kiosk(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "KIOSK_CONFIG")}
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")

@@ -36,8 +36,9 @@ def test_drivers_know_nothing_of_members_screens_or_sync(path):
     assert not imported_roots(path) & {"kiosk", "screens", "sync", "pygame", "paho"}
 
 
-@pytest.mark.parametrize("path", [p for p in modules("kiosk")
-                                  if rel(p) not in WIRING and not rel(p).startswith("app/cli/")], ids=rel)
+@pytest.mark.parametrize(
+    "path", [p for p in modules("kiosk") if rel(p) not in WIRING and not rel(p).startswith("app/cli/")], ids=rel
+)
 def test_domain_imports_no_hardware_ui_or_other_layers(path):
     assert not imported_roots(path) & (HARDWARE_AND_UI | {"drivers", "screens", "sync"})
 

@@ -24,8 +24,9 @@ def fuzz_settings(default: int, *, weight: float = 1.0) -> settings:
     `weight` < 1 is for suites whose every example is costly (a SQLite transaction, a file).
     """
     examples = max(1, int(int(_REQUESTED) * weight)) if _REQUESTED else default
-    return settings(max_examples=examples, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    )
 
 
 def corpus(target: str, pattern: str = "*") -> list:

@@ -63,16 +63,30 @@ class Received:
 class Receiver:
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.ledger = Ledger.open(folder / "ledger.db", device_id=DEVICE, clock=FixedClock(), tz=TZ,
-                                  voucher_key=Ed25519PrivateKey.from_private_bytes(bytes(32)),
-                                  offline_limits=OfflineLimits(points_per_day=100_000, redemptions_per_day=100))
+        self.ledger = Ledger.open(
+            folder / "ledger.db",
+            device_id=DEVICE,
+            clock=FixedClock(),
+            tz=TZ,
+            voucher_key=Ed25519PrivateKey.from_private_bytes(bytes(32)),
+            offline_limits=OfflineLimits(points_per_day=100_000, redemptions_per_day=100),
+        )
         self.versions = VersionStore(folder / "sync-state.sqlite")
         self.handler = PushHandler(
             verifier=EnvelopeVerifier([HQ_KEY.public_key()], device_id=DEVICE, store_id=STORE),
-            versions=self.versions, ledger=self.ledger, clock=FixedClock(), max_bytes=256 * 1024)
+            versions=self.versions,
+            ledger=self.ledger,
+            clock=FixedClock(),
+            max_bytes=256 * 1024,
+        )
         self.published: list[tuple[str, bytes]] = []
-        self.relay = OutboxRelay(outbox=self.ledger, publish=lambda t, p: self.published.append((t, p)),
-                                 topic=TOPICS.events, device_id=DEVICE, clock=FixedClock())
+        self.relay = OutboxRelay(
+            outbox=self.ledger,
+            publish=lambda t, p: self.published.append((t, p)),
+            topic=TOPICS.events,
+            device_id=DEVICE,
+            clock=FixedClock(),
+        )
 
     def close(self) -> None:
         self.versions.close()
@@ -96,8 +110,9 @@ class Receiver:
             except PayloadError as exc:
                 return self._answer("cmd", PushOutcome("command", None, "rejected", "malformed", str(exc)), topic)
             if command.command not in COMMANDS:
-                return self._answer("cmd", PushOutcome("command", None, "rejected", "unknown_command",
-                                                       command.command), topic)
+                return self._answer(
+                    "cmd", PushOutcome("command", None, "rejected", "unknown_command", command.command), topic
+                )
             return self._answer("cmd", PushOutcome("command", None, "applied", None, command.id), topic)
         if not payload:
             return Received("document", "ignored", "retained_cleared")
@@ -105,8 +120,9 @@ class Receiver:
         return self._answer("document", self.handler.handle(inbound.doc_type, inbound.scope, payload), topic)
 
     def _answer(self, route: str, outcome: PushOutcome, topic: str) -> Received:
-        ack = PushAck(DEVICE, outcome.doc_type, outcome.version, outcome.status, outcome.reason,
-                      outcome.detail, topic, NOW)
+        ack = PushAck(
+            DEVICE, outcome.doc_type, outcome.version, outcome.status, outcome.reason, outcome.detail, topic, NOW
+        )
         return Received(route, outcome.status, outcome.reason, outcome.detail, dumps(ack.to_json()))
 
 
@@ -114,13 +130,26 @@ def topic_for(doc_type_or_level: str, scope: Scope = Scope.fleet()) -> str:
     return f"{PREFIX}/hq/{scope.topic_part}/{doc_type_or_level}"
 
 
-def envelope(doc_type: str, version: int, payload: Any, *, scope: Scope = Scope.fleet(),
-             issued_at: dt.datetime | None = None, not_after: dt.datetime | None = None,
-             key: Ed25519PrivateKey = HQ_KEY) -> dict[str, Any]:
+def envelope(
+    doc_type: str,
+    version: int,
+    payload: Any,
+    *,
+    scope: Scope = Scope.fleet(),
+    issued_at: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    key: Ed25519PrivateKey = HQ_KEY,
+) -> dict[str, Any]:
     """A correctly signed envelope (as a dict, so a test can still tamper with it)."""
-    return sign_envelope(key, doc_type=doc_type, scope=scope, version=version,
-                         issued_at=issued_at or NOW - dt.timedelta(hours=1),
-                         not_after=not_after or NOW + dt.timedelta(days=1), payload=payload)
+    return sign_envelope(
+        key,
+        doc_type=doc_type,
+        scope=scope,
+        version=version,
+        issued_at=issued_at or NOW - dt.timedelta(hours=1),
+        not_after=not_after or NOW + dt.timedelta(days=1),
+        payload=payload,
+    )
 
 
 def wire(obj: Any) -> bytes:
@@ -129,9 +158,11 @@ def wire(obj: Any) -> bytes:
 
 #: What every kiosk under test holds first: version SEEDED of rules, members and deny-list.
 SEEDED = 5
-SEED_DOCUMENTS = (("rules", {"document": demo_rules()}),
-                  ("members", {"members": [{"member_id": "M1", "name": "张三明"}], "acknowledged_event_ids": []}),
-                  ("denylist", {"entries": [{"uid": "04a1b2c3", "reason": "lost"}]}))
+SEED_DOCUMENTS = (
+    ("rules", {"document": demo_rules()}),
+    ("members", {"members": [{"member_id": "M1", "name": "张三明"}], "acknowledged_event_ids": []}),
+    ("denylist", {"entries": [{"uid": "04a1b2c3", "reason": "lost"}]}),
+)
 
 
 def seed_messages() -> list[tuple[str, bytes]]:

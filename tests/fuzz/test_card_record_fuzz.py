@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 from kiosk.cards import access
 from kiosk.cards.errors import AccessBitsError, RecordFormatError
 from kiosk.cards.keyfile import MasterKeys
-from kiosk.cards.record import (BODY_BYTES, RECORD_BYTES, CardRecord, CopyStatus, check_copy, encode_record,
-                                parse_record)
+from kiosk.cards.record import BODY_BYTES, RECORD_BYTES, CardRecord, CopyStatus, check_copy, encode_record, parse_record
 from tests.fuzz.fuzzing import corpus, fuzz_settings
 
 #: The corpus was made with this test key (the same as tests/cards uses), key generation 3.
@@ -31,9 +30,18 @@ REASONS = {
     CopyStatus.VALID: {""},
     CopyStatus.EMPTY: {"empty"},
     CopyStatus.FOREIGN: {"bad_length", "bad_magic"},
-    CopyStatus.MALFORMED: {"bad_length", "bad_magic", "unsupported_version", "bad_uid_length", "bad_uid_padding",
-                           "bad_member_id_length", "bad_member_id_padding", "bad_member_id_chars",
-                           "bad_issue_no", "bad_reserved"},
+    CopyStatus.MALFORMED: {
+        "bad_length",
+        "bad_magic",
+        "unsupported_version",
+        "bad_uid_length",
+        "bad_uid_padding",
+        "bad_member_id_length",
+        "bad_member_id_padding",
+        "bad_member_id_chars",
+        "bad_issue_no",
+        "bad_reserved",
+    },
     CopyStatus.BAD_MAC: {"unknown_key_id", "mac_mismatch"},
     CopyStatus.UID_MISMATCH: {"uid_mismatch"},
 }
@@ -91,7 +99,7 @@ def test_corpus_access_bits(case: Path):
     data, headers = read_hex_case(case)
     if headers["expect"] == "valid":
         conditions = access.decode(data)
-        assert access.encode(conditions)[:len(data)] == data
+        assert access.encode(conditions)[: len(data)] == data
     else:
         with pytest.raises(AccessBitsError):
             access.decode(data)
@@ -113,8 +121,8 @@ FIELDS = st.tuples(
     st.sampled_from([0, 1, 0xFFFF]) | st.integers(0, 0xFFFF),
     st.sampled_from([0, 0xFFFFFFFF]) | st.integers(0, 0xFFFFFFFF),
     st.sampled_from([0, 1, 16, 17, 255]),
-    st.binary(min_size=16, max_size=16) | st.from_regex(rb"[0-9A-Za-z_-]{1,16}", fullmatch=True).map(
-        lambda b: b.ljust(16, b"\0")),
+    st.binary(min_size=16, max_size=16)
+    | st.from_regex(rb"[0-9A-Za-z_-]{1,16}", fullmatch=True).map(lambda b: b.ljust(16, b"\0")),
     st.sampled_from([0, 1, 255]),
     st.binary(min_size=12, max_size=12),
 )
@@ -122,8 +130,17 @@ FIELDS = st.tuples(
 
 def build(fields) -> bytes:
     magic, version, key_id, uid_len, uid, issue, counter, mid_len, mid, reserved, mac = fields
-    return (magic + bytes([version, key_id, uid_len]) + uid + issue.to_bytes(2, "big") + counter.to_bytes(4, "big")
-            + bytes([mid_len]) + mid + bytes([reserved]) + mac)
+    return (
+        magic
+        + bytes([version, key_id, uid_len])
+        + uid
+        + issue.to_bytes(2, "big")
+        + counter.to_bytes(4, "big")
+        + bytes([mid_len])
+        + mid
+        + bytes([reserved])
+        + mac
+    )
 
 
 @fuzz_settings(400)
@@ -149,8 +166,13 @@ def test_parser_is_canonical(fields):
 
 
 @fuzz_settings(300)
-@given(UIDS, SECTORS, st.from_regex(r"[0-9A-Za-z_-]{1,16}", fullmatch=True), st.integers(1, 0xFFFF),
-       st.integers(0, 0xFFFFFFFF))
+@given(
+    UIDS,
+    SECTORS,
+    st.from_regex(r"[0-9A-Za-z_-]{1,16}", fullmatch=True),
+    st.integers(1, 0xFFFF),
+    st.integers(0, 0xFFFFFFFF),
+)
 def test_a_valid_copy_is_exactly_the_encoding_of_its_record(uid, sector, member_id, issue_no, counter):
     if len(uid) == 10:  # records hold 4- and 7-byte UIDs only
         return
@@ -161,8 +183,7 @@ def test_a_valid_copy_is_exactly_the_encoding_of_its_record(uid, sector, member_
 
 
 @fuzz_settings(300)
-@given(st.binary(max_size=RECORD_BYTES + 4), UIDS, SECTORS,
-       st.sampled_from([bytes, bytearray, memoryview]))
+@given(st.binary(max_size=RECORD_BYTES + 4), UIDS, SECTORS, st.sampled_from([bytes, bytearray, memoryview]))
 def test_any_buffer_type_and_length_is_classified(data, uid, sector, kind):
     # The driver hands over bytes today; a bytearray or memoryview must not change the verdict.
     assert assert_classified(kind(data), uid, sector) == assert_classified(bytes(data), uid, sector)
@@ -186,4 +207,4 @@ def test_access_bits_decode_or_refuse(data):
     except AccessBitsError:
         return
     # Whatever decodes re-encodes to the same bytes (GPB defaults when only 3 bytes were given).
-    assert access.encode(conditions)[:len(data)] == data
+    assert access.encode(conditions)[: len(data)] == data

@@ -56,7 +56,7 @@ def assert_well_formed(problems: list[str], *files: Path) -> list[re.Match[str]]
         assert "\n" not in problem and "\r" not in problem, problem
         file = next((f for f in files if problem.startswith(f"{f}:")), None)
         assert file is not None, f"{problem!r} names none of {files}"
-        match = AFTER_FILE.match(problem[len(str(file)) + 1:])
+        match = AFTER_FILE.match(problem[len(str(file)) + 1 :])
         assert match, problem
         assert int(match.group(1)) >= 1, problem
         parsed.append(match)
@@ -74,7 +74,7 @@ def expectation(case: Path) -> str | None:
     """Corpus files may start with `# expect: TEXT`: TEXT must appear in one of the problems."""
     first = case.read_bytes().split(b"\n", 1)[0]
     if first.startswith(b"# expect: "):
-        return first[len(b"# expect: "):].decode("utf-8").strip()
+        return first[len(b"# expect: ") :].decode("utf-8").strip()
     return None
 
 
@@ -111,14 +111,91 @@ def test_corpus_secrets_file(case: Path, tmp_path: Path):
 # --- generated inputs ----------------------------------------------------------------------------
 
 YAML_TOKENS = [
-    "device:", "reader:", "display:", "hq:", "security:", "id:", "width:", "timezone:", "port:",
-    "  ", "    ", "\t", "- ", "? ", ": ", ":", "&a ", "*a", "&b ", "*b", "<<: ", "!!python/object:os.system ",
-    "!!python/name:os.system", "!!binary ", "!!set ", "!!omap ", "!!int ", "!!float ", "!!timestamp ",
-    "!!str ", "!!map ", "!!seq ", "!secret ", "!x ", "%YAML 1.1\n", "%TAG ! tag:x,2000:\n", "---", "...",
-    "[", "]", "{", "}", ",", "'", '"', "\\", "\\u", "\\x00", "\\0", "\\ud800", "\\U0010ffff", "|", ">-",
-    "#", "\n", "\r\n", "\r", "\0", "\ufeff", "\x85", "\u2028", "\x1b", "~", "null", "true", "yes", "0x",
-    "0o", "0b", "1e9999", ".nan", "-.inf", "9" * 40, "2001-02-29", "2001-13-45", "2024-01-01T25:00:00Z",
-    "12:30:00", "Asia", "Asia/Shanghai", "../", "/dev/null", "星河湾", "k1", "emulator", "800",
+    "device:",
+    "reader:",
+    "display:",
+    "hq:",
+    "security:",
+    "id:",
+    "width:",
+    "timezone:",
+    "port:",
+    "  ",
+    "    ",
+    "\t",
+    "- ",
+    "? ",
+    ": ",
+    ":",
+    "&a ",
+    "*a",
+    "&b ",
+    "*b",
+    "<<: ",
+    "!!python/object:os.system ",
+    "!!python/name:os.system",
+    "!!binary ",
+    "!!set ",
+    "!!omap ",
+    "!!int ",
+    "!!float ",
+    "!!timestamp ",
+    "!!str ",
+    "!!map ",
+    "!!seq ",
+    "!secret ",
+    "!x ",
+    "%YAML 1.1\n",
+    "%TAG ! tag:x,2000:\n",
+    "---",
+    "...",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "'",
+    '"',
+    "\\",
+    "\\u",
+    "\\x00",
+    "\\0",
+    "\\ud800",
+    "\\U0010ffff",
+    "|",
+    ">-",
+    "#",
+    "\n",
+    "\r\n",
+    "\r",
+    "\0",
+    "\ufeff",
+    "\x85",
+    "\u2028",
+    "\x1b",
+    "~",
+    "null",
+    "true",
+    "yes",
+    "0x",
+    "0o",
+    "0b",
+    "1e9999",
+    ".nan",
+    "-.inf",
+    "9" * 40,
+    "2001-02-29",
+    "2001-13-45",
+    "2024-01-01T25:00:00Z",
+    "12:30:00",
+    "Asia",
+    "Asia/Shanghai",
+    "../",
+    "/dev/null",
+    "星河湾",
+    "k1",
+    "emulator",
+    "800",
 ]
 
 
@@ -165,16 +242,45 @@ def test_yaml_shaped_secrets_file(scratch: Path, text: str):
 SECTIONS = {name: field.annotation for name, field in Config.model_fields.items() if name != "source"}
 REQUIRED = [(s, k) for s, model in SECTIONS.items() for k, f in model.model_fields.items() if f.is_required()]
 PATHS = [(s,) for s in SHIPPED] + [(s, k) for s, body in SHIPPED.items() for k in body]
-TRICKY_TEXT = st.sampled_from(["", " ", "\0", "\ud800", "Asia", "../../etc/passwd", "a" * 300, "kiosk/#",
-                               "+", "星", "\u202e", "1e999", "0x10", "null", "-1", "\t", "a: b", "- x"])
-LEAF = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(10**40), max_value=10**40),
-    st.floats(), st.text(max_size=20), TRICKY_TEXT,
+TRICKY_TEXT = st.sampled_from(
+    [
+        "",
+        " ",
+        "\0",
+        "\ud800",
+        "Asia",
+        "../../etc/passwd",
+        "a" * 300,
+        "kiosk/#",
+        "+",
+        "星",
+        "\u202e",
+        "1e999",
+        "0x10",
+        "null",
+        "-1",
+        "\t",
+        "a: b",
+        "- x",
+    ]
 )
-VALUE = st.recursive(LEAF, lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=6)
-NAME = st.one_of(st.sampled_from(["widht", "driverr", "font", "id", "x y", "", "__class__", "model_config"]),
-                 st.text(max_size=8))
+LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.floats(),
+    st.text(max_size=20),
+    TRICKY_TEXT,
+)
+VALUE = st.recursive(
+    LEAF,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+NAME = st.one_of(
+    st.sampled_from(["widht", "driverr", "font", "id", "x y", "", "__class__", "model_config"]), st.text(max_size=8)
+)
 OPERATION = st.one_of(
     st.tuples(st.just("set"), st.sampled_from(PATHS), VALUE),
     st.tuples(st.just("delete"), st.sampled_from(PATHS), st.none()),
@@ -244,8 +350,9 @@ def test_alias_bomb_is_refused_at_the_first_alias(tmp_path):
         prev, cur = chr(96 + i), chr(97 + i)
         lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 9) + "]")
     path = write(tmp_path, "\n".join(lines) + "\n")
-    assert rejected(path) == [f"{path}:2: (syntax): not valid YAML: aliases (*name) are not supported; "
-                              f"write the value out"]
+    assert rejected(path) == [
+        f"{path}:2: (syntax): not valid YAML: aliases (*name) are not supported; write the value out"
+    ]
 
 
 def test_deep_nesting_is_refused_instead_of_exhausting_the_stack(tmp_path):
@@ -279,8 +386,9 @@ def test_timezone_naming_a_directory_is_an_unknown_timezone(tmp_path):
 def test_nul_in_a_path_is_reported_not_raised(tmp_path):
     # Used to raise ValueError("embedded null byte") from Path.resolve() after validation.
     path = write(tmp_path, MINIMAL.replace("keys/hq.pem", '"keys/hq\\0.pem"'))
-    assert rejected(path) == [f"{path}:6: security.hq_public_key: must not contain NUL characters "
-                              f"(got 'keys/hq\\x00.pem')"]
+    assert rejected(path) == [
+        f"{path}:6: security.hq_public_key: must not contain NUL characters (got 'keys/hq\\x00.pem')"
+    ]
 
 
 def test_lone_surrogate_in_a_path_is_reported_not_raised(tmp_path):

@@ -28,15 +28,45 @@ from kiosk.ledger.demo import demo_rules
 from sync.envelope import DOCUMENT_TYPES, key_id
 from sync.topics import DOCUMENT_TOPICS, Scope
 from tests.fuzz.fuzzing import corpus, fuzz_settings
-from tests.fuzz.inbound import (DEVICE, HQ_KEY, NOW, PREFIX, SEEDED, STORE, TZ, FixedClock, Received, Receiver,
-                                envelope, hq_take, seed, seed_messages, topic_for, wire)
+from tests.fuzz.inbound import (
+    DEVICE,
+    HQ_KEY,
+    NOW,
+    PREFIX,
+    SEEDED,
+    STORE,
+    TZ,
+    FixedClock,
+    Received,
+    Receiver,
+    envelope,
+    hq_take,
+    seed,
+    seed_messages,
+    topic_for,
+    wire,
+)
 
 OTHER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(200, 232)))
 #: docs/mqtt.md "Kiosk checks, in order, and rejection reasons", without `apply_failed`: that one
 #: means "the disk or database failed", never "the message was bad".
-REASONS = {"oversized", "malformed", "unexpected_type", "unsigned", "unknown_key", "bad_signature", "wrong_scope",
-           "not_yet_valid", "expired", "not_newer", "version_conflict", "base_mismatch", "invalid_payload",
-           "unexpected_topic", "unknown_command"}
+REASONS = {
+    "oversized",
+    "malformed",
+    "unexpected_type",
+    "unsigned",
+    "unknown_key",
+    "bad_signature",
+    "wrong_scope",
+    "not_yet_valid",
+    "expired",
+    "not_newer",
+    "version_conflict",
+    "base_mismatch",
+    "invalid_payload",
+    "unexpected_topic",
+    "unknown_command",
+}
 MAX_PUSH_BYTES = 256 * 1024
 
 
@@ -71,10 +101,15 @@ def build(case: dict[str, Any]) -> tuple[str, bytes]:
         return topic, wire(case["payload_json"])
     spec = case["envelope"]
     issued = NOW + dt.timedelta(hours=spec.get("issued_hours", -1))
-    signed = envelope(spec["type"], spec["version"], spec["payload"],
-                      scope=Scope(**spec["scope"]) if "scope" in spec else Scope.fleet(),
-                      issued_at=issued, not_after=issued + dt.timedelta(hours=spec.get("valid_hours", 25)),
-                      key=OTHER_KEY if spec.get("signer") == "other" else HQ_KEY)
+    signed = envelope(
+        spec["type"],
+        spec["version"],
+        spec["payload"],
+        scope=Scope(**spec["scope"]) if "scope" in spec else Scope.fleet(),
+        issued_at=issued,
+        not_after=issued + dt.timedelta(hours=spec.get("valid_hours", 25)),
+        key=OTHER_KEY if spec.get("signer") == "other" else HQ_KEY,
+    )
     for field in case.get("drop", ()):
         del signed[field]
     for field, value in case.get("tamper", {}).items():
@@ -129,19 +164,45 @@ def test_corpus_over_a_real_broker(tmp_path: Path):
     broker = Mosquitto(tmp_path / "broker")
     broker.start()
     acks: list[dict[str, Any]] = []
-    observer = MqttClient(ConnectionSettings("fuzz-observer", broker.host, broker.port, persistent_session=False,
-                                             subscriptions=[(f"{PREFIX}/kiosk/{DEVICE}/push-ack", 1)]),
-                          on_message=lambda m: acks.append(json.loads(m.payload)))
+    observer = MqttClient(
+        ConnectionSettings(
+            "fuzz-observer",
+            broker.host,
+            broker.port,
+            persistent_session=False,
+            subscriptions=[(f"{PREFIX}/kiosk/{DEVICE}/push-ack", 1)],
+        ),
+        on_message=lambda m: acks.append(json.loads(m.payload)),
+    )
     hq = MqttClient(ConnectionSettings("fuzz-hq", broker.host, broker.port, persistent_session=False))
     link = HqLink(
-        device_id=DEVICE, store_id=STORE, host=broker.host, port=broker.port, tls=None, username=None,
-        password=None, keepalive_s=5, topic_prefix=PREFIX, hq_public_keys=[HQ_KEY.public_key()], software_version="9.9.9",
-        ledger_factory=lambda: Ledger.open(tmp_path / "ledger.db", device_id=DEVICE, clock=FixedClock(), tz=TZ,
-                                           voucher_key=Ed25519PrivateKey.from_private_bytes(bytes(32)),
-                                           offline_limits=OfflineLimits(points_per_day=1000, redemptions_per_day=3)),
-        telemetry_source=lambda: {}, clock=FixedClock(), drain_rate_per_s=None,
-        state_path=tmp_path / "sync-state.sqlite", max_push_bytes=MAX_PUSH_BYTES,
-        reconnect_min_s=1, reconnect_max_s=2)
+        device_id=DEVICE,
+        store_id=STORE,
+        host=broker.host,
+        port=broker.port,
+        tls=None,
+        username=None,
+        password=None,
+        keepalive_s=5,
+        topic_prefix=PREFIX,
+        hq_public_keys=[HQ_KEY.public_key()],
+        software_version="9.9.9",
+        ledger_factory=lambda: Ledger.open(
+            tmp_path / "ledger.db",
+            device_id=DEVICE,
+            clock=FixedClock(),
+            tz=TZ,
+            voucher_key=Ed25519PrivateKey.from_private_bytes(bytes(32)),
+            offline_limits=OfflineLimits(points_per_day=1000, redemptions_per_day=3),
+        ),
+        telemetry_source=lambda: {},
+        clock=FixedClock(),
+        drain_rate_per_s=None,
+        state_path=tmp_path / "sync-state.sqlite",
+        max_push_bytes=MAX_PUSH_BYTES,
+        reconnect_min_s=1,
+        reconnect_max_s=2,
+    )
     try:
         observer.start()
         hq.start()
@@ -178,17 +239,49 @@ def receiver(tmp_path_factory: pytest.TempPathFactory):
     kiosk.close()
 
 
-INBOUND_TOPICS = ([topic_for(level) for level in DOCUMENT_TOPICS.values()]
-                  + [topic_for(level, Scope.store(STORE)) for level in DOCUMENT_TOPICS.values()]
-                  + [topic_for(level, Scope.device(DEVICE)) for level in DOCUMENT_TOPICS.values()]
-                  + [topic_for("cmd"), topic_for("cmd", Scope.store(STORE)), topic_for("cmd", Scope.device(DEVICE)),
-                     topic_for("ack", Scope.device(DEVICE))])
-LEVELS = st.sampled_from(["hq", "fleet", "store", "device", STORE, "S02", DEVICE, "K002", "rules", "members",
-                          "members-update", "denylist", "denylist-delta", "cmd", "ack", "kiosk", "", "+", "#",
-                          "..", "\0", "星", "$SYS"]) | st.text(max_size=6)
-TOPICS = st.one_of(st.sampled_from(INBOUND_TOPICS),
-                   st.lists(LEVELS, max_size=5).map(lambda levels: "/".join([PREFIX] + levels)),
-                   st.text(max_size=40))
+INBOUND_TOPICS = (
+    [topic_for(level) for level in DOCUMENT_TOPICS.values()]
+    + [topic_for(level, Scope.store(STORE)) for level in DOCUMENT_TOPICS.values()]
+    + [topic_for(level, Scope.device(DEVICE)) for level in DOCUMENT_TOPICS.values()]
+    + [
+        topic_for("cmd"),
+        topic_for("cmd", Scope.store(STORE)),
+        topic_for("cmd", Scope.device(DEVICE)),
+        topic_for("ack", Scope.device(DEVICE)),
+    ]
+)
+LEVELS = st.sampled_from(
+    [
+        "hq",
+        "fleet",
+        "store",
+        "device",
+        STORE,
+        "S02",
+        DEVICE,
+        "K002",
+        "rules",
+        "members",
+        "members-update",
+        "denylist",
+        "denylist-delta",
+        "cmd",
+        "ack",
+        "kiosk",
+        "",
+        "+",
+        "#",
+        "..",
+        "\0",
+        "星",
+        "$SYS",
+    ]
+) | st.text(max_size=6)
+TOPICS = st.one_of(
+    st.sampled_from(INBOUND_TOPICS),
+    st.lists(LEVELS, max_size=5).map(lambda levels: "/".join([PREFIX] + levels)),
+    st.text(max_size=40),
+)
 
 
 @fuzz_settings(300)
@@ -197,17 +290,44 @@ def test_any_bytes_on_any_topic(receiver, topic, payload):
     check(receiver.receive(topic, payload))
 
 
-JSON_KEYS = st.sampled_from(["v", "type", "scope", "version", "issued_at", "not_after", "key_id", "sig", "payload",
-                             "command", "id", "event_ids", "kind", "document", "members", "entries"]) | st.text(max_size=4)
-JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-(2**80), 2**80), st.floats(allow_nan=False),
-                      st.text(max_size=12), st.sampled_from(["rules", "fleet", "2026-03-01T10:00:00+08:00", "resync",
-                                                             key_id(HQ_KEY.public_key()), "AAAA"]))
-JSON = st.recursive(JSON_LEAF, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_KEYS, inner, max_size=5),
-                    max_leaves=12)
+JSON_KEYS = st.sampled_from(
+    [
+        "v",
+        "type",
+        "scope",
+        "version",
+        "issued_at",
+        "not_after",
+        "key_id",
+        "sig",
+        "payload",
+        "command",
+        "id",
+        "event_ids",
+        "kind",
+        "document",
+        "members",
+        "entries",
+    ]
+) | st.text(max_size=4)
+JSON_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(-(2**80), 2**80),
+    st.floats(allow_nan=False),
+    st.text(max_size=12),
+    st.sampled_from(["rules", "fleet", "2026-03-01T10:00:00+08:00", "resync", key_id(HQ_KEY.public_key()), "AAAA"]),
+)
+JSON = st.recursive(
+    JSON_LEAF, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_KEYS, inner, max_size=5), max_leaves=12
+)
 
 
 @fuzz_settings(300)
-@given(st.sampled_from(INBOUND_TOPICS), st.dictionaries(JSON_KEYS, JSON, max_size=8), st.sampled_from([1, 1, 1, 2, True]))
+@given(
+    st.sampled_from(INBOUND_TOPICS), st.dictionaries(JSON_KEYS, JSON, max_size=8), st.sampled_from([1, 1, 1, 2, True])
+)
 def test_json_objects_on_inbound_topics(receiver, topic, obj, schema_version):
     obj["v"] = schema_version
     check(receiver.receive(topic, json.dumps(obj).encode("utf-8")))
@@ -216,28 +336,68 @@ def test_json_objects_on_inbound_topics(receiver, topic, obj, schema_version):
 # Signed documents: the signature holds, so the payload reaches the ledger's validation.
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)  # signable: no lone surrogates
-TIMES = st.sampled_from(["2026-01-01T00:00:00+08:00", "2027-01-01T00:00:00+08:00", "2026-01-01T00:00:00",
-                         "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+14:00", "yesterday", ""])
-NASTY = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.integers(-(2**70), 2**70), TEXT, TIMES,
-                  st.sampled_from(["04a1b2c3", "04A1B2C3D4E5F6", "active", "lost", "used", "NaN", "1e999", "-0"]),
-                  st.lists(st.integers(0, 3), max_size=2), st.dictionaries(TEXT, st.integers(), max_size=2))
-SIGNABLE = st.recursive(NASTY, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
-                        max_leaves=8)
-LOT = st.fixed_dictionaries({"lot_id": TEXT | NASTY, "points": st.integers(0, 10**6) | NASTY,
-                             "earned_at": TIMES | NASTY, "expires_at": TIMES | NASTY})
-CARD = st.fixed_dictionaries({"uid": st.sampled_from(["04a1b2c3", "04112233445566"]) | NASTY},
-                             optional={"issue_no": NASTY, "status": NASTY, "last_counter": NASTY})
+TIMES = st.sampled_from(
+    [
+        "2026-01-01T00:00:00+08:00",
+        "2027-01-01T00:00:00+08:00",
+        "2026-01-01T00:00:00",
+        "9999-12-31T23:59:59-23:59",
+        "0001-01-01T00:00:00+14:00",
+        "yesterday",
+        "",
+    ]
+)
+NASTY = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.integers(-(2**70), 2**70),
+    TEXT,
+    TIMES,
+    st.sampled_from(["04a1b2c3", "04A1B2C3D4E5F6", "active", "lost", "used", "NaN", "1e999", "-0"]),
+    st.lists(st.integers(0, 3), max_size=2),
+    st.dictionaries(TEXT, st.integers(), max_size=2),
+)
+SIGNABLE = st.recursive(
+    NASTY, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8
+)
+LOT = st.fixed_dictionaries(
+    {
+        "lot_id": TEXT | NASTY,
+        "points": st.integers(0, 10**6) | NASTY,
+        "earned_at": TIMES | NASTY,
+        "expires_at": TIMES | NASTY,
+    }
+)
+CARD = st.fixed_dictionaries(
+    {"uid": st.sampled_from(["04a1b2c3", "04112233445566"]) | NASTY},
+    optional={"issue_no": NASTY, "status": NASTY, "last_counter": NASTY},
+)
 VOUCHER = st.fixed_dictionaries({"voucher_id": NASTY, "state": st.sampled_from(["used", "expired"]) | NASTY})
 MEMBER = st.fixed_dictionaries(
     {"member_id": st.sampled_from(["M1", "M2", "M3"]) | NASTY, "name": st.just("王五") | NASTY},
-    optional={"birthday": NASTY, "balance_fen": NASTY, "spend_fen": NASTY, "growth_points": NASTY,
-              "tier_floor": NASTY, "tier_override": NASTY, "lots": st.lists(LOT, max_size=2) | NASTY,
-              "cards": st.lists(CARD, max_size=2) | NASTY, "vouchers": st.lists(VOUCHER, max_size=2) | NASTY,
-              "deleted": NASTY, "extra": NASTY})
-MEMBERS = st.fixed_dictionaries({"members": st.lists(MEMBER | NASTY, max_size=3),
-                                 "acknowledged_event_ids": st.lists(TEXT, max_size=2)})
-ENTRY = st.one_of(st.fixed_dictionaries({"uid": st.sampled_from(["04a1b2c3", "04a1b2c5"]) | NASTY, "reason": TEXT | NASTY}),
-                  st.tuples(NASTY, NASTY).map(list), NASTY)
+    optional={
+        "birthday": NASTY,
+        "balance_fen": NASTY,
+        "spend_fen": NASTY,
+        "growth_points": NASTY,
+        "tier_floor": NASTY,
+        "tier_override": NASTY,
+        "lots": st.lists(LOT, max_size=2) | NASTY,
+        "cards": st.lists(CARD, max_size=2) | NASTY,
+        "vouchers": st.lists(VOUCHER, max_size=2) | NASTY,
+        "deleted": NASTY,
+        "extra": NASTY,
+    },
+)
+MEMBERS = st.fixed_dictionaries(
+    {"members": st.lists(MEMBER | NASTY, max_size=3), "acknowledged_event_ids": st.lists(TEXT, max_size=2)}
+)
+ENTRY = st.one_of(
+    st.fixed_dictionaries({"uid": st.sampled_from(["04a1b2c3", "04a1b2c5"]) | NASTY, "reason": TEXT | NASTY}),
+    st.tuples(NASTY, NASTY).map(list),
+    NASTY,
+)
 
 
 def _paths(value: Any, path: tuple = ()) -> list[tuple]:
@@ -269,13 +429,16 @@ def _mutated_rules(edits: list[tuple[tuple, str, Any]]) -> dict[str, Any]:
             last = path[-1]
             if isinstance(parent, dict) and op == "delete":
                 parent.pop(last, None)
-            elif isinstance(parent, dict) or (isinstance(parent, list) and isinstance(last, int) and last < len(parent)):
+            elif isinstance(parent, dict) or (
+                isinstance(parent, list) and isinstance(last, int) and last < len(parent)
+            ):
                 parent[last] = value
     return {"document": doc}
 
 
-RULES = st.lists(st.tuples(st.sampled_from(RULE_PATHS), st.sampled_from(["set", "delete"]), SIGNABLE),
-                 min_size=1, max_size=3).map(_mutated_rules)
+RULES = st.lists(
+    st.tuples(st.sampled_from(RULE_PATHS), st.sampled_from(["set", "delete"]), SIGNABLE), min_size=1, max_size=3
+).map(_mutated_rules)
 
 
 @st.composite
@@ -288,8 +451,11 @@ def signed_documents(draw) -> tuple[str, dict[str, Any]]:
     elif doc_type == "denylist":
         payload = {"entries": draw(st.lists(ENTRY, max_size=3))}
     else:
-        payload = {"base_version": draw(st.sampled_from(["current", 0, 1, 2**62]) | st.integers(0, 200)),
-                   "added": draw(st.lists(ENTRY, max_size=2)), "removed": draw(st.lists(NASTY, max_size=2))}
+        payload = {
+            "base_version": draw(st.sampled_from(["current", 0, 1, 2**62]) | st.integers(0, 200)),
+            "added": draw(st.lists(ENTRY, max_size=2)),
+            "removed": draw(st.lists(NASTY, max_size=2)),
+        }
     return doc_type, payload
 
 
@@ -312,8 +478,13 @@ ENVELOPE_FIELDS = ["v", "type", "scope", "version", "issued_at", "not_after", "k
 
 
 @fuzz_settings(200, weight=0.5)
-@given(st.lists(st.tuples(st.sampled_from(ENVELOPE_FIELDS + ["extra"]), st.sampled_from(["set", "delete"]), JSON),
-                min_size=1, max_size=3))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(ENVELOPE_FIELDS + ["extra"]), st.sampled_from(["set", "delete"]), JSON),
+        min_size=1,
+        max_size=3,
+    )
+)
 def test_tampered_envelope_fields(receiver, edits):
     signed = envelope("rules", next(VERSIONS), {"document": demo_rules()})
     original = copy.deepcopy(signed)
@@ -350,10 +521,17 @@ def test_event_acks(receiver, ids, ascii_only):
 
 
 @fuzz_settings(200)
-@given(st.fixed_dictionaries({"v": st.just(1)},
-                             optional={"command": st.sampled_from(["resync", "request_telemetry"]) | JSON,
-                                       "id": st.text(max_size=10) | JSON, "issued_at": TIMES | JSON}),
-       st.sampled_from([topic_for("cmd"), topic_for("cmd", Scope.store(STORE)), topic_for("cmd", Scope.device(DEVICE))]))
+@given(
+    st.fixed_dictionaries(
+        {"v": st.just(1)},
+        optional={
+            "command": st.sampled_from(["resync", "request_telemetry"]) | JSON,
+            "id": st.text(max_size=10) | JSON,
+            "issued_at": TIMES | JSON,
+        },
+    ),
+    st.sampled_from([topic_for("cmd"), topic_for("cmd", Scope.store(STORE)), topic_for("cmd", Scope.device(DEVICE))]),
+)
 def test_commands(receiver, command, topic):
     payload = json.dumps(command, ensure_ascii=True).encode("utf-8")
     received = check(receiver.receive(topic, payload))
@@ -394,8 +572,10 @@ def test_lone_surrogate_in_an_event_ack_is_ignored_as_malformed(fresh):
     assert (received.status, received.reason) == ("ignored", "malformed")
 
 
-@pytest.mark.parametrize("field, value", [("lots", 5), ("cards", True), ("balance_fen", 2**64),
-                                          ("vouchers", [{"voucher_id": "K001-1", "state": ["used"]}])])
+@pytest.mark.parametrize(
+    "field, value",
+    [("lots", 5), ("cards", True), ("balance_fen", 2**64), ("vouchers", [{"voucher_id": "K001-1", "state": ["used"]}])],
+)
 def test_member_fields_of_the_wrong_shape_are_invalid_payload(fresh, field, value):
     # TypeError (iterating 5, hashing a list) and OverflowError (SQLite) escaped the ledger.
     payload = {"members": [{"member_id": "M9", "name": "赵六", field: value}], "acknowledged_event_ids": []}
@@ -446,11 +626,37 @@ def hq_store(tmp_path_factory: pytest.TempPathFactory):
     store.close()
 
 
-HQ_KEYS = st.sampled_from(["v", "device_id", "store_id", "seq", "event_id", "type", "created_at", "offline",
-                           "historical", "payload", "version", "status", "reason", "detail", "topic", "at",
-                           "state", "uptime_s", "outbox_depth", "rules_version", "denylist_version"])
-HQ_VALUES = st.one_of(JSON, st.sampled_from([DEVICE, "K002", "rejected", "applied", "online", "2026-03-01T10:00:00+08:00"]))
-KIOSK_TOPICS = st.sampled_from([f"{PREFIX}/kiosk/{DEVICE}/{kind}" for kind in ("events", "push-ack", "status", "telemetry")])
+HQ_KEYS = st.sampled_from(
+    [
+        "v",
+        "device_id",
+        "store_id",
+        "seq",
+        "event_id",
+        "type",
+        "created_at",
+        "offline",
+        "historical",
+        "payload",
+        "version",
+        "status",
+        "reason",
+        "detail",
+        "topic",
+        "at",
+        "state",
+        "uptime_s",
+        "outbox_depth",
+        "rules_version",
+        "denylist_version",
+    ]
+)
+HQ_VALUES = st.one_of(
+    JSON, st.sampled_from([DEVICE, "K002", "rejected", "applied", "online", "2026-03-01T10:00:00+08:00"])
+)
+KIOSK_TOPICS = st.sampled_from(
+    [f"{PREFIX}/kiosk/{DEVICE}/{kind}" for kind in ("events", "push-ack", "status", "telemetry")]
+)
 
 
 @fuzz_settings(300)

@@ -23,20 +23,32 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.ledger.vouchers import (MalformedVoucherCode, VerifyResult, VerifyStatus, encode_voucher_code,
-                                   parse_voucher_code, verify_voucher_code)
+from kiosk.ledger.vouchers import (
+    MalformedVoucherCode,
+    VerifyResult,
+    VerifyStatus,
+    encode_voucher_code,
+    parse_voucher_code,
+    verify_voucher_code,
+)
 from tests.fuzz.fuzzing import CORPUS, corpus, fuzz_settings
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 KEYS = {"kiosk-01": KEY.public_key()}
-NOW = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 EXPECTED = json.loads((CORPUS / "voucher" / "expected.json").read_text(encoding="utf-8"))
 BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
 def code(serial: int = 7, **fields) -> str:
-    args = dict(device_id="kiosk-01", serial=serial, issued_at=NOW - dt.timedelta(days=1),
-                expires_at=NOW + dt.timedelta(days=30), value_fen=1000, reward_id="off-10")
+    args = dict(
+        device_id="kiosk-01",
+        serial=serial,
+        issued_at=NOW - dt.timedelta(days=1),
+        expires_at=NOW + dt.timedelta(days=30),
+        value_fen=1000,
+        reward_id="off-10",
+    )
     args.update(fields)
     return encode_voucher_code(KEY, **args)
 
@@ -81,9 +93,26 @@ def test_corpus_voucher_code(case: Path):
 
 #: Characters a scan, a keyboard or a chat app may put into a code, including letters that
 #: str.upper() maps to ASCII (ı ſ ﬀ), confusables (Cyrillic А, fullwidth), padding and spaces.
-NASTY_CHARS = st.sampled_from(list(BASE32) + list("abz018=-_ \t\n") +
-                              ["\u0131", "\u017f", "\ufb00", "\u0410", "\uff21", "\u200b", "\u00a0", "\u3000",
-                               "\x1c", "\0", "\ud800", "\u202e", "é", "🎟"])
+NASTY_CHARS = st.sampled_from(
+    list(BASE32)
+    + list("abz018=-_ \t\n")
+    + [
+        "\u0131",
+        "\u017f",
+        "\ufb00",
+        "\u0410",
+        "\uff21",
+        "\u200b",
+        "\u00a0",
+        "\u3000",
+        "\x1c",
+        "\0",
+        "\ud800",
+        "\u202e",
+        "é",
+        "🎟",
+    ]
+)
 EDIT = st.tuples(st.sampled_from(["insert", "delete", "replace"]), st.integers(0, len(GOOD)), NASTY_CHARS)
 
 
@@ -108,31 +137,46 @@ def test_an_edited_code_verifies_only_if_it_is_still_the_issued_text(edits):
     result = verdict(text)
     if result.ok:
         body = normalised(text)
-        assert body.rstrip("=") == GOOD and body[len(GOOD):] in ("", "=" * (-len(GOOD) % 8)), repr(text)
+        assert body.rstrip("=") == GOOD and body[len(GOOD) :] in ("", "=" * (-len(GOOD) % 8)), repr(text)
 
 
 @fuzz_settings(300)
 @given(st.integers(0, len(GOOD) - 1), st.sampled_from(BASE32))
 def test_one_changed_character_never_verifies(position, char):
-    text = GOOD[:position] + char + GOOD[position + 1:]
+    text = GOOD[:position] + char + GOOD[position + 1 :]
     assert verdict(text).ok == (text == GOOD)
 
 
 @fuzz_settings(200)
-@given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1),
-       st.text(min_size=1, max_size=20).filter(lambda s: len(s.encode("utf-8", "surrogatepass")) <= 64),
-       st.text(min_size=1, max_size=20).filter(lambda s: len(s.encode("utf-8", "surrogatepass")) <= 64))
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
+    st.text(min_size=1, max_size=20).filter(lambda s: len(s.encode("utf-8", "surrogatepass")) <= 64),
+    st.text(min_size=1, max_size=20).filter(lambda s: len(s.encode("utf-8", "surrogatepass")) <= 64),
+)
 def test_any_issued_code_round_trips(serial, value, issued, expires, device_id, reward_id):
     try:
-        text = encode_voucher_code(KEY, device_id=device_id, serial=serial, value_fen=value, reward_id=reward_id,
-                                   issued_at=dt.datetime.fromtimestamp(issued, dt.timezone.utc),
-                                   expires_at=dt.datetime.fromtimestamp(expires, dt.timezone.utc))
+        text = encode_voucher_code(
+            KEY,
+            device_id=device_id,
+            serial=serial,
+            value_fen=value,
+            reward_id=reward_id,
+            issued_at=dt.datetime.fromtimestamp(issued, dt.UTC),
+            expires_at=dt.datetime.fromtimestamp(expires, dt.UTC),
+        )
     except (ValueError, UnicodeEncodeError):  # ids that are not UTF-8 text cannot be issued
         return
     parsed = verdict(text).voucher
     assert parsed is not None
-    assert (parsed.serial, parsed.value_fen, parsed.device_id, parsed.reward_id) == (serial, value, device_id,
-                                                                                       reward_id)
+    assert (parsed.serial, parsed.value_fen, parsed.device_id, parsed.reward_id) == (
+        serial,
+        value,
+        device_id,
+        reward_id,
+    )
 
 
 @fuzz_settings(300)
@@ -148,9 +192,15 @@ def test_signed_garbage_and_spliced_signatures_are_classified(payload, signature
 
 
 HEADER_FIELDS = st.tuples(
-    st.sampled_from([0, 1, 2, 255]), st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1),
-    st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1),
-    st.binary(max_size=70), st.integers(0, 255), st.binary(max_size=70), st.integers(0, 255),
+    st.sampled_from([0, 1, 2, 255]),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
+    st.binary(max_size=70),
+    st.integers(0, 255),
+    st.binary(max_size=70),
+    st.integers(0, 255),
 )
 
 
@@ -160,8 +210,13 @@ def test_signed_payloads_built_field_by_field(fields, honest_lengths):
     version, serial, issued, expires, value, device, device_len, reward, reward_len = fields
     if honest_lengths:
         device_len, reward_len = len(device) % 256, len(reward) % 256
-    payload = (struct.pack(">BIIII", version, serial, issued, expires, value)
-               + bytes([device_len]) + device + bytes([reward_len]) + reward)
+    payload = (
+        struct.pack(">BIIII", version, serial, issued, expires, value)
+        + bytes([device_len])
+        + device
+        + bytes([reward_len])
+        + reward
+    )
     result = verdict(base64.b32encode(payload + KEY.sign(payload)).decode().rstrip("="))
     if result.status is not VerifyStatus.MALFORMED:
         assert version == 1 and result.voucher.signed == payload
@@ -174,8 +229,16 @@ def test_very_long_input_is_malformed(text):
 
 
 @fuzz_settings(100)
-@given(st.one_of(st.none(), st.integers(), st.binary(), st.lists(st.text(max_size=3), max_size=3),
-                 st.just(GOOD.encode()), st.just(memoryview(GOOD.encode()))))
+@given(
+    st.one_of(
+        st.none(),
+        st.integers(),
+        st.binary(),
+        st.lists(st.text(max_size=3), max_size=3),
+        st.just(GOOD.encode()),
+        st.just(memoryview(GOOD.encode())),
+    )
+)
 def test_code_that_is_not_text_is_malformed(value):
     assert verdict(value).status is VerifyStatus.MALFORMED
 
@@ -191,8 +254,11 @@ def test_lookalike_letters_that_upper_case_to_ascii_are_refused():
 
 def test_stray_bits_in_the_last_character_are_refused():
     data = base64.b32decode(GOOD + "=" * (-len(GOOD) % 8))
-    twin = next(GOOD[:-1] + c for c in BASE32 if c != GOOD[-1]
-                and base64.b32decode(GOOD[:-1] + c + "=" * (-len(GOOD) % 8)) == data)
+    twin = next(
+        GOOD[:-1] + c
+        for c in BASE32
+        if c != GOOD[-1] and base64.b32decode(GOOD[:-1] + c + "=" * (-len(GOOD) % 8)) == data
+    )
     with pytest.raises(MalformedVoucherCode, match="canonical"):
         parse_voucher_code(twin)
 

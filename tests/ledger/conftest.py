@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -38,13 +39,26 @@ def lot(lot_id: str, points: int, expires_at: dt.datetime, earned_at: dt.datetim
     return {"lot_id": lot_id, "points": points, "earned_at": earned.isoformat(), "expires_at": expires_at.isoformat()}
 
 
-def member(member_id: str = "M1", *, points: int = 0, lots: list | None = None, spend_fen: int = 0,
-           cards: list | None = None, **extra: Any) -> dict[str, Any]:
+def member(
+    member_id: str = "M1",
+    *,
+    points: int = 0,
+    lots: list | None = None,
+    spend_fen: int = 0,
+    cards: list | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """A snapshot entry; `points` gives one lot expiring in a year unless `lots` is given."""
     if lots is None:
         lots = [lot("L1", points, T0 + dt.timedelta(days=365))] if points else []
-    return {"member_id": member_id, "name": "张三明", "spend_fen": spend_fen, "lots": lots,
-            "cards": cards or [], **extra}
+    return {
+        "member_id": member_id,
+        "name": "张三明",
+        "spend_fen": spend_fen,
+        "lots": lots,
+        "cards": cards or [],
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -62,10 +76,19 @@ def open_ledger(tmp_path: Path, clock: SettableClock, key: Ed25519PrivateKey) ->
     """Open (or reopen, as after a restart) the ledger at tmp_path/ledger.db."""
     opened: list[Ledger] = []
 
-    def _open(limits: OfflineLimits = OfflineLimits(points_per_day=5000, redemptions_per_day=3),
-               device_id: str = "kiosk-01", path: Path | None = None) -> Ledger:
-        ledger = Ledger.open(path or tmp_path / "ledger.db", device_id=device_id, clock=clock, tz=TZ,
-                             voucher_key=key, offline_limits=limits)
+    def _open(
+        limits: OfflineLimits = OfflineLimits(points_per_day=5000, redemptions_per_day=3),
+        device_id: str = "kiosk-01",
+        path: Path | None = None,
+    ) -> Ledger:
+        ledger = Ledger.open(
+            path or tmp_path / "ledger.db",
+            device_id=device_id,
+            clock=clock,
+            tz=TZ,
+            voucher_key=key,
+            offline_limits=limits,
+        )
         opened.append(ledger)
         return ledger
 

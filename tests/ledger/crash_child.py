@@ -26,8 +26,14 @@ class WallClock:
 
 def main() -> None:
     path, start = Path(sys.argv[1]), int(sys.argv[2])
-    ledger = Ledger.open(path, device_id="crash-kiosk", clock=WallClock(), tz=TZ,
-                         voucher_key=Ed25519PrivateKey.generate(), offline_limits=OfflineLimits(10**9, 10**9))
+    ledger = Ledger.open(
+        path,
+        device_id="crash-kiosk",
+        clock=WallClock(),
+        tz=TZ,
+        voucher_key=Ed25519PrivateKey.generate(),
+        offline_limits=OfflineLimits(10**9, 10**9),
+    )
     print("ready", flush=True)
     n = start
     while True:

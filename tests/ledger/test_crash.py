@@ -27,8 +27,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_child_and_kill(path: Path, start: int, delay: float) -> list[int]:
-    child = subprocess.Popen([sys.executable, "-m", "tests.ledger.crash_child", str(path), str(start)],
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.ledger.crash_child", str(path), str(start)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout.readline().strip() == "ready", child.stderr.read()
         time.sleep(delay)

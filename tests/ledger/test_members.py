@@ -8,12 +8,20 @@ import pytest
 
 from kiosk.ledger import UnknownMember
 from kiosk.ledger.members import birthday_today, mask_name
-from tests.ledger.conftest import T0, TZ, with_member
+from tests.ledger.conftest import T0, with_member
 
 
-@pytest.mark.parametrize("name, masked", [
-    ("张三明", "张*明"), ("欧阳小明", "欧**明"), ("张三", "张*"), ("张", "张"), ("Li Xiaoming", "L* X*******"), ("", "*"),
-])
+@pytest.mark.parametrize(
+    "name, masked",
+    [
+        ("张三明", "张*明"),
+        ("欧阳小明", "欧**明"),
+        ("张三", "张*"),
+        ("张", "张"),
+        ("Li Xiaoming", "L* X*******"),
+        ("", "*"),
+    ],
+)
 def test_names_are_masked(name, masked):
     assert mask_name(name) == masked
 
@@ -25,7 +33,7 @@ def test_member_view_never_contains_the_full_name(ledger):
 
 def test_birthday_today_in_the_store_timezone(ledger, clock):
     member_id = with_member(ledger, birthday="1990-03-01")
-    clock.current = dt.datetime(2026, 2, 28, 16, 0, tzinfo=dt.timezone.utc)  # 00:00 on 1 March in Shanghai
+    clock.current = dt.datetime(2026, 2, 28, 16, 0, tzinfo=dt.UTC)  # 00:00 on 1 March in Shanghai
     assert ledger.member_view(member_id).birthday_today
 
 

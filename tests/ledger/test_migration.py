@@ -23,10 +23,10 @@ EXPECTED = json.loads((DATA / "ledger_schema1_expected.json").read_text(encoding
 #: Tables schema 2 rebuilt, with the columns they had in schema 1 (intents: see below).
 REBUILT = {
     "local_events": "event_id, member_id, kind, points, created_at, rules_version, intent_id, voucher_id, offline,"
-                    " acked_version",
+    " acked_version",
     "spends": "event_id, member_id, lot_id, points",
     "vouchers": "voucher_id, serial, member_id, reward_id, reward_name, value_fen, cost_points, code, short_code,"
-                " issued_at, expires_at, state, offline, intent_id, event_id, rules_version",
+    " issued_at, expires_at, state, offline, intent_id, event_id, rules_version",
 }
 UNTOUCHED = ("meta", "rules", "members", "lots", "cards", "denylist", "outbox")
 
@@ -63,9 +63,14 @@ def open_migrated(schema1: Path):
     opened: list[Ledger] = []
 
     def _open() -> Ledger:
-        ledger = Ledger.open(schema1, device_id=DEVICE, clock=Clock(), tz=TZ,
-                             voucher_key=Ed25519PrivateKey.from_private_bytes(KEY_SEED),
-                             offline_limits=OfflineLimits(points_per_day=5000, redemptions_per_day=3))
+        ledger = Ledger.open(
+            schema1,
+            device_id=DEVICE,
+            clock=Clock(),
+            tz=TZ,
+            voucher_key=Ed25519PrivateKey.from_private_bytes(KEY_SEED),
+            offline_limits=OfflineLimits(points_per_day=5000, redemptions_per_day=3),
+        )
         opened.append(ledger)
         return ledger
 
@@ -102,15 +107,16 @@ def test_every_row_of_the_rebuilt_tables_survives(open_migrated, schema1):
         assert rows(ledger.conn, table) == rows(before, table), table
 
 
-INTENT = ("intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points, rules_version,"
-          " created_at, updated_at")
+INTENT = (
+    "intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points, rules_version,"
+    " created_at, updated_at"
+)
 
 
 def test_open_intents_survive_as_they_were(open_migrated, schema1):
     ledger = open_migrated()
     before = sqlite3.connect(schema1.with_name("original.db"))
-    assert (rows(ledger.conn, "intents", INTENT)
-            == rows(before, "intents WHERE state != 'confirmed'", INTENT))
+    assert rows(ledger.conn, "intents", INTENT) == rows(before, "intents WHERE state != 'confirmed'", INTENT)
     assert {r[0] for r in ledger.conn.execute("SELECT state FROM intents")} == {"prepared", "abandoned"}
 
 
@@ -118,19 +124,26 @@ def test_confirmed_intents_are_recorded_by_their_vouchers_with_nothing_lost(open
     ledger = open_migrated()
     before = sqlite3.connect(schema1.with_name("original.db"))
     confirmed = rows(before, "intents WHERE state = 'confirmed'", INTENT + ", voucher_id")
-    recorded = rows(ledger.conn, "vouchers v JOIN local_events e ON e.event_id = v.event_id",
-                    "v.intent_id, v.member_id, v.reward_id, v.card_uid, 1 - v.offline, 'confirmed', v.card_counter,"
-                    " v.cost_points, v.prepared_rules_version, v.prepared_at, e.created_at, v.voucher_id")
+    recorded = rows(
+        ledger.conn,
+        "vouchers v JOIN local_events e ON e.event_id = v.event_id",
+        "v.intent_id, v.member_id, v.reward_id, v.card_uid, 1 - v.offline, 'confirmed', v.card_counter,"
+        " v.cost_points, v.prepared_rules_version, v.prepared_at, e.created_at, v.voucher_id",
+    )
     assert len(confirmed) == 5 and recorded == confirmed
 
 
 def test_order_that_the_rowid_kept_is_carried_over(open_migrated, schema1):
     ledger = open_migrated()
     before = sqlite3.connect(schema1.with_name("original.db"))
-    assert (ledger.conn.execute("SELECT event_id FROM local_events ORDER BY seq").fetchall()
-            == before.execute("SELECT event_id FROM local_events ORDER BY rowid").fetchall())
-    assert (ledger.conn.execute("SELECT event_id, lot_id, points FROM spends ORDER BY event_id, part").fetchall()
-            == before.execute("SELECT event_id, lot_id, points FROM spends ORDER BY event_id, rowid").fetchall())
+    assert (
+        ledger.conn.execute("SELECT event_id FROM local_events ORDER BY seq").fetchall()
+        == before.execute("SELECT event_id FROM local_events ORDER BY rowid").fetchall()
+    )
+    assert (
+        ledger.conn.execute("SELECT event_id, lot_id, points FROM spends ORDER BY event_id, part").fetchall()
+        == before.execute("SELECT event_id, lot_id, points FROM spends ORDER BY event_id, rowid").fetchall()
+    )
 
 
 def test_stored_voucher_codes_still_verify_and_are_found_by_id(open_migrated):

@@ -31,9 +31,14 @@ def test_lot_is_gone_the_second_after_expiry_without_any_batch_job(ledger, clock
 
 
 def test_spending_takes_the_oldest_lots_first_across_several_expiries(ledger):
-    member_id = with_member(ledger, lots=[
-        lot("late", 1000, T0 + 300 * DAY), lot("early", 300, T0 + 10 * DAY), lot("middle", 400, T0 + 100 * DAY),
-    ])
+    member_id = with_member(
+        ledger,
+        lots=[
+            lot("late", 1000, T0 + 300 * DAY),
+            lot("early", 300, T0 + 10 * DAY),
+            lot("middle", 400, T0 + 100 * DAY),
+        ],
+    )
     ledger.redeem("i1", member_id, "off-5", online=True)  # 500 points
     spends = ledger.conn.execute("SELECT lot_id, points FROM spends ORDER BY part").fetchall()
     assert spends == [("early", 300), ("middle", 200)]
@@ -49,12 +54,21 @@ def test_points_spent_from_a_lot_before_it_expires_stay_spent(ledger, clock):
 
 
 def test_member_sees_every_upcoming_expiry_not_only_the_earliest(ledger):
-    member_id = with_member(ledger, lots=[
-        lot("a", 300, EXPIRY), lot("b", 200, EXPIRY + 31 * DAY), lot("c", 100, EXPIRY + 31 * DAY), lot("d", 50, EXPIRY + 90 * DAY),
-    ])
+    member_id = with_member(
+        ledger,
+        lots=[
+            lot("a", 300, EXPIRY),
+            lot("b", 200, EXPIRY + 31 * DAY),
+            lot("c", 100, EXPIRY + 31 * DAY),
+            lot("d", 50, EXPIRY + 90 * DAY),
+        ],
+    )
     expiries = ledger.member_view(member_id).expiries
     assert [(e.points, e.expires_at) for e in expiries] == [
-        (300, EXPIRY), (300, EXPIRY + 31 * DAY), (50, EXPIRY + 90 * DAY)]
+        (300, EXPIRY),
+        (300, EXPIRY + 31 * DAY),
+        (50, EXPIRY + 90 * DAY),
+    ]
 
 
 def test_expiry_text_in_both_locales():

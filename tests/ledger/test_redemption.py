@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from kiosk.ledger import (
-    CardCounterMismatch, CardDenied, InsufficientPoints, IntentConflict, OfflineLimitReached, OfflineLimits,
-    RewardUnavailable, UnknownIntent,
+    CardCounterMismatch,
+    CardDenied,
+    InsufficientPoints,
+    IntentConflict,
+    OfflineLimitReached,
+    OfflineLimits,
+    RewardUnavailable,
+    UnknownIntent,
 )
 from kiosk.ledger.demo import demo_rules
 from kiosk.model import VoucherState
@@ -62,7 +68,9 @@ def test_double_prepare_returns_the_same_pending_redemption(ledger):
 
 def test_redeem_twice_with_one_intent_yields_one_voucher(ledger):
     member_id = with_member(ledger, points=2000)
-    assert ledger.redeem("i1", member_id, "off-10", online=True) == ledger.redeem("i1", member_id, "off-10", online=True)
+    assert ledger.redeem("i1", member_id, "off-10", online=True) == ledger.redeem(
+        "i1", member_id, "off-10", online=True
+    )
     assert ledger.member_view(member_id).points == 1000 and ledger.outbox_depth() == 1
 
 
@@ -131,6 +139,7 @@ def test_insufficient_points_are_refused_with_the_amounts(ledger):
 
 def test_points_lapsing_between_prepare_and_confirm_are_checked_again(ledger, clock):
     from tests.ledger.conftest import SECOND, lot
+
     member_id = with_member(ledger, lots=[lot("a", 600, T0 + 10 * SECOND)])
     ledger.prepare_redemption("i1", member_id, "off-5", None, online=True)
     clock.advance(20 * SECOND)

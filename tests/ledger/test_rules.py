@@ -14,17 +14,32 @@ from tests.ledger.conftest import with_member
 RULES = parse_rules(1, demo_rules())
 
 
-@pytest.mark.parametrize("spend_fen, tier", [
-    (0, "regular"), (99_999, "regular"), (100_000, "silver"), (499_999, "silver"),
-    (500_000, "gold"), (999_999, "gold"), (1_000_000, "diamond"), (50_000_000, "diamond"),
-])
+@pytest.mark.parametrize(
+    "spend_fen, tier",
+    [
+        (0, "regular"),
+        (99_999, "regular"),
+        (100_000, "silver"),
+        (499_999, "silver"),
+        (500_000, "gold"),
+        (999_999, "gold"),
+        (1_000_000, "diamond"),
+        (50_000_000, "diamond"),
+    ],
+)
 def test_tier_boundaries_on_cumulative_spend(spend_fen, tier):
     assert evaluate_tier(RULES, spend_fen=spend_fen, growth_points=0).tier.code == tier
 
 
-@pytest.mark.parametrize("code, discount, multiplier", [
-    ("regular", 95, "1"), ("silver", 90, "1.5"), ("gold", 85, "2"), ("diamond", 80, "2.5"),
-])
+@pytest.mark.parametrize(
+    "code, discount, multiplier",
+    [
+        ("regular", 95, "1"),
+        ("silver", 90, "1.5"),
+        ("gold", 85, "2"),
+        ("diamond", 80, "2.5"),
+    ],
+)
 def test_demo_ladder_discounts_and_multipliers(code, discount, multiplier):
     tier = RULES.tier(code).info()
     assert (tier.discount_pct, tier.points_multiplier) == (discount, multiplier)
@@ -78,26 +93,36 @@ def _broken(mutate):
     return doc
 
 
-@pytest.mark.parametrize("mutate, where", [
-    (lambda d: d.pop("tiers"), "tiers: is required"),
-    (lambda d: d.update(measure="visits"), "measure"),
-    (lambda d: d.update(extra=1), "extra: unknown key"),
-    (lambda d: d["tiers"][0].update(threshold=5), "tiers[0].threshold"),
-    (lambda d: d["tiers"][2].update(threshold=100_000), "tiers[2].threshold: must be greater than tiers[1]"),
-    (lambda d: d["tiers"][1].update(code="regular"), "tiers[1].code: duplicate"),
-    (lambda d: d["tiers"][1].update(discount_pct=0), "tiers[1].discount_pct"),
-    (lambda d: d["tiers"][1].update(points_multiplier="lots"), "tiers[1].points_multiplier"),
-    (lambda d: d["tiers"][1]["name"].pop("en"), "tiers[1].name.en: is required"),
-    (lambda d: d["rewards"][0].update(kind="cash"), "rewards[0].kind"),
-    (lambda d: d["rewards"][0].update(cost_points=0), "rewards[0].cost_points"),
-    (lambda d: d["rewards"][0].update(cost_points="500"), "rewards[0].cost_points: must be an integer"),
-    (lambda d: d["rewards"][1].update(reward_id="off-5"), "rewards[1].reward_id: duplicate"),
-    (lambda d: d["rewards"][0].update(tiers=["platinum"]), "rewards[0].tiers[0]: unknown tier code"),
-    (lambda d: d["rewards"][0].update(valid_from="2026-01-01T00:00:00"), "rewards[0].valid_from: needs a UTC offset"),
-    (lambda d: d["rewards"][0].update(valid_from="2026-02-01T00:00:00+08:00", valid_until="2026-01-01T00:00:00+08:00"),
-     "rewards[0].valid_until: must be after valid_from"),
-    (lambda d: d["rewards"][0].update(per_member_limit={"count": 0}), "rewards[0].per_member_limit.count"),
-])
+@pytest.mark.parametrize(
+    "mutate, where",
+    [
+        (lambda d: d.pop("tiers"), "tiers: is required"),
+        (lambda d: d.update(measure="visits"), "measure"),
+        (lambda d: d.update(extra=1), "extra: unknown key"),
+        (lambda d: d["tiers"][0].update(threshold=5), "tiers[0].threshold"),
+        (lambda d: d["tiers"][2].update(threshold=100_000), "tiers[2].threshold: must be greater than tiers[1]"),
+        (lambda d: d["tiers"][1].update(code="regular"), "tiers[1].code: duplicate"),
+        (lambda d: d["tiers"][1].update(discount_pct=0), "tiers[1].discount_pct"),
+        (lambda d: d["tiers"][1].update(points_multiplier="lots"), "tiers[1].points_multiplier"),
+        (lambda d: d["tiers"][1]["name"].pop("en"), "tiers[1].name.en: is required"),
+        (lambda d: d["rewards"][0].update(kind="cash"), "rewards[0].kind"),
+        (lambda d: d["rewards"][0].update(cost_points=0), "rewards[0].cost_points"),
+        (lambda d: d["rewards"][0].update(cost_points="500"), "rewards[0].cost_points: must be an integer"),
+        (lambda d: d["rewards"][1].update(reward_id="off-5"), "rewards[1].reward_id: duplicate"),
+        (lambda d: d["rewards"][0].update(tiers=["platinum"]), "rewards[0].tiers[0]: unknown tier code"),
+        (
+            lambda d: d["rewards"][0].update(valid_from="2026-01-01T00:00:00"),
+            "rewards[0].valid_from: needs a UTC offset",
+        ),
+        (
+            lambda d: d["rewards"][0].update(
+                valid_from="2026-02-01T00:00:00+08:00", valid_until="2026-01-01T00:00:00+08:00"
+            ),
+            "rewards[0].valid_until: must be after valid_from",
+        ),
+        (lambda d: d["rewards"][0].update(per_member_limit={"count": 0}), "rewards[0].per_member_limit.count"),
+    ],
+)
 def test_invalid_documents_are_rejected_with_the_exact_field(mutate, where):
     with pytest.raises(InvalidRules) as info:
         parse_rules(1, _broken(mutate))

@@ -56,12 +56,29 @@ def test_invalid_entry_rejects_the_whole_snapshot(ledger):
     assert not ledger.member_exists("M2") and ledger.member_snapshot_version() == 1
 
 
-@pytest.mark.parametrize("entry", [
-    {"member_id": "", "name": "x"}, {"member_id": "M", "name": ""}, {"member_id": "M", "name": "x", "colour": 1},
-    {"member_id": "M", "name": "x", "balance_fen": -5}, {"member_id": "M", "name": "x", "lots": [{"lot_id": "a",
-     "points": 1, "earned_at": "2026-01-01T00:00:00", "expires_at": "2027-01-01T00:00:00+08:00"}]},
-    {"member_id": "M", "name": "x", "cards": [{"uid": "xyz"}]}, "not a dict",
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"member_id": "", "name": "x"},
+        {"member_id": "M", "name": ""},
+        {"member_id": "M", "name": "x", "colour": 1},
+        {"member_id": "M", "name": "x", "balance_fen": -5},
+        {
+            "member_id": "M",
+            "name": "x",
+            "lots": [
+                {
+                    "lot_id": "a",
+                    "points": 1,
+                    "earned_at": "2026-01-01T00:00:00",
+                    "expires_at": "2027-01-01T00:00:00+08:00",
+                }
+            ],
+        },
+        {"member_id": "M", "name": "x", "cards": [{"uid": "xyz"}]},
+        "not a dict",
+    ],
+)
 def test_malformed_entries_are_invalid_snapshots(ledger, entry):
     with pytest.raises(InvalidSnapshot):
         ledger.apply_member_snapshot(1, [entry])
@@ -84,8 +101,11 @@ def test_per_member_update_keeps_the_others_and_can_delete(ledger):
 def test_voucher_state_from_hq_is_applied(ledger):
     member_id = with_member(ledger, points=2000)
     voucher = ledger.redeem("i1", member_id, "off-10", online=True)
-    ledger.apply_member_snapshot(2, [member(points=1000, vouchers=[{"voucher_id": voucher.voucher_id, "state": "used"}])],
-                                 [ledger.outbox_pending(1)[0].event_id])
+    ledger.apply_member_snapshot(
+        2,
+        [member(points=1000, vouchers=[{"voucher_id": voucher.voucher_id, "state": "used"}])],
+        [ledger.outbox_pending(1)[0].event_id],
+    )
     assert ledger.vouchers(member_id)[0].state.value == "used"
 
 
@@ -102,7 +122,12 @@ def test_demo_seed_loads_rules_members_and_cards(open_ledger):
     seed_demo(ledger, T0)
     seed_demo(ledger, T0)  # seeding twice is harmless
     assert ledger.rules_version() == 1 and ledger.member_count() == len(demo_members(T0))
-    assert {ledger.member_view(m["member_id"]).tier.code for m in demo_members(T0)} == {"regular", "silver", "gold", "diamond"}
+    assert {ledger.member_view(m["member_id"]).tier.code for m in demo_members(T0)} == {
+        "regular",
+        "silver",
+        "gold",
+        "diamond",
+    }
     assert any(ledger.member_view(m["member_id"]).birthday_today for m in demo_members(T0))
     assert ledger.member_view("M0001").expiries[0].expires_at < T0 + 7 * DAY
     assert all(ledger.card_state(c.uid).member_id == c.member_id for c in DEMO_CARDS)

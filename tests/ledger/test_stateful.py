@@ -14,13 +14,14 @@ import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hypothesis import settings, strategies as st
+from hypothesis import settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from kiosk.ledger import Ledger, LedgerError, OfflineLimits
+from kiosk.ledger.db import ts
 from kiosk.ledger.demo import demo_rules
 from kiosk.ledger.points import live_lots
-from kiosk.ledger.db import ts
 from tests.ledger.conftest import DAY, T0, TZ, SettableClock, lot, member
 
 REWARDS = ["off-5", "off-10", "gift-wrap", "drink"]
@@ -28,8 +29,10 @@ REWARDS = ["off-5", "off-10", "gift-wrap", "drink"]
 
 def _state(ledger: Ledger) -> tuple:
     conn = ledger.conn
-    return tuple(tuple(conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall())
-                 for t in ("vouchers", "local_events", "spends", "outbox", "intents", "lots", "members", "meta"))
+    return tuple(
+        tuple(conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall())
+        for t in ("vouchers", "local_events", "spends", "outbox", "intents", "lots", "members", "meta")
+    )
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -37,9 +40,14 @@ class LedgerMachine(RuleBasedStateMachine):
     def start(self, lots):
         self.dir = tempfile.TemporaryDirectory()
         self.clock = SettableClock(T0)
-        self.ledger = Ledger.open(Path(self.dir.name) / "l.db", device_id="k1", clock=self.clock, tz=TZ,
-                                  voucher_key=Ed25519PrivateKey.generate(),
-                                  offline_limits=OfflineLimits(points_per_day=2500, redemptions_per_day=3))
+        self.ledger = Ledger.open(
+            Path(self.dir.name) / "l.db",
+            device_id="k1",
+            clock=self.clock,
+            tz=TZ,
+            voucher_key=Ed25519PrivateKey.generate(),
+            offline_limits=OfflineLimits(points_per_day=2500, redemptions_per_day=3),
+        )
         self.ledger.apply_rules(1, demo_rules())
         self.lots = [lot(f"L{i}", pts, T0 + days * DAY) for i, (pts, days) in enumerate(lots)]
         self.snapshot = 1
@@ -96,8 +104,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def replay_confirm(self, data):
         intent = data.draw(st.sampled_from(sorted(self.confirmed)))
         before = _state(self.ledger)
-        first = self.ledger.voucher(self.ledger.conn.execute(
-            "SELECT voucher_id FROM vouchers WHERE intent_id = ?", (intent,)).fetchone()[0])
+        first = self.ledger.voucher(
+            self.ledger.conn.execute("SELECT voucher_id FROM vouchers WHERE intent_id = ?", (intent,)).fetchone()[0]
+        )
         assert self.ledger.confirm_redemption(intent, None) == first
         assert _state(self.ledger) == before
 
@@ -119,7 +128,9 @@ class LedgerMachine(RuleBasedStateMachine):
         """HQ applies all our unacknowledged events to its lots and sends a snapshot acknowledging them."""
         conn = self.ledger.conn
         remaining = {lt["lot_id"]: lt["points"] for lt in self.lots}
-        for lot_id, pts in conn.execute("SELECT lot_id, SUM(points) FROM spends WHERE lot_id IS NOT NULL GROUP BY lot_id"):
+        for lot_id, pts in conn.execute(
+            "SELECT lot_id, SUM(points) FROM spends WHERE lot_id IS NOT NULL GROUP BY lot_id"
+        ):
             remaining[lot_id] -= pts
         events = [r[0] for r in conn.execute("SELECT event_id FROM local_events WHERE acked_version IS NULL")]
         self.lots = [dict(lt, points=remaining[lt["lot_id"]]) for lt in self.lots]

@@ -44,7 +44,7 @@ def test_damaged_pages_are_refused(open_ledger, ledger, tmp_path):
     data = bytearray(path.read_bytes())
     page = 4096
     for offset in range(3 * page + 100, len(data) - page, 7 * page):  # scribble over many pages, keep the header
-        data[offset:offset + 200] = b"\xff" * 200
+        data[offset : offset + 200] = b"\xff" * 200
     path.write_bytes(bytes(data))
     with pytest.raises(CorruptDatabase):
         open_ledger()

@@ -28,16 +28,20 @@ def test_verify_rejects_garbage_with_exit_one():
 def test_verify_reports_expired_in_json(ledger):
     voucher = ledger.redeem("i1", with_member(ledger, points=2000), "off-10", online=True)
     out = io.StringIO()
-    assert verify_code_command(voucher.code, {"kiosk-01": ledger.voucher_public_key}, T0 + 31 * DAY, out,
-                               as_json=True) == 1
+    assert (
+        verify_code_command(voucher.code, {"kiosk-01": ledger.voucher_public_key}, T0 + 31 * DAY, out, as_json=True)
+        == 1
+    )
     assert json.loads(out.getvalue())["status"] == "expired"
 
 
 def test_verify_refuses_a_voucher_the_ledger_knows_as_used(ledger):
     member_id = with_member(ledger, points=2000)
     voucher = ledger.redeem("i1", member_id, "off-10", online=True)
-    ledger.apply_member_snapshot(2, [{"member_id": member_id, "name": "张三明",
-                                      "vouchers": [{"voucher_id": voucher.voucher_id, "state": "used"}]}])
+    ledger.apply_member_snapshot(
+        2,
+        [{"member_id": member_id, "name": "张三明", "vouchers": [{"voucher_id": voucher.voucher_id, "state": "used"}]}],
+    )
     out = io.StringIO()
     known = ledger.voucher(voucher.voucher_id)
     assert verify_code_command(voucher.code, {"kiosk-01": ledger.voucher_public_key}, T0, out, known=known) == 1
@@ -53,8 +57,10 @@ def test_list_prints_each_voucher(ledger):
 
 
 def test_cli_end_to_end_with_a_config(tmp_path, capsys):
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     import argparse
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from app.cli import voucher as voucher_cli
 
     def main(argv):  # app.cli.main's COMMAND_MODULES does not list "voucher" yet; same wiring here
@@ -63,12 +69,15 @@ def test_cli_end_to_end_with_a_config(tmp_path, capsys):
         voucher_cli.register(parser.add_subparsers(dest="command", required=True))
         args = parser.parse_args(argv)
         return args.handler(args)
+
     from kiosk.ledger import Ledger, OfflineLimits
     from tests.ledger.conftest import TZ, SettableClock
+
     key = Ed25519PrivateKey.generate()
     key_path = tmp_path / "voucher.pem"
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     for name in ("hq.pub", "card.key"):
         (tmp_path / name).write_text("placeholder")
     config = tmp_path / "config.yaml"
@@ -76,11 +85,18 @@ def test_cli_end_to_end_with_a_config(tmp_path, capsys):
         f"device:\n  id: kiosk-cli\n  store_id: s1\n  display_name: Test\n  timezone: Asia/Shanghai\n"
         f"ledger:\n  data_dir: {tmp_path / 'data'}\n"
         f"security:\n  hq_public_key: {tmp_path / 'hq.pub'}\n  card_master_key: {tmp_path / 'card.key'}\n"
-        f"  voucher_signing_key: {key_path}\n")
+        f"  voucher_signing_key: {key_path}\n"
+    )
     import datetime as dt
-    ledger = Ledger.open(tmp_path / "data" / "ledger.db", device_id="kiosk-cli",
-                         clock=SettableClock(dt.datetime.now(TZ)), tz=TZ, voucher_key=key,
-                         offline_limits=OfflineLimits(5000, 3))
+
+    ledger = Ledger.open(
+        tmp_path / "data" / "ledger.db",
+        device_id="kiosk-cli",
+        clock=SettableClock(dt.datetime.now(TZ)),
+        tz=TZ,
+        voucher_key=key,
+        offline_limits=OfflineLimits(5000, 3),
+    )
     seed_demo(ledger, dt.datetime.now(TZ))
     voucher = ledger.redeem("i1", "M0003", "off-10", online=True)
     ledger.close()

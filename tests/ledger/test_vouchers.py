@@ -7,7 +7,8 @@ import hashlib
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kiosk.ledger import MalformedVoucherCode, VerifyStatus, parse_voucher_code, verify_voucher_code
 from kiosk.ledger.vouchers import VoucherSigner, encode_voucher_code, short_code
@@ -17,8 +18,9 @@ KEY = Ed25519PrivateKey.generate()
 
 
 def make_code(key=KEY, device_id="kiosk-01", expires=T0 + 30 * DAY):
-    return encode_voucher_code(key, device_id=device_id, serial=7, issued_at=T0, expires_at=expires,
-                               value_fen=1000, reward_id="off-10")
+    return encode_voucher_code(
+        key, device_id=device_id, serial=7, issued_at=T0, expires_at=expires, value_fen=1000, reward_id="off-10"
+    )
 
 
 def test_code_round_trips_and_verifies():
@@ -39,6 +41,7 @@ def test_code_from_another_key_has_a_bad_signature():
 
 def test_altered_value_breaks_the_signature():
     import base64
+
     code = make_code()
     raw = bytearray(base64.b32decode(code + "=" * (-len(code) % 8)))
     raw[16] ^= 0x01  # low byte of value_fen
@@ -65,8 +68,12 @@ def test_garbage_is_malformed_not_a_crash(garbage):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(max_size=300), st.binary(max_size=200).map(
-    lambda b: __import__("base64").b32encode(b).decode().rstrip("="))))
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.binary(max_size=200).map(lambda b: __import__("base64").b32encode(b).decode().rstrip("=")),
+    )
+)
 def test_parser_never_raises_anything_but_malformed(text):
     try:
         parse_voucher_code(text)
@@ -76,7 +83,7 @@ def test_parser_never_raises_anything_but_malformed(text):
 
 def test_lowercase_and_spaces_are_tolerated():
     code = make_code()
-    spaced = " ".join(code[i:i + 8] for i in range(0, len(code), 8)).lower()
+    spaced = " ".join(code[i : i + 8] for i in range(0, len(code), 8)).lower()
     assert verify_voucher_code(spaced, {"kiosk-01": KEY.public_key()}, T0).ok
 
 
@@ -114,8 +121,20 @@ def test_ledger_vouchers_verify_with_the_device_public_key(ledger):
     assert voucher.short_code == short_code(voucher.code)
 
 
-@pytest.mark.parametrize("voucher_id", ["kiosk-01-٣", "kiosk-01-01", "kiosk-01-+1", "kiosk-01-", "kiosk-01", "", "1",
-                                        "kiosk-01-" + "9" * 5000, "kiosk-02-1"])
+@pytest.mark.parametrize(
+    "voucher_id",
+    [
+        "kiosk-01-٣",
+        "kiosk-01-01",
+        "kiosk-01-+1",
+        "kiosk-01-",
+        "kiosk-01",
+        "",
+        "1",
+        "kiosk-01-" + "9" * 5000,
+        "kiosk-02-1",
+    ],
+)
 def test_lookup_of_an_id_that_names_no_voucher_finds_nothing(ledger, voucher_id):
     ledger.redeem("i1", with_member(ledger, points=5000), "off-5", online=True)  # kiosk-01-1 exists
     assert ledger.voucher("kiosk-01-1") is not None

@@ -10,8 +10,8 @@ import socket
 import stat
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -37,7 +37,7 @@ class FakeNotifySocket:
         while not self._closing:
             try:
                 data = self._sock.recv(4096)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -95,7 +95,7 @@ def fake_monotonic() -> FakeClock:
 
 # --- a kiosk installation for the doctor to examine ---------------------------------------
 
-NOW = dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.UTC)
 
 
 def make_char_node(path: Path, mode: int = 0o666) -> None:

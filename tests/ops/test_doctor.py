@@ -13,8 +13,6 @@ import os
 import sqlite3
 from collections import namedtuple
 
-import pytest
-
 from app.doctor import CheckResult, Severity, exit_status, render_json, render_text, run_checks
 from app.doctor.check_clock import judge_clock
 
@@ -197,8 +195,12 @@ def test_quarantined_ledgers_are_a_warning_to_send_to_hq(kiosk_setup):
 def test_low_disk_space_fails_and_little_disk_space_warns(kiosk_setup):
     usage = namedtuple("usage", "total used free")
     mib = 1024 * 1024
-    assert by_name(kiosk_setup.run(disk_usage=lambda p: usage(8000 * mib, 7950 * mib, 50 * mib)))["disk"].status == "fail"
-    assert by_name(kiosk_setup.run(disk_usage=lambda p: usage(8000 * mib, 7700 * mib, 300 * mib)))["disk"].status == "warn"
+    assert (
+        by_name(kiosk_setup.run(disk_usage=lambda p: usage(8000 * mib, 7950 * mib, 50 * mib)))["disk"].status == "fail"
+    )
+    assert (
+        by_name(kiosk_setup.run(disk_usage=lambda p: usage(8000 * mib, 7700 * mib, 300 * mib)))["disk"].status == "warn"
+    )
 
 
 def test_a_data_dir_the_service_user_cannot_write_fails(kiosk_setup):
@@ -231,14 +233,14 @@ def test_hours_of_drift_are_tolerated(kiosk_setup):
 
 
 def test_hqs_signed_issue_time_counts_as_evidence():
-    now = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
-    verdict = judge_clock(now, [("HQ deny-list issued_at", dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc))], None)
+    now = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    verdict = judge_clock(now, [("HQ deny-list issued_at", dt.datetime(2027, 1, 1, tzinfo=dt.UTC))], None)
     assert not verdict.ok and verdict.problem == "behind" and "HQ deny-list" in verdict.detail
 
 
 def test_the_clock_is_judged_against_the_install_date_without_a_ledger(kiosk_setup):
     kiosk_setup.ledger_path.unlink()
-    results = kiosk_setup.run(now=lambda: dt.datetime(1970, 1, 1, 0, 5, tzinfo=dt.timezone.utc))
+    results = kiosk_setup.run(now=lambda: dt.datetime(1970, 1, 1, 0, 5, tzinfo=dt.UTC))
     assert "software installed" in failures(results)["clock"].detail
 
 
@@ -280,7 +282,9 @@ def test_a_world_readable_card_master_key_fails(kiosk_setup):
 
 
 def test_a_garbled_hq_public_key_fails(kiosk_setup):
-    (kiosk_setup.keys / "hq_public.pem").write_text("-----BEGIN PUBLIC KEY-----\nnot base64!\n-----END PUBLIC KEY-----\n")
+    (kiosk_setup.keys / "hq_public.pem").write_text(
+        "-----BEGIN PUBLIC KEY-----\nnot base64!\n-----END PUBLIC KEY-----\n"
+    )
     assert "not usable" in failures(kiosk_setup.run())["key hq_public_key"].detail
 
 

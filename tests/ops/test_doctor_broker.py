@@ -76,7 +76,7 @@ def start_broker(tmp_path):
 
 
 def _cert(subject: str, key, issuer_name, issuer_key, *, ca: bool, san: str | None = None) -> x509.Certificate:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
@@ -102,8 +102,11 @@ def make_pki(directory: Path, name: str) -> tuple[Path, Path, Path]:
     paths = directory / f"{name}-ca.pem", directory / f"{name}-server.pem", directory / f"{name}-server.key"
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
+    paths[2].write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return paths
 
 
@@ -125,8 +128,9 @@ def test_a_reachable_anonymous_broker_passes(kiosk_setup, start_broker):
 def test_wrong_credentials_are_told_apart_from_an_unreachable_broker(kiosk_setup, start_broker, tmp_path):
     # doctor -> CONNECT (kiosk / wrong password) -> CONNACK 5 (not authorised)
     passwd = tmp_path / "passwd"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), "kiosk", "right-password"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["mosquitto_passwd", "-b", "-c", str(passwd), "kiosk", "right-password"], check=True, capture_output=True
+    )
     broker = start_broker(f"allow_anonymous false\npassword_file {passwd}\n")
     result, _ = broker_result(kiosk_setup, "127.0.0.1", broker.port, ", username: kiosk, password: wrong-password")
     assert result.status == "fail" and "credentials" in result.fix

@@ -87,7 +87,10 @@ def test_a_pem_private_key_never_reaches_the_log():
         ("tap uid=04A1B2C3D43A9F ok", "tap uid:…3A9F ok"),
         ("card_uid: 04:a1:b2:c3 read", "uid:…B2C3 read"),
         ("UID 04 A1 B2 C3 removed", "uid:…B2C3 removed"),
-        (r"CardPresented(uid=b'\x04\xa1\xb2\xc3:\x9f', card_type='ntag213')", "CardPresented(uid:…3A9F, card_type='ntag213')"),
+        (
+            r"CardPresented(uid=b'\x04\xa1\xb2\xc3:\x9f', card_type='ntag213')",
+            "CardPresented(uid:…3A9F, card_type='ntag213')",
+        ),
     ],
 )
 def test_card_uids_are_shortened(line, expected):
@@ -158,7 +161,7 @@ def test_json_format_writes_one_parsable_object_per_line():
     stream, log = logged("json")
     log.info("outbox %d", 3)
     try:
-        1 / 0
+        _ = 1 / 0
     except ZeroDivisionError:
         log.exception("tick failed for uid=04A1B2C3D43A9F")
     first, second = (json.loads(line) for line in stream.getvalue().splitlines())

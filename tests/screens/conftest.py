@@ -9,8 +9,8 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 import datetime as dt  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Callable  # noqa: E402
 
 import pygame  # noqa: E402
 import pytest  # noqa: E402
@@ -54,11 +54,25 @@ def monotonic() -> FakeMonotonic:
 
 @pytest.fixture
 def make_ui(font_path: Path, monotonic: FakeMonotonic) -> Callable[..., KioskUI]:
-    def make(size: tuple[int, int] = (800, 480), *, rotation: int = 0, locale: str = "zh_CN",
-             clock: Callable[[], dt.datetime] = lambda: samples.NOW, **kwargs) -> KioskUI:
+    def make(
+        size: tuple[int, int] = (800, 480),
+        *,
+        rotation: int = 0,
+        locale: str = "zh_CN",
+        clock: Callable[[], dt.datetime] = lambda: samples.NOW,
+        **kwargs,
+    ) -> KioskUI:
         surface = pygame.Surface(size)
-        return KioskUI(surface, locale=locale, tz=samples.STORE_TZ, font_path=font_path, clock=clock,
-                       rotation=rotation, monotonic=monotonic, **kwargs)
+        return KioskUI(
+            surface,
+            locale=locale,
+            tz=samples.STORE_TZ,
+            font_path=font_path,
+            clock=clock,
+            rotation=rotation,
+            monotonic=monotonic,
+            **kwargs,
+        )
 
     return make
 
@@ -67,12 +81,12 @@ def finger(kind: int, ui: KioskUI, logical_pos: tuple[int, int], finger_id: int 
     """A touchscreen event at a logical point, in the display's normalised coordinates."""
     x, y = ui.display_point(logical_pos)
     w, h = ui._display.get_size()  # the panel the finger touches
-    return pygame.event.Event(kind, touch_id=1, finger_id=finger_id, x=(x + 0.5) / w, y=(y + 0.5) / h,
-                              dx=0.0, dy=0.0, pressure=1.0)
+    return pygame.event.Event(
+        kind, touch_id=1, finger_id=finger_id, x=(x + 0.5) / w, y=(y + 0.5) / h, dx=0.0, dy=0.0, pressure=1.0
+    )
 
 
-def tap(ui: KioskUI, logical_pos: tuple[int, int], monotonic: FakeMonotonic | None = None,
-        hold_s: float = 0.08):
+def tap(ui: KioskUI, logical_pos: tuple[int, int], monotonic: FakeMonotonic | None = None, hold_s: float = 0.08):
     """A finger tap: down, a short hold, up. Returns the intent (or None)."""
     ui.handle_event(finger(pygame.FINGERDOWN, ui, logical_pos))
     if monotonic is not None:

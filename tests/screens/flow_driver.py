@@ -10,13 +10,29 @@ clock injected by the test.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from kiosk.model import MemberView
-from kiosk.ui_state import (Back, ChooseReward, Confirm, ConfirmRedeem, Done, Idle, Intent, MemberHome,
-                            MyVouchers, OpenRewards, OpenVouchers, Reading, Rewards, Scroll, ToggleLocale,
-                            UiState, VoucherIssued)
+from kiosk.ui_state import (
+    Back,
+    ChooseReward,
+    Confirm,
+    ConfirmRedeem,
+    Done,
+    Idle,
+    Intent,
+    MemberHome,
+    MyVouchers,
+    OpenRewards,
+    OpenVouchers,
+    Reading,
+    Rewards,
+    Scroll,
+    ToggleLocale,
+    UiState,
+    VoucherIssued,
+)
 from screens import samples
 
 
@@ -58,9 +74,15 @@ class FlowDriver:
         if isinstance(intent, ChooseReward) and isinstance(state, Rewards):
             option = next(o for o in state.options if o.reward_id == intent.reward_id)
             self._intent_serial += 1
-            return self._go(Confirm(member=self.member, option=option,
-                                    points_after=self.member.points - option.cost_points,
-                                    intent_id=f"I-{self._intent_serial:04d}", online=True))
+            return self._go(
+                Confirm(
+                    member=self.member,
+                    option=option,
+                    points_after=self.member.points - option.cost_points,
+                    intent_id=f"I-{self._intent_serial:04d}",
+                    online=True,
+                )
+            )
         if isinstance(intent, ConfirmRedeem) and isinstance(state, Confirm):
             if intent.intent_id not in self.redeemed:
                 self.redeemed.append(intent.intent_id)

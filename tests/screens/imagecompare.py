@@ -56,8 +56,10 @@ def assert_matches_reference(surface: pygame.Surface, name: str) -> None:
     ACTUAL_DIR.mkdir(parents=True, exist_ok=True)
     if not reference_path.exists():
         actual.save(ACTUAL_DIR / f"{name}.png")
-        raise AssertionError(f"no reference image {reference_path.name}; look at _actual/{name}.png and "
-                             f"run with KIOSK_UPDATE_REFERENCE=1 to accept it")
+        raise AssertionError(
+            f"no reference image {reference_path.name}; look at _actual/{name}.png and "
+            f"run with KIOSK_UPDATE_REFERENCE=1 to accept it"
+        )
     reference = Image.open(reference_path).convert("RGB")
     if reference.size != actual.size:
         actual.save(ACTUAL_DIR / f"{name}.png")
@@ -67,5 +69,7 @@ def assert_matches_reference(surface: pygame.Surface, name: str) -> None:
     if count > budget:
         actual.save(ACTUAL_DIR / f"{name}.png")
         side_by_side(reference, actual, mask).save(ACTUAL_DIR / f"{name}_sidebyside.png")
-        raise AssertionError(f"{name}: {count} pixels differ from the reference (budget {budget}); "
-                             f"see tests/screens/_actual/{name}_sidebyside.png")
+        raise AssertionError(
+            f"{name}: {count} pixels differ from the reference (budget {budget}); "
+            f"see tests/screens/_actual/{name}_sidebyside.png"
+        )

@@ -21,9 +21,15 @@ def kiosk(make_ui, monotonic):
     driver = FlowDriver(monotonic, timeout_s=30.0)
     ui.show(driver.state)
     flips: list[list[pygame.Rect]] = []
-    loop = UiLoop(ui, on_intent=driver.on_intent, on_tick=driver.on_tick,
-                  on_reader_event=driver.on_reader_event, monotonic=monotonic, sleep=monotonic.advance,
-                  flip=flips.append)
+    loop = UiLoop(
+        ui,
+        on_intent=driver.on_intent,
+        on_tick=driver.on_tick,
+        on_reader_event=driver.on_reader_event,
+        monotonic=monotonic,
+        sleep=monotonic.advance,
+        flip=flips.append,
+    )
     loop.step(max_wait_s=0)
     return ui, driver, loop
 

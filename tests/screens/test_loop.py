@@ -36,11 +36,17 @@ def make_loop(ui, monotonic, *, tick_interval_s: float = 0.25, max_fps: float = 
         sleeps.append(seconds)
         monotonic.advance(seconds)
 
-    loop = UiLoop(ui, on_intent=handlers.get("on_intent", lambda i: None),
-                  on_tick=handlers.get("on_tick", lambda now: None),
-                  on_reader_event=handlers.get("on_reader_event", lambda p: None),
-                  monotonic=monotonic, sleep=sleep, flip=flips.append, tick_interval_s=tick_interval_s,
-                  max_fps=max_fps)
+    loop = UiLoop(
+        ui,
+        on_intent=handlers.get("on_intent", lambda i: None),
+        on_tick=handlers.get("on_tick", lambda now: None),
+        on_reader_event=handlers.get("on_reader_event", lambda p: None),
+        monotonic=monotonic,
+        sleep=sleep,
+        flip=flips.append,
+        tick_interval_s=tick_interval_s,
+        max_fps=max_fps,
+    )
     return loop, flips, sleeps
 
 
@@ -150,8 +156,14 @@ def test_sdl_waiting_with_no_time_left_does_not_block(ui, monotonic):
 def test_an_event_posted_from_another_thread_ends_the_wait_at_once(ui):
     # Real clock and the default (doorbell) sleep: the card must not wait for the next input poll.
     seen = []
-    loop = UiLoop(ui, on_intent=lambda i: None, on_reader_event=seen.append, poll_hz=0.5,
-                  tick_interval_s=60.0, flip=lambda rects: None)
+    loop = UiLoop(
+        ui,
+        on_intent=lambda i: None,
+        on_reader_event=seen.append,
+        poll_hz=0.5,
+        tick_interval_s=60.0,
+        flip=lambda rects: None,
+    )
     loop.step(max_wait_s=0)
     poster = threading.Timer(0.05, post_reader_event, args=("card",))
     poster.start()
@@ -230,8 +242,15 @@ def test_with_no_input_sources_the_attract_screen_wakes_only_for_its_frames(make
         monotonic.advance(seconds)
         return []
 
-    loop = UiLoop(ui, on_intent=lambda i: None, on_tick=ticks.append, monotonic=monotonic,
-                  wait_input=wait_input, flip=flips.append, inputs=NoInputs())
+    loop = UiLoop(
+        ui,
+        on_intent=lambda i: None,
+        on_tick=ticks.append,
+        monotonic=monotonic,
+        wait_input=wait_input,
+        flip=flips.append,
+        inputs=NoInputs(),
+    )
     loop.step(max_wait_s=0)
     waits.clear(), ticks.clear(), flips.clear()
     start = monotonic()
@@ -259,8 +278,14 @@ def test_input_on_a_watched_descriptor_ends_the_wait_at_once(ui):
     # queued with pygame.event.post, which rings no doorbell: like a touch SDL has not read yet.
     source = PipeInput()
     seen = []
-    loop = UiLoop(ui, on_intent=lambda i: None, on_reader_event=seen.append, tick_interval_s=60.0,
-                  flip=lambda rects: None, inputs=source)
+    loop = UiLoop(
+        ui,
+        on_intent=lambda i: None,
+        on_reader_event=seen.append,
+        tick_interval_s=60.0,
+        flip=lambda rects: None,
+        inputs=source,
+    )
     loop.step(max_wait_s=0)
 
     def touch() -> None:
@@ -279,8 +304,14 @@ def test_input_on_a_watched_descriptor_ends_the_wait_at_once(ui):
 def test_the_doorbell_also_ends_a_wait_on_input_descriptors(ui):
     source = PipeInput()
     seen = []
-    loop = UiLoop(ui, on_intent=lambda i: None, on_reader_event=seen.append, tick_interval_s=60.0,
-                  flip=lambda rects: None, inputs=source)
+    loop = UiLoop(
+        ui,
+        on_intent=lambda i: None,
+        on_reader_event=seen.append,
+        tick_interval_s=60.0,
+        flip=lambda rects: None,
+        inputs=source,
+    )
     loop.step(max_wait_s=0)
     try:
         waited = step_with_10_s_deadline(loop, lambda: post_reader_event("card"))

@@ -13,8 +13,10 @@ from screens.text import LOCALES, STRINGS, clock_date_text, date_text, discount_
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.mark.parametrize("fen, shown", [(0, "¥0.00"), (5, "¥0.05"), (123450, "¥1,234.50"),
-                                        (100_000_000, "¥1,000,000.00"), (-1999, "-¥19.99")])
+@pytest.mark.parametrize(
+    "fen, shown",
+    [(0, "¥0.00"), (5, "¥0.05"), (123450, "¥1,234.50"), (100_000_000, "¥1,000,000.00"), (-1999, "-¥19.99")],
+)
 def test_money_is_yuan_with_thousands_separators_and_two_decimals(fen, shown):
     assert money(fen) == shown
 
@@ -24,7 +26,7 @@ def test_points_have_thousands_separators():
 
 
 def test_dates_are_shown_in_the_store_timezone_not_utc():
-    late_utc = dt.datetime(2026, 3, 31, 17, 30, tzinfo=dt.timezone.utc)  # 01:30 on 1 April in Shanghai
+    late_utc = dt.datetime(2026, 3, 31, 17, 30, tzinfo=dt.UTC)  # 01:30 on 1 April in Shanghai
     assert date_text(late_utc, SHANGHAI, "zh_CN") == "2026年4月1日"
     assert date_text(late_utc, SHANGHAI, "en") == "1 Apr 2026"
     assert time_text(late_utc, SHANGHAI) == "01:30"

@@ -191,8 +191,9 @@ def test_pressing_a_button_shows_it_pressed_until_release(member_ui):
 
 
 def test_unrelated_events_are_ignored(member_ui):
-    for event in (pygame.event.Event(pygame.KEYDOWN, key=pygame.K_a, mod=0, unicode="a", scancode=4),
-                  pygame.event.Event(pygame.FINGERUP, touch_id=1, finger_id=3, x=0.5, y=0.5, dx=0, dy=0,
-                                     pressure=0),
-                  pygame.event.Event(pygame.USEREVENT)):
+    for event in (
+        pygame.event.Event(pygame.KEYDOWN, key=pygame.K_a, mod=0, unicode="a", scancode=4),
+        pygame.event.Event(pygame.FINGERUP, touch_id=1, finger_id=3, x=0.5, y=0.5, dx=0, dy=0, pressure=0),
+        pygame.event.Event(pygame.USEREVENT),
+    ):
         assert member_ui.handle_event(event) is None

@@ -41,15 +41,14 @@ class Mosquitto:
             f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
             "max_queued_messages 1000000\n"
             "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
-            f"listener {self.port} 127.0.0.1\n"
-            + extra_config)
+            f"listener {self.port} 127.0.0.1\n" + extra_config
+        )
         self._proc: subprocess.Popen[bytes] | None = None
         self._frozen = False
 
     def start(self) -> None:
         log = open(self.log, "ab")
-        self._proc = subprocess.Popen([str(MOSQUITTO), "-c", str(self.config)],
-                                      stdout=log, stderr=log)
+        self._proc = subprocess.Popen([str(MOSQUITTO), "-c", str(self.config)], stdout=log, stderr=log)
         log.close()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

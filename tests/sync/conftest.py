@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -90,10 +91,15 @@ class TlsBroker:
         server = self.pki.issue("localhost", server=True)
         acl = folder / "acl"
         acl.write_text(ACL.format(p=PREFIX, s=STORE))
-        self.server = Mosquitto(folder, allow_anonymous=False, extra_config=(
-            f"cafile {self.pki.ca}\ncertfile {server.cert}\nkeyfile {server.key}\n"
-            "require_certificate true\nuse_identity_as_username true\n"
-            f"acl_file {acl}\n"))
+        self.server = Mosquitto(
+            folder,
+            allow_anonymous=False,
+            extra_config=(
+                f"cafile {self.pki.ca}\ncertfile {server.cert}\nkeyfile {server.key}\n"
+                "require_certificate true\nuse_identity_as_username true\n"
+                f"acl_file {acl}\n"
+            ),
+        )
         self.host = "localhost"  # the name in the server certificate
         self.port = self.server.port
 
@@ -119,9 +125,14 @@ def open_ledger(tmp_path: Path, clock: StoreClock) -> Callable[..., Ledger]:
     voucher_key = Ed25519PrivateKey.generate()
 
     def _open(device_id: str = "K001") -> Ledger:
-        ledger = Ledger.open(tmp_path / device_id / "ledger.db", device_id=device_id, clock=clock,
-                             tz=TZ, voucher_key=voucher_key,
-                             offline_limits=OfflineLimits(points_per_day=100_000, redemptions_per_day=100))
+        ledger = Ledger.open(
+            tmp_path / device_id / "ledger.db",
+            device_id=device_id,
+            clock=clock,
+            tz=TZ,
+            voucher_key=voucher_key,
+            offline_limits=OfflineLimits(points_per_day=100_000, redemptions_per_day=100),
+        )
         opened.append(ledger)
         return ledger
 
@@ -135,10 +146,20 @@ def open_ledger(tmp_path: Path, clock: StoreClock) -> Callable[..., Ledger]:
 
 def member_entry(member_id: str, points: int) -> dict[str, Any]:
     now = dt.datetime.now(TZ)
-    return {"member_id": member_id, "name": "张三明", "spend_fen": 0, "cards": [],
-            "lots": [{"lot_id": f"{member_id}-L1", "points": points,
-                      "earned_at": (now - dt.timedelta(days=1)).isoformat(),
-                      "expires_at": (now + dt.timedelta(days=365)).isoformat()}]}
+    return {
+        "member_id": member_id,
+        "name": "张三明",
+        "spend_fen": 0,
+        "cards": [],
+        "lots": [
+            {
+                "lot_id": f"{member_id}-L1",
+                "points": points,
+                "earned_at": (now - dt.timedelta(days=1)).isoformat(),
+                "expires_at": (now + dt.timedelta(days=365)).isoformat(),
+            }
+        ],
+    }
 
 
 def seeded_ledger(open_ledger: Callable[..., Ledger], device_id: str = "K001") -> Ledger:
@@ -151,21 +172,40 @@ def seeded_ledger(open_ledger: Callable[..., Ledger], device_id: str = "K001") -
 
 
 @pytest.fixture
-def start_link(tmp_path: Path, clock: StoreClock, hq_key: Ed25519PrivateKey,
-               open_ledger: Callable[..., Ledger]):
+def start_link(tmp_path: Path, clock: StoreClock, hq_key: Ed25519PrivateKey, open_ledger: Callable[..., Ledger]):
     """Start an HqLink for a device; stopped at teardown."""
     links: list[HqLink] = []
 
-    def _start(host: str, port: int, device_id: str = "K001", *, tls: TlsSettings | None = None,
-               keys: list | None = None, **overrides: Any) -> HqLink:
+    def _start(
+        host: str,
+        port: int,
+        device_id: str = "K001",
+        *,
+        tls: TlsSettings | None = None,
+        keys: list | None = None,
+        **overrides: Any,
+    ) -> HqLink:
         params: dict[str, Any] = dict(
-            device_id=device_id, store_id=STORE, host=host, port=port, tls=tls, username=None,
-            password=None, keepalive_s=5, topic_prefix=PREFIX,
+            device_id=device_id,
+            store_id=STORE,
+            host=host,
+            port=port,
+            tls=tls,
+            username=None,
+            password=None,
+            keepalive_s=5,
+            topic_prefix=PREFIX,
             hq_public_keys=keys if keys is not None else [hq_key.public_key()],
             ledger_factory=lambda: open_ledger(device_id),
-            telemetry_source=lambda: {"reader": {"state": "ok"}}, clock=clock,
-            drain_rate_per_s=None, software_version="9.9.9", state_path=tmp_path / device_id / "sync-state.sqlite",
-            reconnect_min_s=1, reconnect_max_s=2, ack_timeout_s=3.0)
+            telemetry_source=lambda: {"reader": {"state": "ok"}},
+            clock=clock,
+            drain_rate_per_s=None,
+            software_version="9.9.9",
+            state_path=tmp_path / device_id / "sync-state.sqlite",
+            reconnect_min_s=1,
+            reconnect_max_s=2,
+            ack_timeout_s=3.0,
+        )
         params.update(overrides)
         link = HqLink(**params)
         link.start()
@@ -181,10 +221,19 @@ def start_link(tmp_path: Path, clock: StoreClock, hq_key: Ed25519PrivateKey,
 def start_listener(tmp_path: Path):
     listeners: list[HqListener] = []
 
-    def _start(host: str, port: int, *, client_id: str = "hq-1", db: str = "hq.sqlite",
-               tls: TlsSettings | None = None) -> HqListener:
-        listener = HqListener(store_path=tmp_path / db, prefix=PREFIX, host=host, port=port,
-                              client_id=client_id, tls=tls, reconnect_min_s=1, reconnect_max_s=2)
+    def _start(
+        host: str, port: int, *, client_id: str = "hq-1", db: str = "hq.sqlite", tls: TlsSettings | None = None
+    ) -> HqListener:
+        listener = HqListener(
+            store_path=tmp_path / db,
+            prefix=PREFIX,
+            host=host,
+            port=port,
+            client_id=client_id,
+            tls=tls,
+            reconnect_min_s=1,
+            reconnect_max_s=2,
+        )
         listener.start()
         assert listener.wait_connected(10), "HQ listener could not connect"
         listeners.append(listener)

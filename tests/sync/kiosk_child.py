@@ -24,17 +24,36 @@ def main(argv: list[str]) -> None:
     voucher_key = Ed25519PrivateKey.generate()
 
     def open_ledger() -> Ledger:
-        return Ledger.open(Path(data_dir) / "ledger.db", device_id=device_id, clock=clock, tz=TZ,
-                           voucher_key=voucher_key,
-                           offline_limits=OfflineLimits(points_per_day=1000, redemptions_per_day=10))
+        return Ledger.open(
+            Path(data_dir) / "ledger.db",
+            device_id=device_id,
+            clock=clock,
+            tz=TZ,
+            voucher_key=voucher_key,
+            offline_limits=OfflineLimits(points_per_day=1000, redemptions_per_day=10),
+        )
 
-    link = HqLink(device_id=device_id, store_id=STORE, host=host, port=int(port), tls=None,
-                  username=None, password=None, keepalive_s=5, topic_prefix=PREFIX,
-                  hq_public_keys=[load_public_key(Path(key_path))], ledger_factory=open_ledger,
-                  telemetry_source=dict, clock=clock, software_version="9.9.9",
-                  drain_rate_per_s=float(rate) or None,
-                  state_path=Path(data_dir) / "sync-state.sqlite", reconnect_min_s=1,
-                  reconnect_max_s=2, ack_timeout_s=3.0)
+    link = HqLink(
+        device_id=device_id,
+        store_id=STORE,
+        host=host,
+        port=int(port),
+        tls=None,
+        username=None,
+        password=None,
+        keepalive_s=5,
+        topic_prefix=PREFIX,
+        hq_public_keys=[load_public_key(Path(key_path))],
+        ledger_factory=open_ledger,
+        telemetry_source=dict,
+        clock=clock,
+        software_version="9.9.9",
+        drain_rate_per_s=float(rate) or None,
+        state_path=Path(data_dir) / "sync-state.sqlite",
+        reconnect_min_s=1,
+        reconnect_max_s=2,
+        ack_timeout_s=3.0,
+    )
     link.start()
     print("ready", flush=True)
     threading.Event().wait()

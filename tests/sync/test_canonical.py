@@ -11,7 +11,7 @@ def test_keys_are_sorted_and_whitespace_is_gone():
 
 
 def test_non_ascii_text_is_utf8_not_escaped():
-    assert canonical_bytes({"name": "金卡"}) == '{"name":"金卡"}'.encode("utf-8")
+    assert canonical_bytes({"name": "金卡"}) == '{"name":"金卡"}'.encode()
 
 
 def test_equal_documents_encode_equally_whatever_the_key_order():

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from sync.hq.store import HqStore
@@ -15,8 +13,7 @@ from tests.sync.conftest import PREFIX, seeded_ledger, wait_until
 pytestmark = pytest.mark.integration
 
 
-def test_redemption_reaches_hq_once_and_leaves_the_outbox(broker, open_ledger, start_link,
-                                                          start_listener, tmp_path):
+def test_redemption_reaches_hq_once_and_leaves_the_outbox(broker, open_ledger, start_link, start_listener, tmp_path):
     # kiosk redeems while the link is down -> link starts -> HQ stores, acks -> outbox empty
     ledger = seeded_ledger(open_ledger)
     ledger.redeem("intent-1", "M1", "off-5", online=False)
@@ -32,8 +29,7 @@ def test_redemption_reaches_hq_once_and_leaves_the_outbox(broker, open_ledger, s
     assert link.online and listener.stored == len(pending)
 
 
-def test_events_written_while_online_are_sent_on_notify(broker, open_ledger, start_link,
-                                                        start_listener, tmp_path):
+def test_events_written_while_online_are_sent_on_notify(broker, open_ledger, start_link, start_listener, tmp_path):
     ledger = seeded_ledger(open_ledger)
     start_listener(broker.host, broker.port)
     link = start_link(broker.host, broker.port)
@@ -45,9 +41,9 @@ def test_events_written_while_online_are_sent_on_notify(broker, open_ledger, sta
     assert stored[-1]["type"] == "redemption" and stored[-1]["historical"] is False
 
 
-def test_status_is_retained_online_and_offline_after_a_clean_stop(broker, open_ledger,
-                                                                   start_link, start_listener,
-                                                                   tmp_path):
+def test_status_is_retained_online_and_offline_after_a_clean_stop(
+    broker, open_ledger, start_link, start_listener, tmp_path
+):
     seeded_ledger(open_ledger)
     start_listener(broker.host, broker.port)
     link = start_link(broker.host, broker.port)
@@ -57,21 +53,20 @@ def test_status_is_retained_online_and_offline_after_a_clean_stop(broker, open_l
     wait_until(lambda: [d["state"] for d in store.devices()] == ["offline"], what="offline status")
 
 
-def test_telemetry_reports_versions_outbox_and_reader(broker, open_ledger, start_link,
-                                                      start_listener, tmp_path):
+def test_telemetry_reports_versions_outbox_and_reader(broker, open_ledger, start_link, start_listener, tmp_path):
     seeded_ledger(open_ledger)
     start_listener(broker.host, broker.port)
     start_link(broker.host, broker.port)
     store = HqStore(tmp_path / "hq.sqlite")
-    telemetry = wait_until(lambda: store.devices() and store.devices()[0]["telemetry"],
-                           what="telemetry")
+    telemetry = wait_until(lambda: store.devices() and store.devices()[0]["telemetry"], what="telemetry")
     assert telemetry["rules_version"] == 1 and telemetry["members_version"] == 1
     assert telemetry["reader"] == {"state": "ok"} and telemetry["free_disk_bytes"] > 0
     assert telemetry["outbox_depth"] >= 0
 
 
-def test_request_telemetry_and_unknown_commands_are_answered(broker, open_ledger, start_link,
-                                                             start_listener, tmp_path, clock):
+def test_request_telemetry_and_unknown_commands_are_answered(
+    broker, open_ledger, start_link, start_listener, tmp_path, clock
+):
     seeded_ledger(open_ledger)
     start_listener(broker.host, broker.port)
     link = start_link(broker.host, broker.port)
@@ -80,14 +75,11 @@ def test_request_telemetry_and_unknown_commands_are_answered(broker, open_ledger
     hq.start()
     assert hq.wait_connected(10)
     for name in ("request_telemetry", "self_destruct"):
-        hq.publish_and_wait(f"{PREFIX}/hq/device/K001/cmd",
-                            dumps(Command(name, f"c-{name}", clock.now()).to_json()))
+        hq.publish_and_wait(f"{PREFIX}/hq/device/K001/cmd", dumps(Command(name, f"c-{name}", clock.now()).to_json()))
     hq.stop()
     store = HqStore(tmp_path / "hq.sqlite")
-    acks = wait_until(lambda: len(store.push_acks("K001")) >= 2 and store.push_acks("K001"),
-                      what="command acks")
-    assert [(a["status"], a["reason"]) for a in acks] == [("applied", None),
-                                                          ("rejected", "unknown_command")]
+    acks = wait_until(lambda: len(store.push_acks("K001")) >= 2 and store.push_acks("K001"), what="command acks")
+    assert [(a["status"], a["reason"]) for a in acks] == [("applied", None), ("rejected", "unknown_command")]
 
 
 def test_fleet_view_shows_online_kiosks_with_versions(broker, open_ledger, start_link):
@@ -97,9 +89,16 @@ def test_fleet_view_shows_online_kiosks_with_versions(broker, open_ledger, start
     seeded_ledger(open_ledger)
     link = start_link(broker.host, broker.port)
     wait_until(lambda: link.online, what="link online")
-    rows = wait_until(lambda: [r for r in collect_fleet(
-        ConnectionSettings("hq-fleet", broker.host, broker.port), HqTopics(PREFIX), wait_s=0.5)
-        if r.rules_version is not None], what="fleet row with telemetry")
+    rows = wait_until(
+        lambda: [
+            r
+            for r in collect_fleet(
+                ConnectionSettings("hq-fleet", broker.host, broker.port), HqTopics(PREFIX), wait_s=0.5
+            )
+            if r.rules_version is not None
+        ],
+        what="fleet row with telemetry",
+    )
     assert (rows[0].device_id, rows[0].state, rows[0].rules_version) == ("K001", "online", 1)
     assert "K001" in format_table(rows)
 

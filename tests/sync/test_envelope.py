@@ -11,18 +11,30 @@ from sync.envelope import EnvelopeVerifier, key_id, sign_envelope
 from sync.errors import EncodingError, PushRejected
 from sync.topics import Scope
 
-NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 HQ_KEY = Ed25519PrivateKey.generate()
 OTHER_KEY = Ed25519PrivateKey.generate()
 VERIFIER = EnvelopeVerifier([HQ_KEY.public_key()], device_id="K001", store_id="S01", skew_s=300)
 
 
-def envelope(key=HQ_KEY, doc_type="rules", scope=Scope.fleet(), version=3,
-             issued_at=NOW - dt.timedelta(hours=1), not_after=NOW + dt.timedelta(days=1),
-             payload=None):
-    return sign_envelope(key, doc_type=doc_type, scope=scope, version=version,
-                         issued_at=issued_at, not_after=not_after,
-                         payload=payload if payload is not None else {"document": {"tiers": []}})
+def envelope(
+    key=HQ_KEY,
+    doc_type="rules",
+    scope=Scope.fleet(),
+    version=3,
+    issued_at=NOW - dt.timedelta(hours=1),
+    not_after=NOW + dt.timedelta(days=1),
+    payload=None,
+):
+    return sign_envelope(
+        key,
+        doc_type=doc_type,
+        scope=scope,
+        version=version,
+        issued_at=issued_at,
+        not_after=not_after,
+        payload=payload if payload is not None else {"document": {"tiers": []}},
+    )
 
 
 def raw(body) -> bytes:
@@ -72,10 +84,15 @@ def test_envelope_claiming_the_hq_key_id_but_signed_by_another_key_is_rejected()
     assert reason(body) == "bad_signature"
 
 
-@pytest.mark.parametrize("field, value", [
-    ("version", 4), ("payload", {"document": {"tiers": ["x"]}}),
-    ("scope", {"kind": "store", "id": "S01"}), ("not_after", "2099-01-01T00:00:00+00:00"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("version", 4),
+        ("payload", {"document": {"tiers": ["x"]}}),
+        ("scope", {"kind": "store", "id": "S01"}),
+        ("not_after", "2099-01-01T00:00:00+00:00"),
+    ],
+)
 def test_any_change_after_signing_breaks_the_signature(field, value):
     body = envelope()
     body[field] = value
@@ -120,18 +137,23 @@ def test_envelope_from_the_future_is_rejected():
     assert reason(envelope(issued_at=NOW + dt.timedelta(seconds=301))) == "not_yet_valid"
 
 
-@pytest.mark.parametrize("data", [b"not json", b"[]", b'{"v":1}', b'{"v":9,"type":"rules"}',
-                                  b"\xff" * 10, b'{"v":1,"type":"rules","type":"rules"}'])
+@pytest.mark.parametrize(
+    "data",
+    [b"not json", b"[]", b'{"v":1}', b'{"v":9,"type":"rules"}', b"\xff" * 10, b'{"v":1,"type":"rules","type":"rules"}'],
+)
 def test_broken_envelopes_are_malformed(data):
     assert reason(data) == "malformed"
 
 
-@pytest.mark.parametrize("doc_type, payload", [
-    ("rules", {"doc": {}}),
-    ("members", {"members": [], "acknowledged_event_ids": [1]}),
-    ("denylist", {"entries": "all"}),
-    ("denylist_delta", {"base_version": -1, "added": [], "removed": []}),
-])
+@pytest.mark.parametrize(
+    "doc_type, payload",
+    [
+        ("rules", {"doc": {}}),
+        ("members", {"members": [], "acknowledged_event_ids": [1]}),
+        ("denylist", {"entries": "all"}),
+        ("denylist_delta", {"base_version": -1, "added": [], "removed": []}),
+    ],
+)
 def test_signed_envelopes_with_a_payload_of_the_wrong_shape_are_malformed(doc_type, payload):
     assert reason(envelope(doc_type=doc_type, payload=payload), doc_type=doc_type) == "malformed"
 

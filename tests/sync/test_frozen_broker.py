@@ -29,7 +29,8 @@ def _ids(ledger) -> dict[int, str]:
 
 
 def test_link_notices_a_frozen_broker_and_delivers_what_was_recorded_meanwhile_once(
-        broker, open_ledger, start_link, start_listener, tmp_path):
+    broker, open_ledger, start_link, start_listener, tmp_path
+):
     # link online, first events acked -> broker frozen -> events written while the link still
     # believes it is online (published into a socket no one reads) -> keepalive: link offline ->
     # more events offline -> thaw -> every event at HQ exactly once, outbox empty
@@ -60,12 +61,16 @@ def test_link_notices_a_frozen_broker_and_delivers_what_was_recorded_meanwhile_o
     assert listener.stored == len(ids)
     # Connect attempts the link gave up on during the freeze reach the broker only now, each with the
     # kiosk's last will ("offline"); HQ's fleet view must still end with the kiosk online.
-    wait_until(lambda: [d["state"] for d in store.devices()] == ["online"], timeout=NOTICE_TIMEOUT_S,
-               what="HQ sees the kiosk online after the thaw")
+    wait_until(
+        lambda: [d["state"] for d in store.devices()] == ["online"],
+        timeout=NOTICE_TIMEOUT_S,
+        what="HQ sees the kiosk online after the thaw",
+    )
 
 
 def test_link_started_against_a_frozen_broker_stays_offline_and_delivers_after_thaw(
-        broker, open_ledger, start_link, start_listener, tmp_path):
+    broker, open_ledger, start_link, start_listener, tmp_path
+):
     # The TCP handshake succeeds (the kernel completes it) but CONNACK never comes: the link must
     # not report online, and must connect once the broker answers again.
     ledger = seeded_ledger(open_ledger)

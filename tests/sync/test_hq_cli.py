@@ -40,13 +40,26 @@ def test_publishing_a_file_with_floats_is_refused_before_signing(tmp_path):
     run("hq", "keygen", "--private", str(tmp_path / "k"), "--public", str(tmp_path / "p"))
     bad = tmp_path / "rules.json"
     bad.write_text(json.dumps({"discount": 0.9}))
-    assert run("hq", "publish-rules", str(bad), "--signing-key", str(tmp_path / "k"),
-               "--db", str(tmp_path / "hq.sqlite"), "--port", "1") == 2
+    assert (
+        run(
+            "hq",
+            "publish-rules",
+            str(bad),
+            "--signing-key",
+            str(tmp_path / "k"),
+            "--db",
+            str(tmp_path / "hq.sqlite"),
+            "--port",
+            "1",
+        )
+        == 2
+    )
 
 
 @pytest.mark.integration
 def test_published_rules_are_applied_by_the_kiosk_and_fleet_shows_the_version(
-        broker, open_ledger, start_link, tmp_path, capsys):
+    broker, open_ledger, start_link, tmp_path, capsys
+):
     from sync.keys import load_public_key
 
     key, pub = tmp_path / "hq.key", tmp_path / "hq.pub"
@@ -57,11 +70,37 @@ def test_published_rules_are_applied_by_the_kiosk_and_fleet_shows_the_version(
     link = start_link(broker.host, broker.port, keys=[load_public_key(pub)])
     wait_until(lambda: link.online, what="link online")
     common = ["--host", broker.host, "--port", str(broker.port), "--prefix", PREFIX]
-    assert run("hq", "publish-rules", str(rules_file), "--signing-key", str(key),
-               "--db", str(tmp_path / "hq.sqlite"), "--store", "S01", *common) == 0
+    assert (
+        run(
+            "hq",
+            "publish-rules",
+            str(rules_file),
+            "--signing-key",
+            str(key),
+            "--db",
+            str(tmp_path / "hq.sqlite"),
+            "--store",
+            "S01",
+            *common,
+        )
+        == 0
+    )
     assert "version 1" in capsys.readouterr().out  # first publication from this HQ database
-    assert run("hq", "publish-rules", str(rules_file), "--signing-key", str(key),
-               "--db", str(tmp_path / "hq.sqlite"), "--version", "5", *common) == 0
+    assert (
+        run(
+            "hq",
+            "publish-rules",
+            str(rules_file),
+            "--signing-key",
+            str(key),
+            "--db",
+            str(tmp_path / "hq.sqlite"),
+            "--version",
+            "5",
+            *common,
+        )
+        == 0
+    )
     wait_until(lambda: open_ledger("K001").rules_version() == 5, what="rules v5 applied")
     link.notify_outbox()
     assert run("hq", "fleet", "--json", "--wait", "0.5", *common) == 0

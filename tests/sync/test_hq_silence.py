@@ -30,9 +30,15 @@ class _Monotonic:
 
 
 def _relay(ledger, clock, sent: list) -> OutboxRelay:
-    return OutboxRelay(outbox=ledger, publish=lambda topic, payload: sent.append(payload),
-                       topic="acme/kiosk/kiosk/K001/events", device_id="K001", clock=clock,
-                       window=10, ack_timeout_s=30.0)
+    return OutboxRelay(
+        outbox=ledger,
+        publish=lambda topic, payload: sent.append(payload),
+        topic="acme/kiosk/kiosk/K001/events",
+        device_id="K001",
+        clock=clock,
+        window=10,
+        ack_timeout_s=30.0,
+    )
 
 
 def test_the_relay_takes_hq_as_answering_until_an_ack_timeout(open_ledger, clock):
@@ -81,7 +87,8 @@ def test_an_empty_ack_is_no_sign_of_hq(open_ledger, clock):
 
 @pytest.mark.integration
 def test_a_connected_kiosk_that_hq_does_not_acknowledge_goes_offline_until_hq_answers(
-        broker, open_ledger, start_link, start_listener):
+    broker, open_ledger, start_link, start_listener
+):
     # no HQ consumer: the broker takes the event, nobody acks -> offline while still connected
     # -> HQ's consumer starts -> the relay's next resend is acked -> online again
     ledger = seeded_ledger(open_ledger)

@@ -5,12 +5,11 @@ import datetime as dt
 from sync.hq.store import HqStore
 from sync.schemas import EventMessage
 
-AT = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.timezone.utc)
+AT = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def event(seq, event_id=None, device="K001"):
-    return EventMessage(device, seq, event_id or f"e-{device}-{seq}", "redemption", AT, False,
-                        False, {"points": 100})
+    return EventMessage(device, seq, event_id or f"e-{device}-{seq}", "redemption", AT, False, False, {"points": 100})
 
 
 def test_new_events_are_stored_and_acknowledged(tmp_path):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from sync.mqtt_client import _PAHO_LOG
-
-
 import pytest
+
+from sync.mqtt_client import _PAHO_LOG
 
 
 @pytest.fixture

@@ -36,7 +36,8 @@ def assert_hq_has_exactly(store: HqStore, ledger_event_ids: dict[int, str], devi
 
 
 def test_broker_killed_and_restarted_mid_stream_loses_and_doubles_nothing(
-        broker, open_ledger, start_link, start_listener, tmp_path):
+    broker, open_ledger, start_link, start_listener, tmp_path
+):
     # events stream at 200/s -> broker SIGKILLed after some arrived -> more events while it is
     # down -> broker restarted empty -> everything arrives once, outbox drains
     ledger = seeded_ledger(open_ledger)
@@ -56,20 +57,33 @@ def test_broker_killed_and_restarted_mid_stream_loses_and_doubles_nothing(
 
 def _spawn_kiosk(data_dir: Path, broker, key_file: Path, rate: float) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.sync.kiosk_child", str(data_dir), broker.host,
-         str(broker.port), "K001", str(key_file), str(rate)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-m",
+            "tests.sync.kiosk_child",
+            str(data_dir),
+            broker.host,
+            str(broker.port),
+            "K001",
+            str(key_file),
+            str(rate),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
 
 
-def test_kiosk_killed_mid_publish_loses_and_doubles_nothing(broker, open_ledger, start_listener,
-                                                            hq_key, tmp_path):
+def test_kiosk_killed_mid_publish_loses_and_doubles_nothing(broker, open_ledger, start_listener, hq_key, tmp_path):
     # child kiosk streams at 100/s -> SIGKILL mid-stream -> broker publishes its last will
     # (offline) -> a new kiosk process resumes from the outbox -> every event once at HQ
     key_file = tmp_path / "hq.pub"
-    key_file.write_bytes(hq_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    key_file.write_bytes(
+        hq_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     ledger = seeded_ledger(open_ledger)
     write_events(ledger, EVENTS)
     ids = {e.seq: e.event_id for e in ledger.outbox_pending(10 * EVENTS)}
@@ -82,8 +96,7 @@ def test_kiosk_killed_mid_publish_loses_and_doubles_nothing(broker, open_ledger,
         child.wait(10)
         assert listener.stored < len(ids), "the kiosk must die before the stream ends"
         # keepalive 5 s: the broker declares the link dead within 1.5 x keepalive
-        wait_until(lambda: [d["state"] for d in store.devices()] == ["offline"], timeout=30,
-                   what="last will published")
+        wait_until(lambda: [d["state"] for d in store.devices()] == ["offline"], timeout=30, what="last will published")
         child = _spawn_kiosk(tmp_path / "K001", broker, key_file, rate=0)
         wait_until(lambda: ledger.outbox_depth() == 0, timeout=60, what="outbox drained")
     finally:

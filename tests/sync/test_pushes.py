@@ -29,17 +29,23 @@ def handler_for(tmp_path, open_ledger, clock, hq_key):
         ledger = open_ledger("K001")
         handler = PushHandler(
             verifier=EnvelopeVerifier([hq_key.public_key()], device_id="K001", store_id=STORE),
-            versions=VersionStore(tmp_path / "K001" / "sync-state.sqlite"), ledger=ledger,
-            clock=clock, max_bytes=max_bytes)
+            versions=VersionStore(tmp_path / "K001" / "sync-state.sqlite"),
+            ledger=ledger,
+            clock=clock,
+            max_bytes=max_bytes,
+        )
         return handler, ledger
+
     return _make
 
 
-def signed(key, doc_type, version, payload, *, scope=Scope.fleet(), now=None,
-           valid=dt.timedelta(days=1)) -> bytes:
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return dumps(sign_envelope(key, doc_type=doc_type, scope=scope, version=version,
-                               issued_at=now, not_after=now + valid, payload=payload))
+def signed(key, doc_type, version, payload, *, scope=Scope.fleet(), now=None, valid=dt.timedelta(days=1)) -> bytes:
+    now = now or dt.datetime.now(dt.UTC)
+    return dumps(
+        sign_envelope(
+            key, doc_type=doc_type, scope=scope, version=version, issued_at=now, not_after=now + valid, payload=payload
+        )
+    )
 
 
 def rules(key, version, **kw):
@@ -83,13 +89,14 @@ def test_same_version_with_other_content_is_a_conflict(handler_for, hq_key):
     handler.handle("rules", Scope.fleet(), rules(hq_key, 3))
     other = demo_rules() | {"downgrade": True}
     assert outcome(handler, "rules", signed(hq_key, "rules", 3, {"document": other})) == (
-        "rejected", "version_conflict")
+        "rejected",
+        "version_conflict",
+    )
 
 
 def test_rules_the_ledger_refuses_are_invalid_payload_and_change_nothing(handler_for, hq_key):
     handler, ledger = handler_for()
-    result = handler.handle("rules", Scope.fleet(),
-                            signed(hq_key, "rules", 5, {"document": {"tiers": "gold"}}))
+    result = handler.handle("rules", Scope.fleet(), signed(hq_key, "rules", 5, {"document": {"tiers": "gold"}}))
     assert (result.status, result.reason) == ("rejected", "invalid_payload") and result.detail
     assert ledger.rules_version() is None
 
@@ -101,19 +108,27 @@ def test_oversized_push_is_rejected_before_parsing(handler_for, hq_key):
 
 def test_full_denylist_then_delta_on_its_base(handler_for, hq_key):
     handler, ledger = handler_for()
-    assert outcome(handler, "denylist", signed(hq_key, "denylist", 4, {
-        "entries": [{"uid": UID, "reason": "lost"}]})) == ("applied", None)
-    assert outcome(handler, "denylist_delta", signed(hq_key, "denylist_delta", 5, {
-        "base_version": 4, "added": [], "removed": [UID]})) == ("applied", None)
+    assert outcome(
+        handler, "denylist", signed(hq_key, "denylist", 4, {"entries": [{"uid": UID, "reason": "lost"}]})
+    ) == ("applied", None)
+    assert outcome(
+        handler,
+        "denylist_delta",
+        signed(hq_key, "denylist_delta", 5, {"base_version": 4, "added": [], "removed": [UID]}),
+    ) == ("applied", None)
     assert ledger.denylist_version() == 5 and ledger.denial(bytes.fromhex(UID)) is None
 
 
 def test_delta_on_another_base_is_rejected(handler_for, hq_key):
     handler, ledger = handler_for()
     handler.handle("denylist", Scope.fleet(), signed(hq_key, "denylist", 4, {"entries": []}))
-    assert outcome(handler, "denylist_delta", signed(hq_key, "denylist_delta", 6, {
-        "base_version": 5, "added": [{"uid": UID, "reason": "lost"}], "removed": []})) == (
-        "rejected", "base_mismatch")
+    assert outcome(
+        handler,
+        "denylist_delta",
+        signed(
+            hq_key, "denylist_delta", 6, {"base_version": 5, "added": [{"uid": UID, "reason": "lost"}], "removed": []}
+        ),
+    ) == ("rejected", "base_mismatch")
     assert ledger.denylist_version() == 4
 
 
@@ -122,16 +137,14 @@ def test_member_snapshot_and_update_share_a_version_line(handler_for, hq_key):
     snapshot = {"members": [member_entry("M1", 500)], "acknowledged_event_ids": []}
     update = {"members": [member_entry("M2", 900)], "acknowledged_event_ids": []}
     assert outcome(handler, "members", signed(hq_key, "members", 2, snapshot)) == ("applied", None)
-    assert outcome(handler, "members_update", signed(hq_key, "members_update", 3, update)) == (
-        "applied", None)
+    assert outcome(handler, "members_update", signed(hq_key, "members_update", 3, update)) == ("applied", None)
     assert ledger.member_exists("M1") and ledger.member_exists("M2")
-    assert outcome(handler, "members", signed(hq_key, "members", 2, snapshot)) == (
-        "rejected", "not_newer")
+    assert outcome(handler, "members", signed(hq_key, "members", 2, snapshot)) == ("rejected", "not_newer")
 
 
 # --- over the broker -------------------------------------------------------------------------
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 OTHER_KEY = Ed25519PrivateKey.generate()
 
 
@@ -159,8 +172,9 @@ BAD_PUSHES = {
 
 
 @pytest.mark.integration
-def test_every_kind_of_bad_push_is_answered_with_its_reason(broker, open_ledger, start_link,
-                                                            start_listener, hq_key, tmp_path):
+def test_every_kind_of_bad_push_is_answered_with_its_reason(
+    broker, open_ledger, start_link, start_listener, hq_key, tmp_path
+):
     # HQ publishes each bad push -> the kiosk rejects it -> HQ's store holds a push-ack per push,
     # in order, each with its reason; the kiosk's rules stay at version 3 throughout.
     from tests.sync.conftest import seeded_ledger
@@ -177,24 +191,31 @@ def test_every_kind_of_bad_push_is_answered_with_its_reason(broker, open_ledger,
         hq.publish_and_wait(f"{PREFIX}/hq/{topic}", build(hq_key), qos=1)
     hq.stop()
     store = HqStore(tmp_path / "hq.sqlite")
-    acks = wait_until(lambda: len(store.push_acks("K001")) >= len(BAD_PUSHES)
-                      and store.push_acks("K001"), what="push acks")
+    acks = wait_until(
+        lambda: len(store.push_acks("K001")) >= len(BAD_PUSHES) and store.push_acks("K001"), what="push acks"
+    )
     assert [(a["status"], a["reason"]) for a in acks] == [("rejected", r) for r in BAD_PUSHES]
     # A fresh connection: the Ledger object caches its rules, the link writes through its own.
     assert open_ledger("K001").rules_version() == 3 and link.online
 
 
 @pytest.mark.integration
-def test_a_good_retained_push_is_applied_and_acked(broker, open_ledger, start_link,
-                                                   start_listener, hq_key, tmp_path):
+def test_a_good_retained_push_is_applied_and_acked(broker, open_ledger, start_link, start_listener, hq_key, tmp_path):
     from sync.hq.publisher import publish_envelope, sign_next
     from tests.sync.conftest import seeded_ledger
 
-    ledger = seeded_ledger(open_ledger)
+    seeded_ledger(open_ledger)
     hq_store = HqStore(tmp_path / "hq-versions.sqlite")
-    envelope = sign_next(hq_store, hq_key, doc_type="rules", scope=Scope.store(STORE),
-                         payload={"document": demo_rules()}, now=NOW,
-                         validity=dt.timedelta(days=1), version=7)
+    envelope = sign_next(
+        hq_store,
+        hq_key,
+        doc_type="rules",
+        scope=Scope.store(STORE),
+        payload={"document": demo_rules()},
+        now=NOW,
+        validity=dt.timedelta(days=1),
+        version=7,
+    )
     hq = MqttClient(ConnectionSettings("hq-pub", broker.host, broker.port))
     hq.start()
     assert hq.wait_connected(10)

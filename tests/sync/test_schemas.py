@@ -6,9 +6,21 @@ import json
 import pytest
 
 from sync.errors import PayloadError
-from sync.schemas import (Command, EventMessage, PushAck, Status, dumps, event_ack_json,
-                          parse_command, parse_event, parse_event_ack, parse_push_ack,
-                          parse_status, parse_telemetry, telemetry_json)
+from sync.schemas import (
+    Command,
+    EventMessage,
+    PushAck,
+    Status,
+    dumps,
+    event_ack_json,
+    parse_command,
+    parse_event,
+    parse_event_ack,
+    parse_push_ack,
+    parse_status,
+    parse_telemetry,
+    telemetry_json,
+)
 
 AT = dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 EVENT = EventMessage("K001", 42, "e-1", "redemption_confirmed", AT, False, True, {"points": 100})
@@ -44,9 +56,18 @@ def test_event_ack_round_trips():
 
 
 def test_telemetry_puts_reader_health_in_its_own_field():
-    body = telemetry_json(device_id="K001", at=AT, uptime_s=5, outbox_depth=3, rules_version=1,
-                          denylist_version=2, members_version=0, free_disk_bytes=10,
-                          connected_since=None, source={"reader": {"state": "ok"}, "fps": 30})
+    body = telemetry_json(
+        device_id="K001",
+        at=AT,
+        uptime_s=5,
+        outbox_depth=3,
+        rules_version=1,
+        denylist_version=2,
+        members_version=0,
+        free_disk_bytes=10,
+        connected_since=None,
+        source={"reader": {"state": "ok"}, "fps": 30},
+    )
     assert (body["reader"], body["extra"]) == ({"state": "ok"}, {"fps": 30})
     assert parse_telemetry(dumps(body))["outbox_depth"] == 3
 
@@ -55,25 +76,29 @@ def test_unknown_fields_are_ignored_for_forward_compatibility():
     assert parse_event(event_json(new_optional_field="x")) == EVENT
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"v": 2}, "schema version"),
-    ({"seq": 0}, "seq"),
-    ({"seq": True}, "seq"),
-    ({"seq": "42"}, "seq"),
-    ({"event_id": ""}, "event_id"),
-    ({"created_at": "2024-05-01T09:30:00"}, "created_at"),
-    ({"created_at": "yesterday"}, "created_at"),
-    ({"device_id": "K/1"}, "device_id"),
-    ({"payload": []}, "payload"),
-    ({"offline": "no"}, "offline"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"v": 2}, "schema version"),
+        ({"seq": 0}, "seq"),
+        ({"seq": True}, "seq"),
+        ({"seq": "42"}, "seq"),
+        ({"event_id": ""}, "event_id"),
+        ({"created_at": "2024-05-01T09:30:00"}, "created_at"),
+        ({"created_at": "yesterday"}, "created_at"),
+        ({"device_id": "K/1"}, "device_id"),
+        ({"payload": []}, "payload"),
+        ({"offline": "no"}, "offline"),
+    ],
+)
 def test_bad_event_fields_are_named(changes, field):
     with pytest.raises(PayloadError, match=field):
         parse_event(event_json(**changes))
 
 
-@pytest.mark.parametrize("raw", [b"[]", b"null", b"", b'{"event_ids": ["a"]}',
-                                 b'{"v":1,"event_ids":[1]}', b'{"v":1,"event_ids":"a"}'])
+@pytest.mark.parametrize(
+    "raw", [b"[]", b"null", b"", b'{"event_ids": ["a"]}', b'{"v":1,"event_ids":[1]}', b'{"v":1,"event_ids":"a"}']
+)
 def test_bad_event_acks_are_refused(raw):
     with pytest.raises(PayloadError):
         parse_event_ack(raw)

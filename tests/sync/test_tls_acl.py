@@ -33,10 +33,16 @@ class Recorder:
 
 
 def connect(tls_broker, identity: str, subscriptions=(), on_message=None) -> MqttClient:
-    client = MqttClient(ConnectionSettings(identity, tls_broker.host, tls_broker.port,
-                                           tls=tls_broker.tls_for(identity),
-                                           subscriptions=list(subscriptions)),
-                        on_message=on_message)
+    client = MqttClient(
+        ConnectionSettings(
+            identity,
+            tls_broker.host,
+            tls_broker.port,
+            tls=tls_broker.tls_for(identity),
+            subscriptions=list(subscriptions),
+        ),
+        on_message=on_message,
+    )
     client.start()
     assert client.wait_connected(10), f"{identity} could not connect over TLS"
     return client
@@ -53,8 +59,7 @@ def test_kiosk_cannot_publish_as_another_kiosk(tls_broker):
     k1.stop(), hq.stop()
 
 
-@pytest.mark.parametrize("hq_topic", ["hq/fleet/rules", "hq/device/K002/ack", "hq/device/K001/ack",
-                                      "hq/store/S01/cmd"])
+@pytest.mark.parametrize("hq_topic", ["hq/fleet/rules", "hq/device/K002/ack", "hq/device/K001/ack", "hq/store/S01/cmd"])
 def test_kiosk_cannot_publish_as_hq(tls_broker, hq_topic):
     seen = Recorder()
     k2 = connect(tls_broker, "K002", [(f"{PREFIX}/hq/#", 1)], seen)
@@ -69,8 +74,7 @@ def test_kiosk_cannot_publish_as_hq(tls_broker, hq_topic):
 
 def test_kiosk_cannot_read_another_kiosks_acks(tls_broker):
     seen = Recorder()
-    k1 = connect(tls_broker, "K001", [(f"{PREFIX}/hq/device/K002/#", 1),
-                                      (f"{PREFIX}/hq/device/K001/#", 1)], seen)
+    k1 = connect(tls_broker, "K001", [(f"{PREFIX}/hq/device/K002/#", 1), (f"{PREFIX}/hq/device/K001/#", 1)], seen)
     hq = connect(tls_broker, "hq")
     hq.publish_and_wait(f"{PREFIX}/hq/device/K002/ack", b"{}")
     hq.publish_and_wait(f"{PREFIX}/hq/device/K001/ack", b"{}")
@@ -82,15 +86,15 @@ def test_kiosk_cannot_read_another_kiosks_acks(tls_broker):
 def test_client_without_a_certificate_is_refused(tls_broker):
     from sync.mqtt_client import TlsSettings
 
-    client = MqttClient(ConnectionSettings("K001", tls_broker.host, tls_broker.port,
-                                           tls=TlsSettings(tls_broker.pki.ca)))
+    client = MqttClient(
+        ConnectionSettings("K001", tls_broker.host, tls_broker.port, tls=TlsSettings(tls_broker.pki.ca))
+    )
     client.start()
     assert not client.wait_connected(2)
     client.stop()
 
 
-def test_end_to_end_redemption_over_tls_with_acls(tls_broker, open_ledger, start_link,
-                                                  start_listener, tmp_path):
+def test_end_to_end_redemption_over_tls_with_acls(tls_broker, open_ledger, start_link, start_listener, tmp_path):
     # the whole path with certificates and ACLs on: redemption -> HQ (shared subscription) -> ack
     ledger = seeded_ledger(open_ledger)
     ledger.redeem("intent-tls", "M1", "off-5", online=True)

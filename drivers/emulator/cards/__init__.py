@@ -4,5 +4,14 @@ from drivers.emulator.cards.classic import AuthOutcome, MifareClassic1K, parse_v
 from drivers.emulator.cards.iso14443 import CardState, Iso14443Card
 from drivers.emulator.cards.ultralight import Ntag213, Ultralight
 
-__all__ = ["AuthOutcome", "CardState", "Iso14443Card", "MifareClassic1K", "Ntag213", "Ultralight",
-           "parse_value", "trailer", "value_block"]
+__all__ = [
+    "AuthOutcome",
+    "CardState",
+    "Iso14443Card",
+    "MifareClassic1K",
+    "Ntag213",
+    "Ultralight",
+    "parse_value",
+    "trailer",
+    "value_block",
+]

@@ -65,17 +65,15 @@ class MifareClassic1K(Iso14443Card):
         super().__init__(uid)
         self.is_magic = magic
         self._blocks = [bytearray(16) for _ in range(BLOCKS)]
-        self._blocks[0][:] = (self.uid + bytes((bcc(self.uid), self.SAK)) + self.ATQA
-                              + bytes.fromhex("6263646566676869"))
+        self._blocks[0][:] = self.uid + bytes((bcc(self.uid), self.SAK)) + self.ATQA + bytes.fromhex("6263646566676869")
         for sector in range(16):
-            self._blocks[sector * 4 + 3][:] = trailer(DEFAULT_KEY, access.TRANSPORT_ACCESS,
-                                                      DEFAULT_KEY)
+            self._blocks[sector * 4 + 3][:] = trailer(DEFAULT_KEY, access.TRANSPORT_ACCESS, DEFAULT_KEY)
         self._auth: tuple[int, str] | None = None
         self._pending: tuple[int, int] | None = None
         self._transfer: tuple[int, int] | None = None
 
     @classmethod
-    def magic(cls, uid: bytes) -> "MifareClassic1K":
+    def magic(cls, uid: bytes) -> MifareClassic1K:
         """A "magic" (gen2/CUID) clone whose block 0 is writable with an ordinary WRITE."""
         return cls(uid, magic=True)
 
@@ -104,8 +102,7 @@ class MifareClassic1K(Iso14443Card):
         self._pending = None
         self._transfer = None
 
-    def authenticate(self, command: int, block: int, key: bytes, uid4: bytes,
-                     crypto_on: bool) -> AuthOutcome:
+    def authenticate(self, command: int, block: int, key: bytes, uid4: bytes, crypto_on: bool) -> AuthOutcome:
         """The three-pass authentication the MFRC522 runs for MFAuthent, reduced to its outcome."""
         if self.state is not CardState.ACTIVE or command not in (AUTH_A, AUTH_B):
             return AuthOutcome.NO_ANSWER
@@ -231,8 +228,7 @@ class MifareClassic1K(Iso14443Card):
         if block % 4 != 3:
             return key_type in access.DATA_RULES[conditions[block % 4]].write
         rule = access.TRAILER_RULES[conditions[3]]
-        return any(key_type in part for part in (rule.key_a_write, rule.access_write,
-                                                 rule.key_b_write))
+        return any(key_type in part for part in (rule.key_a_write, rule.access_write, rule.key_b_write))
 
     def _read_view(self, block: int) -> bytes:
         data = bytearray(self._blocks[block])

@@ -108,8 +108,11 @@ class Iso14443Card:
         return None
 
     def _request(self, code: int) -> Reply | None:
-        if code == REQA and self.state is CardState.IDLE or (
-                code == WUPA and self.state in (CardState.IDLE, CardState.HALT)):
+        if (
+            code == REQA
+            and self.state is CardState.IDLE
+            or (code == WUPA and self.state in (CardState.IDLE, CardState.HALT))
+        ):
             self.from_halt = self.state is CardState.HALT
             self.state = CardState.READY
             self.level = 1

@@ -37,13 +37,13 @@ class _PageCard(Iso14443Card):
 
     def page(self, n: int) -> bytes:
         self._check_page(n)
-        return bytes(self._pages[n * 4:n * 4 + 4])
+        return bytes(self._pages[n * 4 : n * 4 + 4])
 
     def set_page(self, n: int, data: bytes) -> None:
         self._check_page(n)
         if len(data) != 4:
             raise ValueError("a page is 4 bytes")
-        self._pages[n * 4:n * 4 + 4] = data
+        self._pages[n * 4 : n * 4 + 4] = data
 
     def _check_page(self, n: int) -> None:
         if not 0 <= n < self.PAGES:
