@@ -11,30 +11,36 @@ import datetime as dt
 import logging
 import queue
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from app.key_files import ensure_keys
 from app.kiosk_app import KioskApp
 from app.reader_params import transport_params
 from app.version import software_version
 from drivers.errors import AuthError, CardTimeout, ReaderError
+from drivers.events import ReaderEvent
 from drivers.mfrc522 import Mfrc522
 from drivers.reader_service import ReaderService
 from drivers.reader_thread import ReaderThread
 from drivers.transport import open_transport
+from drivers.transport.base import RegisterTransport
 from kiosk.cards.errors import CardFaults
 from kiosk.cards.keyfile import MasterKeys, load_master_keys
-from kiosk.cards.tap import tap_job
-from kiosk.clock import StoreClock
+from kiosk.cards.ports import TagSession
+from kiosk.cards.tap import TapOutcome, tap_job
 from kiosk.config import Config
 from kiosk.ledger import Ledger
 from kiosk.ledger.configured import open_configured
 from kiosk.ledger.demo import seed_demo
 from kiosk.service import KioskService
 from kiosk.session import Session
+from kiosk.store_clock import StoreClock
 
-if TYPE_CHECKING:  # pygame is imported only where a display is opened
-    pass
+if TYPE_CHECKING:  # the emulator and paho load only when simulation / an HQ link asks for them
+    from app.simulation import SimulatedCards
+    from sync.link import HqLink
+
+T = TypeVar("T")
 
 _LOG = logging.getLogger(__name__)
 
@@ -58,7 +64,7 @@ def open_ledger(config: Config, clock: StoreClock) -> tuple[Ledger, bool]:
     return ledger, fresh
 
 
-def _open_transport(config: Config, simulation: Any | None) -> Any:
+def _open_transport(config: Config, simulation: SimulatedCards | None) -> RegisterTransport:
     reader = config.reader
     if reader.driver == "emulator":
         assert simulation is not None, "the emulator transport needs the simulated field"
@@ -66,11 +72,11 @@ def _open_transport(config: Config, simulation: Any | None) -> Any:
     return open_transport(reader.driver, spy=reader.spy, **transport_params(reader))
 
 
-def open_driver(config: Config, simulation: Any | None) -> Mfrc522:
+def open_driver(config: Config, simulation: SimulatedCards | None) -> Mfrc522:
     return Mfrc522(_open_transport(config, simulation), rx_gain=RX_GAIN_FIELD[config.reader.rx_gain_db])
 
 
-def _build_link(config: Config, app: KioskApp) -> Any | None:
+def _build_link(config: Config, app: KioskApp) -> HqLink | None:
     if not config.hq.enabled:
         _LOG.info("hq.host is empty: running offline, events wait in the outbox")
         return None
@@ -100,7 +106,7 @@ def _build_link(config: Config, app: KioskApp) -> Any | None:
     )
 
 
-def simulated_cards(config: Config, keys: MasterKeys, *, fresh: bool) -> Any | None:
+def simulated_cards(config: Config, keys: MasterKeys, *, fresh: bool) -> SimulatedCards | None:
     """The simulation's demo cards (app.simulation.SimulatedCards), or None with a real reader."""
     if config.reader.driver != "emulator":
         return None
@@ -128,10 +134,10 @@ def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> Kios
         cooldown_s=config.reader.cooldown_ms / 1000,
         read_job=tap_job(master_keys, ledger, CARD_FAULTS),
     )
-    events: queue.Queue[Any] = queue.Queue()
+    events: queue.Queue[ReaderEvent[TapOutcome]] = queue.Queue()
     reader_thread = ReaderThread(reader, events, wake=wake)
 
-    def run_on_card(job: Callable[[Any], Any]) -> Any:
+    def run_on_card(job: Callable[[TagSession], T]) -> T:
         future = reader_thread.submit(job)
         try:
             return future.result(timeout=CARD_JOB_TIMEOUT_S)

@@ -19,9 +19,9 @@ from drivers.session import open_session
 from kiosk.cards.errors import CardFaults
 from kiosk.cards.keyfile import MasterKeys
 from kiosk.cards.ports import TagSession
-from kiosk.clock import StoreClock
 from kiosk.config import Config
 from kiosk.ledger import Ledger
+from kiosk.store_clock import StoreClock
 
 
 @dataclass

@@ -14,20 +14,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.notify import status_line
-from drivers.events import CardPresented, CardRemoved, ReaderHealthChanged, ReadFailed
+from app.version import software_version
+from drivers.events import CardPresented, CardRemoved, ReaderEvent, ReaderHealthChanged, ReadFailed
 from drivers.reader_service import ReaderService
 from drivers.reader_thread import ReaderThread
-from kiosk.clock import StoreClock
+from kiosk.cards.tap import TapOutcome
 from kiosk.config import Config
 from kiosk.ledger import Ledger
 from kiosk.service import KioskService
 from kiosk.session import Session
+from kiosk.store_clock import StoreClock
 from kiosk.ui_state import Notice, UiState, screen_name
 
-if TYPE_CHECKING:  # pygame is imported only where a display is opened
-    pass
-
-from app.version import software_version
+if TYPE_CHECKING:  # loaded only when used: the emulator in simulation, paho with an HQ configured
+    from app.simulation import SimulatedCards
+    from sync.link import HqLink
 
 _LOG = logging.getLogger(__name__)
 
@@ -43,13 +44,13 @@ class KioskApp:
     config: Config
     clock: StoreClock
     ledger: Ledger
-    reader: ReaderService
-    reader_thread: ReaderThread
-    reader_events: queue.Queue[Any]
+    reader: ReaderService[TapOutcome]
+    reader_thread: ReaderThread[TapOutcome]
+    reader_events: queue.Queue[ReaderEvent[TapOutcome]]
     service: KioskService
     session: Session
-    simulation: Any | None = None  # app.simulation.SimulatedCards
-    link: Any | None = None  # sync.link.HqLink
+    simulation: SimulatedCards | None = None
+    link: HqLink | None = None
     _outbox_depth: int = 0
     _outbox_checked: float = float("-inf")
     _stale_checked: float = float("-inf")
@@ -68,7 +69,7 @@ class KioskApp:
         if applied:  # a tap may have written events (security, counters); an empty drain wrote none
             self.nudge_link()
 
-    def _apply_reader_event(self, event: Any) -> None:
+    def _apply_reader_event(self, event: ReaderEvent[TapOutcome]) -> None:
         if isinstance(event, CardPresented):
             self.session.card_read(event.result, event.uid)
         elif isinstance(event, CardRemoved):

@@ -29,6 +29,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import TextIO
 
+from kiosk.cards.redact import redact_uid
+
 _LOG = logging.getLogger(__name__)
 
 FORMATS = ("plain", "json")
@@ -45,21 +47,6 @@ _SYSLOG_PRIORITY = {
 _MASK = "***"
 
 # --- pure redaction helpers ---------------------------------------------------------------
-
-
-def redact_uid(uid: bytes) -> str:
-    """A card UID as it may appear in logs: only the last two bytes, e.g. ``uid:…3A9F``.
-
-    >>> redact_uid(bytes.fromhex("04A1B2C33A9F80"))
-    'uid:…9F80'
-    >>> redact_uid(b"")
-    'uid:?'
-    """
-    if not uid:
-        return "uid:?"
-    # A 1- or 2-byte value would be shown whole; show nothing of it rather than all of it.
-    tail = uid[-2:] if len(uid) > 2 else b""
-    return f"uid:…{tail.hex().upper()}"
 
 
 _SECRET_KEYS = r"(?:password|passwd|secret|token|api[_-]?key|private[_-]?key|master[_-]?key|psk|session[_-]?key)"

@@ -19,6 +19,8 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 
+from app.errors import AppError
+
 _LOG = logging.getLogger(__name__)
 
 #: Ping this many times per watchdog period: systemd's own advice is "half the period".
@@ -28,7 +30,7 @@ PINGS_PER_PERIOD = 2
 SEND_TIMEOUT_S = 1.0
 
 
-class NotifyError(OSError):
+class NotifyError(AppError, OSError):
     """The notify socket address in the environment is unusable."""
 
 

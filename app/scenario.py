@@ -20,6 +20,7 @@ from typing import Any
 
 import pygame
 
+from app.errors import AppError
 from kiosk.model import NoticeKind
 from kiosk.ui_state import (
     ChooseReward,
@@ -46,7 +47,7 @@ FOREIGN_CARD_KEY = 8
 STICKER_KEY = 9
 
 
-class ScenarioFailed(RuntimeError):
+class ScenarioFailed(AppError, RuntimeError):
     """A step did not reach the screen it expects."""
 
 

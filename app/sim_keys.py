@@ -7,9 +7,12 @@ the UI unchanged. Only the simulation uses it; on a device the reader is real.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import pygame
+
+from app.simulation import SimulatedCards
+from kiosk.ui_state import Intent, UiState
+from screens.loop import LoopTarget
 
 _LOG = logging.getLogger(__name__)
 
@@ -17,11 +20,11 @@ _LOG = logging.getLogger(__name__)
 class SimulationKeys:
     """The UI as the loop sees it, plus number keys that tap demo cards."""
 
-    def __init__(self, ui: Any, simulation: Any):
+    def __init__(self, ui: LoopTarget, simulation: SimulatedCards):
         self._ui = ui
         self._simulation = simulation
 
-    def handle_event(self, event: pygame.event.Event) -> Any:
+    def handle_event(self, event: pygame.event.Event) -> Intent | None:
         if event.type == pygame.KEYDOWN and pygame.K_0 <= event.key <= pygame.K_9:
             key = event.key - pygame.K_0
             if key == 0:
@@ -32,7 +35,7 @@ class SimulationKeys:
             return None
         return self._ui.handle_event(event)
 
-    def show(self, state: Any) -> None:
+    def show(self, state: UiState) -> None:
         self._ui.show(state)
 
     def input_hz(self) -> float | None:

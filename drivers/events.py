@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Generic, TypeVar, Union
+
+#: What the read job returns: the app injects the domain's job, so the driver never names its type.
+R = TypeVar("R")
 
 OK, RECOVERING, FAILED = "ok", "recovering", "failed"
 
 
 @dataclass(frozen=True)
-class CardPresented:
+class CardPresented(Generic[R]):
     """A card arrived and `result` is the complete outcome of the read job (never partial)."""
 
     uid: bytes
     card_type: str
-    result: Any
+    result: R
     at: datetime
 
 
@@ -54,4 +57,5 @@ class ReaderHealth:
     counts: Mapping[str, int] = field(default_factory=dict)
 
 
-ReaderEvent = CardPresented | CardRemoved | ReadFailed | ReaderHealthChanged
+#: Everything the reader service emits; `ReaderEvent[TapOutcome]` when the read job returns TapOutcome.
+ReaderEvent = Union[CardPresented[R], CardRemoved, ReadFailed, ReaderHealthChanged]  # noqa: UP007 (a generic alias needs Union)

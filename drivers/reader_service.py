@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Generic, TypeVar, cast
 
 from drivers.clock import Clock
 from drivers.errors import BusFault, CardTimeout, CollisionError, ReaderError
@@ -31,6 +31,7 @@ from drivers.events import (
     RECOVERING,
     CardPresented,
     CardRemoved,
+    R,
     ReaderEvent,
     ReaderHealth,
     ReaderHealthChanged,
@@ -63,7 +64,13 @@ class _Presence:
     misses: int = 0
 
 
-class ReaderService:
+def _no_job(session: CardSession) -> None:
+    return None
+
+
+class ReaderService(Generic[R]):
+    """Tap detection over one reader; `R` is what `read_job` returns for a presented card."""
+
     def __init__(
         self,
         driver: Mfrc522,
@@ -71,7 +78,7 @@ class ReaderService:
         *,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         cooldown_s: float = DEFAULT_COOLDOWN_S,
-        read_job: Callable[[CardSession], Any] = lambda session: None,
+        read_job: Callable[[CardSession], R] | None = None,
         read_attempts: int = 3,
         health_interval_s: float = 5.0,
     ) -> None:
@@ -81,7 +88,8 @@ class ReaderService:
         self.clock = clock
         self.poll_interval_s = poll_interval_s
         self.cooldown_s = cooldown_s
-        self.read_job = read_job
+        # No job: report the card with a None result (tests of tap detection alone).
+        self.read_job: Callable[[CardSession], R] = read_job or cast(Callable[[CardSession], R], _no_job)
         self.read_attempts = read_attempts
         self.health_interval_s = health_interval_s
         self._presence: _Presence | None = None
@@ -114,8 +122,8 @@ class ReaderService:
         presence = self._presence
         return presence.uid if presence is not None and presence.read_ok else None
 
-    def poll_once(self) -> list[ReaderEvent]:
-        events: list[ReaderEvent] = []
+    def poll_once(self) -> list[ReaderEvent[R]]:
+        events: list[ReaderEvent[R]] = []
         now = self.clock.monotonic()
         self.counts["polls"] += 1
         if self._state != OK:
@@ -152,14 +160,14 @@ class ReaderService:
             except ReaderError:
                 pass  # the card may have left after the job; the next poll notices
 
-    def start(self) -> list[ReaderEvent]:
+    def start(self) -> list[ReaderEvent[R]]:
         """Initialise the chip now (poll_once would do it on the first call anyway)."""
-        events: list[ReaderEvent] = []
+        events: list[ReaderEvent[R]] = []
         self._recover(events, self.clock.monotonic())
         return events
 
     # --- detection ---------------------------------------------------------------------------------
-    def _detect(self, events: list[ReaderEvent], now: float) -> None:
+    def _detect(self, events: list[ReaderEvent[R]], now: float) -> None:
         try:
             session = open_session(self.driver)
         except CollisionError:
@@ -183,7 +191,7 @@ class ReaderService:
         self._collision_reported = False
         self._read(events, session, now)
 
-    def _read(self, events: list[ReaderEvent], session: CardSession, now: float) -> None:
+    def _read(self, events: list[ReaderEvent[R]], session: CardSession, now: float) -> None:
         uid, card_type = session.uid, session.card_type
         last_error: ReaderError | None = None
         for attempt in range(self.read_attempts):
@@ -209,7 +217,7 @@ class ReaderService:
             return
         self._read_failed(events, uid, card_type, f"card could not be read: {last_error}", now)
 
-    def _read_failed(self, events: list[ReaderEvent], uid: bytes, card_type: str, reason: str, now: float) -> None:
+    def _read_failed(self, events: list[ReaderEvent[R]], uid: bytes, card_type: str, reason: str, now: float) -> None:
         self.counts["read_failures"] += 1
         events.append(ReadFailed(uid, reason, self.clock.now()))
         self._presence = _Presence(uid, card_type, False, now)
@@ -224,7 +232,7 @@ class ReaderService:
             pass
 
     # --- presence ------------------------------------------------------------------------------------
-    def _follow(self, events: list[ReaderEvent], now: float) -> None:
+    def _follow(self, events: list[ReaderEvent[R]], now: float) -> None:
         presence = self._presence
         assert presence is not None
         if presence.misses == 0:
@@ -260,7 +268,7 @@ class ReaderService:
             if session is not None:
                 self._read(events, session, now)
 
-    def _end_presence(self, events: list[ReaderEvent]) -> None:
+    def _end_presence(self, events: list[ReaderEvent[R]]) -> None:
         presence = self._presence
         self._presence = None
         if presence is not None and presence.read_ok:
@@ -274,7 +282,7 @@ class ReaderService:
         if version != self._version:
             raise BusFault(f"VersionReg reads {version:#04x}, expected {self._version:#04x}")
 
-    def _fault(self, events: list[ReaderEvent], exc: BusFault, now: float) -> None:
+    def _fault(self, events: list[ReaderEvent[R]], exc: BusFault, now: float) -> None:
         _LOG.warning("reader fault: %s", exc)
         self.counts["faults"] += 1
         self._last_error = str(exc)
@@ -282,7 +290,7 @@ class ReaderService:
         self._next_recovery_at = now
         self._set_state(events, RECOVERING)
 
-    def _recover(self, events: list[ReaderEvent], now: float) -> None:
+    def _recover(self, events: list[ReaderEvent[R]], now: float) -> None:
         attempt = self._recovery_attempts
         self._recovery_attempts += 1
         try:
@@ -305,7 +313,7 @@ class ReaderService:
         self._next_health_check = now + self.health_interval_s
         self._set_state(events, OK)
 
-    def _set_state(self, events: list[ReaderEvent], state: str) -> None:
+    def _set_state(self, events: list[ReaderEvent[R]], state: str) -> None:
         if state == self._state:
             return
         self._state = state

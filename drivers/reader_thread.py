@@ -13,20 +13,22 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from drivers.events import R, ReaderEvent
 from drivers.reader_service import ReaderService
 from drivers.session import CardSession
 from drivers.wakeup import Wakeup
 
 _LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-class ReaderThread:
+class ReaderThread(Generic[R]):
     def __init__(
         self,
-        service: ReaderService,
-        events: queue.Queue[Any],
+        service: ReaderService[R],
+        events: queue.Queue[ReaderEvent[R]],
         *,
         wake: Callable[[], None] | None = None,
         name: str = "rc522-reader",
@@ -36,6 +38,7 @@ class ReaderThread:
         self._wake = wake
         # SimpleQueue: checked on every poll, and its empty() is a cheap C call (this thread is
         # the only consumer, so empty() then get_nowait() cannot race).
+        # Jobs of any result type wait here; each one's Future is typed where it was submitted.
         self._jobs: queue.SimpleQueue[tuple[Callable[[CardSession], Any], Future[Any]]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._kick = Wakeup()  # cheaper per poll than a threading.Event (see drivers/wakeup.py)
@@ -60,9 +63,9 @@ class ReaderThread:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def submit(self, job: Callable[[CardSession], Any]) -> Future[Any]:
+    def submit(self, job: Callable[[CardSession], T]) -> Future[T]:
         """Run `job` via ReaderService.with_card on the reader thread; result in the Future."""
-        future: Future[Any] = Future()
+        future: Future[T] = Future()
         if self._stop.is_set():
             future.set_exception(RuntimeError("reader thread stopped"))
             return future

@@ -17,12 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from kiosk.cards.errors import CardFaults
 from kiosk.cards.keyfile import MasterKeys
 from kiosk.cards.policy import offline_redemption_allowed
+from kiosk.cards.ports import TagSession
 from kiosk.cards.redeem_step import CardWriteRefused, RedemptionConfirmed, RedemptionPending, complete_redemption
+from kiosk.cards.tap import TapOutcome
 from kiosk.cards.verify import NOTICE_FOR, Verified
 from kiosk.ledger import (
     CardDenied,
@@ -38,11 +40,16 @@ from kiosk.session import Identification, Identified, RedemptionRefused, Refused
 _LOG = logging.getLogger(__name__)
 
 T = TypeVar("T")
-RunOnCard = Callable[[Callable[[Any], T]], T]
+
+
+class RunOnCard(Protocol):
+    """Runs `job` on the card still in the field (on the reader's thread); raises one of `faults.io` if it left."""
+
+    def __call__(self, job: Callable[[TagSession], T]) -> T: ...
 
 
 class KioskService:
-    """Implements kiosk.session.KioskService over the real ledger and card code."""
+    """Implements kiosk.session.SessionPort over the real ledger and card code."""
 
     def __init__(
         self,
@@ -65,12 +72,12 @@ class KioskService:
 
     # --- identity -------------------------------------------------------------------------
 
-    def identify(self, outcome: object) -> Identification:
+    def identify(self, outcome: TapOutcome) -> Identification:
         """Turn the reader thread's `TapOutcome` (verdict + resumed redemption) into a session decision."""
-        verdict = getattr(outcome, "verdict", outcome)
+        verdict = outcome.verdict
         if not isinstance(verdict, Verified):
             kind = NOTICE_FOR.get(type(verdict), NoticeKind.CARD_REJECTED)
-            return Refused(kind, getattr(verdict, "reason", ""))
+            return Refused(kind, verdict.reason)
         if not self._ledger.member_exists(verdict.member_id):
             # A genuine card whose member HQ has not sent to this kiosk yet: nothing to show.
             _LOG.warning("genuine card for a member missing from the local replica")
@@ -82,7 +89,7 @@ class KioskService:
         self._ledger.note_card_counter(verdict.uid, verdict.counter)
         # tap_job already tried to finish a redemption a pulled card still owed; only a confirmed
         # one is news for the member (they were never told the first attempt succeeded).
-        resumed = getattr(outcome, "resumed", None)
+        resumed = outcome.resumed
         completed = resumed.voucher if isinstance(resumed, RedemptionConfirmed) else None
         return Identified(verdict.member_id, verdict.uid, completed)
 

@@ -1,6 +1,6 @@
 """The kiosk session: a state machine from card taps and touch intents to what the screen shows.
 
-It is pure: no pygame, no reader, no SQLite. It asks a `KioskService` (the ledger plus the card
+It is pure: no pygame, no reader, no SQLite. It asks a `SessionPort` (the ledger plus the card
 checks, wired in kiosk/service.py) for identities, views and redemptions, and keeps just enough
 state to know whose session is open. Member data lives only in the current state and is dropped
 when the session ends (done, timeout, or another card), so nothing stays on screen for the next
@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from kiosk.cards.tap import TapOutcome
+from kiosk.errors import KioskError
 from kiosk.model import MemberView, NoticeKind, RewardOption, VoucherView
 from kiosk.ui_state import (
     Back,
@@ -63,7 +65,7 @@ class Refused:
 Identification = Identified | Refused
 
 
-class RedemptionRefused(Exception):
+class RedemptionRefused(KioskError):
     """A redemption was not carried out; `kind` picks the notice, nothing was deducted."""
 
     def __init__(self, kind: NoticeKind, detail: str = ""):
@@ -72,10 +74,10 @@ class RedemptionRefused(Exception):
         self.detail = detail
 
 
-class KioskService(Protocol):
+class SessionPort(Protocol):
     """What the session needs from the domain (ledger + card checks + card writes)."""
 
-    def identify(self, card_read: object) -> Identification: ...
+    def identify(self, outcome: TapOutcome) -> Identification: ...
 
     def member_view(self, member_id: str) -> MemberView: ...
 
@@ -92,7 +94,7 @@ class Session:
 
     def __init__(
         self,
-        service: KioskService,
+        service: SessionPort,
         *,
         store_name: str,
         inactivity_timeout_s: float,
@@ -107,8 +109,8 @@ class Session:
         self._new_intent_id = new_intent_id
         # Whether HQ is reachable right now: a redemption is marked online or offline by this, at
         # the moment it is made (the on-screen mark follows via set_online on the next tick).
+        self._online: bool = False
         self._is_online = is_online or (lambda: self._online)
-        self._online = False
         self._reader_ok = True
         self._member_id: str | None = None
         self._card_uid: bytes | None = None
@@ -124,11 +126,11 @@ class Session:
         if isinstance(self.state, (Idle, Notice)):
             self.state = Reading()
 
-    def card_read(self, card_read: object, uid: bytes) -> None:
+    def card_read(self, outcome: TapOutcome, uid: bytes) -> None:
         """A complete, consistent read of the card arrived from the reader service."""
         self._touch()
         self._card_present = True
-        identification = self._service.identify(card_read)
+        identification = self._service.identify(outcome)
         if isinstance(identification, Refused):
             _LOG.info("card refused: %s", identification.kind.value)
             self._end_member_session()
@@ -166,7 +168,7 @@ class Session:
             return
         self._online = online
         # Re-issue the current state with the new mark; member data is unchanged.
-        if hasattr(self.state, "online"):
+        if not isinstance(self.state, Reading):  # the one state that shows no online mark
             self.state = replace(self.state, online=online)
 
     # --- inputs from the touchscreen ---------------------------------------------------

@@ -142,9 +142,20 @@ def post_reader_event(payload: object) -> None:
     _DOORBELL.ring()
 
 
+class LoopTarget(Protocol):
+    """What the loop drives: screens.ui.KioskUI, or a wrapper of it (the simulation's keys)."""
+
+    def show(self, state: UiState) -> None: ...
+    def handle_event(self, event: pygame.event.Event) -> Intent | None: ...
+    def update(self, now_monotonic: float) -> None: ...
+    def input_hz(self) -> float | None: ...
+    def next_wakeup(self, now_monotonic: float) -> float: ...
+    def draw(self) -> list[pygame.Rect]: ...
+
+
 @dataclass
 class UiLoop:
-    ui: KioskUI
+    ui: LoopTarget
     on_intent: Callable[[Intent], UiState | None]
     on_tick: Callable[[float], UiState | None] = lambda now: None
     on_reader_event: Handler = lambda payload: None

@@ -11,14 +11,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sync.errors import SyncError
 
 
-class KeyFileError(SyncError, ValueError):
+class SigningKeyError(SyncError, ValueError):
     """A key file is missing, unreadable or not an Ed25519 key."""
 
 
 def generate_keypair(private_path: Path, public_path: Path, *, overwrite: bool = False) -> Ed25519PrivateKey:
     """Write a new private key (mode 0600) and its public key as PEM files."""
     if not overwrite and (private_path.exists() or public_path.exists()):
-        raise KeyFileError(f"{private_path} or {public_path} exists; refusing to overwrite a key")
+        raise SigningKeyError(f"{private_path} or {public_path} exists; refusing to overwrite a key")
     key = Ed25519PrivateKey.generate()
     private_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -38,9 +38,9 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
-        raise KeyFileError(f"{path}: cannot load private key: {exc}") from None
+        raise SigningKeyError(f"{path}: cannot load private key: {exc}") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyFileError(f"{path}: not an Ed25519 private key")
+        raise SigningKeyError(f"{path}: not an Ed25519 private key")
     return key
 
 
@@ -48,9 +48,9 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(Path(path).read_bytes())
     except (OSError, ValueError) as exc:
-        raise KeyFileError(f"{path}: cannot load public key: {exc}") from None
+        raise SigningKeyError(f"{path}: cannot load public key: {exc}") from None
     if not isinstance(key, Ed25519PublicKey):
-        raise KeyFileError(f"{path}: not an Ed25519 public key")
+        raise SigningKeyError(f"{path}: not an Ed25519 public key")
     return key
 
 

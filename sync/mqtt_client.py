@@ -25,6 +25,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from sync.errors import SyncError
+
 _LOG = logging.getLogger(__name__)
 
 
@@ -91,7 +93,7 @@ class ConnectionSettings:
     subscriptions: Sequence[tuple[str, int]] = field(default_factory=tuple)
 
 
-class PublishFailed(ConnectionError):
+class PublishFailed(SyncError, ConnectionError):
     """paho refused to even queue the message (e.g. payload too large)."""
 
 

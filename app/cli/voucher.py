@@ -17,10 +17,10 @@ from typing import TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk.clock import StoreClock
 from kiosk.ledger.configured import load_voucher_key, open_configured
 from kiosk.ledger.vouchers import verify_voucher_code
 from kiosk.model import VoucherView
+from kiosk.store_clock import StoreClock
 
 EXIT_OK = 0
 EXIT_FAILED = 1

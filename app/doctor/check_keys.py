@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from app.doctor.core import CheckResult, DoctorContext
-from kiosk.cards.errors import KeyFileError
+from kiosk.cards.errors import MasterKeyFileError
 from kiosk.cards.keyfile import load_master_keys
 
 _PEM_BLOCK = "-----BEGIN PUBLIC KEY-----"
@@ -98,7 +98,7 @@ def check_keys(ctx: DoctorContext) -> list[CheckResult]:
             continue
         try:
             what = parse(path)
-        except (KeyFileError, ValueError, TypeError, OSError) as exc:
+        except (MasterKeyFileError, ValueError, TypeError, OSError) as exc:
             results.append(CheckResult.failed(name, f"{path} is not usable: {exc}", fix))
             continue
         results.append(CheckResult.passed(name, f"{path}: {what}"))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from app.doctor.core import CheckResult, DoctorContext
+from app.errors import AppError
 
 NAME = "reader"
 
 
-class ReaderInUse(RuntimeError):
+class ReaderInUse(AppError, RuntimeError):
     """The probe declined: another process (the running kiosk service) owns the reader."""
 
 

@@ -23,6 +23,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.errors import AppError
+
 #: Fonts with Chinese glyphs the kiosk can use when `display.font` is empty, best first.
 CJK_FONT_CANDIDATES: tuple[Path, ...] = (
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
@@ -221,7 +223,7 @@ class BrokerTarget:
         return self.tls_ca is not None
 
 
-class BrokerProbeError(ConnectionError):
+class BrokerProbeError(AppError, ConnectionError):
     """Why the broker could not be reached; `kind` picks the fix the doctor suggests."""
 
     def __init__(self, kind: str, message: str) -> None:

@@ -30,8 +30,8 @@ Access conditions helpers: `drivers.emulator.cards.access.encode(...)`, `cards.c
 from drivers.emulator.cards import MifareClassic1K, Ntag213, Ultralight
 from drivers.emulator.cards.classic import trailer, value_block
 from drivers.emulator.chip import MFRC522Emulator
-from drivers.emulator.clock import ModelClock
 from drivers.emulator.field import Field
+from drivers.emulator.model_clock import ModelClock
 from drivers.emulator.timing import TimingModel
 
 __all__ = [

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from drivers import registers as r
 from drivers.crc import crc_a
-from drivers.emulator.commands import CommandUnit
+from drivers.emulator.command_unit import CommandUnit
 from drivers.emulator.field import Field
 from drivers.emulator.fifo import Fifo
 from drivers.emulator.regfile import CRC_PRESETS, apply_set1, reset_bank
@@ -51,7 +51,7 @@ class MFRC522Emulator:
         self._events: list[tuple[float, int, str, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self.field.attach(lambda: self.model_time_s, self.timing)
-        self.commands = CommandUnit(self)
+        self.command_unit = CommandUnit(self)
         self._reset_state()
 
     # --- modelled time ---------------------------------------------------------------------
@@ -102,7 +102,8 @@ class MFRC522Emulator:
         self.hung = None
         self._reset_state()
 
-    def _soft_reset(self) -> None:
+    def soft_reset(self) -> None:
+        """SoftReset command: registers back to reset values; cures an 'rf' hang."""
         self.resets["soft"] += 1
         if self.hung == "rf":
             self.hung = None
@@ -191,7 +192,7 @@ class MFRC522Emulator:
         if reg == r.COMMAND:
             self._regs[r.COMMAND] = value & 0x30
             if value & 0x0F != r.CMD_NO_CHANGE:
-                self.commands.start(value & 0x0F)
+                self.command_unit.start(value & 0x0F)
         elif reg == r.COM_IRQ:
             self.com_irq = apply_set1(self.com_irq, value, 0x7F)
         elif reg == r.DIV_IRQ:
@@ -208,7 +209,7 @@ class MFRC522Emulator:
         elif reg == r.BIT_FRAMING:
             self._regs[reg] = value
             if value & r.BIT_FRAMING_START_SEND and self.command == r.CMD_TRANSCEIVE:
-                self.commands.start_send()
+                self.command_unit.start_send()
         elif reg == r.CONTROL:
             if value & r.CONTROL_TSTOP_NOW:
                 self.timer.stop(self.model_time_s)
@@ -225,6 +226,10 @@ class MFRC522Emulator:
             pass  # read-only
         else:
             self._regs[reg] = value
+
+    def set_reg(self, reg: int, value: int) -> None:
+        """Set a register's stored value from inside the chip (no write side effects)."""
+        self._regs[reg] = value
 
     def reg(self, reg: int) -> int:
         """Stored value of a configuration register (for the command unit and tests)."""

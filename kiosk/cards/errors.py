@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiosk.errors import KioskError
 
-class CardSecurityError(Exception):
+
+class CardSecurityError(KioskError):
     """Root of everything kiosk.cards raises on purpose."""
 
 
-class KeyFileError(CardSecurityError, ValueError):
+class MasterKeyFileError(CardSecurityError, ValueError):
     """The key file is missing, unreadable, too open, or malformed (message never holds key bytes)."""
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from kiosk.cards.errors import KeyFileError
+from kiosk.cards.errors import MasterKeyFileError
 
 _LOG = logging.getLogger(__name__)
 
@@ -41,12 +41,12 @@ class MasterKeys:
 
     def __init__(self, master_key: bytes, key_id: int) -> None:
         if len(master_key) != MASTER_KEY_BYTES:
-            raise KeyFileError(f"master key must be {MASTER_KEY_BYTES} bytes")
+            raise MasterKeyFileError(f"master key must be {MASTER_KEY_BYTES} bytes")
         if len(set(master_key)) < 8:
             # A key made of a handful of distinct bytes is a placeholder, not a random key.
-            raise KeyFileError("master key is not random (too few distinct bytes)")
+            raise MasterKeyFileError("master key is not random (too few distinct bytes)")
         if not 0 <= key_id <= 255:
-            raise KeyFileError("key_id must be 0..255 (it is stored in one byte on the card)")
+            raise MasterKeyFileError("key_id must be 0..255 (it is stored in one byte on the card)")
         self.key_id = key_id
         self._diversify = _derive(master_key, _DIVERSIFY_LABEL, 16)  # AES-128 CMAC key
         self._mac = _derive(master_key, _MAC_LABEL, 32)  # HMAC-SHA256 key
@@ -70,39 +70,39 @@ def _derive(master: bytes, label: bytes, length: int) -> bytes:
 
 
 def load_master_keys(path: Path, *, check_permissions: bool = True) -> MasterKeys:
-    """Read and validate the key file; raise KeyFileError with a reason that names no key bytes."""
+    """Read and validate the key file; raise MasterKeyFileError with a reason that names no key bytes."""
     try:
         st = path.stat()
     except OSError as exc:
-        raise KeyFileError(f"{path}: cannot read key file ({exc.strerror})") from None
+        raise MasterKeyFileError(f"{path}: cannot read key file ({exc.strerror})") from None
     if check_permissions and os.name == "posix" and st.st_mode & (stat.S_IRWXO | stat.S_IWGRP):
-        raise KeyFileError(
+        raise MasterKeyFileError(
             f"{path}: key file must not be accessible to others (mode {stat.S_IMODE(st.st_mode):04o}; use chmod 600)"
         )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise KeyFileError(f"{path}: cannot read key file ({type(exc).__name__})") from None
+        raise MasterKeyFileError(f"{path}: cannot read key file ({type(exc).__name__})") from None
     fields = _parse_fields(text, path)
     if fields.get("format") != FORMAT_TAG:
-        raise KeyFileError(f"{path}: first field must be 'format: {FORMAT_TAG}'")
+        raise MasterKeyFileError(f"{path}: first field must be 'format: {FORMAT_TAG}'")
     for required in ("key_id", "master_key"):
         if required not in fields:
-            raise KeyFileError(f"{path}: missing '{required}'")
+            raise MasterKeyFileError(f"{path}: missing '{required}'")
     unknown = set(fields) - {"format", "key_id", "master_key"}
     if unknown:
-        raise KeyFileError(f"{path}: unknown field(s) {sorted(unknown)}")
+        raise MasterKeyFileError(f"{path}: unknown field(s) {sorted(unknown)}")
     try:
         key_id = int(fields["key_id"], 10)
     except ValueError:
-        raise KeyFileError(f"{path}: key_id must be a decimal number") from None
+        raise MasterKeyFileError(f"{path}: key_id must be a decimal number") from None
     hex_key = fields["master_key"]
     if len(hex_key) != 2 * MASTER_KEY_BYTES:
-        raise KeyFileError(f"{path}: master_key must be {2 * MASTER_KEY_BYTES} hex digits")
+        raise MasterKeyFileError(f"{path}: master_key must be {2 * MASTER_KEY_BYTES} hex digits")
     try:
         master = bytes.fromhex(hex_key)
     except ValueError:
-        raise KeyFileError(f"{path}: master_key must be hex digits only") from None
+        raise MasterKeyFileError(f"{path}: master_key must be hex digits only") from None
     keys = MasterKeys(master, key_id)
     _LOG.info("loaded card master key id %d from %s", key_id, path)
     return keys
@@ -116,10 +116,10 @@ def _parse_fields(text: str, path: Path) -> dict[str, str]:
             continue
         name, sep, value = line.partition(":")
         if not sep:
-            raise KeyFileError(f"{path}:{lineno}: expected 'name: value'")
+            raise MasterKeyFileError(f"{path}:{lineno}: expected 'name: value'")
         name = name.strip()
         if name in fields:
-            raise KeyFileError(f"{path}:{lineno}: '{name}' given twice")
+            raise MasterKeyFileError(f"{path}:{lineno}: '{name}' given twice")
         fields[name] = value.strip()
     return fields
 
@@ -135,6 +135,6 @@ def create_key_file(path: Path, key_id: int = 1) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise KeyFileError(f"{path}: already exists; refusing to overwrite a key file") from None
+        raise MasterKeyFileError(f"{path}: already exists; refusing to overwrite a key file") from None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(body)

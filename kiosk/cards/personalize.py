@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-from app.logs import redact_uid
 from kiosk.cards import access, layout
 from kiosk.cards.cardio import ZERO_COPY, SectorKeying, open_for_write, read_copy, write_copy
 from kiosk.cards.errors import CardFaults, CardNotBlank, CardWriteVerifyFailed, UnsupportedCard
@@ -20,6 +19,7 @@ from kiosk.cards.keys import sector_keys
 from kiosk.cards.ports import TagSession
 from kiosk.cards.reading import read_card
 from kiosk.cards.record import CardRecord, CopyStatus, check_copy, encode_record
+from kiosk.cards.redact import redact_uid
 
 _LOG = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ the ledger that card checks use; kiosk.ledger's facade satisfies it without nami
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 
@@ -20,10 +21,16 @@ class TagSession(Protocol):
 
 
 class CardState(Protocol):
-    member_id: str
-    issue_no: int
-    status: str
-    last_counter: int
+    """What the ledger knows of a card (read-only: kiosk.ledger.cards.CardRecordState is frozen)."""
+
+    @property
+    def member_id(self) -> str: ...
+    @property
+    def issue_no(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def last_counter(self) -> int: ...
 
 
 class CardRegistry(Protocol):
@@ -32,6 +39,6 @@ class CardRegistry(Protocol):
     def card_state(self, uid: bytes) -> CardState | None: ...
     def denial(self, uid: bytes) -> str | None: ...
     def deny_card(self, uid: bytes, reason: str, source: str) -> None: ...
-    def record_security_event(self, kind: str, uid: bytes, detail: dict[str, Any]) -> None: ...
+    def record_security_event(self, kind: str, uid: bytes | None, detail: Mapping[str, Any] | str) -> object: ...
     def pending_redemption_for_card(self, uid: bytes) -> Any | None: ...
     def confirm_redemption(self, intent_id: str, card_counter: int | None) -> Any: ...

@@ -17,13 +17,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from app.logs import redact_uid
 from kiosk.cards.cardio import SectorKeying
 from kiosk.cards.errors import CardFaults
 from kiosk.cards.keyfile import MasterKeys
 from kiosk.cards.ports import CardRegistry, CardState, TagSession
 from kiosk.cards.reading import CardReading, read_card
 from kiosk.cards.record import CopyStatus
+from kiosk.cards.redact import redact_uid
 from kiosk.model import NoticeKind
 
 _LOG = logging.getLogger(__name__)
@@ -59,6 +59,11 @@ class Rejected:
 class Rollback:
     card_counter: int
     ledger_counter: int
+
+    @property
+    def reason(self) -> str:
+        """Empty: the ROLLBACK notice says it all, and the counters go to the security event only."""
+        return ""
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from app.logs import redact_uid
 from kiosk.cards import layout
 from kiosk.cards.cardio import TRANSPORT_TRAILER, ZERO_COPY, SectorKeying, open_for_write, write_copy
 from kiosk.cards.errors import CardFaults, UnsupportedCard
 from kiosk.cards.keyfile import MasterKeys
 from kiosk.cards.keys import sector_keys
 from kiosk.cards.ports import TagSession
+from kiosk.cards.redact import redact_uid
 
 _LOG = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from kiosk.cards.errors import KeyFileError
+from kiosk.cards.errors import MasterKeyFileError
 from kiosk.cards.keyfile import FORMAT_TAG, MasterKeys, create_key_file, load_master_keys
 
 MASTER_HEX = bytes(range(0x40, 0x60)).hex()
@@ -27,7 +27,7 @@ def test_create_never_overwrites(tmp_path):
     path = tmp_path / "card.key"
     create_key_file(path)
     before = path.read_text()
-    with pytest.raises(KeyFileError):
+    with pytest.raises(MasterKeyFileError):
         create_key_file(path)
     assert path.read_text() == before
 
@@ -40,7 +40,7 @@ def test_two_created_files_hold_different_keys(tmp_path):
 
 def test_world_readable_file_is_refused(tmp_path):
     path = write(tmp_path / "k", f"format: {FORMAT_TAG}\nkey_id: 1\nmaster_key: {MASTER_HEX}\n", 0o644)
-    with pytest.raises(KeyFileError, match="chmod 600"):
+    with pytest.raises(MasterKeyFileError, match="chmod 600"):
         load_master_keys(path)
 
 
@@ -60,13 +60,13 @@ def test_world_readable_file_is_refused(tmp_path):
 )
 def test_malformed_files_are_refused_without_echoing_the_key(tmp_path, text, message):
     path = write(tmp_path / "k", text)
-    with pytest.raises(KeyFileError, match=message) as info:
+    with pytest.raises(MasterKeyFileError, match=message) as info:
         load_master_keys(path)
     assert MASTER_HEX[:16] not in str(info.value)
 
 
 def test_missing_file_names_the_path(tmp_path):
-    with pytest.raises(KeyFileError, match="nope"):
+    with pytest.raises(MasterKeyFileError, match="nope"):
         load_master_keys(tmp_path / "nope")
 
 

@@ -1,4 +1,8 @@
-"""The layer rules of docs/architecture.md, checked on the source: who may import what."""
+"""The layer rules of docs/architecture.md, checked on the source: who may import what, and no circles.
+
+Imports inside functions and under TYPE_CHECKING count like any other: a lazy import is still a
+dependency. `app/` is the program and may import every layer; nothing else is exempt.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-HARDWARE_AND_UI = {"pygame", "paho", "spidev", "RPi", "serial", "mfrc522"}
-WIRING = {"app/bootstrap.py", "app/cli/main.py", "app/simulation.py", "app/scenario.py", "app/sim_keys.py"}
-
-
-def imported_roots(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    roots: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            roots.add(node.module.split(".")[0])
-    return roots
+LAYERS = ("kiosk", "drivers", "screens", "sync", "app")
+HARDWARE = {"spidev", "RPi", "serial", "mfrc522", "lgpio", "gpiod"}
+UI_AND_NETWORK = {"pygame", "paho"}
 
 
 def modules(package: str) -> list[Path]:
@@ -31,32 +25,132 @@ def rel(path: Path) -> str:
     return path.relative_to(REPO).as_posix()
 
 
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module `path` imports, absolute names (relative imports resolved)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def roots(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in imported_modules(path)}
+
+
+ALL = [p for package in LAYERS for p in modules(package)]
+
+
 @pytest.mark.parametrize("path", modules("drivers"), ids=rel)
-def test_drivers_know_nothing_of_members_screens_or_sync(path):
-    assert not imported_roots(path) & {"kiosk", "screens", "sync", "pygame", "paho"}
+def test_drivers_know_nothing_of_members_screens_sync_or_the_program(path):
+    assert not roots(path) & ({"kiosk", "screens", "sync", "app"} | UI_AND_NETWORK)
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in modules("kiosk") if rel(p) not in WIRING and not rel(p).startswith("app/cli/")], ids=rel
-)
-def test_domain_imports_no_hardware_ui_or_other_layers(path):
-    assert not imported_roots(path) & (HARDWARE_AND_UI | {"drivers", "screens", "sync"})
+@pytest.mark.parametrize("path", modules("kiosk"), ids=rel)
+def test_the_domain_imports_no_hardware_ui_network_or_other_layer(path):
+    assert not roots(path) & (HARDWARE | UI_AND_NETWORK | {"drivers", "screens", "sync", "app", "systemd"})
 
 
 @pytest.mark.parametrize("path", modules("screens"), ids=rel)
 def test_screens_import_only_view_objects_of_the_domain(path):
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kiosk"):
-            assert node.module in {"kiosk.model", "kiosk.ui_state"}, node.module
-    assert not imported_roots(path) & {"drivers", "sync", "paho", "spidev", "RPi"}
+    ours = {name for name in imported_modules(path) if name.split(".")[0] == "kiosk"}
+    assert {name.rpartition(".")[0] if name.count(".") > 1 else name for name in ours} <= {
+        "kiosk",
+        "kiosk.model",
+        "kiosk.ui_state",
+    }
+    assert not roots(path) & ({"drivers", "sync", "app", "paho"} | HARDWARE)
 
 
 @pytest.mark.parametrize("path", modules("sync"), ids=rel)
-def test_sync_imports_no_ui_or_hardware(path):
-    assert not imported_roots(path) & {"pygame", "drivers", "screens", "spidev", "RPi"}
+def test_sync_imports_no_ui_hardware_or_program(path):
+    assert not roots(path) & ({"pygame", "drivers", "screens", "app"} | HARDWARE)
 
 
 def test_paho_is_confined_to_the_mqtt_client_module():
-    users = sorted(rel(p) for p in modules("sync") + modules("kiosk") if "paho" in imported_roots(p))
-    assert users in ([], ["sync/mqtt_client.py"])
+    assert sorted(rel(p) for p in ALL if "paho" in roots(p)) == ["sync/mqtt_client.py"]
+
+
+@pytest.mark.parametrize("path", ALL, ids=rel)
+def test_no_module_imports_our_packages_by_name_at_run_time(path):
+    """importlib.import_module("kiosk....") would hide an import from the checks above."""
+    text = path.read_text(encoding="utf-8")
+    assert "import_module(" not in text and "__import__(" not in text
+
+
+def _graph() -> dict[str, set[str]]:
+    names = {module_name(p): p for p in ALL}
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        targets = set()
+        for imported in imported_modules(path):
+            # `from pkg import mod` names pkg.mod; `from mod import func` names mod.func: keep what exists.
+            while imported and imported not in names:
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def _is_package_reexport(module: str, target: str) -> bool:
+    """A package's __init__ re-exporting its own submodules is not a circle between modules."""
+    return target.startswith(module + ".")
+
+
+def test_there_are_no_import_circles():
+    graph = {name: {t for t in targets if not _is_package_reexport(name, t)} for name, targets in _graph().items()}
+    assert _cycles(graph) == []
+
+
+def test_the_cycle_check_finds_a_circle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -8,25 +8,59 @@ real chip: it is the host's job to give up.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from drivers import registers as r
 from drivers.emulator.cards.classic import AuthOutcome
+from drivers.emulator.field import Field
+from drivers.emulator.fifo import Fifo
 from drivers.emulator.rf import Frame, Reception
+from drivers.emulator.timer import Timer
 from drivers.emulator.timing import FRAME_DELAY_S, TimingModel
 
-if TYPE_CHECKING:
-    from drivers.emulator.chip import MFRC522Emulator
+
+class ChipState(Protocol):
+    """What the command unit reads and moves on the chip (drivers/emulator/chip.py implements it).
+
+    A protocol rather than an import of the chip class: the chip owns its command unit, and the
+    unit sees only this much of the chip.
+    """
+
+    command: int
+    command_generation: int
+    hung: str | None
+    error: int
+    com_irq: int
+    crypto_on: bool
+    rx_last_bits: int
+    model_time_s: float
+    fifo: Fifo
+    field: Field
+    timer: Timer
+    timing: TimingModel
+
+    def reg(self, reg: int) -> int: ...
+
+    def set_reg(self, reg: int, value: int) -> None: ...
+
+    def soft_reset(self) -> None: ...
+
+    def begin_crc(self) -> None: ...
+
+    def start_timer(self) -> None: ...
+
+    def schedule(self, at: float, kind: str, action: Callable[[], None]) -> None: ...
 
 
 class CommandUnit:
-    def __init__(self, chip: MFRC522Emulator) -> None:
+    def __init__(self, chip: ChipState) -> None:
         self.chip = chip
 
     def start(self, command: int) -> None:
         chip = self.chip
         if command == r.CMD_SOFT_RESET:
-            chip._soft_reset()
+            chip.soft_reset()
             return
         chip.command_generation += 1  # whatever was running is abandoned
         chip.command = command
@@ -100,8 +134,10 @@ class CommandUnit:
             position = reception.collision_at + align
             if not chip.reg(r.COLL) & r.COLL_VALUES_AFTER_COLL:
                 bits = bits[:position] + [0] * (len(bits) - position)
-            chip._regs[r.COLL] = (chip.reg(r.COLL) & r.COLL_VALUES_AFTER_COLL) | (
-                r.COLL_POS_NOT_VALID if position > 32 else position % 32
+            chip.set_reg(
+                r.COLL,
+                (chip.reg(r.COLL) & r.COLL_VALUES_AFTER_COLL)
+                | (r.COLL_POS_NOT_VALID if position > 32 else position % 32),
             )
         if reception.parity_error:
             error |= r.ERR_PARITY
