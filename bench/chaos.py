@@ -82,7 +82,7 @@ SNAPSHOT_VERSION = 2
 PLENTY_OF_POINTS = 50_000_000
 KIOSK_FAULTS = ("kill_kiosk", "pause_kiosk")
 BROKER_FAULTS = ("kill_broker", "partition", "freeze_broker")
-#: MQTT keepalive given to the kiosk (the least kiosk/config.py allows): paho pings after one
+#: MQTT keepalive given to the kiosk (the least kiosk/config/schema.py allows): paho pings after one
 #: keepalive without a byte from the broker and gives up one keepalive later.
 KEEPALIVE_S = 5
 #: A kiosk still showing "online" this long into a freeze did not notice the dead link. Two
