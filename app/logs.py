@@ -27,9 +27,12 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from kiosk.cards.redact import redact_uid
+
+if TYPE_CHECKING:  # for annotations only; the config loader is not needed to log
+    from kiosk.config import Config
 
 _LOG = logging.getLogger(__name__)
 
@@ -259,7 +262,20 @@ def config_secrets(config: object) -> list[str]:
     return [v for v in values if v]
 
 
-def setup_logging_from_config(config: object, **kwargs: object) -> logging.Handler:
+def setup_logging_from_config(
+    config: Config,
+    *,
+    stream: TextIO | None = None,
+    syslog_prefix: bool | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> logging.Handler:
     """`setup_logging` with the level, format and secrets of a loaded `kiosk.config.Config`."""
     section = config.logging
-    return setup_logging(section.level, section.format, secrets=config_secrets(config), **kwargs)  # type: ignore[arg-type]
+    return setup_logging(
+        section.level,
+        section.format,
+        secrets=config_secrets(config),
+        stream=stream,
+        syslog_prefix=syslog_prefix,
+        environ=environ,
+    )

@@ -229,8 +229,10 @@ class MainLoopWatchdog:
         """The main loop made one more round. Returns True if a ping went out now."""
         if not self.armed:
             return False
+        interval_s = self._interval_s
+        assert interval_s is not None  # armed implies an interval
         now = self._monotonic()
-        if self._last_ping is not None and now - self._last_ping < self._interval_s:  # type: ignore[operator]
+        if self._last_ping is not None and now - self._last_ping < interval_s:
             return False
         failing = self._failing_check()
         if failing is not None:

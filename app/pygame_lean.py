@@ -29,7 +29,7 @@ def import_pygame_lean() -> None:
     for name in marked:
         sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
     try:
-        import pygame  # noqa: F401
+        import pygame  # noqa: F401 - imported for its side effect, while the markers are in place
     finally:
         for name in marked:
             if sys.modules.get(name, 0) is None:

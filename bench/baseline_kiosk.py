@@ -62,7 +62,7 @@ def install_emulated_hardware() -> tuple[Any, Any]:
     chip = MFRC522Emulator(field)
     gpio = gpio_module(chip)
     rpi = types.ModuleType("RPi")
-    rpi.GPIO = gpio  # type: ignore[attr-defined]
+    rpi.GPIO = gpio  # type: ignore[attr-defined]  # a module built at run time: mypy cannot know its attributes
     sys.modules.update({"spidev": spidev_module(chip), "RPi": rpi, "RPi.GPIO": gpio})
     return chip, field
 
@@ -89,7 +89,7 @@ class Notify:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) if self.address else None
 
     def send(self, text: str) -> None:
-        if self.sock is not None:
+        if self.sock is not None and self.address is not None:  # both set, or neither
             self.sock.sendto(text.encode(), self.address)
 
 
@@ -128,7 +128,7 @@ class Control:
     def _run(self, command: dict[str, Any]) -> dict[str, Any]:
         cmd = command.get("cmd")
         if cmd == "tap":
-            card = self.cards.get(command.get("key"))
+            card = self.cards.get(command["key"]) if "key" in command else None
             if card is None:
                 return {"ok": False, "error": f"no card {command.get('key')!r}"}
             with self.field_lock:

@@ -372,7 +372,8 @@ class KioskWorkers:
         self._replies("open kiosks")
 
     def _replies(self, what: str) -> list[Any]:
-        results, errors = [], []
+        results: list[Any] = []
+        errors: list[str] = []
         for conn, proc in zip(self.conns, self.procs):
             try:
                 status, value = conn.recv()
@@ -389,7 +390,11 @@ class KioskWorkers:
         return self._replies(method)
 
     def cpu_s(self) -> float:
-        return sum(cpu_seconds(proc.pid) for proc in self.procs)
+        total = 0.0
+        for proc in self.procs:
+            assert proc.pid is not None  # every worker was started in __init__
+            total += cpu_seconds(proc.pid)
+        return total
 
     def close(self) -> None:
         try:
@@ -429,8 +434,13 @@ def live_phase(workers: KioskWorkers, kiosks: int, events: int, rate: float, db:
 
 def seed_backlog(kiosks: list[SimKiosk], events: int) -> None:
     """Offline redemptions on every kiosk (fsync-bound, so several at a time)."""
+
+    def redeem_all(kiosk: SimKiosk) -> None:
+        for _ in range(events):
+            redeem(kiosk)
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda k: [redeem(k) for _ in range(events)], kiosks))
+        list(pool.map(redeem_all, kiosks))  # list() waits for all and re-raises a failure
 
 
 def backlog_phase(

@@ -352,13 +352,17 @@ def report(kiosk: Measured, cold_s: float, warm: list[float], base: Measured, id
     print(f"{'':38}{'kiosk':>30}{'baseline':>24}")
     for label, ours, theirs in rows:
         print(f"{label:38}{ours:>30}{theirs:>24}")
-    figures = {
+    # The figures the targets are checked against; the report carries them first.
+    checked: dict[str, float] = {
         "startup_s": round(kiosk.startup_s, 3),
         "idle_cpu_pct": round(kiosk.idle_cpu_pct, 2),
         "idle_cpu_pct_baseline": round(base.idle_cpu_pct, 2),
         "rss_mb": round(kiosk.rss_mb, 1),
         "tap_to_screen_ms_p50": round(k50, 1),
         "tap_to_screen_ms_p95": round(k95, 1),
+    }
+    figures: dict[str, Any] = {
+        **checked,
         "startup_s_cold": round(cold_s, 3),
         "startup_s_warm_all": [round(s, 3) for s in warm],
         "rss_peak_mb": round(kiosk.rss_peak_mb, 1),
@@ -381,8 +385,8 @@ def report(kiosk: Measured, cold_s: float, warm: list[float], base: Measured, id
         "taps_failed_baseline": base.failed_taps,
         "cooldown_ms": COOLDOWN_MS,
     }
-    met = {name: figures[name] < limit for name, limit in TARGETS.items()}
-    met["idle_cpu_under_tenth_of_baseline"] = figures["idle_cpu_pct"] < figures["idle_cpu_pct_baseline"] / 10
+    met = {name: checked[name] < limit for name, limit in TARGETS.items()}
+    met["idle_cpu_under_tenth_of_baseline"] = checked["idle_cpu_pct"] < checked["idle_cpu_pct_baseline"] / 10
     slowest = sorted(range(len(kiosk.taps)), key=lambda i: -kiosk.taps[i].from_field_ms)[:3]
     print("kiosk's slowest taps (#: ms): " + ", ".join(f"{i}: {kiosk.taps[i].from_field_ms:.0f}" for i in slowest))
     for line in kiosk.log_problems[:10]:

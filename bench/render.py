@@ -18,16 +18,18 @@ import os
 import statistics
 import sys
 import time
+from typing import Literal
 
+# Set before the imports below: pygame reads them when it loads.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-import pygame  # noqa: E402
+import pygame
 
-from screens import samples, widgets  # noqa: E402
-from screens.fonts import find_cjk_font  # noqa: E402
-from screens.loop import InputSources, NoInputs, UiLoop  # noqa: E402
-from screens.ui import KioskUI  # noqa: E402
+from screens import samples, widgets
+from screens.fonts import find_cjk_font
+from screens.loop import InputSources, NoInputs, UiLoop
+from screens.ui import KioskUI
 
 PANEL = (800, 480)
 
@@ -69,19 +71,21 @@ def render_times(repeat: int, cold: bool) -> dict[str, float]:
     return out
 
 
-def idle_cpu(seconds: float, wait: str, rotation: int = 0, inputs: InputSources | None = None) -> tuple[float, int]:
+def idle_cpu(
+    seconds: float, wait: Literal["poll", "sdl"], rotation: int = 0, inputs: InputSources | None = None
+) -> tuple[float, int]:
     """CPU share (% of one core) of the real UI loop showing the idle screen, and frames flipped."""
     surface = pygame.display.get_surface()
     ui = make_ui(surface, rotation=rotation)
     ui.show(samples.all_states()["idle"])
     started = time.monotonic()
 
-    def on_tick(now: float):
+    def on_tick(now: float) -> None:
         if now - started >= seconds:
             loop.stop()
         return None
 
-    loop = UiLoop(ui, on_intent=lambda intent: None, on_tick=on_tick, wait=wait, inputs=inputs)  # type: ignore[arg-type]
+    loop = UiLoop(ui, on_intent=lambda intent: None, on_tick=on_tick, wait=wait, inputs=inputs)
     loop.step(max_wait_s=0)  # first full draw is not idle work
     cpu0, wall0 = time.process_time(), time.monotonic()
     loop.run()

@@ -138,7 +138,7 @@ class KioskUnit:
             with open(self.log_path, "ab") as log:
                 self._proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=log, stderr=log)
             self._started = self._clock()
-            self._last_ping = None
+            self._last_ping: float | None = None
             self.generation += 1
             self.counters.starts += 1
 

@@ -126,11 +126,13 @@ class Mfrc522:
         return self.init()
 
     # --- low level exchange -------------------------------------------------------------------------
-    def _set_timeout(self, seconds: float) -> None:
+    def _set_timeout(self, seconds: float) -> int:
+        """Set the chip's timer to about `seconds`; returns the reload value it now holds."""
         reload = max(1, min(255, round(seconds / TIMER_TICK_S)))
         if reload != self._timer_reload:
             self.transport.write(r.T_RELOAD_L, reload)
             self._timer_reload = reload
+        return reload
 
     def _clear_crypto(self) -> None:
         if self._crypto_on:
@@ -189,7 +191,7 @@ class Mfrc522:
         the likely outcome).
         """
         t = self.transport
-        self._set_timeout(timeout_s)
+        reload = self._set_timeout(timeout_s)
         t.write(r.COM_IRQ, r.IRQ_ALL)  # Set1=0: clear every IRQ bit
         if self._fifo_empty:
             self._fifo_empty = False
@@ -198,12 +200,12 @@ class Mfrc522:
         t.write_fifo(data)
         t.write(r.COMMAND, r.CMD_TRANSCEIVE)
         t.write(r.BIT_FRAMING, r.BIT_FRAMING_START_SEND | last_bits)
-        key = (len(data), last_bits, answer_bits, extra_s, self._timer_reload, one_check)
+        key = (len(data), last_bits, answer_bits, extra_s, reload, one_check)
         waits = self._waits.get(key)
         if waits is None:  # the same few exchanges repeat: compute their waits once
             tx_s = air_time_s((len(data) - 1) * 8 + (last_bits or 8))
             expected = tx_s + FDT_S + extra_s + (air_time_s(answer_bits) if answer_bits else 0)
-            budget = tx_s + self._timer_reload * TIMER_TICK_S + 4 * MARGIN_S  # type: ignore[operator]
+            budget = tx_s + reload * TIMER_TICK_S + 4 * MARGIN_S
             first = budget if one_check else min(expected, budget) + MARGIN_S
             waits = self._waits[key] = (first, budget)
         return self._wait_irq(waits[0], waits[1], r.IRQ_RX | r.IRQ_ERR | r.IRQ_TIMER)
@@ -367,14 +369,14 @@ class Mfrc522:
             raise ValueError("a MIFARE key is 6 bytes")
         t = self.transport
         self._fifo_empty = False
-        self._set_timeout(TIMEOUT_COMMAND_S)
+        reload = self._set_timeout(TIMEOUT_COMMAND_S)
         t.write(r.COM_IRQ, r.IRQ_ALL)
         t.write(r.FIFO_LEVEL, r.FIFO_FLUSH)
         # 7-byte UID cards authenticate with the last four UID bytes (NXP AN10927).
         t.write_fifo(bytes((KEY_TYPES[key_type], block)) + bytes(key) + bytes(uid[-4:]))
         t.write(r.COMMAND, r.CMD_MF_AUTHENT)
         expected = air_time_s(32) * 3 + air_time_s(64) + 4 * FDT_S + 0.0004
-        budget = expected + self._timer_reload * TIMER_TICK_S + 4 * MARGIN_S  # type: ignore[operator]
+        budget = expected + reload * TIMER_TICK_S + 4 * MARGIN_S
         irq = self._wait_irq(expected + MARGIN_S, budget, r.IRQ_IDLE | r.IRQ_TIMER | r.IRQ_ERR)
         if irq & r.IRQ_IDLE and not irq & r.IRQ_ERR and t.read(r.STATUS2) & r.STATUS2_CRYPTO1_ON:
             self._crypto_on = True

@@ -30,7 +30,10 @@ SPINNER_FPS = 12.0
 
 
 def _blend(color: theme.Color, over: theme.Color, alpha: float) -> theme.Color:
-    return tuple(round(c * alpha + o * (1 - alpha)) for c, o in zip(color, over))  # type: ignore[return-value]
+    def mix(c: int, o: int) -> int:
+        return round(c * alpha + o * (1 - alpha))
+
+    return mix(color[0], over[0]), mix(color[1], over[1]), mix(color[2], over[2])
 
 
 @lru_cache(maxsize=4)

@@ -41,7 +41,6 @@ import pygame
 
 from kiosk.ui_state import Intent, UiState
 from screens.grid import EPSILON_S, next_on_grid
-from screens.ui import KioskUI
 
 _LOG = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from screens.member import draw_member_header
 from screens.scrolllist import ScrollList
 from screens.text import date_text, money_short
 from screens.widgets import (
+    Align,
     blit_aligned,
     draw_panel,
     draw_paragraph,
@@ -84,7 +85,7 @@ class VoucherScreen(Screen):
 
 
 def draw_voucher_facts(
-    surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, voucher: VoucherView, align: str = "left"
+    surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, voucher: VoucherView, align: Align = "left"
 ) -> None:
     """Name, value, short code, expiry and the till instruction, top to bottom."""
     lay = ctx.layout
@@ -110,7 +111,7 @@ def draw_voucher_facts(
             bold=bold,
             align=align,
             min_scale=0.4,
-        )  # type: ignore[arg-type]
+        )
         y += h
     y += lay.gap
     till = pygame.Rect(rect.x, y, rect.w, till_h)

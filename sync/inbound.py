@@ -53,7 +53,7 @@ class PushHandler:
         self._ledger = ledger
         self._clock = clock
         self._max_bytes = max_bytes
-        self._ledger_versions: dict[str, Callable[[], int]] = {
+        self._ledger_versions: dict[str, Callable[[], int | None]] = {
             "rules": ledger.rules_version,
             "members": ledger.member_snapshot_version,
             "denylist": ledger.denylist_version,

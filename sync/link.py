@@ -165,7 +165,11 @@ class HqLink:
 
     def _run(self) -> None:
         try:
-            ledger = self._shared_ledger or self._ledger_factory()  # type: ignore[misc]
+            if self._shared_ledger is not None:
+                ledger = self._shared_ledger
+            else:
+                assert self._ledger_factory is not None  # __init__ requires exactly one of the two
+                ledger = self._ledger_factory()
             versions = VersionStore(self._state_path)
             handler = PushHandler(
                 verifier=self._verifier,

@@ -68,7 +68,7 @@ def wipe_command(tools: CardTools | None, confirmed: bool, out: TextIO = sys.std
     if not confirmed:
         print("wipe erases the member record and resets every key; repeat with --yes", file=out)
         return EXIT_USAGE
-    assert tools is not None
+    assert tools is not None  # a confirmed wipe always comes with the card tools opened
     try:
         report = wipe(tools.session, tools.keys, tools.faults)
     except CardSecurityError as exc:
@@ -127,7 +127,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     def wipe_handler(args: argparse.Namespace) -> int:
         if not args.yes:  # refuse before waiting for a card
-            return wipe_command(None, False)  # type: ignore[arg-type]
+            return wipe_command(None, False)
         return wipe_with_tools(args)
 
     w.set_defaults(handler=wipe_handler)

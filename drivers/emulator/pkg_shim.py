@@ -24,7 +24,7 @@ def spidev_module(chip: MFRC522Emulator) -> types.ModuleType:
         def __init__(self) -> None:
             super().__init__(chip)
 
-    module.SpiDev = SpiDev  # type: ignore[attr-defined]
+    module.SpiDev = SpiDev  # type: ignore[attr-defined]  # a module built at run time: mypy cannot know its attributes
     return module
 
 
@@ -36,5 +36,5 @@ def gpio_module(chip: MFRC522Emulator, reset_pin: int = 22) -> types.ModuleType:
         setattr(module, name, getattr(EmulatorGpio, name))
     for name in ("getmode", "setmode", "setup", "output", "input", "cleanup"):
         setattr(module, name, getattr(board, name))
-    module.board = board  # type: ignore[attr-defined]
+    module.board = board  # type: ignore[attr-defined]  # a module built at run time: mypy cannot know its attributes
     return module

@@ -176,7 +176,7 @@ class EmulatorGpio:
     def input(self, pin: int) -> int:
         return self.levels.get(pin, self.HIGH)
 
-    def cleanup(self, pins: object = None) -> None:
+    def cleanup(self, pins: int | list[int] | tuple[int, ...] | None = None) -> None:
         if pins is None:
             self.levels.clear()
             self.mode = None

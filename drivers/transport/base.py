@@ -38,7 +38,10 @@ class TransportStats:
 
 @runtime_checkable
 class RegisterTransport(Protocol):
-    stats: TransportStats
+    @property
+    def stats(self) -> TransportStats:
+        """The transport's traffic counters (read-only here: a wrapper may hand out its inner one)."""
+        ...
 
     def read(self, reg: int) -> int: ...
 

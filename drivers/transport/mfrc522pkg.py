@@ -38,13 +38,15 @@ def load_package(modules: tuple[types.ModuleType, types.ModuleType] | None = Non
         raise ImportError("the mfrc522 package is not installed")
     source = os.path.join(os.path.dirname(spec.origin), "MFRC522.py")
     private_spec = importlib.util.spec_from_file_location("_mfrc522_private", source)
-    module = importlib.util.module_from_spec(private_spec)  # type: ignore[arg-type]
+    if private_spec is None or private_spec.loader is None:  # a .py path always has a loader
+        raise ImportError(f"cannot load the mfrc522 package's {source}")
+    module = importlib.util.module_from_spec(private_spec)
     rpi = types.ModuleType("RPi")
-    rpi.GPIO = gpio  # type: ignore[attr-defined]
+    rpi.GPIO = gpio  # type: ignore[attr-defined]  # a module built at run time: mypy cannot know its attributes
     saved = {name: sys.modules.get(name) for name in ("spidev", "RPi", "RPi.GPIO")}
     sys.modules.update({"spidev": spidev, "RPi": rpi, "RPi.GPIO": gpio})
     try:
-        private_spec.loader.exec_module(module)  # type: ignore[union-attr]
+        private_spec.loader.exec_module(module)
     finally:
         for name, previous in saved.items():
             if previous is None:

@@ -70,9 +70,12 @@ def decode(access: bytes) -> AccessConditions:
     c3, c3_inv = byte8 >> 4, byte7 & 0xF
     if c1 ^ c1_inv != 0xF or c2 ^ c2_inv != 0xF or c3 ^ c3_inv != 0xF:
         raise AccessBitsError("inverted copies of the access bits disagree")
-    blocks = tuple(((c1 >> b) & 1, (c2 >> b) & 1, (c3 >> b) & 1) for b in range(4))
+
+    def bits(block: int) -> tuple[int, int, int]:
+        return (c1 >> block) & 1, (c2 >> block) & 1, (c3 >> block) & 1
+
     gpb = access[3] if len(access) == 4 else GPB_DEFAULT
-    return AccessConditions(blocks, gpb)  # type: ignore[arg-type]
+    return AccessConditions((bits(0), bits(1), bits(2), bits(3)), gpb)
 
 
 def trailer(key_a: bytes, conditions: AccessConditions, key_b: bytes) -> bytes:

@@ -44,11 +44,13 @@ class CardReading:
 
     def best(self) -> tuple[CopyReading, CardRecord] | None:
         """The trusted copy with the highest counter (the other is older or torn)."""
-        genuine = self.genuine_copies()
-        if not genuine:
+        # A VALID check always carries its record; the test only narrows the types.
+        trusted = [
+            (c, c.check.record) for c in self.genuine_copies() if c.check is not None and c.check.record is not None
+        ]
+        if not trusted:
             return None
-        chosen = max(genuine, key=lambda c: c.check.record.counter)  # type: ignore[union-attr]
-        return chosen, chosen.check.record  # type: ignore[union-attr,return-value]
+        return max(trusted, key=lambda pair: pair[1].counter)
 
 
 def read_card(session: TagSession, keys: MasterKeys, faults: CardFaults) -> CardReading:

@@ -52,7 +52,7 @@ class _GuardedLoader(yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not supported; write the value out", self.peek_event().start_mark
@@ -98,7 +98,7 @@ class _LineLoader(_GuardedLoader):
 
 
 def _construct_secret(loader: yaml.SafeLoader, node: yaml.Node) -> _SecretTag:
-    return _SecretTag(loader.construct_scalar(node))  # type: ignore[arg-type]
+    return _SecretTag(loader.construct_scalar(node))  # type: ignore[arg-type]  # stubs say ScalarNode; PyYAML checks
 
 
 _LineLoader.add_constructor("!secret", _construct_secret)
@@ -145,6 +145,12 @@ def _line_for(path: tuple[str, ...], lines: Mapping[tuple[str, ...], int]) -> in
         if path[:end] in lines:
             return lines[path[:end]]
     return 1
+
+
+def _problem_line(problem: str) -> int:
+    """The LINE of a `FILE:LINE: ...` problem, for sorting; 0 when it has none."""
+    match = re.match(r"^.*?:(\d+):", problem)
+    return int(match.group(1)) if match else 0
 
 
 def _known_fields(path: tuple[str, ...]) -> list[str]:
@@ -328,7 +334,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Mapping[
         config = None
 
     if problems:
-        problems.sort(key=lambda p: int(re.match(r"^.*?:(\d+):", p).group(1)) if re.match(r"^.*?:(\d+):", p) else 0)
+        problems.sort(key=_problem_line)
         raise ConfigError(problems)
     assert config is not None
     config = _resolve_paths(config, path.parent.resolve())

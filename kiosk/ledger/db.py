@@ -132,12 +132,12 @@ def _migration_1(conn: sqlite3.Connection) -> None:
     import sqlite_utils
 
     db = sqlite_utils.Database(conn)
-    db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
-    db["rules"].create(
+    db.table("meta").create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db.table("rules").create(
         {"version": int, "document": str, "applied_at": str}, pk="version", not_null={"document", "applied_at"}
     )
     # HQ's replica of each member as of snapshot `snapshot_version`.
-    db["members"].create(
+    db.table("members").create(
         {
             "member_id": str,
             "name": str,
@@ -153,14 +153,14 @@ def _migration_1(conn: sqlite3.Connection) -> None:
         not_null={"name", "balance_fen", "spend_fen", "growth_points", "snapshot_version"},
     )
     # HQ's point lots: `points` is what HQ says is left of the lot.
-    db["lots"].create(
+    db.table("lots").create(
         {"member_id": str, "lot_id": str, "points": int, "earned_at": str, "expires_at": str},
         pk=("member_id", "lot_id"),
         not_null={"points", "earned_at", "expires_at"},
         foreign_keys=[("member_id", "members", "member_id")],
     )
     # Local events HQ's snapshot does not include yet (they count on top of the snapshot).
-    db["local_events"].create(
+    db.table("local_events").create(
         {
             "event_id": str,
             "member_id": str,
@@ -177,22 +177,22 @@ def _migration_1(conn: sqlite3.Connection) -> None:
         not_null={"member_id", "kind", "points", "created_at", "offline"},
     )
     # FIFO allocation of a local event's points to HQ lots; lot_id NULL = not coverable (deficit).
-    db["spends"].create(
+    db.table("spends").create(
         {"event_id": str, "member_id": str, "lot_id": str, "points": int},
         not_null={"event_id", "member_id", "points"},
         foreign_keys=[("event_id", "local_events", "event_id")],
     )
-    db["cards"].create(
+    db.table("cards").create(
         {"uid": bytes, "member_id": str, "issue_no": int, "status": str, "last_counter": int, "updated_at": str},
         pk="uid",
         not_null={"member_id", "issue_no", "status", "last_counter"},
     )
-    db["denylist"].create(
+    db.table("denylist").create(
         {"uid": bytes, "reason": str, "source": str, "added_at": str},
         pk="uid",
         not_null={"reason", "source"},
     )
-    db["intents"].create(
+    db.table("intents").create(
         {
             "intent_id": str,
             "member_id": str,
@@ -210,7 +210,7 @@ def _migration_1(conn: sqlite3.Connection) -> None:
         pk="intent_id",
         not_null={"member_id", "reward_id", "online", "state", "cost_points", "created_at"},
     )
-    db["vouchers"].create(
+    db.table("vouchers").create(
         {
             "voucher_id": str,
             "serial": int,
@@ -232,7 +232,7 @@ def _migration_1(conn: sqlite3.Connection) -> None:
         pk="voucher_id",
         not_null={"serial", "member_id", "reward_id", "code", "short_code", "issued_at", "expires_at", "state"},
     )
-    db["outbox"].create(
+    db.table("outbox").create(
         {"seq": int, "event_id": str, "type": str, "payload": str, "created_at": str, "offline": int},
         pk="seq",
         not_null={"event_id", "type", "payload", "created_at", "offline"},

@@ -50,6 +50,7 @@ def append(
         " ?, ?, ?, ?, ?)",
         (_SEQ_KEY, event_id, type, json.dumps(body, ensure_ascii=False, sort_keys=True), ts(created_at), int(offline)),
     ).lastrowid
+    assert seq is not None  # sqlite3 sets lastrowid on every INSERT that succeeded
     return OutboxEvent(seq=seq, event_id=event_id, type=type, payload=body, created_at=created_at, offline=offline)
 
 

@@ -75,11 +75,17 @@ class PendingRedemption:
 
 
 class Context(Protocol):
-    conn: sqlite3.Connection
-    device_id: str
-    tz: dt.tzinfo
-    voucher_signer: Signer
-    offline_limits: OfflineLimits
+    # Read-only: redemption only reads them, and a Ledger may hold narrower types (a ZoneInfo, its signer).
+    @property
+    def conn(self) -> sqlite3.Connection: ...
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def tz(self) -> dt.tzinfo: ...
+    @property
+    def voucher_signer(self) -> Signer: ...
+    @property
+    def offline_limits(self) -> OfflineLimits: ...
 
 
 def _intent_row(conn: sqlite3.Connection, intent_id: str) -> tuple | None:
@@ -371,7 +377,7 @@ def _issue(
             *prepared,
         ),
     )
-    if card_uid is not None:
+    if card_uid is not None and counter is not None:  # a card's intent always has its counter
         cards.record_counter(conn, card_uid, counter, now)
     return VoucherView(
         voucher_id=vid,

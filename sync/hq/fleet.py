@@ -84,7 +84,7 @@ def collect_fleet(settings: ConnectionSettings, topics: HqTopics, wait_s: float 
 
 def format_table(rows: list[FleetRow]) -> str:
     header = ("DEVICE", "STORE", "STATE", "SINCE", "RULES", "DENY", "MEMBERS", "OUTBOX", "UPTIME")
-    lines = [header]
+    lines: list[tuple[str, ...]] = [header]
     for r in rows:
         lines.append(
             (

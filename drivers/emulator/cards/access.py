@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 Bits = tuple[int, int, int]
+#: (C1, C2, C3) of a sector's blocks 0..3; block 3 is the trailer.
+Conditions = tuple[Bits, Bits, Bits, Bits]
 A = frozenset("A")
 B = frozenset("B")
 AB = frozenset("AB")
@@ -59,16 +61,20 @@ TRAILER_RULES: dict[Bits, TrailerRule] = {
 TRANSPORT_ACCESS = bytes((0xFF, 0x07, 0x80))
 
 
-def decode(access: bytes) -> tuple[Bits, Bits, Bits, Bits] | None:
+def decode(access: bytes) -> Conditions | None:
     """(C1, C2, C3) for blocks 0..3 of the sector, or None if the inverted copies disagree."""
     b6, b7, b8 = access[0], access[1], access[2]
     c1, c2, c3 = b7 >> 4, b8 & 0x0F, b8 >> 4
     if (b6 & 0x0F) != (~c1 & 0x0F) or (b6 >> 4) != (~c2 & 0x0F) or (b7 & 0x0F) != (~c3 & 0x0F):
         return None
-    return tuple(((c1 >> i) & 1, (c2 >> i) & 1, (c3 >> i) & 1) for i in range(4))  # type: ignore[return-value]
+
+    def bits(i: int) -> Bits:
+        return (c1 >> i) & 1, (c2 >> i) & 1, (c3 >> i) & 1
+
+    return bits(0), bits(1), bits(2), bits(3)
 
 
-def encode(blocks: tuple[Bits, Bits, Bits, Bits]) -> bytes:
+def encode(blocks: Conditions) -> bytes:
     """Access bytes 6..8 for the given (C1, C2, C3) of blocks 0..3."""
     c1 = sum(bits[0] << i for i, bits in enumerate(blocks))
     c2 = sum(bits[1] << i for i, bits in enumerate(blocks))

@@ -29,7 +29,7 @@ class AuthOutcome(enum.Enum):
     OK = "ok"
 
 
-def parse_value(block: bytes) -> tuple[int, int] | None:
+def parse_value(block: bytes | bytearray) -> tuple[int, int] | None:
     """(value, address byte) of a well-formed value block, else None."""
     if block[0:4] != block[8:12] or any(block[i] ^ block[i + 4] != 0xFF for i in range(4)):
         return None
@@ -125,7 +125,7 @@ class MifareClassic1K(Iso14443Card):
     # --- commands ----------------------------------------------------------------------------
     def command(self, frame: Frame) -> Reply | None:
         if self._pending is not None:
-            return self._second_part(frame)
+            return self._second_part(frame, self._pending)
         data = frame.data
         if frame.nbits != 32 or not check_crc(data):
             return self._nak(NAK_TRANSMISSION)
@@ -162,8 +162,8 @@ class MifareClassic1K(Iso14443Card):
             return Reply.nibble(ACK, self._eeprom_s())
         return self._nak(NAK_INVALID)
 
-    def _second_part(self, frame: Frame) -> Reply | None:
-        cmd, block = self._pending  # type: ignore[misc]
+    def _second_part(self, frame: Frame, pending: tuple[int, int]) -> Reply | None:
+        cmd, block = pending
         self._pending = None
         data = frame.data
         if cmd == -1:
@@ -176,7 +176,10 @@ class MifareClassic1K(Iso14443Card):
             return Reply.nibble(ACK, self._eeprom_s())
         if frame.nbits != 6 * 8 or not check_crc(data):
             return self._nak(NAK_TRANSMISSION)
-        value, address = parse_value(self._blocks[block])  # type: ignore[misc]
+        parsed = parse_value(self._blocks[block])
+        # Part 1 accepted the command only for a well-formed value block, and no frame came between.
+        assert parsed is not None
+        value, address = parsed
         operand = int.from_bytes(data[:4], "little", signed=True)
         if cmd == INCREMENT:
             value += operand
@@ -197,11 +200,13 @@ class MifareClassic1K(Iso14443Card):
     timing_eeprom_s = 0.0045  # set by the field from its timing model
 
     # --- access rights --------------------------------------------------------------------------
-    def _conditions(self, sector: int):
+    def _conditions(self, sector: int) -> access.Conditions | None:
         return access.decode(bytes(self._blocks[sector * 4 + 3][6:9]))
 
-    def _key_usable(self) -> tuple[int, str, tuple] | None:
-        sector, key_type = self._auth  # type: ignore[misc]
+    def _key_usable(self) -> tuple[int, str, access.Conditions] | None:
+        if self._auth is None:
+            return None  # not authenticated: no key at all
+        sector, key_type = self._auth
         conditions = self._conditions(sector)
         if conditions is None:
             return None  # inconsistent access bits block the whole sector
@@ -233,7 +238,9 @@ class MifareClassic1K(Iso14443Card):
     def _read_view(self, block: int) -> bytes:
         data = bytearray(self._blocks[block])
         if block % 4 == 3:
-            _, key_type, conditions = self._key_usable()  # type: ignore[misc]
+            usable = self._key_usable()
+            assert usable is not None  # only called once _may() has granted the read
+            _, key_type, conditions = usable
             data[0:6] = bytes(6)  # key A is never readable
             if key_type not in access.TRAILER_RULES[conditions[3]].key_b_read:
                 data[10:16] = bytes(6)
@@ -244,7 +251,9 @@ class MifareClassic1K(Iso14443Card):
             self._blocks[block][:] = data
             return
         # A trailer write changes only the parts the authenticated key may write.
-        _, key_type, conditions = self._key_usable()  # type: ignore[misc]
+        usable = self._key_usable()
+        assert usable is not None  # only called once _may_write() has granted the write
+        _, key_type, conditions = usable
         rule = access.TRAILER_RULES[conditions[3]]
         stored = self._blocks[block]
         if key_type in rule.key_a_write:
