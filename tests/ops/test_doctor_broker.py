@@ -22,6 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from app.doctor import exit_status
 from app.doctor.probes import BrokerProbeError, BrokerTarget, probe_broker
+from tests.sync.broker import free_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -29,12 +30,6 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto not installed"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Broker:

@@ -10,7 +10,9 @@ with a hung broker or a network that silently drops packets; only keepalive can 
 from __future__ import annotations
 
 import getpass
+import itertools
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,8 +21,38 @@ from pathlib import Path
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 
+# Under pytest-xdist every worker takes its ports from a block of its own, below the kernel's
+# ephemeral range (32768 and up by default, where bind(0) and outgoing connections take theirs).
+# A port is only free until the broker binds it, and a broker killed and restarted keeps its port
+# free in between: with bind(0) another worker could be handed that port meanwhile.
+_WORKER_PORT_BASE = 10000
+_WORKER_PORT_BLOCK = 200
+_worker_offsets = itertools.count(random.randrange(_WORKER_PORT_BLOCK))
+
+
+def _worker_index() -> int | None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ...
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else None
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
 
 def free_port() -> int:
+    """A loopback TCP port nobody listens on (and, under xdist, one no other worker hands out)."""
+    index = _worker_index()
+    if index is not None and _WORKER_PORT_BASE + (index + 1) * _WORKER_PORT_BLOCK <= 32768:
+        first = _WORKER_PORT_BASE + index * _WORKER_PORT_BLOCK
+        for _ in range(_WORKER_PORT_BLOCK):
+            port = first + next(_worker_offsets) % _WORKER_PORT_BLOCK
+            if _bindable(port):
+                return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
