@@ -6,8 +6,9 @@
 #   tools/install-pi.sh --root DIR        # place files under DIR only, skip system commands
 #                                         # (how CI checks the file-placing half without root)
 #
-# Safe to re-run: existing config.yaml, kiosk.env and keys are kept; the user, groups and unit are
-# brought to the wanted state; the code and the venv are refreshed. See docs/operations.md.
+# Safe to re-run: existing config.yaml, kiosk.env and keys are kept; the user, groups, unit and
+# console lockdown are brought to the wanted state; the code and the venv are refreshed.
+# See docs/operations.md.
 
 set -euo pipefail
 
@@ -21,7 +22,21 @@ STATE_DIR=/var/lib/kiosk
 UNIT_DIR=/etc/systemd/system
 BOOT_CONFIG=/boot/firmware/config.txt
 SERVICE_USER=kiosk
-SERVICE_GROUPS=(spi gpio video render input dialout)
+# The touch panel's event node is given to this group by the udev rule below; the kiosk is not in
+# `input`, so it cannot read a keyboard (or any other input device).
+TOUCH_GROUP=kiosk-touch
+SERVICE_GROUPS=(spi gpio video render "$TOUCH_GROUP" dialout)
+# Console lockdown (docs/operations.md, "Keyboards and the console"): units masked (linked to
+# /dev/null) so no login prompt and no Ctrl+Alt+Del reboot can be reached from a keyboard, and
+# files placed from systemd/lockdown/ (source:destination).
+MASKED_UNITS=(getty@.service autovt@.service ctrl-alt-del.target)
+MASK_LIST="$PREFIX/masked-units"  # the masks this installer made, for uninstall-pi.sh
+LOCKDOWN_FILES=(
+  logind.conf:/etc/systemd/logind.conf.d/kiosk-lockdown.conf
+  system.conf:/etc/systemd/system.conf.d/kiosk-lockdown.conf
+  sysctl.conf:/etc/sysctl.d/90-kiosk-lockdown.conf
+  input.rules:/etc/udev/rules.d/70-kiosk-input.rules
+)
 APT_PACKAGES=(
   python3-venv python3-dev build-essential  # the venv; spidev and RPi.GPIO build from source
   libsdl2-2.0-0 libdrm2 libgbm1 libegl1 libgles2  # SDL on KMS/DRM without a desktop
@@ -32,7 +47,7 @@ APT_PACKAGES=(
 SPI_LINE="dtparam=spi=on"
 
 usage() {
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
   cat <<EOF
 Options:
   --dry-run          print the plan, change nothing
@@ -81,6 +96,16 @@ sys() {
   fi
 }
 
+# place SRC DEST MODE: install SRC as $ROOT/DEST unless it is already there unchanged.
+place() {
+  if [ -f "$ROOT$2" ] && cmp -s "$1" "$ROOT$2"; then
+    say "keep unchanged $2"
+  else
+    run install -d -m 0755 "$ROOT$(dirname "$2")"
+    run install -m "$3" "$1" "$ROOT$2"
+  fi
+}
+
 if [ "$DRY_RUN" -eq 0 ] && [ -z "$ROOT" ] && [ "$(id -u)" -ne 0 ]; then
   echo "run as root (sudo $0), or use --dry-run / --root DIR" >&2
   exit 2
@@ -112,9 +137,16 @@ else
   sys useradd --system --user-group --home-dir "$STATE_DIR" --no-create-home \
     --shell /usr/sbin/nologin --comment "membership-card kiosk" "$SERVICE_USER"
 fi
+if [ -n "$ROOT" ]; then
+  say "skip (--root): group $TOUCH_GROUP"
+elif getent group "$TOUCH_GROUP" >/dev/null 2>&1; then
+  say "keep group $TOUCH_GROUP"
+else
+  sys groupadd --system "$TOUCH_GROUP"
+fi
 for group in "${SERVICE_GROUPS[@]}"; do
   [ -n "$ROOT" ] && break
-  if ! getent group "$group" >/dev/null 2>&1; then
+  if [ "$group" != "$TOUCH_GROUP" ] && ! getent group "$group" >/dev/null 2>&1; then
     warn "group $group does not exist on this system; the unit's SupplementaryGroups= will fail without it"
   elif id -nG "$SERVICE_USER" 2>/dev/null | tr ' ' '\n' | grep -qx "$group"; then
     say "keep group $group"
@@ -122,6 +154,12 @@ for group in "${SERVICE_GROUPS[@]}"; do
     sys usermod -aG "$group" "$SERVICE_USER"
   fi
 done
+# Earlier versions of this installer put the user in `input`, which reads every keyboard. systemd
+# gives a User= service all of that user's groups from /etc/group, whatever SupplementaryGroups=
+# says, so the membership itself has to go.
+if [ -z "$ROOT" ] && id -nG "$SERVICE_USER" 2>/dev/null | tr ' ' '\n' | grep -qx input; then
+  sys gpasswd -d "$SERVICE_USER" input
+fi
 
 # --- 3. code and virtual environment --------------------------------------------------------
 say "== code in $PREFIX"
@@ -180,17 +218,51 @@ else
     $SPI_LINE"
 fi
 
-# --- 6. the service -------------------------------------------------------------------------
-say "== systemd unit"
+# --- 6. console lockdown --------------------------------------------------------------------
+# A keyboard plugged into the kiosk must not give a shell or a way off the kiosk screen.
+say "== console lockdown"
 run install -d -m 0755 "$ROOT$UNIT_DIR"
-if [ -f "$ROOT$UNIT_DIR/kiosk.service" ] && cmp -s "$SRC/systemd/kiosk.service" "$ROOT$UNIT_DIR/kiosk.service"; then
-  say "keep unchanged $UNIT_DIR/kiosk.service"
-else
-  run install -m 0644 "$SRC/systemd/kiosk.service" "$ROOT$UNIT_DIR/kiosk.service"
+masked=()
+if [ -f "$ROOT$MASK_LIST" ]; then mapfile -t masked <"$ROOT$MASK_LIST"; fi
+ours=()
+for unit in "${MASKED_UNITS[@]}"; do
+  link="$ROOT$UNIT_DIR/$unit"
+  if [ -L "$link" ] && [ "$(readlink "$link")" = /dev/null ]; then
+    if printf '%s\n' "${masked[@]}" | grep -qxF "$unit"; then
+      say "keep mask $unit"
+      ours+=("$unit")
+    else
+      say "keep mask $unit (made by someone else: uninstall leaves it)"
+    fi
+  elif [ -e "$link" ] || [ -L "$link" ]; then
+    warn "not masking $unit: $UNIT_DIR/$unit exists and is not a mask; move it away and re-run"
+  else
+    # What `systemctl mask` does; a plain link also works under --root.
+    run ln -s /dev/null "$link"
+    ours+=("$unit")
+  fi
+done
+if [ "${#ours[@]}" -eq 0 ]; then
+  if [ -e "$ROOT$MASK_LIST" ]; then run rm -f "$ROOT$MASK_LIST"; fi
+elif [ "$(printf '%s\n' "${ours[@]}")" != "$(cat "$ROOT$MASK_LIST" 2>/dev/null)" ]; then
+  say "+ write $MASK_LIST: ${ours[*]}"
+  if [ "$DRY_RUN" -eq 0 ]; then printf '%s\n' "${ours[@]}" >"$ROOT$MASK_LIST"; fi
 fi
+for entry in "${LOCKDOWN_FILES[@]}"; do
+  place "$SRC/systemd/lockdown/${entry%%:*}" "${entry#*:}" 0644
+done
+
+# --- 7. the service -------------------------------------------------------------------------
+say "== systemd unit"
+place "$SRC/systemd/kiosk.service" "$UNIT_DIR/kiosk.service" 0644
+# Re-reads units, the masks and system.conf.d (CtrlAltDelBurstAction=).
 sys systemctl daemon-reload
-# No login prompt on the touchscreen's console (technicians use SSH; uninstall re-enables it).
-sys systemctl disable getty@tty1.service
+sys systemctl restart systemd-sysctl.service
+# The touch panel to kiosk-touch and keyboards switched off now, not only after a reboot. The last
+# step that needs a keyboard at this console: carry on over SSH.
+sys udevadm control --reload
+sys udevadm trigger --subsystem-match=input --action=change
+sys udevadm settle
 sys systemctl enable kiosk.service
 if [ "$START" -eq 1 ]; then
   sys systemctl restart kiosk.service
@@ -199,6 +271,7 @@ else
 fi
 
 say "== done"
+say "reboot once to finish the console lockdown (logind's NAutoVTs=/ReserveVT=, login prompts already running)"
 say "check the device:  sudo $VENV/bin/kiosk doctor --config $CONF_DIR/config.yaml"
 say "follow the logs:   journalctl -u kiosk -f"
 if [ "${#WARNINGS[@]}" -gt 0 ]; then

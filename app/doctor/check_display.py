@@ -50,7 +50,8 @@ def check_display(ctx: DoctorContext) -> list[CheckResult]:
             CheckResult.failed(
                 "touchscreen",
                 f"user {ctx.who} cannot read {ctx.dev_root / 'input'}/event*",
-                f"sudo usermod -aG input {ctx.who}",
+                f"add {ctx.who} to group kiosk-touch (sudo usermod -aG kiosk-touch {ctx.who}) and check that udev "
+                "classifies the panel as a touchscreen: udevadm info /dev/input/eventN | grep ID_INPUT_TOUCHSCREEN",
                 severity,
             )
         )
