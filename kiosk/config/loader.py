@@ -212,6 +212,23 @@ def _message(error: Mapping[str, Any]) -> str:
     return str(error["msg"])
 
 
+class _Withheld:
+    """Stands in for a secret's value in a problem message: the message says what is wrong, never the value."""
+
+    def __repr__(self) -> str:
+        return "a secret value, not shown"
+
+
+_WITHHELD = _Withheld()
+
+
+def _secret_message(error: Mapping[str, Any]) -> str:
+    """`_message` for a secret: the kind of problem, never the value (a validator's own words may quote it)."""
+    if error["type"] == "value_error":
+        return "is not acceptable (a secret: its value is not shown)"
+    return _message({**error, "input": _WITHHELD})
+
+
 def _resolve_secrets(
     data: Any,
     secrets: Mapping[str, Any] | None,
@@ -220,10 +237,11 @@ def _resolve_secrets(
     path: tuple[str, ...],
     lines: Mapping[tuple[str, ...], int],
     file: str,
+    secret_paths: set[tuple[str, ...]],
 ) -> Any:
     if isinstance(data, dict):
         return {
-            k: _resolve_secrets(v, secrets, secrets_path, problems, path + (str(k),), lines, file)
+            k: _resolve_secrets(v, secrets, secrets_path, problems, path + (str(k),), lines, file, secret_paths)
             for k, v in data.items()
         }
     if isinstance(data, _SecretTag):
@@ -234,6 +252,7 @@ def _resolve_secrets(
         if data.name not in secrets:
             problems.append(f"{where}: {note}secret {data.name!r} not found in {secrets_path}")
             return None
+        secret_paths.add(path)
         return secrets[data.name]
     return data
 
@@ -316,7 +335,10 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Mapping[
             secrets = loaded if isinstance(loaded, dict) else None
             if secrets is None:
                 problems.append(f"{secrets_path}:1: (file): must be a mapping of NAME: value")
-    data = _resolve_secrets(data, secrets, secrets_path, problems, (), lines, file)
+    # Values that must never appear in a message: the SecretStr fields, whatever came from
+    # secrets.yaml or the environment (filled in below).
+    secret_paths: set[tuple[str, ...]] = set(SECRET_ENV_OVERRIDES.values())
+    data = _resolve_secrets(data, secrets, secrets_path, problems, (), lines, file, secret_paths)
 
     for variable, (section, key) in SECRET_ENV_OVERRIDES.items():
         if environ.get(variable):
@@ -330,7 +352,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Mapping[
         for error in exc.errors(include_url=False):
             loc = tuple(str(p) for p in error["loc"])
             where, note = _where(file, _line_for(loc, lines), loc)
-            problems.append(f"{where}: {note}{_message(error)}")
+            secret = any(loc[: len(s)] == s for s in secret_paths)
+            problems.append(f"{where}: {note}{_secret_message(error) if secret else _message(error)}")
         config = None
 
     if problems:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,3 +187,48 @@ def test_every_setting_is_documented_in_the_config_reference():
         assert f"## {section_name}" in reference
         for key in section.annotation.model_fields:
             assert f"`{key}`" in reference, f"{section_name}.{key} missing from docs/config.md"
+
+
+def test_a_badly_typed_secret_is_reported_without_its_value(tmp_path):
+    # An unquoted all-digit password is an int to YAML: the problem is reported, the digits are not.
+    write(tmp_path, "mqtt_password: 20240917314159\n", "secrets.yaml")
+    path = write(tmp_path, MINIMAL + "hq:\n  host: broker\n  password: !secret mqtt_password\n")
+    (problem,) = problems_of(path)
+    assert "hq.password" in problem and "must be text" in problem
+    assert "20240917314159" not in problem and "2024" not in problem
+
+
+def test_a_badly_typed_password_in_config_yaml_is_reported_without_its_value(tmp_path):
+    path = write(tmp_path, MINIMAL + "hq:\n  host: broker\n  password: 8675309123\n")
+    (problem,) = problems_of(path)
+    assert "must be text" in problem and "8675309123" not in problem
+
+
+def test_a_badly_typed_username_is_reported_without_its_value(tmp_path):
+    path = write(tmp_path, MINIMAL + "hq:\n  host: broker\n  username: 5551234567\n")
+    (problem,) = problems_of(path)
+    assert "hq.username" in problem and "5551234567" not in problem
+
+
+def test_other_values_are_still_quoted_in_problems(tmp_path):
+    path = write(tmp_path, MINIMAL + "display:\n  width: wide\n")
+    (problem,) = problems_of(path)
+    assert "'wide'" in problem
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("command", [["check-config"], ["doctor", "--json"], ["voucher", "verify", "AAAA"]])
+def test_no_cli_command_echoes_a_badly_typed_secret(tmp_path, command):
+    write(tmp_path, "mqtt_password: 20240917314159\n", "secrets.yaml")
+    path = write(tmp_path, MINIMAL + "hq:\n  host: broker\n  password: !secret mqtt_password\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "--config", str(path), *command],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYGAME_HIDE_SUPPORT_PROMPT": "1"},
+        timeout=60,
+    )
+    assert result.returncode in (1, 2)  # doctor reports a failed config check as 1, the others exit 2
+    assert "hq.password" in result.stdout + result.stderr
+    assert "20240917314159" not in result.stdout + result.stderr
