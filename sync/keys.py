@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -54,5 +55,34 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return key
 
 
+_PEM_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
+
+
+def load_public_key_file(path: Path) -> list[Ed25519PublicKey]:
+    """Every Ed25519 public key in a PEM file, in file order.
+
+    HQ rotates its signing key with an overlap: for a while the file holds the current key and the
+    next (or the previous) one, and a document signed by any of them verifies (docs/mqtt.md).
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SigningKeyError(f"{path}: cannot load public key: {exc.strerror or exc}") from None
+    blocks = _PEM_BLOCK.findall(data)
+    if not blocks:
+        raise SigningKeyError(f"{path}: no PEM public key in the file")
+    keys = []
+    for number, block in enumerate(blocks, start=1):
+        try:
+            key = serialization.load_pem_public_key(block)
+        except ValueError as exc:
+            raise SigningKeyError(f"{path}: key {number} cannot be loaded: {exc}") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise SigningKeyError(f"{path}: key {number} is not an Ed25519 public key")
+        keys.append(key)
+    return keys
+
+
 def load_public_keys(paths: list[Path]) -> list[Ed25519PublicKey]:
-    return [load_public_key(p) for p in paths]
+    """Every key of every file: the trusted set a kiosk verifies HQ's documents with."""
+    return [key for path in paths for key in load_public_key_file(path)]
