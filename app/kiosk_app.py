@@ -27,7 +27,10 @@ from kiosk.store_clock import StoreClock
 from kiosk.ui_state import Notice, UiState, screen_name
 
 if TYPE_CHECKING:  # loaded only when used: the emulator in simulation, paho with an HQ configured
+    import pygame
+
     from app.simulation import SimulatedCards
+    from screens.ui import KioskUI
     from sync.link import HqLink
 
 _LOG = logging.getLogger(__name__)
@@ -79,6 +82,22 @@ class KioskApp:
         elif isinstance(event, ReaderHealthChanged):
             if event.state in ("ok", "failed"):
                 self.session.reader_health(event.state == "ok", event.last_error or "")
+
+    def kiosk_ui(self, surface: pygame.Surface) -> KioskUI:
+        """The screens on `surface`, set up from config.display (the window, the panel or the scenario)."""
+        from screens.fonts import find_cjk_font
+        from screens.ui import KioskUI
+
+        display = self.config.display
+        return KioskUI(
+            surface,
+            locale=display.locale,
+            tz=self.config.device.tz,
+            font_path=find_cjk_font(display.font or None),
+            clock=self.clock.now,
+            rotation=display.rotation,
+            px_per_mm=display.px_per_mm,
+        )
 
     # --- periodic work --------------------------------------------------------------------
 

@@ -67,23 +67,13 @@ def _run_interactive(app: KioskApp) -> int:
 
     from app.sim_keys import SimulationKeys
     from screens.display import open_display
-    from screens.fonts import find_cjk_font
     from screens.loop import UiLoop
-    from screens.ui import KioskUI
 
     config = app.config
     display = config.display
     surface = open_display(fullscreen=display.fullscreen, size=(display.width, display.height))
     pygame.display.set_caption(f"{config.device.display_name} - kiosk")
-    ui = KioskUI(
-        surface,
-        locale=display.locale,
-        tz=config.device.tz,
-        font_path=find_cjk_font(display.font or None),
-        clock=app.clock.now,
-        rotation=display.rotation,
-        px_per_mm=display.px_per_mm,
-    )
+    ui = app.kiosk_ui(surface)
     ui.show(app.session.state)
     notifier = Notifier.from_environ()
     watchdog = MainLoopWatchdog.from_environ(notifier)

@@ -163,26 +163,13 @@ class Scenario:
 
 def run_scenario(app: Any, out_dir: Path) -> int:
     """Play the scenario headless and write its PNGs to `out_dir`; 0 on success, 1 on failure."""
-    from screens.fonts import find_cjk_font
-    from screens.ui import KioskUI
 
     config = app.config
     display = config.display
     pygame.display.init()
     pygame.font.init()
-    width, height = display.width, display.height
-    if display.rotation in (90, 270):
-        width, height = height, width
     surface = pygame.display.set_mode((display.width, display.height))
-    ui = KioskUI(
-        surface,
-        locale=display.locale,
-        tz=config.device.tz,
-        font_path=find_cjk_font(display.font or None),
-        clock=app.clock.now,
-        rotation=display.rotation,
-        px_per_mm=display.px_per_mm,
-    )
+    ui = app.kiosk_ui(surface)
     out_dir.mkdir(parents=True, exist_ok=True)
     scenario = Scenario(app, ui, out_dir)
     app.reader_thread.start()

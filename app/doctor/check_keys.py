@@ -6,28 +6,17 @@ import stat
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.doctor.core import CheckResult, DoctorContext
 from kiosk.cards.errors import MasterKeyFileError
 from kiosk.cards.keyfile import load_master_keys
-
-_PEM_BLOCK = "-----BEGIN PUBLIC KEY-----"
+from sync.keys import load_public_key_file
 
 
 def _hq_public_key(path: Path) -> str:
-    text = path.read_text(encoding="ascii", errors="replace")
-    blocks = [_PEM_BLOCK + part for part in text.split(_PEM_BLOCK)[1:]]
-    if not blocks:
-        raise ValueError("no PEM public key in the file")
-    for block in blocks:
-        key = serialization.load_pem_public_key(block.encode())
-        if not isinstance(key, Ed25519PublicKey):
-            raise ValueError(f"a key in the file is {type(key).__name__}, not Ed25519")
-    return f"{len(blocks)} Ed25519 public key(s)"
+    # The same loader the kiosk trusts its HQ keys with, so doctor and kiosk agree on the file.
+    return f"{len(load_public_key_file(path))} Ed25519 public key(s)"
 
 
 def _voucher_key(path: Path) -> str:
