@@ -106,6 +106,7 @@ def drain(folder: Path, port: int, count: int, name: str) -> tuple[float, int]:
 
     from kiosk.ledger import Ledger, OfflineLimits
     from sync.hq.store import HqStore
+    from sync.keys import generate_keypair, load_private_key
     from sync.link import HqLink
 
     clock = Clock()
@@ -121,9 +122,20 @@ def drain(folder: Path, port: int, count: int, name: str) -> tuple[float, int]:
         )
 
     ledger = open_ledger()
+    hq_key = folder / name / "hq_signing.key"
+    generate_keypair(hq_key, folder / name / "hq_signing.pub", overwrite=True)
     # HQ runs in its own process, as it would on its own machine (and off this one's GIL).
     hq = subprocess.Popen(
-        [sys.executable, "-m", "bench.outbox", "--listener", str(folder / name / "hq.sqlite"), str(port), f"hq-{name}"],
+        [
+            sys.executable,
+            "-m",
+            "bench.outbox",
+            "--listener",
+            str(folder / name / "hq.sqlite"),
+            str(port),
+            f"hq-{name}",
+            str(hq_key),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -139,7 +151,7 @@ def drain(folder: Path, port: int, count: int, name: str) -> tuple[float, int]:
         password=None,
         keepalive_s=30,
         topic_prefix=PREFIX,
-        hq_public_keys=[Ed25519PrivateKey.generate().public_key()],
+        hq_public_keys=[load_private_key(hq_key).public_key()],  # acks are signed by HQ
         ledger=ledger,
         telemetry_source=dict,
         clock=clock,
@@ -166,10 +178,18 @@ def drain(folder: Path, port: int, count: int, name: str) -> tuple[float, int]:
     return elapsed, stored
 
 
-def run_listener(db: str, port: str, client_id: str) -> int:
+def run_listener(db: str, port: str, client_id: str, key_path: str) -> int:
     from sync.hq.listener import HqListener
+    from sync.keys import load_private_key
 
-    listener = HqListener(store_path=Path(db), prefix=PREFIX, host="127.0.0.1", port=int(port), client_id=client_id)
+    listener = HqListener(
+        store_path=Path(db),
+        signing_key=load_private_key(Path(key_path)),
+        prefix=PREFIX,
+        host="127.0.0.1",
+        port=int(port),
+        client_id=client_id,
+    )
     listener.start()
     if not listener.wait_connected(10):
         return 1
@@ -181,7 +201,7 @@ def run_listener(db: str, port: str, client_id: str) -> int:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--listener"]:
-        return run_listener(*argv[1:4])
+        return run_listener(*argv[1:5])
     quick = "--quick" in argv
     count = 5_000 if quick else 20_000
     backlog = 100_000

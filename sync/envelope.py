@@ -7,21 +7,18 @@ need the kiosk's state and live in `sync.inbound`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sync.canonical import canonical_bytes
 from sync.errors import PayloadError, PushRejected, TopicError
 from sync.schemas import SCHEMA_VERSION, iso, parse_object, parse_time, require, require_positive
+from sync.signing import TrustedKeys, key_id, sign_object
 from sync.topics import Scope
 
 #: Domain separation: a signature made for something else can never verify as a push.
@@ -29,13 +26,7 @@ SIGNING_CONTEXT = b"kiosk-hq-push/v1\n"
 DOCUMENT_TYPES = ("rules", "members", "members_update", "denylist", "denylist_delta")
 
 
-def key_id(public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def signing_input(unsigned: dict[str, Any]) -> bytes:
-    return SIGNING_CONTEXT + canonical_bytes(unsigned)
+__all__ = ["DOCUMENT_TYPES", "EnvelopeVerifier", "VerifiedPush", "key_id", "parse_scope", "sign_envelope"]
 
 
 def sign_envelope(
@@ -60,11 +51,9 @@ def sign_envelope(
         "version": version,
         "issued_at": iso(issued_at),
         "not_after": iso(not_after),
-        "key_id": key_id(private_key.public_key()),
         "payload": payload,
     }
-    signature = private_key.sign(signing_input(unsigned))
-    return {**unsigned, "sig": base64.b64encode(signature).decode("ascii")}
+    return sign_object(private_key, SIGNING_CONTEXT, unsigned)
 
 
 @dataclass(frozen=True)
@@ -80,7 +69,7 @@ class VerifiedPush:
     digest: str  # SHA-256 of the canonical payload: tells "same version, other content" apart
 
 
-def _parse_scope(value: Any) -> Scope:
+def parse_scope(value: Any) -> Scope:
     if not isinstance(value, dict):
         raise PayloadError("scope must be an object")
     try:
@@ -113,10 +102,35 @@ class EnvelopeVerifier:
     def __init__(
         self, public_keys: Iterable[Ed25519PublicKey], *, device_id: str, store_id: str, skew_s: float = 300.0
     ) -> None:
-        self._keys = {key_id(key): key for key in public_keys}
+        self._keys = TrustedKeys(public_keys)
         self._device_id = device_id
         self._store_id = store_id
         self._skew = dt.timedelta(seconds=skew_s)
+
+    @property
+    def keys(self) -> TrustedKeys:
+        return self._keys
+
+    @property
+    def skew(self) -> dt.timedelta:
+        return self._skew
+
+    def check_scope(self, scope: Scope, topic_scope: Scope) -> None:
+        """The signed scope must be the topic's, and name this kiosk's store or device."""
+        if scope != topic_scope:
+            raise PushRejected(
+                "wrong_scope", f"envelope scope {scope.topic_part!r} arrived on {topic_scope.topic_part!r}"
+            )
+        if scope.kind == "store" and scope.id != self._store_id:
+            raise PushRejected("wrong_scope", f"for store {scope.id}, this is {self._store_id}")
+        if scope.kind == "device" and scope.id != self._device_id:
+            raise PushRejected("wrong_scope", f"for device {scope.id}, this is {self._device_id}")
+
+    def check_time(self, issued_at: dt.datetime, not_after: dt.datetime, now: dt.datetime) -> None:
+        if issued_at > now + self._skew:
+            raise PushRejected("not_yet_valid", f"issued_at {iso(issued_at)} is in the future")
+        if not_after < now - self._skew:
+            raise PushRejected("expired", f"not_after {iso(not_after)} has passed")
 
     def verify(self, raw: bytes, *, expected_type: str, topic_scope: Scope, now: dt.datetime) -> VerifiedPush:
         try:
@@ -129,35 +143,16 @@ class EnvelopeVerifier:
         if "sig" not in obj or "key_id" not in obj:
             raise PushRejected("unsigned", "envelope has no sig/key_id")
         try:
-            scope = _parse_scope(obj.get("scope"))
+            scope = parse_scope(obj.get("scope"))
             version = require_positive(obj, "version")
             issued_at = parse_time(obj.get("issued_at"), "issued_at")
             not_after = parse_time(obj.get("not_after"), "not_after")
             payload = require(obj, "payload", dict)
-            kid = require(obj, "key_id", str)
-            signature = base64.b64decode(require(obj, "sig", str), validate=True)
-        except (PayloadError, binascii.Error) as exc:
+        except PayloadError as exc:
             raise PushRejected("malformed", str(exc)) from None
-        key = self._keys.get(kid)
-        if key is None:
-            raise PushRejected("unknown_key", f"key_id {kid!r} is not a configured HQ key")
-        unsigned = {k: v for k, v in obj.items() if k != "sig"}
-        try:
-            key.verify(signature, signing_input(unsigned))
-        except (InvalidSignature, ValueError):
-            raise PushRejected("bad_signature", f"signature does not verify with key {kid}") from None
-        if scope != topic_scope:
-            raise PushRejected(
-                "wrong_scope", f"envelope scope {scope.topic_part!r} arrived on {topic_scope.topic_part!r}"
-            )
-        if scope.kind == "store" and scope.id != self._store_id:
-            raise PushRejected("wrong_scope", f"for store {scope.id}, this is {self._store_id}")
-        if scope.kind == "device" and scope.id != self._device_id:
-            raise PushRejected("wrong_scope", f"for device {scope.id}, this is {self._device_id}")
-        if issued_at > now + self._skew:
-            raise PushRejected("not_yet_valid", f"issued_at {iso(issued_at)} is in the future")
-        if not_after < now - self._skew:
-            raise PushRejected("expired", f"not_after {iso(not_after)} has passed")
+        self._keys.check(SIGNING_CONTEXT, obj)
+        self.check_scope(scope, topic_scope)
+        self.check_time(issued_at, not_after, now)
         try:
             _check_payload_shape(doc_type, payload)
         except PayloadError as exc:

@@ -10,8 +10,13 @@ app's instance then does not see the link's writes in its caches until it reload
 `start`, `stop`, `online` and `notify_outbox` are safe to call from any thread;
 `on_online_change` is called from the worker thread.
 
-`online` = connected to the broker and HQ acknowledging events (no ack timeout since the last
-ack, see `OutboxRelay.reaches_hq`): a broker that accepts events nobody acknowledges is not HQ.
+`online` = connected to the broker and HQ acknowledging events with acks whose signature verifies
+(no ack timeout since the last one, see `OutboxRelay.reaches_hq`): a broker that accepts events
+nobody acknowledges is not HQ, and neither is whoever can merely write HQ's topics.
+
+Inbound messages pass `sync.router.InboundGate` on paho's thread (size per kind, a bounded queue),
+then `InboundRouter` on the worker; the MQTT 5 CONNECT asks the broker for a Maximum Packet Size
+so that an oversized message is not even sent (docs/mqtt.md "Limits").
 """
 
 from __future__ import annotations
@@ -22,17 +27,19 @@ import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from sync.alerts import LinkCounters, SecurityEventSink, SecurityReporter, TakeoverWatch
+from sync.commands import VerifiedCommand
 from sync.envelope import EnvelopeVerifier
-from sync.errors import PayloadError, TopicError
-from sync.inbound import DEFAULT_MAX_PUSH_BYTES, PushHandler, PushOutcome
+from sync.inbound import DEFAULT_MAX_PUSH_BYTES, PushHandler
 from sync.mqtt_client import ConnectionSettings, Message, MqttClient, TlsSettings, Will
 from sync.ports import Clock, LedgerPort
 from sync.relay import OutboxRelay
-from sync.schemas import COMMANDS, PushAck, Status, dumps, parse_command, parse_event_ack, telemetry_json
+from sync.router import InboundGate, InboundRouter, Oversized
+from sync.schemas import PushAck, Status, dumps, telemetry_json
 from sync.state import VersionStore
 from sync.topics import KioskTopics
 
@@ -40,6 +47,16 @@ _LOG = logging.getLogger(__name__)
 
 _STOP = object()
 _NUDGE = object()
+#: Inbound messages queued for the worker and not yet handled, at most (see InboundGate).
+MAX_QUEUED_INBOUND = 2000
+#: Room for the queue's bodies beyond one largest message (documents up to max_push_bytes).
+QUEUE_HEADROOM_BYTES = 2 * 1024 * 1024
+#: MQTT 5 packet overhead allowed beyond the largest body: topic, properties, header.
+PACKET_OVERHEAD_BYTES = 16 * 1024
+
+
+class LinkLedger(LedgerPort, SecurityEventSink, Protocol):
+    """The ledger as the link uses it: outbox, documents and security events."""
 
 
 class HqLink:
@@ -56,8 +73,8 @@ class HqLink:
         keepalive_s: int,
         topic_prefix: str,
         hq_public_keys: Sequence[Ed25519PublicKey],
-        ledger_factory: Callable[[], LedgerPort] | None = None,
-        ledger: LedgerPort | None = None,
+        ledger_factory: Callable[[], LinkLedger] | None = None,
+        ledger: LinkLedger | None = None,
         telemetry_source: Callable[[], Mapping[str, Any]],
         clock: Clock,
         drain_rate_per_s: float | None,
@@ -89,6 +106,13 @@ class HqLink:
         self._window = window
         self._ack_timeout = ack_timeout_s
         self._max_push_bytes = max_push_bytes
+        self.counters = LinkCounters()
+        self._gate = InboundGate(
+            max_document_bytes=max_push_bytes,
+            counters=self.counters,
+            max_queued_bytes=max_push_bytes + QUEUE_HEADROOM_BYTES,
+            max_queued=MAX_QUEUED_INBOUND,
+        )
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._started_mono = clock.monotonic()
@@ -108,11 +132,12 @@ class HqLink:
                 reconnect_max_s=reconnect_max_s,
                 max_inflight=min(window, 1000),
                 prefer_v5=prefer_v5,
+                max_packet_bytes=self._gate.largest_message + PACKET_OVERHEAD_BYTES,
                 subscriptions=[(f, 1) for f in self._topics.subscriptions()],
             ),
             on_connect=lambda session_present: self._queue.put(("connected", session_present)),
             on_disconnect=lambda reason: self._queue.put(("disconnected", reason)),
-            on_message=lambda message: self._queue.put(message),
+            on_message=self._admit,
         )
         self._client.set_will(self._status_will())
 
@@ -143,6 +168,12 @@ class HqLink:
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
+
+    def _admit(self, message: Message) -> None:
+        """paho's thread: queue what the gate lets through, nothing else."""
+        item = self._gate.admit(message)
+        if item is not None:
+            self._queue.put(item)
 
     def notify_outbox(self) -> None:
         """The ledger wrote events: let the relay look at the outbox now rather than later."""
@@ -178,6 +209,7 @@ class HqLink:
                 clock=self._clock,
                 max_bytes=self._max_push_bytes,
             )
+            reporter = SecurityReporter(ledger, self._clock, self.counters)
             relay = OutboxRelay(
                 outbox=ledger,
                 publish=self._publish_event,
@@ -192,7 +224,7 @@ class HqLink:
             self._startup_error = exc
             self._ready.set()
             return
-        worker = _Worker(self, ledger, versions, handler, relay)
+        worker = _Worker(self, ledger, versions, handler, relay, reporter)
         self._ready.set()
         try:
             worker.loop()
@@ -223,7 +255,13 @@ class _Worker:
     """The body of the "hq-sync" thread; everything here runs on that one thread."""
 
     def __init__(
-        self, link: HqLink, ledger: LedgerPort, versions: VersionStore, handler: PushHandler, relay: OutboxRelay
+        self,
+        link: HqLink,
+        ledger: LinkLedger,
+        versions: VersionStore,
+        handler: PushHandler,
+        relay: OutboxRelay,
+        reporter: SecurityReporter,
     ) -> None:
         self.link = link
         self.ledger = ledger
@@ -232,10 +270,20 @@ class _Worker:
         self.client = link._client
         self.topics = link._topics
         self.clock = link._clock
+        self.takeovers = TakeoverWatch(link._clock, link.counters, reporter)
+        self.router = InboundRouter(
+            topics=link._topics,
+            verifier=link._verifier,
+            handler=handler,
+            versions=versions,
+            clock=link._clock,
+            counters=link.counters,
+            reporter=reporter,
+            answer=self._publish_push_ack,
+            on_command=self._apply_command,
+        )
         self.next_telemetry: float | None = None
         self.pump_at: float | None = None
-        # Acks that arrived in one burst are applied in one ledger transaction (one fsync).
-        self.pending_acks: list[str] = []
 
     def loop(self) -> None:
         self.client.start()
@@ -269,9 +317,10 @@ class _Worker:
         return max(0.0, min(deadlines) - now)
 
     def _tick(self) -> None:
-        if self.pending_acks:
-            ids, self.pending_acks = self.pending_acks, []
-            self.relay.acked(ids)
+        # Acks that arrived in one burst are applied together (the relay chunks the deletes).
+        acks = self.router.take_acks()
+        if acks:
+            self.relay.acked(acks)
         now = self.clock.monotonic()
         self.relay.check_timeout()
         self.link._set_online(self.relay.reaches_hq)
@@ -284,11 +333,13 @@ class _Worker:
         try:
             if job is _NUDGE:
                 return  # the pump after every batch of jobs does the work
-            if isinstance(job, Message):
-                self._on_message(job)
+            if isinstance(job, (Message, Oversized)):
+                self.link._gate.done(job)
+                self.router.route(job)
             elif isinstance(job, tuple) and job[0] == "connected":
                 self._on_connected()
             elif isinstance(job, tuple) and job[0] == "disconnected":
+                self.takeovers.disconnected(str(job[1]))
                 self.relay.disconnected()
                 self.next_telemetry = None
                 self.link._set_online(self.relay.reaches_hq)
@@ -296,6 +347,7 @@ class _Worker:
             _LOG.exception("sync worker failed on %r", job)
 
     def _on_connected(self) -> None:
+        self.takeovers.connected()
         self.client.publish(self.topics.status, dumps(self.link._status("online").to_json()), qos=1, retain=True)
         self.relay.connected()
         self.link._set_online(self.relay.reaches_hq)
@@ -320,57 +372,16 @@ class _Worker:
             free_disk_bytes=shutil.disk_usage(self.link._state_path.parent).free,
             connected_since=self.relay.connected_at,
             source=source,
+            link=self.link.counters.as_json(),
         )
         self.client.publish(self.topics.telemetry, dumps(body), qos=0, retain=True)
 
-    def _on_message(self, message: Message) -> None:
-        try:
-            inbound = self.topics.parse(message.topic)
-        except TopicError as exc:
-            self._push_ack(PushOutcome(None, None, "rejected", "unexpected_topic", str(exc)), message.topic)
-            return
-        if inbound.kind == "ack":
-            try:
-                ids = parse_event_ack(message.payload)
-            except PayloadError as exc:
-                _LOG.warning("malformed event ack ignored: %s", exc)
-                return
-            self.pending_acks.extend(ids)
-        elif inbound.kind == "cmd":
-            self._on_command(message)
-        elif not message.payload:
-            _LOG.debug("retained %s cleared on %s", inbound.doc_type, message.topic)
-        else:
-            assert inbound.doc_type is not None
-            outcome = self.handler.handle(inbound.doc_type, inbound.scope, message.payload)
-            self._push_ack(outcome, message.topic)
-
-    def _on_command(self, message: Message) -> None:
-        try:
-            command = parse_command(message.payload)
-        except PayloadError as exc:
-            self._push_ack(PushOutcome("command", None, "rejected", "malformed", str(exc)), message.topic)
-            return
-        if command.command not in COMMANDS:
-            self._push_ack(PushOutcome("command", None, "rejected", "unknown_command", command.command), message.topic)
-            return
-        _LOG.info("HQ command %s (%s)", command.command, command.id)
+    def _apply_command(self, command: VerifiedCommand) -> None:
         if command.command == "resync":
             self.relay.restart("resync command")
             self.client.resubscribe()
         elif command.command == "request_telemetry":
             self._publish_telemetry()
-        self._push_ack(PushOutcome("command", None, "applied", None, command.id), message.topic)
 
-    def _push_ack(self, outcome: PushOutcome, topic: str) -> None:
-        ack = PushAck(
-            self.topics.device_id,
-            outcome.doc_type,
-            outcome.version,
-            outcome.status,
-            outcome.reason,
-            outcome.detail,
-            topic,
-            self.clock.now(),
-        )
+    def _publish_push_ack(self, ack: PushAck) -> None:
         self.client.publish(self.topics.push_ack, dumps(ack.to_json()), qos=1)

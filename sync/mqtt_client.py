@@ -90,6 +90,8 @@ class ConnectionSettings:
     reconnect_max_s: float = 60.0
     max_inflight: int = 100
     prefer_v5: bool = True
+    #: MQTT 5 Maximum Packet Size asked of the broker: it then never sends a larger packet.
+    max_packet_bytes: int | None = None
     subscriptions: Sequence[tuple[str, int]] = field(default_factory=tuple)
 
 
@@ -236,6 +238,8 @@ class MqttClient:
         if self._v5:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = s.session_expiry_s if s.persistent_session else 0
+            if s.max_packet_bytes is not None:
+                props.MaximumPacketSize = s.max_packet_bytes
             client.connect_async(
                 s.host, s.port, keepalive=s.keepalive_s, clean_start=not s.persistent_session, properties=props
             )

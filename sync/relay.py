@@ -2,7 +2,8 @@
 
 A PUBACK only says the broker has a message, and a broker without persistence forgets it when it
 restarts, so the relay keeps every event in the ledger's outbox until HQ's application-level
-`event_ack` names it (docs/mqtt.md "Delivery guarantees"). At most `window` events wait for acks;
+`event_ack` names it (docs/mqtt.md "Delivery guarantees"); the link hands it only acks whose HQ
+signature verified (`sync.acks`). At most `window` events wait for acks;
 when the connection comes back, or the oldest waits longer than the ack timeout, the relay starts
 again from the head of the outbox and HQ drops the duplicates by (device_id, seq).
 
@@ -21,10 +22,13 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
+from sync.acks import AckedEvent
 from sync.ports import Clock, OutboxEventLike, OutboxPort
 from sync.schemas import EventMessage, dumps
 
 _LOG = logging.getLogger(__name__)
+#: Outbox rows deleted per ledger transaction when acks arrive.
+ACK_CHUNK = 500
 
 
 class TokenBucket:
@@ -82,7 +86,7 @@ class OutboxRelay:
         self._timeout = ack_timeout_s
         self._max_timeout = max_ack_timeout_s
         self._bucket = TokenBucket(drain_rate_per_s, clock)
-        self._inflight: OrderedDict[str, float] = OrderedDict()  # event_id -> sent (monotonic)
+        self._inflight: OrderedDict[str, tuple[int, float]] = OrderedDict()  # event_id -> (seq, sent monotonic)
         self._last_sent_seq = 0
         self._online = False
         self._connected_at: dt.datetime | None = None
@@ -126,12 +130,30 @@ class OutboxRelay:
         self._inflight.clear()
         self._last_sent_seq = 0
 
-    def acked(self, event_ids: Iterable[str]) -> int:
-        ids = list(event_ids)
-        removed = self._outbox.outbox_ack(ids)
-        for event_id in ids:
-            self._inflight.pop(event_id, None)
-        if ids:
+    def acked(self, events: Iterable[AckedEvent]) -> int:
+        """Delete what a verified ack names; returns how many outbox rows went.
+
+        An event in flight must be acked with the seq it was sent with. The outbox is emptied in
+        chunks of `ACK_CHUNK`, one ledger transaction each, so a huge backlog of acks never holds
+        the ledger (and a card tap waiting for it) for long. Only an ack that matched something
+        this relay sent, or removed something, shows that HQ is answering now: a replayed old ack
+        is genuine but proves nothing about the present.
+        """
+        ids: list[str] = []
+        fresh = False
+        for event in events:
+            sent = self._inflight.get(event.event_id)
+            if sent is not None and sent[0] != event.seq:
+                _LOG.warning("ack names %s with seq %d, it was sent as %d: ignored", event.event_id, event.seq, sent[0])
+                continue
+            if sent is not None:
+                del self._inflight[event.event_id]
+                fresh = True
+            ids.append(event.event_id)
+        removed = 0
+        for start in range(0, len(ids), ACK_CHUNK):
+            removed += self._outbox.outbox_ack(ids[start : start + ACK_CHUNK])
+        if fresh or removed:
             if not self._hq_answering:
                 _LOG.info("HQ acknowledges events again")
             self._hq_answering = True
@@ -141,7 +163,7 @@ class OutboxRelay:
     def check_timeout(self) -> None:
         if not self._inflight:
             return
-        oldest = next(iter(self._inflight.values()))
+        _, oldest = next(iter(self._inflight.values()))
         if self._clock.monotonic() - oldest > self._timeout:
             _LOG.warning(
                 "no ack from HQ within %.0f s%s",
@@ -184,6 +206,6 @@ class OutboxRelay:
             dict(event.payload),
         )
         self._publish(self._topic, dumps(message.to_json()))
-        self._inflight[event.event_id] = self._clock.monotonic()
+        self._inflight[event.event_id] = (event.seq, self._clock.monotonic())
         self._last_sent_seq = event.seq
         self.published += 1

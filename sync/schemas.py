@@ -19,7 +19,6 @@ from sync.ids import check_id
 
 SCHEMA_VERSION = 1
 PUSH_STATUSES = ("applied", "current", "rejected")
-COMMANDS = ("resync", "request_telemetry")
 
 
 def iso(moment: dt.datetime) -> str:
@@ -79,7 +78,7 @@ def dumps(obj: Mapping[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def _device_id(obj: Mapping[str, Any]) -> str:
+def device_id_field(obj: Mapping[str, Any]) -> str:
     try:
         return check_id(require(obj, "device_id", str), "device_id")
     except TopicError as exc:
@@ -116,7 +115,7 @@ def parse_status(raw: bytes) -> Status:
     if state not in ("online", "offline"):
         raise PayloadError(f"state {state!r} is not online/offline")
     return Status(
-        _device_id(obj),
+        device_id_field(obj),
         require(obj, "store_id", str),
         state,
         parse_time(obj.get("at"), "at"),
@@ -159,7 +158,7 @@ def parse_event(raw: bytes) -> EventMessage:
     if not event_id:
         raise PayloadError("event_id is empty")
     return EventMessage(
-        device_id=_device_id(obj),
+        device_id=device_id_field(obj),
         seq=require_positive(obj, "seq"),
         event_id=event_id,
         type=require(obj, "type", str),
@@ -168,21 +167,6 @@ def parse_event(raw: bytes) -> EventMessage:
         historical=require(obj, "historical", bool),
         payload=require(obj, "payload", dict),
     )
-
-
-# --- acks of events (HQ -> kiosk) --------------------------------------------------------------
-
-
-def event_ack_json(event_ids: list[str]) -> dict[str, Any]:
-    return {"v": SCHEMA_VERSION, "event_ids": list(event_ids)}
-
-
-def parse_event_ack(raw: bytes) -> list[str]:
-    obj = parse_object(raw)
-    ids = require(obj, "event_ids", list)
-    if not all(isinstance(i, str) and i for i in ids):
-        raise PayloadError("event_ids must be non-empty strings")
-    return ids
 
 
 # --- push acks (kiosk -> HQ) -------------------------------------------------------------------
@@ -229,7 +213,7 @@ def parse_push_ack(raw: bytes) -> PushAck:
         if obj.get(field) is not None and not isinstance(obj[field], str):
             raise PayloadError(f"field {field!r}: expected text or null, got {type(obj[field]).__name__}")
     return PushAck(
-        _device_id(obj),
+        device_id_field(obj),
         obj.get("type"),
         version,
         status,
@@ -238,25 +222,6 @@ def parse_push_ack(raw: bytes) -> PushAck:
         str(obj.get("topic", "")),
         parse_time(obj.get("at"), "at"),
     )
-
-
-# --- commands (HQ -> kiosk) --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Command:
-    command: str
-    id: str
-    issued_at: dt.datetime
-
-    def to_json(self) -> dict[str, Any]:
-        return {"v": SCHEMA_VERSION, "command": self.command, "id": self.id, "issued_at": iso(self.issued_at)}
-
-
-def parse_command(raw: bytes) -> Command:
-    """Parses any command name; whether the kiosk knows it is decided by the caller."""
-    obj = parse_object(raw)
-    return Command(require(obj, "command", str), require(obj, "id", str), parse_time(obj.get("issued_at"), "issued_at"))
 
 
 # --- telemetry -----------------------------------------------------------------------------------
@@ -274,6 +239,7 @@ def telemetry_json(
     free_disk_bytes: int,
     connected_since: dt.datetime | None,
     source: Mapping[str, Any],
+    link: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     extra = dict(source)
     reader = extra.pop("reader", None)
@@ -289,13 +255,14 @@ def telemetry_json(
         "free_disk_bytes": free_disk_bytes,
         "connected_since": iso(connected_since) if connected_since else None,
         "reader": reader,
+        "link": dict(link or {}),
         "extra": extra,
     }
 
 
 def parse_telemetry(raw: bytes) -> dict[str, Any]:
     obj = parse_object(raw)
-    _device_id(obj)
+    device_id_field(obj)
     for field in ("uptime_s", "outbox_depth", "rules_version", "denylist_version"):
         require(obj, field, int)
     return obj

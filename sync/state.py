@@ -1,4 +1,5 @@
-"""The highest accepted version of each HQ document type, in the kiosk's own small SQLite file.
+"""What the kiosk has accepted from HQ, in its own small SQLite file: the highest version of each
+document type, and the ids of the commands it has applied.
 
 Rollback protection must survive restarts and must not depend on the ledger's schema, so sync
 keeps this table itself (`sync-state.sqlite` in the data dir). The check combines it with the
@@ -19,7 +20,14 @@ CREATE TABLE IF NOT EXISTS accepted_versions (
     digest TEXT NOT NULL,            -- SHA-256 of the canonical payload
     scope TEXT NOT NULL,
     accepted_at TEXT NOT NULL
-)
+);
+-- A command id is applied at most once. Rows are kept until the command could no longer pass
+-- the freshness check anyway (not_after + tolerance), so the table stays small.
+CREATE TABLE IF NOT EXISTS applied_commands (
+    id TEXT PRIMARY KEY,
+    not_after TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+);
 """
 
 
@@ -44,7 +52,7 @@ class VersionStore:
             conn = sqlite3.connect(self._path, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")  # a version accepted must stay accepted
-            conn.execute(_SCHEMA)
+            conn.executescript(_SCHEMA)
             self._conn = conn
         return self._conn
 
@@ -71,7 +79,22 @@ class VersionStore:
             (version_line, version, digest, scope, at.isoformat()),
         )
 
+    def claim_command(self, command_id: str, not_after: dt.datetime, now: dt.datetime, *, keep: dt.timedelta) -> bool:
+        """True the first time `command_id` is claimed, False ever after (until it has expired by `keep`)."""
+        conn = self._db()
+        conn.execute("DELETE FROM applied_commands WHERE not_after < ?", (_utc(now - keep),))
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO applied_commands(id, not_after, applied_at) VALUES (?, ?, ?)",
+            (command_id, _utc(not_after), now.isoformat()),
+        )
+        return cursor.rowcount == 1
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _utc(moment: dt.datetime) -> str:
+    """Comparable as text: every stored instant in UTC with the same layout."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -13,12 +13,14 @@ import logging
 import os
 import signal
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from sync.canonical import canonical_bytes
+from sync.commands import sign_command
 from sync.envelope import key_id
 from sync.errors import EncodingError, SyncError
 from sync.hq.fleet import collect_fleet, format_table
@@ -27,6 +29,7 @@ from sync.hq.publisher import build_payload, publish_envelope, sign_next
 from sync.hq.store import HqStore
 from sync.keys import generate_keypair, load_private_key
 from sync.mqtt_client import ConnectionSettings, MqttClient, TlsSettings
+from sync.schemas import dumps
 from sync.topics import HqTopics, Scope
 
 _LOG = logging.getLogger(__name__)
@@ -135,9 +138,44 @@ def publish_denylist(args: argparse.Namespace) -> int:
     return _publish(args, "denylist_delta" if args.delta else "denylist")
 
 
+def send_command(args: argparse.Namespace) -> int:
+    try:
+        key = load_private_key(Path(args.signing_key))
+        command = sign_command(
+            key,
+            command=args.command,
+            command_id=f"c-{uuid.uuid4().hex}",
+            scope=_scope(args),
+            issued_at=dt.datetime.now(dt.UTC),
+            lifetime=dt.timedelta(minutes=args.valid_minutes),
+        )
+    except (SyncError, ValueError) as exc:
+        print(f"error: {exc}")
+        return EXIT_USAGE
+    client = MqttClient(connection(args, args.client_id or f"hq-command-{os.getpid()}"))
+    client.start()
+    try:
+        if not client.wait_connected(args.timeout):
+            print(f"error: cannot reach the broker at {args.host}:{args.port}")
+            return EXIT_FAILED
+        topic = HqTopics(args.prefix).command(_scope(args))
+        # Never retained: a kiosk refuses a retained command (it would come back on every subscribe).
+        client.publish_and_wait(topic, dumps(command), qos=1, retain=False, timeout=args.timeout)
+    finally:
+        client.stop()
+    print(f"sent {args.command} ({command['id']}) to {topic}, valid until {command['not_after']}")
+    return EXIT_OK
+
+
 def listen(args: argparse.Namespace) -> int:
+    try:
+        key = load_private_key(Path(args.signing_key))
+    except SyncError as exc:
+        print(f"error: {exc}")
+        return EXIT_USAGE
     listener = HqListener(
         store_path=Path(args.db),
+        signing_key=key,
         prefix=args.prefix,
         host=args.host,
         port=args.port,

@@ -1,4 +1,4 @@
-"""HQ's own SQLite: events deduplicated by (device_id, seq) forever, push acks, fleet state.
+"""HQ's own SQLite: events deduplicated by (device_id, seq) forever, push acks, fleet state, alarms.
 
 The primary key is the deduplication: no time window, no cache that expires, so a kiosk that
 comes back after a month and resends its backlog still cannot double anything.
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sync.acks import AckedEvent
 from sync.schemas import EventMessage, PushAck
 
 _SCHEMA = """
@@ -46,6 +47,13 @@ CREATE TABLE IF NOT EXISTS devices (
 CREATE TABLE IF NOT EXISTS published_versions (
     version_line TEXT PRIMARY KEY, version INTEGER NOT NULL
 );
+-- Something an operator must look at: a gap in a device's sequence numbers, a kiosk claiming
+-- another store. Open until cleared_at is set (a gap clears itself when the events arrive).
+CREATE TABLE IF NOT EXISTS alarms (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, device_id TEXT NOT NULL, detail TEXT NOT NULL,
+    raised_at TEXT NOT NULL, cleared_at TEXT
+);
+CREATE INDEX IF NOT EXISTS alarms_open ON alarms(kind, device_id) WHERE cleared_at IS NULL;
 """
 
 
@@ -55,11 +63,11 @@ class BatchResult:
     duplicates: list[EventMessage] = field(default_factory=list)
     conflicts: list[EventMessage] = field(default_factory=list)
 
-    def acknowledged_by_device(self) -> dict[str, list[str]]:
+    def acknowledged_by_device(self) -> dict[str, list[AckedEvent]]:
         """Everything HQ now holds, per device: new, duplicates and conflicts alike."""
-        result: dict[str, list[str]] = {}
+        result: dict[str, list[AckedEvent]] = {}
         for event in (*self.new, *self.duplicates, *self.conflicts):
-            result.setdefault(event.device_id, []).append(event.event_id)
+            result.setdefault(event.device_id, []).append(AckedEvent(event.seq, event.event_id))
         return result
 
 
@@ -134,6 +142,10 @@ class HqStore:
             ),
         )
 
+    def device_store(self, device_id: str) -> str | None:
+        row = self._conn.execute("SELECT store_id FROM devices WHERE device_id=?", (device_id,)).fetchone()
+        return row[0] if row else None
+
     def record_status(self, device_id: str, store_id: str, state: str, at: dt.datetime) -> None:
         self._conn.execute(
             "INSERT INTO devices(device_id, store_id, state, status_at) VALUES (?,?,?,?) "
@@ -176,6 +188,41 @@ class HqStore:
             "SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM events WHERE device_id=?", (device_id,)
         ).fetchone()
         return row[0] - row[1]
+
+    def missing_seqs(self, device_id: str, limit: int = 10) -> list[tuple[int, int]]:
+        """The first `limit` ranges (first, last) of sequence numbers missing below the highest seen."""
+        rows = self._conn.execute(
+            "SELECT prev + 1, seq - 1 FROM (SELECT seq, LAG(seq, 1, 0) OVER (ORDER BY seq) AS prev "
+            "FROM events WHERE device_id=?) WHERE seq > prev + 1 ORDER BY seq LIMIT ?",
+            (device_id, limit),
+        )
+        return [(first, last) for first, last in rows]
+
+    def raise_alarm(self, kind: str, device_id: str, detail: str, at: dt.datetime) -> bool:
+        """Open an alarm unless one of this kind is open for the device; True if opened."""
+        open_row = self._conn.execute(
+            "SELECT id FROM alarms WHERE kind=? AND device_id=? AND cleared_at IS NULL", (kind, device_id)
+        ).fetchone()
+        if open_row is not None:
+            self._conn.execute("UPDATE alarms SET detail=? WHERE id=?", (detail, open_row[0]))
+            return False
+        self._conn.execute(
+            "INSERT INTO alarms(kind, device_id, detail, raised_at) VALUES (?,?,?,?)",
+            (kind, device_id, detail, at.isoformat()),
+        )
+        return True
+
+    def clear_alarm(self, kind: str, device_id: str, at: dt.datetime) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE alarms SET cleared_at=? WHERE kind=? AND device_id=? AND cleared_at IS NULL",
+            (at.isoformat(), kind, device_id),
+        )
+        return cursor.rowcount > 0
+
+    def alarms(self, *, open_only: bool = False) -> list[dict[str, Any]]:
+        cols = ("kind", "device_id", "detail", "raised_at", "cleared_at")
+        sql = f"SELECT {', '.join(cols)} FROM alarms" + (" WHERE cleared_at IS NULL" if open_only else "")
+        return [dict(zip(cols, row)) for row in self._conn.execute(sql + " ORDER BY id")]
 
     def conflict_count(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM conflicts").fetchone()[0]

@@ -218,7 +218,7 @@ def start_link(tmp_path: Path, clock: StoreClock, hq_key: Ed25519PrivateKey, ope
 
 
 @pytest.fixture
-def start_listener(tmp_path: Path):
+def start_listener(tmp_path: Path, hq_key: Ed25519PrivateKey):
     listeners: list[HqListener] = []
 
     def _start(
@@ -226,6 +226,7 @@ def start_listener(tmp_path: Path):
     ) -> HqListener:
         listener = HqListener(
             store_path=tmp_path / db,
+            signing_key=hq_key,
             prefix=PREFIX,
             host=host,
             port=port,

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from sync.commands import sign_command
 from sync.hq.store import HqStore
 from sync.mqtt_client import ConnectionSettings, MqttClient
-from sync.schemas import Command, dumps
+from sync.schemas import dumps
+from sync.topics import Scope
 from tests.sync.conftest import PREFIX, seeded_ledger, wait_until
 
 pytestmark = pytest.mark.integration
@@ -65,7 +67,7 @@ def test_telemetry_reports_versions_outbox_and_reader(broker, open_ledger, start
 
 
 def test_request_telemetry_and_unknown_commands_are_answered(
-    broker, open_ledger, start_link, start_listener, tmp_path, clock
+    broker, open_ledger, start_link, start_listener, tmp_path, clock, hq_key
 ):
     seeded_ledger(open_ledger)
     start_listener(broker.host, broker.port)
@@ -75,7 +77,10 @@ def test_request_telemetry_and_unknown_commands_are_answered(
     hq.start()
     assert hq.wait_connected(10)
     for name in ("request_telemetry", "self_destruct"):
-        hq.publish_and_wait(f"{PREFIX}/hq/device/K001/cmd", dumps(Command(name, f"c-{name}", clock.now()).to_json()))
+        command = sign_command(
+            hq_key, command=name, command_id=f"c-{name}", scope=Scope.device("K001"), issued_at=clock.now()
+        )
+        hq.publish_and_wait(f"{PREFIX}/hq/device/K001/cmd", dumps(command))
     hq.stop()
     store = HqStore(tmp_path / "hq.sqlite")
     acks = wait_until(lambda: len(store.push_acks("K001")) >= 2 and store.push_acks("K001"), what="command acks")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.ledger import Ledger
+from sync.acks import AckedEvent
 from sync.relay import OutboxRelay
 from tests.sync.conftest import seeded_ledger, wait_until
 
@@ -75,8 +76,22 @@ def _silent_relay(open_ledger, clock) -> tuple[OutboxRelay, Ledger]:
 def test_the_next_ack_tells_the_relay_hq_answers_again(open_ledger, clock):
     relay, ledger = _silent_relay(open_ledger, clock)
     relay.pump()  # resent from the head of the outbox
-    relay.acked([event.event_id for event in ledger.outbox_pending(10)])
+    relay.acked([AckedEvent(event.seq, event.event_id) for event in ledger.outbox_pending(10)])
     assert relay.hq_answering and ledger.outbox_depth() == 0
+
+
+def test_a_replayed_ack_for_events_long_gone_is_no_sign_of_hq(open_ledger, clock):
+    relay, ledger = _silent_relay(open_ledger, clock)
+    relay.acked([AckedEvent(999, "e-acked-last-week")])
+    assert not relay.hq_answering
+
+
+def test_an_ack_with_another_seq_than_the_event_was_sent_with_deletes_nothing(open_ledger, clock):
+    relay, ledger = _silent_relay(open_ledger, clock)
+    relay.pump()
+    (sent,) = ledger.outbox_pending(10)
+    relay.acked([AckedEvent(sent.seq + 1, sent.event_id)])
+    assert ledger.outbox_depth() == 1 and not relay.hq_answering
 
 
 def test_an_empty_ack_is_no_sign_of_hq(open_ledger, clock):

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from sync.acks import AckedEvent
 from sync.hq.store import HqStore
 from sync.schemas import EventMessage
 
@@ -16,7 +17,7 @@ def test_new_events_are_stored_and_acknowledged(tmp_path):
     store = HqStore(tmp_path / "hq.sqlite")
     result = store.record_events([event(1), event(2)], AT)
     assert len(result.new) == 2
-    assert result.acknowledged_by_device() == {"K001": ["e-K001-1", "e-K001-2"]}
+    assert result.acknowledged_by_device() == {"K001": [AckedEvent(1, "e-K001-1"), AckedEvent(2, "e-K001-2")]}
 
 
 def test_a_resent_event_is_a_duplicate_but_still_acknowledged(tmp_path):
@@ -24,7 +25,7 @@ def test_a_resent_event_is_a_duplicate_but_still_acknowledged(tmp_path):
     store.record_events([event(1)], AT)
     result = store.record_events([event(1)], AT)
     assert (len(result.new), len(result.duplicates)) == (0, 1)
-    assert result.acknowledged_by_device() == {"K001": ["e-K001-1"]}
+    assert result.acknowledged_by_device() == {"K001": [AckedEvent(1, "e-K001-1")]}
     assert store.event_count() == 1
 
 
