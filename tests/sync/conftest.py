@@ -20,6 +20,7 @@ from sync.link import HqLink
 from sync.mqtt_client import TlsSettings
 from tests.sync.broker import Mosquitto
 from tests.sync.pki import TestPki
+from tests.sync.sample_broker import SampleBroker
 
 TZ = ZoneInfo("Asia/Shanghai")
 PREFIX = "acme/kiosk"
@@ -113,6 +114,17 @@ def tls_broker(tmp_path: Path):
     folder = tmp_path / "tls-broker"
     folder.mkdir()
     broker = TlsBroker(folder)
+    broker.server.start()
+    yield broker
+    broker.server.stop()
+
+
+@pytest.fixture
+def sample_broker(tmp_path: Path):
+    """Mosquitto started from the shipped docs/broker/ samples (see tests/sync/sample_broker.py)."""
+    folder = tmp_path / "sample-broker"
+    folder.mkdir()
+    broker = SampleBroker(folder)
     broker.server.start()
     yield broker
     broker.server.stop()
@@ -222,7 +234,13 @@ def start_listener(tmp_path: Path, hq_key: Ed25519PrivateKey):
     listeners: list[HqListener] = []
 
     def _start(
-        host: str, port: int, *, client_id: str = "hq-1", db: str = "hq.sqlite", tls: TlsSettings | None = None
+        host: str,
+        port: int,
+        *,
+        client_id: str = "hq-1",
+        db: str = "hq.sqlite",
+        tls: TlsSettings | None = None,
+        **overrides: Any,
     ) -> HqListener:
         listener = HqListener(
             store_path=tmp_path / db,
@@ -234,6 +252,7 @@ def start_listener(tmp_path: Path, hq_key: Ed25519PrivateKey):
             tls=tls,
             reconnect_min_s=1,
             reconnect_max_s=2,
+            **overrides,
         )
         listener.start()
         assert listener.wait_connected(10), "HQ listener could not connect"
