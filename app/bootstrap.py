@@ -11,8 +11,12 @@ import datetime as dt
 import logging
 import queue
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from cryptography.exceptions import UnsupportedAlgorithm
+
+from app.errors import AppError
 from app.key_files import ensure_keys
 from app.kiosk_app import KioskApp
 from app.reader_params import transport_params
@@ -29,12 +33,14 @@ from kiosk.cards.keyfile import MasterKeys, load_master_keys
 from kiosk.cards.ports import TagSession
 from kiosk.cards.tap import TapOutcome, tap_job
 from kiosk.config import Config
+from kiosk.errors import KioskError
 from kiosk.ledger import Ledger
-from kiosk.ledger.configured import open_configured
+from kiosk.ledger.configured import load_voucher_key, open_configured
 from kiosk.ledger.demo import seed_demo
 from kiosk.service import KioskService
 from kiosk.session import Session
 from kiosk.store_clock import StoreClock
+from sync.errors import SyncError
 
 if TYPE_CHECKING:  # the emulator and paho load only when simulation / an HQ link asks for them
     from app.simulation import SimulatedCards
@@ -52,9 +58,27 @@ CARD_FAULTS = CardFaults(io=(ReaderError,), wrong_key=(AuthError,))
 RX_GAIN_FIELD = {18: 2, 23: 3, 33: 4, 38: 5, 43: 6, 48: 7}
 
 
+class StartupError(AppError, RuntimeError):
+    """A key file or the reader cannot be opened; the message names the config key and the reason."""
+
+
+def load_key(name: str, load: Callable[[Path], T], path: Path) -> T:
+    """Load the key file `security.<name>`; a missing or broken one is a StartupError naming the key."""
+    try:
+        return load(path)
+    # cryptography says "bad PEM" with ValueError / UnsupportedAlgorithm; the loaders of our own
+    # layers with their roots.
+    except (KioskError, SyncError, ValueError, UnsupportedAlgorithm, OSError) as exc:
+        reason = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+        raise StartupError(f"security.{name}: {reason}") from exc
+
+
 def open_ledger(config: Config, clock: StoreClock) -> tuple[Ledger, bool]:
     """Open the ledger; seed demo data into an empty one in simulation. Returns (ledger, fresh)."""
-    config.ledger.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        config.ledger.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"ledger.data_dir: cannot create {config.ledger.data_dir}: {exc.strerror or exc}") from exc
     ledger = open_configured(config, clock)
     fresh = False
     if config.simulation.enabled and config.simulation.demo_data and ledger.member_count() == 0:
@@ -96,7 +120,7 @@ def _build_link(config: Config, app: KioskApp) -> HqLink | None:
         password=hq.password.get_secret_value() if hq.password else None,
         keepalive_s=hq.keepalive_s,
         topic_prefix=hq.topic_prefix,
-        hq_public_keys=load_public_keys([config.security.hq_public_key]),
+        hq_public_keys=load_key("hq_public_key", lambda path: load_public_keys([path]), config.security.hq_public_key),
         ledger=app.ledger,
         telemetry_source=app.telemetry,
         clock=app.clock,
@@ -123,12 +147,19 @@ def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> Kios
     clock = StoreClock(config.device.tz)
     if config.simulation.enabled and config.simulation.generate_keys:
         ensure_keys(config, simulation=True)
-    master_keys: MasterKeys = load_master_keys(config.security.card_master_key)
+    master_keys = load_key("card_master_key", load_master_keys, config.security.card_master_key)
+    # The ledger loads the voucher key itself; loaded here first so a broken one is told as a key problem.
+    load_key("voucher_signing_key", load_voucher_key, config.security.voucher_signing_key)
     ledger, fresh = open_ledger(config, clock)
 
     simulation = simulated_cards(config, master_keys, fresh=fresh)
+    try:
+        driver = open_driver(config, simulation)
+    # RPi.GPIO refuses to import off a Pi with RuntimeError; a missing spidev is an ImportError.
+    except (ReaderError, ImportError, RuntimeError, OSError) as exc:
+        raise StartupError(f"reader.driver {config.reader.driver}: cannot open the reader: {exc}") from exc
     reader = ReaderService(
-        open_driver(config, simulation),
+        driver,
         clock,
         poll_interval_s=config.reader.poll_interval_ms / 1000,
         cooldown_s=config.reader.cooldown_ms / 1000,

@@ -15,19 +15,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.bootstrap import build_app
+from app.errors import AppError
 from app.kiosk_app import KioskApp
 from app.logs import setup_logging_from_config
 from app.notify import MainLoopWatchdog, Notifier
 from app.pygame_lean import import_pygame_lean
+from drivers.errors import ReaderError
 from drivers.input_devices import EvdevInputs
 from kiosk.config import Config
+from kiosk.errors import KioskError
 from kiosk.ledger import CorruptDatabase
 from kiosk.ui_state import UiState
+from screens.errors import FontNotFound, ScreensError
+from sync.errors import SyncError
 
 if TYPE_CHECKING:  # pygame is imported only where a display is opened
     from screens.loop import InputSources
 
 _LOG = logging.getLogger(__name__)
+
+#: What a kiosk that cannot start raises on purpose (each layer's root), and the OS's refusals
+#: (a data directory it may not create, ...): one line on stderr and exit 1, never a traceback.
+STARTUP_ERRORS = (KioskError, AppError, ReaderError, ScreensError, SyncError, OSError)
 
 
 def _has_display() -> bool:
@@ -47,11 +56,16 @@ def run_kiosk(config: Config, *, headless: bool = False, out_dir: Path = Path("o
     # pygame loads here, not when app.runtime is imported
     from screens.loop import post_reader_event
 
+    font_problem = _font_problem(config)
+    if font_problem:
+        return _cannot_start(font_problem)
     try:
         app = build_app(config, wake=lambda: post_reader_event(None))
     except CorruptDatabase as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 1
+    except STARTUP_ERRORS as exc:
+        return _cannot_start(str(exc))
     try:
         if headless:
             from app.scenario import run_scenario
@@ -60,6 +74,38 @@ def run_kiosk(config: Config, *, headless: bool = False, out_dir: Path = Path("o
         return _run_interactive(app)
     finally:
         app.close()
+
+
+def _cannot_start(reason: str) -> int:
+    print(f"kiosk: cannot start: {reason}", file=sys.stderr)
+    return 1
+
+
+def _font_problem(config: Config) -> str | None:
+    """Why the screens would find no font to draw Chinese with; None when they will.
+
+    Asked before anything is opened, so a font problem is told in the config's words (the key
+    is display.font) instead of surfacing from deep inside the first screen.
+    """
+    import pygame
+
+    from screens.fonts import INSTALL_HINT, find_cjk_font
+
+    font = config.display.font
+    try:
+        find_cjk_font(font or None)
+    # pygame.error: SDL_ttf opens some files that are no font and fails only when drawing with them.
+    except (FontNotFound, pygame.error) as exc:
+        where = f"{config.source}: display.font" if config.source else "display.font"
+        if not font:
+            return f"{where} is empty and {exc}"
+        if not Path(font).is_file():
+            return f"{where}: {font} does not exist; point display.font at a CJK font or leave it empty"
+        return (
+            f"{where}: {font} draws no Chinese characters (or is no font); point display.font at a CJK font "
+            f"or leave it empty to use one installed on the system; {INSTALL_HINT}"
+        )
+    return None
 
 
 def _run_interactive(app: KioskApp) -> int:
@@ -71,7 +117,10 @@ def _run_interactive(app: KioskApp) -> int:
 
     config = app.config
     display = config.display
-    surface = open_display(fullscreen=display.fullscreen, size=(display.width, display.height))
+    try:
+        surface = open_display(fullscreen=display.fullscreen, size=(display.width, display.height))
+    except ScreensError as exc:
+        return _cannot_start(f"the display: {exc}")
     pygame.display.set_caption(f"{config.device.display_name} - kiosk")
     ui = app.kiosk_ui(surface)
     ui.show(app.session.state)

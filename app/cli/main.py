@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app.cli import card, doctor, hq, keys, ledger, voucher
 from app.version import software_version
-from kiosk.config import ConfigError, load_config
+from kiosk.config import CheckedConfig, ConfigError, check_config_file
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -76,9 +76,16 @@ def _config_path(args: argparse.Namespace) -> str | None:
     return getattr(args, "config", None)
 
 
+def _checked_config(path: str | None) -> CheckedConfig:
+    """The config with every file it names checked; its warnings go to stderr, beside any problems."""
+    checked = check_config_file(path)
+    for warning in checked.warnings:
+        print(warning, file=sys.stderr)
+    return checked
+
+
 def _check_config(args: argparse.Namespace) -> int:
-    path = args.path or _config_path(args)
-    config = load_config(path)
+    config = _checked_config(args.path or _config_path(args)).config
     print(f"{config.source}: OK")
     print(json.dumps(config.redacted(), ensure_ascii=False, indent=2))
     return EXIT_OK
@@ -87,7 +94,7 @@ def _check_config(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from app.runtime import run_kiosk  # pygame and friends load only for `run`
 
-    config = load_config(_config_path(args))
+    config = _checked_config(_config_path(args)).config
     return run_kiosk(config, headless=args.headless, out_dir=args.out)
 
 

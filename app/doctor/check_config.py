@@ -1,11 +1,12 @@
-"""Is config.yaml valid, and is a file that may hold secrets kept from other users?"""
+"""Is config.yaml valid, and are the files that may hold secrets (it, secrets.yaml) kept from other users?"""
 
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 from app.doctor.core import CheckResult, DoctorContext
-from kiosk.config import ConfigError, load_config
+from kiosk.config import ConfigError, load_config, secrets_file_for
 
 NAME = "config"
 
@@ -27,6 +28,7 @@ def check_config(ctx: DoctorContext) -> list[CheckResult]:
     ctx.config = config
     results = [CheckResult.passed(NAME, f"{config.source} is valid (device {config.device.id})")]
     results.append(_permissions(config))
+    results.append(_secrets_permissions(secrets_file_for(ctx.config_path, ctx.environ).absolute()))
     if config.simulation.enabled:
         results.append(
             CheckResult.warning(
@@ -48,3 +50,17 @@ def _permissions(config) -> CheckResult:
             f"sudo chown root:kiosk {source} && sudo chmod 0640 {source}",
         )
     return CheckResult.passed("config permissions", f"{source} mode {mode:04o}")
+
+
+def _secrets_permissions(secrets: Path) -> CheckResult:
+    name = "secrets permissions"
+    if not secrets.is_file():
+        return CheckResult.skip(name, f"no secrets file ({secrets})")
+    mode = stat.S_IMODE(secrets.stat().st_mode)
+    if mode & stat.S_IRWXO:
+        return CheckResult.warning(
+            name,
+            f"{secrets} holds the values of !secret and is open to every user (mode {mode:04o})",
+            f"sudo chown root:kiosk {secrets} && sudo chmod 0640 {secrets}",
+        )
+    return CheckResult.passed(name, f"{secrets} mode {mode:04o}")

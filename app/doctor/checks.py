@@ -3,7 +3,7 @@ storage, time, network and keys (later checks skip when the config could not be 
 
 from __future__ import annotations
 
-from app.doctor.check_broker import check_broker, check_broker_files
+from app.doctor.check_broker import check_broker, check_broker_encryption, check_broker_files
 from app.doctor.check_clock import check_clock
 from app.doctor.check_config import check_config
 from app.doctor.check_devices import check_gpio, check_reader_bus
@@ -24,6 +24,7 @@ ALL_CHECKS = (
     check_disk,
     check_clock,
     check_broker_files,
+    check_broker_encryption,
     check_broker,
     check_keys,
 )

@@ -1,6 +1,6 @@
 """config.yaml: its schema (schema.py) and the loader that reads and locates problems (loader.py)."""
 
-from kiosk.config.loader import load_config
+from kiosk.config.loader import CheckedConfig, check_config_file, load_config, secrets_file_for
 from kiosk.config.schema import (
     DEFAULT_CONFIG_NAME,
     Config,
@@ -17,6 +17,7 @@ from kiosk.config.schema import (
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
+    "CheckedConfig",
     "Config",
     "ConfigError",
     "DeviceConfig",
@@ -27,5 +28,7 @@ __all__ = [
     "ReaderConfig",
     "SecurityConfig",
     "SimulationConfig",
+    "check_config_file",
     "load_config",
+    "secrets_file_for",
 ]

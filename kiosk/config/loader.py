@@ -17,6 +17,7 @@ import difflib
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from kiosk.config.schema import (
     SECRET_ENV_OVERRIDES,
     Config,
     ConfigError,
+    ReaderConfig,
     shown,
 )
 
@@ -277,20 +279,108 @@ def _read_yaml(path: Path, loader: type[yaml.SafeLoader]) -> tuple[yaml.Node | N
     try:
         return yaml.compose(text, Loader=loader), yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None:
-            line = mark.line + 1
-        elif isinstance(exc, yaml.reader.ReaderError):
-            line = text.count("\n", 0, exc.position) + 1
-        else:
-            line = 1
-        if isinstance(exc, yaml.reader.ReaderError):
-            code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "\0")
-            problem = f"character U+{code:04X} is not allowed in YAML (control characters, NUL)"
-        else:
-            problem = getattr(exc, "problem", None) or str(exc)
+        line, problem = _syntax_problem(exc, text)
         problem = " ".join(str(problem).split())  # one problem, one line
         raise ConfigError([f"{file}:{line}: (syntax): not valid YAML: {problem}"]) from None
+
+
+# --- where a YAML syntax error really is -----------------------------------------------------
+
+#: What PyYAML counts as a line break (the marks it reports count lines the same way).
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+#: A `key:` followed by a space or the end of the line, once comments are taken off.
+_KEY_COLON = re.compile(r":(\s|$)")
+_COMMENT = re.compile(r"(^|\s)#.*$")
+#: Contexts whose mark is where something opened that the error shows was never closed.
+_OPENED_CONTEXTS = ("while scanning a quoted scalar", "while scanning a simple key", "while parsing a flow")
+
+
+def _significant(line: str) -> str:
+    """A line without its comment and trailing blanks ("" for a blank or comment-only line)."""
+    return _COMMENT.sub("", line).rstrip()
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _syntax_problem(exc: yaml.YAMLError, text: str) -> tuple[int, str]:
+    """The 1-based line to blame for a YAML error, and the problem in words.
+
+    PyYAML reports where it *noticed* the mistake, which is often a line or more after it: an
+    unclosed quote at the end of the file, `id:k1` (no space after the colon) or a key without a
+    colon when it reaches the next key. The context mark (where an unclosed quote or bracket
+    opened) or the line before is then where the mistake is.
+    """
+    if isinstance(exc, yaml.reader.ReaderError):
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "\0")
+        line = text.count("\n", 0, exc.position) + 1
+        return line, f"character U+{code:04X} is not allowed in YAML (control characters, NUL)"
+    problem = str(getattr(exc, "problem", None) or exc)
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return 1, problem
+    if not isinstance(exc, (yaml.scanner.ScannerError, yaml.parser.ParserError)):
+        return mark.line + 1, problem  # a value or structure we refuse: the mark is on it
+    if "'\\t'" in problem:
+        problem += " (use spaces: YAML allows no tabs here)"
+    context = str(getattr(exc, "context", None) or "")
+    opened = getattr(exc, "context_mark", None)
+    if opened is not None and opened.line < mark.line and context.startswith(_OPENED_CONTEXTS):
+        return opened.line + 1, _opened_problem(context, problem, text, opened.index, mark.line + 1)
+
+    quoted = _token_before(text, mark.index)
+    if isinstance(quoted, yaml.ScalarToken) and quoted.style and quoted.start_mark.line < quoted.end_mark.line:
+        # A quote left open is closed by the next quote in the file: the mistake is where it opened.
+        start, end = quoted.start_mark.line + 1, quoted.end_mark.line + 1
+        return start, f"the quote {quoted.style} opened on this line closes only on line {end} ({problem} there)"
+
+    lines = _LINE_BREAK.split(text)
+    here = lines[mark.line] if mark.line < len(lines) else ""
+    earlier = [n for n in range(min(mark.line, len(lines)) - 1, -1, -1) if _significant(lines[n])]
+    if not earlier:
+        return mark.line + 1, problem
+    previous = earlier[0]
+    above = _significant(lines[previous])
+    at_line_start = not here[: mark.column].strip()
+    mapping_value = problem.startswith("mapping values are not allowed")
+    # PyYAML read the line above on into this one: a plain value continues over lines, so a key
+    # without ': ' is only noticed at the next key (or at a line indented too far).
+    spilled = at_line_start or (mapping_value and not _KEY_COLON.search(here[: mark.column]))
+    if spilled and (mapping_value or problem.startswith("expected <block end>")):
+        if not _KEY_COLON.search(above) and not above.lstrip().startswith(("-", "[", "{", "?")):
+            return previous + 1, _NO_KEY_COLON
+        if mapping_value and _indent(here) > _indent(lines[previous]):
+            return mark.line + 1, f"this line is indented further than line {previous + 1} above it ({problem})"
+        if "'<block mapping start>'" in problem:
+            return mark.line + 1, f"this line's indentation does not line up with the keys above it ({problem})"
+    if at_line_start and not here.strip():
+        return previous + 1, problem  # noticed at the start of the next line, or at the end of the file
+    return mark.line + 1, problem
+
+
+_NO_KEY_COLON = "no ': ' after the key on this line (a missing colon, or no space after it?)"
+
+
+def _token_before(text: str, index: int) -> yaml.Token | None:
+    """The last YAML token that starts before `index` (None if there is none or the text cannot be scanned)."""
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= index:
+                break
+            last = token
+    except yaml.YAMLError:
+        pass  # the scanner's own error is where the scan stops; the tokens before it are the ones wanted
+    return last
+
+
+def _opened_problem(context: str, problem: str, text: str, index: int, noticed: int) -> str:
+    if context.startswith("while scanning a quoted scalar"):
+        return f"the quote {text[index : index + 1]} opened on this line is never closed ({problem})"
+    if context.startswith("while scanning a simple key"):
+        return _NO_KEY_COLON
+    return f"the {text[index : index + 1]} opened on this line is never closed ({problem} on line {noticed})"
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:
@@ -304,11 +394,123 @@ def _resolve_paths(config: Config, base: Path) -> Config:
                 changed[name] = (base / value).resolve()
         if changed:
             updates[section_name] = section.model_copy(update=changed)
+    font = Path(config.display.font).expanduser() if config.display.font else None
+    if font is not None and not font.is_absolute():
+        # display.font is text ("" = look for one), but a path like the others once given.
+        updates["display"] = config.display.model_copy(update={"font": str((base / font).resolve())})
     return config.model_copy(update=updates)
+
+
+def secrets_file_for(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The secrets file `!secret NAME` reads from: $KIOSK_SECRETS_FILE, else secrets.yaml beside config.yaml."""
+    environ = os.environ if environ is None else environ
+    path = Path(path or environ.get("KIOSK_CONFIG") or DEFAULT_CONFIG_NAME)
+    return Path(environ.get("KIOSK_SECRETS_FILE") or path.parent / "secrets.yaml")
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
     """Read, validate and return the configuration, or raise ConfigError listing every problem."""
+    return _load(path, environ).config
+
+
+@dataclass(frozen=True)
+class CheckedConfig:
+    """A configuration `check_config_file` found usable, and its warnings (FILE:LINE: key: warning: ...)."""
+
+    config: Config
+    warnings: tuple[str, ...] = ()
+
+
+def check_config_file(
+    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+) -> CheckedConfig:
+    """`load_config`, and every file and device the config names is there: what `kiosk check-config`
+    checks and what `kiosk run` starts with.
+
+    Left out are the files the kiosk makes itself: the data directory, and the key files while
+    the simulation generates them (simulation.enabled with generate_keys). A missing file is
+    reported like any other problem, as FILE:LINE: key: message in a ConfigError.
+    """
+    loaded = _load(path, environ)
+    problems = [f"{loaded.where(key)}: {message}" for key, message in _missing_files(loaded)]
+    if problems:
+        raise ConfigError(sorted(problems, key=_problem_line))
+    warnings = []
+    if loaded.config.hq.password_in_clear:
+        warnings.append(
+            f"{loaded.where(('hq', 'password'))}: warning: the password crosses the network unencrypted "
+            "(hq.tls_ca is null, so no TLS, and hq.host is not this machine); set hq.tls_ca to HQ's CA "
+            "certificate and hq.port to the broker's TLS port (usually 8883)"
+        )
+    return CheckedConfig(loaded.config, tuple(warnings))
+
+
+#: The key files and what to do when one is missing, in the order the kiosk opens them.
+_KEY_FILES = (
+    ("card_master_key", "install the fleet's card key file from HQ"),
+    ("voucher_signing_key", "create it with: kiosk keys init --config {config}"),
+    ("hq_public_key", "install HQ's public key file (hq_public.pem) from HQ"),
+)
+
+
+def _missing_files(loaded: _Loaded) -> list[tuple[tuple[str, ...], str]]:
+    """(key, message) for each file or device the kiosk opens at start-up and cannot find."""
+    config = loaded.config
+    wanted: list[tuple[tuple[str, ...], Path, str]] = []
+    if config.display.font:
+        font_fix = "point display.font at a CJK font, or leave it empty to use one installed on the system"
+        wanted.append((("display", "font"), Path(config.display.font), font_fix))
+    if not (config.simulation.enabled and config.simulation.generate_keys):
+        for name, fix in _KEY_FILES:
+            if name != "hq_public_key" or config.hq.enabled:  # HQ's key is only for checking HQ's pushes
+                wanted.append((("security", name), getattr(config.security, name), fix.format(config=config.source)))
+    if config.hq.enabled:
+        for name in ("tls_ca", "tls_cert", "tls_key"):
+            if getattr(config.hq, name) is not None:
+                wanted.append((("hq", name), getattr(config.hq, name), "install the file HQ provided"))
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for key, file, fix in wanted:
+        named = "the file this secret names" if key in loaded.secret_paths else str(file)
+        if not file.exists():
+            problems.append((key, f"{named} does not exist; {fix}"))
+        elif not file.is_file():
+            problems.append((key, f"{named} is not a file; {fix}"))
+    device = _missing_reader_device(config.reader)
+    if device is not None:
+        problems.append(device)
+    return problems
+
+
+def _missing_reader_device(reader: ReaderConfig) -> tuple[tuple[str, ...], str] | None:
+    """(key, message) when the real reader's bus has no device node; None when it has (or is emulated)."""
+    if reader.driver == "uart" and not Path(reader.serial_port).exists():
+        return ("reader", "serial_port"), (
+            f"{reader.serial_port} does not exist; turn the UART on (enable_uart=1 in /boot/firmware/config.txt, "
+            "then reboot) or correct the port"
+        )
+    node = Path(f"/dev/spidev{reader.spi_bus}.{reader.spi_device}")
+    if reader.driver in ("spi", "mfrc522") and not node.exists():
+        return ("reader", "driver"), (
+            f"{reader.driver} needs {node} (spi_bus {reader.spi_bus}, spi_device {reader.spi_device}), which does "
+            "not exist; turn SPI on (dtparam=spi=on in /boot/firmware/config.txt, then reboot) or correct "
+            "spi_bus and spi_device"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    config: Config
+    file: str
+    lines: Mapping[tuple[str, ...], int]
+    secret_paths: set[tuple[str, ...]]
+
+    def where(self, key: tuple[str, ...]) -> str:
+        """`FILE:LINE: dotted.key` for one of the schema's keys (the enclosing section's line if not written)."""
+        return _where(self.file, _line_for(key, self.lines), key)[0]
+
+
+def _load(path: str | os.PathLike[str] | None, environ: Mapping[str, str] | None) -> _Loaded:
     environ = os.environ if environ is None else environ
     path = Path(path or environ.get("KIOSK_CONFIG") or DEFAULT_CONFIG_NAME)
     file = str(path)
@@ -324,7 +526,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Mapping[
     if not isinstance(data, dict):
         raise ConfigError([f"{file}:1: (file): the file must be a mapping of sections (device:, reader:, ...)"])
 
-    secrets_path = Path(environ.get("KIOSK_SECRETS_FILE") or path.parent / "secrets.yaml")
+    secrets_path = secrets_file_for(path, environ)
     secrets: dict[str, Any] | None = None
     if secrets_path.exists():
         try:
@@ -361,4 +563,4 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Mapping[
         raise ConfigError(problems)
     assert config is not None
     config = _resolve_paths(config, path.parent.resolve())
-    return config.model_copy(update={"source": path.resolve()})
+    return _Loaded(config.model_copy(update={"source": path.resolve()}), file, lines, secret_paths)

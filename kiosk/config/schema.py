@@ -7,6 +7,8 @@ values are ``pydantic.SecretStr`` and print as ``**********``.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +40,52 @@ def shown(value: Any, limit: int = 60) -> str:
     except ValueError:  # an int beyond Python's digit limit for int -> str
         return f"<{type(value).__name__} too long to show>"
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` names this machine (localhost or a loopback address): traffic never leaves it.
+
+    Judged from the name alone, without a DNS lookup, so check-config and doctor agree offline.
+    """
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+#: `mqtt://hq.example.com:1883`, `hq.example.com:1883`, `[::1]:1883`: a URL or host:port where a
+#: host name belongs (a bare IPv6 address such as `::1` has more than one colon and is left alone).
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$")
+_HOST_PORT = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<name>[^:\[\]/]+)):(?P<port>\d*)$")
+#: Ports that go with the URL schemes a broker address is usually written with.
+_SCHEME_PORTS = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883, "tls": 8883}
+_TLS_SCHEMES = frozenset({"mqtts", "ssl", "tls"})
+
+
+def host_field_hint(value: str) -> str | None:
+    """What is wrong with a URL or host:port written where only a host name belongs; None if fine.
+
+    paho takes the host name and the port separately, and `mqtt://hq.example.com:1883` as a host
+    name never resolves: the kiosk would stay offline without a word, so say it here instead.
+    """
+    url = _URL.match(value)
+    if url is None and _HOST_PORT.match(value) is None and "/" not in value:
+        return None  # a host name, an IPv4 or a bare IPv6 address
+    authority = (url.group("rest") if url else value).split("/", 1)[0].rsplit("@", 1)[-1]
+    match = _HOST_PORT.match(authority)
+    host = (match.group("v6") or match.group("name")) if match else authority
+    port = match.group("port") if match else ""
+    scheme = url.group("scheme").lower() if url else ""
+    if not port and scheme in _SCHEME_PORTS:
+        port = str(_SCHEME_PORTS[scheme])
+    if not host:
+        return f"must be a host name only (got {shown(value)})"
+    suggestion = f"host: {host}" + (f" and port: {port}" if port else "")
+    tls = " (TLS is switched on by hq.tls_ca)" if scheme in _TLS_SCHEMES else ""
+    return f"must be a host name only, not a URL or host:port (got {shown(value)}); did you mean {suggestion}?{tls}"
 
 
 class ConfigError(KioskError, ValueError):
@@ -174,6 +222,14 @@ class HqConfig(_Section):
     topic_prefix: str = Field("kiosk/v1", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
     drain_rate_per_s: int = Field(50, ge=1, le=100_000)
 
+    @field_validator("host")
+    @classmethod
+    def _host_name_only(cls, value: str) -> str:
+        hint = host_field_hint(value)
+        if hint:
+            raise ValueError(hint)
+        return value
+
     @model_validator(mode="after")
     def _cert_and_key_together(self) -> HqConfig:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -183,6 +239,11 @@ class HqConfig(_Section):
     @property
     def enabled(self) -> bool:
         return bool(self.host)
+
+    @property
+    def password_in_clear(self) -> bool:
+        """The MQTT password would cross the network unencrypted: set, no TLS, broker not on this machine."""
+        return self.enabled and self.password is not None and self.tls_ca is None and not is_loopback_host(self.host)
 
 
 class SecurityConfig(_Section):
