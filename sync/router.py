@@ -130,16 +130,12 @@ class InboundRouter:
         return acks
 
     def route(self, item: Message | Oversized) -> Routed:
-        if isinstance(item, Oversized):
-            detail = f"{item.size} bytes > {item.limit}"
-            route = "ack" if item.topic.endswith("/ack") else "cmd" if item.topic.endswith("/cmd") else "document"
-            if route == "ack":
-                return self._bad_ack("oversized", detail)
-            return self._reply(route, PushOutcome(None, None, "rejected", "oversized", detail), item.topic)
         try:
             inbound = self._topics.parse(item.topic)
         except TopicError as exc:
             return self._reply("topic", PushOutcome(None, None, "rejected", "unexpected_topic", str(exc)), item.topic)
+        if isinstance(item, Oversized):
+            return self._oversized(item, inbound.kind, inbound.doc_type)
         if inbound.kind == "ack":
             return self._on_ack(item)
         if inbound.kind == "cmd":
@@ -154,6 +150,17 @@ class InboundRouter:
             if outcome.reason in FORGERY_REASONS:
                 self._reporter.report("forged_push", {"topic": item.topic, "reason": outcome.reason})
         return self._reply("document", outcome, item.topic)
+
+    def _oversized(self, item: Oversized, kind: str, doc_type: str | None) -> Routed:
+        """Refused by the gate for its size (the body is gone): answered like any refusal of its kind."""
+        detail = f"{item.size} bytes > {item.limit}"
+        if kind == "ack":
+            return self._bad_ack("oversized", detail)
+        if kind == "cmd":
+            self._counters.refused_commands += 1
+            return self._reply("cmd", PushOutcome("command", None, "rejected", "oversized", detail), item.topic)
+        self._counters.rejected_pushes += 1
+        return self._reply("document", PushOutcome(doc_type, None, "rejected", "oversized", detail), item.topic)
 
     def _on_ack(self, message: Message) -> Routed:
         try:
@@ -176,7 +183,9 @@ class InboundRouter:
             command = verify_command(
                 message.payload, retained=message.retain, verifier=self._verifier, topic_scope=scope, now=now
             )
-            # Applied once per id, remembered until it could not pass the freshness check anyway.
+            # Applied at most once per id (claimed before it runs: a crash in between loses the
+            # command rather than running it twice), remembered until it could not pass the
+            # freshness check anyway.
             if not self._versions.claim_command(command.id, command.not_after, now, keep=2 * self._verifier.skew):
                 raise PushRejected("duplicate", f"command {command.id} was already applied")
         except PushRejected as exc:
