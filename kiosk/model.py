@@ -119,6 +119,16 @@ class VoucherView:
     offline: bool  # issued while HQ was unreachable
 
 
+@dataclass(frozen=True)
+class PendingRedemptionView:
+    """A redemption waiting for the member's card: its card write was cut short, so nothing is
+    issued yet and its points are only held. Presenting the card again finishes it."""
+
+    reward_name: LocalText
+    cost_points: int
+    prepared_at: dt.datetime
+
+
 class NoticeKind(str, enum.Enum):
     """Why the kiosk cannot show a member: each has its own screen and wording."""
 
@@ -130,3 +140,4 @@ class NoticeKind(str, enum.Enum):
     OUT_OF_SERVICE = "out_of_service"
     REDEMPTION_FAILED = "redemption_failed"
     CARD_REMOVED_TOO_SOON = "card_removed_too_soon"
+    REDEMPTION_PENDING = "redemption_pending"  # the card still owes an earlier redemption its write

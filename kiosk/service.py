@@ -5,7 +5,8 @@ prepare in the ledger (points reserved, the card counter to reach decided) -> wr
 to the card -> confirm in the ledger (points deducted, voucher, outbox event, one transaction).
 The member is told "done" only after the confirm. A card pulled before the write finished
 leaves the redemption pending; the next tap of that card finishes it (never twice: the intent id
-and the card counter both guard it).
+and the card counter both guard it). While one is pending the member is shown that, not the
+member screen, and the ledger prepares no other redemption for the card.
 
 The card write and the confirm after it (kiosk/cards/redeem_step.complete_redemption) run on the
 reader's thread through the injected `run_on_card(job)`, which raises one of `faults.io` when the
@@ -31,10 +32,11 @@ from kiosk.ledger import (
     InsufficientPoints,
     LedgerError,
     OfflineLimitReached,
+    RedemptionAlreadyPending,
     RewardUnavailable,
     UnknownMember,
 )
-from kiosk.model import MemberView, NoticeKind, RewardOption, VoucherView
+from kiosk.model import MemberView, NoticeKind, PendingRedemptionView, RewardOption, VoucherView
 from kiosk.session import Identification, Identified, RedemptionRefused, Refused
 
 _LOG = logging.getLogger(__name__)
@@ -87,11 +89,27 @@ class KioskService:
             self._ledger.register_card(verdict.uid, verdict.member_id, verdict.issue_no)
         # Used at another kiosk since: continue from the card's counter (MAC-verified, so genuine).
         self._ledger.note_card_counter(verdict.uid, verdict.counter)
-        # tap_job already tried to finish a redemption a pulled card still owed; only a confirmed
-        # one is news for the member (they were never told the first attempt succeeded).
+        # tap_job already tried to finish a redemption a pulled card still owed: a confirmed one is
+        # news for the member (they were never told the first attempt succeeded), and one still
+        # pending is what they must see instead of their account, or they would redeem again.
         resumed = outcome.resumed
-        completed = resumed.voucher if isinstance(resumed, RedemptionConfirmed) else None
-        return Identified(verdict.member_id, verdict.uid, completed)
+        if isinstance(resumed, RedemptionConfirmed):
+            return Identified(verdict.member_id, verdict.uid, completed_voucher=resumed.voucher)
+        if isinstance(resumed, RedemptionPending):
+            return Identified(verdict.member_id, verdict.uid, pending=self._still_pending(resumed, verdict.uid))
+        return Identified(verdict.member_id, verdict.uid)
+
+    def _still_pending(self, resumed: RedemptionPending, uid: bytes) -> PendingRedemptionView | None:
+        """What to show of a redemption the tap could not finish; None once it is given up."""
+        card = resumed.card
+        if isinstance(card, CardWriteRefused) and card.final:
+            # Another tap cannot finish it (e.g. the counter went to another redemption): release
+            # its points now rather than blocking the card's next redemption until it goes stale.
+            _LOG.warning("pending redemption abandoned: card refused it (%s)", card.reason)
+            self._ledger.abandon_redemption(resumed.intent_id)
+            return None
+        view: PendingRedemptionView | None = self._ledger.pending_redemption_view(uid)
+        return view
 
     # --- views ----------------------------------------------------------------------------
 
@@ -113,6 +131,9 @@ class KioskService:
             raise RedemptionRefused(NoticeKind.OFFLINE_LIMIT, str(exc)) from None
         except CardDenied as exc:
             raise RedemptionRefused(NoticeKind.CARD_BLOCKED, str(exc)) from None
+        except RedemptionAlreadyPending:
+            # The card still owes an earlier redemption its write: that one is finished first.
+            raise RedemptionRefused(NoticeKind.REDEMPTION_PENDING, "redemption_pending") from None
         except (InsufficientPoints, RewardUnavailable, UnknownMember) as exc:
             raise RedemptionRefused(NoticeKind.REDEMPTION_FAILED, type(exc).__name__) from None
         if pending.voucher_id is not None:
@@ -138,7 +159,7 @@ class KioskService:
                 session,
                 self._keys,
                 self._faults,
-                self._ledger.confirm_redemption,
+                self._ledger,
                 intent_id=intent_id,
                 card_uid=card_uid,
                 member_id=member_id,

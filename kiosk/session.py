@@ -17,7 +17,7 @@ from typing import Protocol
 
 from kiosk.cards.tap import TapOutcome
 from kiosk.errors import KioskError
-from kiosk.model import MemberView, NoticeKind, RewardOption, VoucherView
+from kiosk.model import MemberView, NoticeKind, PendingRedemptionView, RewardOption, VoucherView
 from kiosk.ui_state import (
     Back,
     ChooseReward,
@@ -32,6 +32,7 @@ from kiosk.ui_state import (
     OpenRewards,
     OpenVouchers,
     Reading,
+    RedemptionAwaitingCard,
     Rewards,
     Scroll,
     ToggleLocale,
@@ -52,6 +53,7 @@ class Identified:
     member_id: str
     uid: bytes
     completed_voucher: VoucherView | None = None  # a redemption left pending by a pulled card, now finished
+    pending: PendingRedemptionView | None = None  # one the tap could not finish: the card must come back
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,9 @@ class Session:
         member = self._service.member_view(identification.member_id)
         if identification.completed_voucher is not None:
             self.state = VoucherIssued(member, identification.completed_voucher, self._online)
+        elif identification.pending is not None:
+            # Not the member screen: its points would look untouched and invite a second redemption.
+            self.state = RedemptionAwaitingCard(member, identification.pending, self._online)
         else:
             self.state = MemberHome(member, self._online)
 

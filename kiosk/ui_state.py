@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kiosk.model import MemberView, NoticeKind, RewardOption, VoucherView
+from kiosk.model import MemberView, NoticeKind, PendingRedemptionView, RewardOption, VoucherView
 
 # --- states -------------------------------------------------------------------------------
 
@@ -61,6 +61,16 @@ class VoucherIssued:
 
 
 @dataclass(frozen=True)
+class RedemptionAwaitingCard:
+    """Instead of the member screen while the card still owes a redemption its write: what is
+    pending, and "hold the card on the reader again". No rewards are offered until it is done."""
+
+    member: MemberView
+    pending: PendingRedemptionView
+    online: bool
+
+
+@dataclass(frozen=True)
 class MyVouchers:
     member: MemberView
     vouchers: tuple[VoucherView, ...]
@@ -76,7 +86,7 @@ class Notice:
     online: bool = True
 
 
-UiState = Idle | Reading | MemberHome | Rewards | Confirm | VoucherIssued | MyVouchers | Notice
+UiState = Idle | Reading | MemberHome | Rewards | Confirm | VoucherIssued | RedemptionAwaitingCard | MyVouchers | Notice
 
 _SCREEN_NAMES = {
     Idle: "idle",
@@ -85,6 +95,7 @@ _SCREEN_NAMES = {
     Rewards: "rewards",
     Confirm: "confirm",
     VoucherIssued: "voucher",
+    RedemptionAwaitingCard: "redemption_pending",
     MyVouchers: "vouchers",
     Notice: "notice",
 }

@@ -1,5 +1,5 @@
 """Notices instead of member data: not a member card, blocked (lost), rejected, reader fault,
-offline limit, out of service, redemption failed, card removed too soon.
+offline limit, out of service, redemption failed, card removed too soon, redemption pending.
 
 Each kind has its own icon, colour, title and explanation; the `detail` code is printed small for
 staff. Nothing about the member is ever shown here.
@@ -26,6 +26,7 @@ NOTICE_LOOK: dict[NoticeKind, tuple[str, theme.Color]] = {
     NoticeKind.OUT_OF_SERVICE: ("!", theme.ERROR),
     NoticeKind.REDEMPTION_FAILED: ("!", theme.WARNING),
     NoticeKind.CARD_REMOVED_TOO_SOON: ("i", theme.INFO),
+    NoticeKind.REDEMPTION_PENDING: ("i", theme.WARNING),
 }
 
 #: Notices the shopper cannot dismiss: the kiosk leaves them when its condition clears.

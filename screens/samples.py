@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from kiosk.model import (
     MemberView,
     NoticeKind,
+    PendingRedemptionView,
     PointExpiry,
     RewardOption,
     TierInfo,
@@ -19,7 +20,18 @@ from kiosk.model import (
     VoucherState,
     VoucherView,
 )
-from kiosk.ui_state import Confirm, Idle, MemberHome, MyVouchers, Notice, Reading, Rewards, UiState, VoucherIssued
+from kiosk.ui_state import (
+    Confirm,
+    Idle,
+    MemberHome,
+    MyVouchers,
+    Notice,
+    Reading,
+    RedemptionAwaitingCard,
+    Rewards,
+    UiState,
+    VoucherIssued,
+)
 
 STORE_TZ = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 14, 9, 41, tzinfo=STORE_TZ)
@@ -152,6 +164,13 @@ def all_states() -> dict[str, UiState]:
         ),
         "voucher": VoucherIssued(member=m, voucher=voucher(), online=True),
         "voucher_offline": VoucherIssued(member=m, voucher=voucher(offline=True), online=False),
+        "redemption_pending": RedemptionAwaitingCard(
+            member=m,
+            pending=PendingRedemptionView(
+                reward_name=options[0].name, cost_points=options[0].cost_points, prepared_at=NOW
+            ),
+            online=True,
+        ),
         "my_vouchers": MyVouchers(member=m, vouchers=my_vouchers(), online=True),
         "my_vouchers_empty": MyVouchers(member=m, vouchers=(), online=True),
     }

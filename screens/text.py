@@ -84,6 +84,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "state_cancelled": {"zh_CN": "已作废", "en": "Cancelled"},
     "tap_voucher": {"zh_CN": "点选一张券显示二维码", "en": "Tap a voucher to show its QR code"},
     "not_usable": {"zh_CN": "此券不可使用", "en": "This voucher cannot be used"},
+    # a redemption waiting for the card
+    "pending_title": {"zh_CN": "兑换尚未完成", "en": "Redemption pending"},
+    "pending_points_held": {"zh_CN": "已预留 {points} 积分，尚未扣除", "en": "{points} points held, not yet taken"},
+    "pending_hint": {
+        "zh_CN": "请拿开卡片，再放回感应区并保持不动，即可完成兑换",
+        "en": "Lift your card, then hold it on the reader again to finish",
+    },
     # notices: title and explanation for each NoticeKind value
     "notice_not_a_member_card": {"zh_CN": "这不是会员卡", "en": "Not a membership card"},
     "notice_not_a_member_card_hint": {
@@ -121,6 +128,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "notice_card_removed_too_soon_hint": {
         "zh_CN": "请重新放卡并保持不动",
         "en": "Please tap again and hold the card still",
+    },
+    "notice_redemption_pending": {"zh_CN": "上一笔兑换尚未完成", "en": "A redemption is pending"},
+    "notice_redemption_pending_hint": {
+        "zh_CN": "请拿开卡片，再放回感应区完成它",
+        "en": "Lift your card, then hold it on the reader again to finish it",
     },
     "staff_code": {"zh_CN": "代码 {detail}", "en": "Code {detail}"},
 }

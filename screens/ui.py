@@ -35,6 +35,7 @@ from kiosk.ui_state import (
     MyVouchers,
     Notice,
     Reading,
+    RedemptionAwaitingCard,
     Rewards,
     Scroll,
     ToggleLocale,
@@ -49,6 +50,7 @@ from screens.idle import IdleScreen, ReadingScreen
 from screens.layout import DEFAULT_PX_PER_MM, Layout
 from screens.member import MemberScreen
 from screens.notice import NoticeScreen
+from screens.pending import PendingRedemptionScreen
 from screens.rewards import ConfirmScreen, RewardsScreen
 from screens.text import LOCALES, check_locale
 from screens.touch import Cancel, DragBy, Press, Rotation, Tap, TouchTracker
@@ -79,6 +81,8 @@ def build_screen(ctx: RenderContext, state: UiState) -> Screen:
         return VoucherScreen(ctx, state)
     if isinstance(state, MyVouchers):
         return VouchersScreen(ctx, state)
+    if isinstance(state, RedemptionAwaitingCard):
+        return PendingRedemptionScreen(ctx, state)
     if isinstance(state, Notice):
         return NoticeScreen(ctx, state)
     raise TypeError(f"no screen for state {type(state).__name__}")

@@ -6,16 +6,17 @@
 
 The step is idempotent: a card that already reads n (the write landed but its answer was lost)
 is not written again, and a card still reading n - 1 is written. Anything else is refused, so
-a counter never moves backwards or skips. If the card leaves mid-write the redemption stays
-pending; `resume_on_tap` finishes it the next time the card is presented. Pulled at any moment,
-the card holds either the old copy or both, never a mix: a torn copy fails its MAC and the
-other copy (n - 1) is still intact.
+a counter never moves backwards or skips. "Already at n" counts as this redemption's own write
+only if the ledger says n belongs to it (`card_counter_owner`): a card put to n by another
+redemption would otherwise confirm two redemptions with one write. If the card leaves mid-write
+the redemption stays pending; `resume_on_tap` finishes it the next time the card is presented.
+Pulled at any moment, the card holds either the old copy or both, never a mix: a torn copy
+fails its MAC and the other copy (n - 1) is still intact.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from kiosk.cards.cardio import read_copy, write_copy
 from kiosk.cards.errors import CardFaults, CardWriteVerifyFailed
 from kiosk.cards.keyfile import MasterKeys
 from kiosk.cards.keys import sector_keys
-from kiosk.cards.ports import TagSession
+from kiosk.cards.ports import RedemptionLedger, TagSession
 from kiosk.cards.reading import read_card
 from kiosk.cards.record import CopyStatus, check_copy, encode_record
 
@@ -49,14 +50,16 @@ class CardWriteInterrupted:
 class CardWriteRefused:
     """The card is not the one, or not in the state, the prepared redemption expects."""
 
-    reason: str  # "other_card", "no_genuine_record", "other_member", "counter_ahead", "counter_behind"
+    # "other_card", "no_genuine_record", "other_member", "counter_ahead", "counter_behind",
+    # "counter_taken" (the card reads n, but n belongs to another redemption)
+    reason: str
 
     @property
     def final(self) -> bool:
         """True when presenting this card again cannot help: the app should abandon the intent
         (ledger.abandon_redemption). "other_card"/"no_genuine_record" may still be resolved by
         the right card."""
-        return self.reason in ("other_member", "counter_ahead", "counter_behind")
+        return self.reason in ("other_member", "counter_ahead", "counter_behind", "counter_taken")
 
 
 CardStepResult = CardWritten | CardWriteInterrupted | CardWriteRefused
@@ -66,14 +69,17 @@ def write_redemption_counter(
     session: TagSession,
     keys: MasterKeys,
     faults: CardFaults,
+    ledger: RedemptionLedger,
     *,
+    intent_id: str,
     card_uid: bytes,
     member_id: str,
     target_counter: int,
 ) -> CardStepResult:
-    """Bring the card to `target_counter`; never raises for card I/O (see module docstring)."""
+    """Bring the card to `target_counter` for redemption `intent_id`; never raises for card I/O
+    (see module docstring)."""
     try:
-        return _write(session, keys, faults, bytes(card_uid), member_id, target_counter)
+        return _write(session, keys, faults, ledger, intent_id, bytes(card_uid), member_id, target_counter)
     except faults.io as exc:
         _LOG.info("card write interrupted: %s", type(exc).__name__)
         return CardWriteInterrupted(type(exc).__name__)
@@ -82,7 +88,14 @@ def write_redemption_counter(
 
 
 def _write(
-    session: TagSession, keys: MasterKeys, faults: CardFaults, uid: bytes, member_id: str, target: int
+    session: TagSession,
+    keys: MasterKeys,
+    faults: CardFaults,
+    ledger: RedemptionLedger,
+    intent_id: str,
+    uid: bytes,
+    member_id: str,
+    target: int,
 ) -> CardStepResult:
     if bytes(session.uid) != uid:
         return CardWriteRefused("other_card")
@@ -93,6 +106,12 @@ def _write(
     if record.member_id != member_id:
         return CardWriteRefused("other_member")
     if record.counter == target:
+        # Our own earlier write that landed unacknowledged, or another redemption's: the card
+        # cannot say which, the ledger can.
+        owner = ledger.card_counter_owner(uid, member_id, target)
+        if owner != intent_id:
+            _LOG.warning("card already at counter %d, which belongs to %s, not to %s", target, owner, intent_id)
+            return CardWriteRefused("counter_taken")
         return CardWritten(target, current_copy.copy, already=True)
     if record.counter > target:
         return CardWriteRefused("counter_ahead")
@@ -128,24 +147,31 @@ def complete_redemption(
     session: TagSession,
     keys: MasterKeys,
     faults: CardFaults,
-    confirm: Callable[[str, int], Any],
+    ledger: RedemptionLedger,
     *,
     intent_id: str,
     card_uid: bytes,
     member_id: str,
     target_counter: int,
 ) -> RedemptionConfirmed | RedemptionPending:
-    """Card write, then `confirm(intent_id, counter)` (ledger.confirm_redemption) only on success."""
+    """Card write, then `ledger.confirm_redemption(intent_id, counter)` only on success."""
     result = write_redemption_counter(
-        session, keys, faults, card_uid=card_uid, member_id=member_id, target_counter=target_counter
+        session,
+        keys,
+        faults,
+        ledger,
+        intent_id=intent_id,
+        card_uid=card_uid,
+        member_id=member_id,
+        target_counter=target_counter,
     )
     if isinstance(result, CardWritten):
-        return RedemptionConfirmed(confirm(intent_id, result.counter), result)
+        return RedemptionConfirmed(ledger.confirm_redemption(intent_id, result.counter), result)
     return RedemptionPending(intent_id, result)
 
 
 def resume_on_tap(
-    session: TagSession, keys: MasterKeys, faults: CardFaults, confirm: Callable[[str, int], Any], verified: Any
+    session: TagSession, keys: MasterKeys, faults: CardFaults, ledger: RedemptionLedger, verified: Any
 ) -> RedemptionConfirmed | RedemptionPending | None:
     """Finish the redemption a verified card still owes (`Verified.pending`); None if there is none.
 
@@ -160,7 +186,7 @@ def resume_on_tap(
         session,
         keys,
         faults,
-        confirm,
+        ledger,
         intent_id=pending.intent_id,
         card_uid=verified.uid,
         member_id=pending.member_id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kiosk.cards.alerts import EventRateLimit
 from kiosk.cards.errors import CardFaults
 from kiosk.cards.keyfile import MasterKeys
 from kiosk.cards.ports import CardRegistry, TagSession
@@ -24,11 +25,16 @@ class TapOutcome:
     resumed: RedemptionConfirmed | RedemptionPending | None = None  # a pending redemption's fate
 
 
-def tap_job(keys: MasterKeys, registry: CardRegistry, faults: CardFaults) -> Callable[[TagSession], TapOutcome]:
+def tap_job(
+    keys: MasterKeys, registry: CardRegistry, faults: CardFaults, *, clone_alerts: EventRateLimit | None = None
+) -> Callable[[TagSession], TapOutcome]:
+    """The read job; `clone_alerts` (default: a new limit on the monotonic clock) is kept for every tap."""
+    alerts = clone_alerts if clone_alerts is not None else EventRateLimit()
+
     def job(session: TagSession) -> TapOutcome:
-        verdict = verify_tap(session, keys, registry, faults)
+        verdict = verify_tap(session, keys, registry, faults, clone_alerts=alerts)
         if isinstance(verdict, Verified) and verdict.pending is not None:
-            return TapOutcome(verdict, resume_on_tap(session, keys, faults, registry.confirm_redemption, verdict))
+            return TapOutcome(verdict, resume_on_tap(session, keys, faults, registry, verdict))
         return TapOutcome(verdict)
 
     return job

@@ -6,6 +6,8 @@
 
     Verified        -> member screen
     NotAMemberCard  -> "not a member card"       (blank, foreign, NTAG sticker, other fleet)
+                       + security event if the UID is a member's: blank or behind unknown keys,
+                       it is most likely a copy of that UID onto a magic card (rate-limited)
     Rejected        -> "card rejected"            + security event (MAC/UID mismatch, forged copy)
     Rollback        -> "card rejected"            + local denial + security event (old image/clone)
     Blocked         -> "card blocked, see staff"  + security event; no member data at all
@@ -17,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.cards.alerts import EventRateLimit
 from kiosk.cards.cardio import SectorKeying
 from kiosk.cards.errors import CardFaults
 from kiosk.cards.keyfile import MasterKeys
@@ -32,6 +35,11 @@ _LOG = logging.getLogger(__name__)
 EVENT_REJECTED = "card_rejected"
 EVENT_ROLLBACK = "card_rollback"
 EVENT_BLOCKED_ATTEMPT = "blocked_card_presented"
+EVENT_UID_CLONE = "uid_clone_suspected"
+
+#: NotAMemberCard reasons that, for a UID registered to a member, point to a clone of that UID:
+#: the genuine card always holds a record behind its own diversified keys.
+_CLONE_SIGNS = {"no_record": "blank", "unknown_keys": "unknown_keys"}
 
 
 @dataclass(frozen=True)
@@ -115,10 +123,19 @@ def _without_genuine_copy(reading: CardReading) -> Verdict:
     return NotAMemberCard("no_record")
 
 
-def verify_tap(session: TagSession, keys: MasterKeys, registry: CardRegistry, faults: CardFaults) -> Verdict:
+def verify_tap(
+    session: TagSession,
+    keys: MasterKeys,
+    registry: CardRegistry,
+    faults: CardFaults,
+    *,
+    clone_alerts: EventRateLimit | None = None,
+) -> Verdict:
     """Read-only check of a presented card, then the ledger side effects its verdict calls for.
 
     Card I/O errors (`faults.io`) propagate before anything is recorded, so a retry is harmless.
+    `clone_alerts` limits how often a suspected UID clone is reported (None: every time); the
+    reader's tap job passes one that lives as long as the reader.
     """
     uid = bytes(session.uid)
     denied = registry.denial(uid)
@@ -144,7 +161,19 @@ def verify_tap(session: TagSession, keys: MasterKeys, registry: CardRegistry, fa
         _LOG.warning(
             "card %s rolled back: counter %d < %d", redact_uid(uid), verdict.card_counter, verdict.ledger_counter
         )
+    elif isinstance(verdict, NotAMemberCard) and verdict.reason in _CLONE_SIGNS and state is not None:
+        # Only a UID the ledger knows as a member's: an unknown blank card is just not ours.
+        _report_clone_suspect(registry, uid, _CLONE_SIGNS[verdict.reason], clone_alerts)
     return verdict
+
+
+def _report_clone_suspect(registry: CardRegistry, uid: bytes, reason: str, limit: EventRateLimit | None) -> None:
+    held_back = limit.allow(uid) if limit is not None else 0
+    if held_back is None:
+        _LOG.info("member card %s presented %s again; security event held back", redact_uid(uid), reason)
+        return
+    registry.record_security_event(EVENT_UID_CLONE, uid, {"reason": reason, "suppressed_since_last": held_back})
+    _LOG.warning("member card %s presented %s: a copy of its UID is suspected", redact_uid(uid), reason)
 
 
 def _copy_detail(reading: CardReading) -> dict[str, Any]:

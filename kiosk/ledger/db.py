@@ -333,8 +333,33 @@ def _migration_2(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _migration_3(conn: sqlite3.Connection) -> None:
+    """At most one prepared redemption per card, enforced by the schema.
+
+    A redemption's card counter is the card's last one + 1, so two redemptions prepared for one
+    card while the first waited for its card write got the same counter, and the next tap
+    confirmed both (one card write, two vouchers). The ledger now refuses the second one; this
+    partial unique index (which replaces the plain one on the same rows) makes the rule the
+    schema's. Older kiosks may have left several prepared for a card: the newest stays (the one
+    the next tap would have finished), the others are abandoned, releasing their points; none
+    of them was ever confirmed to the member.
+    """
+    now = ts(dt.datetime.now(_UTC))
+    released = conn.execute(
+        "UPDATE intents SET state = 'abandoned', updated_at = ?"
+        " WHERE state = 'prepared' AND card_uid IS NOT NULL AND EXISTS ("
+        "   SELECT 1 FROM intents AS newer WHERE newer.card_uid = intents.card_uid AND newer.state = 'prepared'"
+        "   AND (newer.created_at, newer.intent_id) > (intents.created_at, intents.intent_id))",
+        (now,),
+    ).rowcount
+    if released:
+        _LOG.warning("released %d redemption(s) prepared for a card that had a newer one pending", released)
+    conn.execute("DROP INDEX intents_prepared_card")
+    conn.execute("CREATE UNIQUE INDEX intents_prepared_card ON intents(card_uid) WHERE state = 'prepared'")
+
+
 #: Migration N brings a database from user_version N-1 to N. Append only; never edit a shipped one.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2, _migration_3)
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

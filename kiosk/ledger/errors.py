@@ -92,6 +92,18 @@ class IntentConflict(LedgerError, ValueError):
     """An intent id was reused for a different request, or is in a state that forbids the call."""
 
 
+class RedemptionAlreadyPending(LedgerError):
+    """The card still owes a prepared redemption its card write; no second one is prepared for it.
+
+    Two redemptions waiting on one card would both be written the same counter, and the next tap
+    would confirm both. The pending one is finished by presenting the card again, or released.
+    """
+
+    def __init__(self, intent_id: str):
+        self.intent_id = intent_id  # the redemption that is pending
+        super().__init__(f"redemption {intent_id} is still pending on this card; present the card to finish it first")
+
+
 class CardCounterMismatch(LedgerError, ValueError):
     """confirm_redemption got a card counter other than the one prepare asked to write."""
 

@@ -27,7 +27,7 @@ from kiosk.ledger.outbox import OutboxEvent
 from kiosk.ledger.redemption import OfflineLimits, PendingRedemption
 from kiosk.ledger.rules import Rules, parse_rules
 from kiosk.ledger.vouchers import VoucherSigner
-from kiosk.model import MemberView, RewardOption, VoucherView
+from kiosk.model import MemberView, PendingRedemptionView, RewardOption, VoucherView
 
 _LOG = logging.getLogger(__name__)
 
@@ -239,6 +239,23 @@ class Ledger:
     def pending_redemption_for_card(self, uid: bytes) -> PendingRedemption | None:
         with self._lock:
             return redemption.pending_for_card(self, uid, self._now())
+
+    def pending_redemption_view(self, uid: bytes) -> PendingRedemptionView | None:
+        """What the member is shown of the redemption waiting for this card's write, if any."""
+        with self._lock:
+            pending = redemption.pending_for_card(self, uid, self._now())
+            if pending is None:
+                return None
+            rules = self.rules()
+            reward = rules.reward(pending.reward_id) if rules is not None else None
+            # A reward withdrawn since keeps its id as its name: the confirm will refuse it anyway.
+            name = dict(reward.name) if reward is not None else {"zh_CN": pending.reward_id, "en": pending.reward_id}
+            return PendingRedemptionView(name, pending.cost_points, pending.created_at)
+
+    def card_counter_owner(self, uid: bytes, member_id: str, counter: int) -> str | None:
+        """The intent id of the redemption card counter `counter` belongs to (see redemption.counter_owner)."""
+        with self._lock:
+            return redemption.counter_owner(self.conn, uid, member_id, counter)
 
     # --- cards and deny-list ------------------------------------------------------------------
 

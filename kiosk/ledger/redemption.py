@@ -8,6 +8,11 @@ from the oldest lots, creates the signed voucher, records the card counter, stor
 and writes the outbox event. Repeating either call with the same intent id returns the same result,
 so a double tap, a retried request or a restart between the phases yields exactly one voucher.
 
+A card has at most one redemption prepared at a time (refused with RedemptionAlreadyPending, and a
+partial unique index on `intents` says so too). Its counter is the card's: a second one prepared
+while the first waited for its card write would get the same counter, and one card write would
+then "confirm" both. `counter_owner` tells the card step which redemption a counter belongs to.
+
 The `intents` table holds the open intents (prepared, or abandoned so the id cannot be reused).
 A confirmed intent is recorded by its voucher, which carries the intent id (unique), the card
 and counter written and when it was prepared: confirm moves the intent there in its one
@@ -33,6 +38,7 @@ from kiosk.ledger.errors import (
     IntentConflict,
     NoRules,
     OfflineLimitReached,
+    RedemptionAlreadyPending,
     RewardUnavailable,
     UnknownIntent,
     UnknownReward,
@@ -206,6 +212,11 @@ def _check_new(
         state = cards.card_state(conn, uid)
         if state is not None and state.member_id != member_id:
             raise CardDenied(uid, "other_member")
+        waiting = conn.execute(
+            "SELECT intent_id FROM intents WHERE card_uid = ? AND state = 'prepared'", (uid,)
+        ).fetchone()
+        if waiting is not None:
+            raise RedemptionAlreadyPending(waiting[0])
         counter = (state.last_counter if state else 0) + 1
     tier_code = None
     if reward.tiers is not None:  # only a tier-restricted reward needs the member's tier
@@ -491,10 +502,28 @@ def abandon_in_tx(ctx: Context, intent_id: str, now: dt.datetime) -> bool:
 
 
 def pending_for_card(ctx: Context, uid: bytes, now: dt.datetime) -> PendingRedemption | None:
+    """The redemption waiting for this card's write (there is at most one), or None."""
     row = ctx.conn.execute(
         "SELECT intent_id, member_id, reward_id, card_uid, online, state, card_counter, cost_points, NULL, "
-        "created_at, rules_version FROM intents WHERE card_uid = ? AND state = 'prepared' "
-        "ORDER BY created_at DESC LIMIT 1",
+        "created_at, rules_version FROM intents WHERE card_uid = ? AND state = 'prepared'",
         (bytes(uid),),
     ).fetchone()
     return _pending_from_row(ctx, row, now) if row else None
+
+
+def counter_owner(conn: sqlite3.Connection, uid: bytes, member_id: str, counter: int) -> str | None:
+    """The intent id of the redemption that counter `counter` of member `member_id`'s card `uid`
+    belongs to, or None.
+
+    A voucher issued with that counter owns it; failing that, the redemption prepared for the card
+    with that counter. A card that already reads `counter` was written by its owner only: any
+    other redemption finding the card there must not count that write as its own.
+    """
+    row = conn.execute(
+        "SELECT 0 AS rank, intent_id FROM vouchers WHERE member_id = ?1 AND card_uid = ?2 AND card_counter = ?3"
+        " UNION ALL"
+        " SELECT 1, intent_id FROM intents WHERE card_uid = ?2 AND state = 'prepared' AND card_counter = ?3"
+        " ORDER BY rank LIMIT 1",
+        (member_id, bytes(uid), int(counter)),
+    ).fetchone()
+    return row[1] if row else None

@@ -35,7 +35,7 @@ def redeem(ledger, keys, faults, session, intent_id):
         session,
         keys,
         faults,
-        ledger.confirm_redemption,
+        ledger,
         intent_id=intent_id,
         card_uid=UID,
         member_id=MEMBER,
@@ -73,7 +73,7 @@ def test_repeating_a_confirmed_step_changes_nothing(card, keys, ledger, tap, fau
         tap(card),
         keys,
         faults,
-        ledger.confirm_redemption,
+        ledger,
         intent_id="i-1",
         card_uid=UID,
         member_id=MEMBER,
@@ -88,14 +88,18 @@ def test_repeating_a_confirmed_step_changes_nothing(card, keys, ledger, tap, fau
 def test_step_refuses_another_card(card, keys, ledger, tap, faults):
     other = MifareClassic1K(bytes.fromhex("DE700003"))
     personalize(tap(other), keys, "M0003", 1, faults)
-    result = write_redemption_counter(tap(other), keys, faults, card_uid=UID, member_id=MEMBER, target_counter=1)
+    result = write_redemption_counter(
+        tap(other), keys, faults, ledger, intent_id="i-1", card_uid=UID, member_id=MEMBER, target_counter=1
+    )
     assert result == CardWriteRefused("other_card")
 
 
 def test_step_never_moves_a_counter_backwards(card, keys, ledger, tap, faults):
     redeem(ledger, keys, faults, tap(card), "i-1")
     redeem(ledger, keys, faults, tap(card), "i-2")
-    result = write_redemption_counter(tap(card), keys, faults, card_uid=UID, member_id=MEMBER, target_counter=1)
+    result = write_redemption_counter(
+        tap(card), keys, faults, ledger, intent_id="i-1", card_uid=UID, member_id=MEMBER, target_counter=1
+    )
     assert result == CardWriteRefused("counter_ahead")
 
 
@@ -152,7 +156,7 @@ def test_card_pulled_at_every_step_never_mixes_records_and_never_redeems_twice(
         session = tap(card)
         verdict = verify_tap(session, keys, ledger, faults)
         assert isinstance(verdict, Verified), verdict
-        resumed = resume_on_tap(session, keys, faults, ledger.confirm_redemption, verdict)
+        resumed = resume_on_tap(session, keys, faults, ledger, verdict)
         assert isinstance(outcome, RedemptionConfirmed) or isinstance(resumed, RedemptionConfirmed)
         assert ledger.pending_redemption_for_card(UID) is None
         assert ledger.card_state(UID).last_counter == counter_before + 1
