@@ -139,7 +139,7 @@ class OutboxRelay:
         this relay sent, or removed something, shows that HQ is answering now: a replayed old ack
         is genuine but proves nothing about the present.
         """
-        ids: list[str] = []
+        pairs: list[tuple[int, str]] = []
         fresh = False
         for event in events:
             sent = self._inflight.get(event.event_id)
@@ -149,10 +149,11 @@ class OutboxRelay:
             if sent is not None:
                 del self._inflight[event.event_id]
                 fresh = True
-            ids.append(event.event_id)
+            pairs.append((event.seq, event.event_id))
         removed = 0
-        for start in range(0, len(ids), ACK_CHUNK):
-            removed += self._outbox.outbox_ack(ids[start : start + ACK_CHUNK])
+        for start in range(0, len(pairs), ACK_CHUNK):
+            # Pairs: the outbox deletes an event only under the seq the ack names.
+            removed += self._outbox.outbox_ack(pairs[start : start + ACK_CHUNK])
         if fresh or removed:
             if not self._hq_answering:
                 _LOG.info("HQ acknowledges events again")

@@ -353,8 +353,9 @@ class Ledger:
         with self._lock:
             return outbox.pending(self.conn, limit, self.tz)
 
-    def outbox_ack(self, event_ids: Iterable[str]) -> int:
-        ids = list(event_ids)
+    def outbox_ack(self, events: Iterable[str | tuple[int, str]]) -> int:
+        """Delete acknowledged events: ids, or (seq, event_id) pairs (see kiosk.ledger.outbox.ack)."""
+        ids = list(events)
         with self._lock, db.transaction(self.conn):
             return outbox.ack(self.conn, ids)
 

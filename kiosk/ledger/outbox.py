@@ -65,12 +65,21 @@ def pending(conn: sqlite3.Connection, limit: int, tz: dt.tzinfo) -> list[OutboxE
     ]
 
 
-def ack(conn: sqlite3.Connection, event_ids: Iterable[str]) -> int:
-    """Delete acknowledged events; unknown or already-acknowledged ids are ignored."""
+def ack(conn: sqlite3.Connection, events: Iterable[str | tuple[int, str]]) -> int:
+    """Delete acknowledged events; unknown or already-acknowledged ones are ignored.
+
+    An item is an event id, or a (seq, event_id) pair as HQ's signed ack names it: a pair deletes
+    only the event with both, so an ack cannot remove an event under another sequence number.
+    """
     removed = 0
     highest = 0
-    for event_id in set(event_ids):
-        for (seq,) in conn.execute("DELETE FROM outbox WHERE event_id = ? RETURNING seq", (str(event_id),)).fetchall():
+    for item in set(events):
+        args: tuple[str | int, ...]
+        if isinstance(item, tuple):
+            sql, args = "DELETE FROM outbox WHERE event_id = ? AND seq = ? RETURNING seq", (str(item[1]), int(item[0]))
+        else:
+            sql, args = "DELETE FROM outbox WHERE event_id = ? RETURNING seq", (str(item),)
+        for (seq,) in conn.execute(sql, args).fetchall():
             removed += 1
             highest = max(highest, seq)
     if removed:

@@ -118,3 +118,13 @@ def test_a_connected_kiosk_that_hq_does_not_acknowledge_goes_offline_until_hq_an
     start_listener(broker.host, broker.port)
     wait_until(lambda: link.online and ledger.outbox_depth() == 0, timeout=20, what="HQ answers again")
     assert changes == [True, False, True]
+
+
+def test_an_ack_for_a_queued_event_under_another_seq_deletes_nothing(open_ledger, clock):
+    ledger = seeded_ledger(open_ledger)
+    ledger.record_security_event("test_event", b"\x01\x02\x03\x04", {"n": 1})
+    relay = _relay(ledger, _Monotonic(clock), [])  # never pumped: the event was never sent
+    (queued,) = ledger.outbox_pending(10)
+    assert relay.acked([AckedEvent(queued.seq + 7, queued.event_id)]) == 0
+    assert ledger.outbox_depth() == 1
+    assert relay.acked([AckedEvent(queued.seq, queued.event_id)]) == 1
