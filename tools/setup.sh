@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent development set-up, shared by ./run.sh and ./test.sh (and so by .ci/run):
-#   1. Debian packages the project needs (python3-venv, mosquitto, a CJK font, libzbar0),
+#   1. Debian packages the project needs (python3-venv, mosquitto, postgresql for HQ's tests and
+#      benchmarks, a CJK font, libzbar0),
 #      installed with apt-get only when missing (as root, or through sudo when it is passwordless);
 #   2. a virtual environment in .venv with the project installed editable plus its dev extras,
 #      reinstalled only when pyproject.toml changed.
@@ -9,7 +10,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${KIOSK_VENV:-$ROOT/.venv}"
-APT_PACKAGES=(python3-venv python3-dev mosquitto fonts-wqy-microhei libzbar0 shellcheck systemd)
+APT_PACKAGES=(python3-venv python3-dev mosquitto postgresql fonts-wqy-microhei libzbar0 shellcheck systemd)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -1,0 +1,1 @@
+"""HQ: the authority for members, points, tiers and vouchers."""

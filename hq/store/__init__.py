@@ -1,0 +1,1 @@
+"""HQ's storage: one schema and one set of migrations on SQLite (embedded) and PostgreSQL."""

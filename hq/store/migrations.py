@@ -1,0 +1,67 @@
+"""Schema migrations, the same on SQLite and PostgreSQL: numbered steps, each applied once.
+
+`migrate(engine)` runs at start-up of every HQ process. Two processes starting together against one
+PostgreSQL take an advisory lock first (SQLite's `BEGIN IMMEDIATE` serialises them), so a step is
+never applied twice. A database newer than this code is refused rather than used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from hq.store import tables
+
+_LOCK_KEY = 0x4B494F534B  # "KIOSK": pg_advisory_xact_lock key for migrations
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer HQ than this one."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Connection], None]
+
+
+def _initial(conn: Connection) -> None:
+    names = [t for t in tables.metadata.sorted_tables if t is not tables.schema_migrations]
+    tables.metadata.create_all(conn, tables=names)
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial),)
+
+
+def current_version(conn: Connection) -> int:
+    found = conn.execute(sa.select(sa.func.max(tables.schema_migrations.c.version))).scalar()
+    return int(found or 0)
+
+
+def migrate(engine: Engine, *, now: dt.datetime | None = None) -> list[int]:
+    """Apply what is missing; returns the versions applied now."""
+    applied: list[int] = []
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        tables.schema_migrations.create(conn, checkfirst=True)
+        have = current_version(conn)
+        newest = MIGRATIONS[-1].version
+        if have > newest:
+            raise SchemaTooNew(f"database schema version {have} is newer than this HQ ({newest}): upgrade HQ")
+        for step in MIGRATIONS:
+            if step.version <= have:
+                continue
+            step.apply(conn)
+            conn.execute(
+                tables.schema_migrations.insert().values(
+                    version=step.version, name=step.name, applied_at=now or dt.datetime.now(dt.UTC)
+                )
+            )
+            applied.append(step.version)
+    return applied

@@ -1,0 +1,184 @@
+"""HQ's tables (SQLAlchemy Core). The migrations in `hq.store.migrations` create them.
+
+Money is integer fen and points are integers (BigInteger everywhere a sum can grow); times are
+aware (`UtcDateTime`). Deduplication lives in keys, never in caches: (device_id, seq) for kiosk
+events, an idempotency key for every till request.
+
+`entries` is the event log: every change to a member's points, stored value, spend or tier is a
+row with the rules version that decided it, so HQ's balances can be recomputed from it and
+compared with the tables (bench.hq's `points_mismatch`).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from hq.store.types import UtcDateTime
+
+metadata = sa.MetaData()
+BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite INTEGER is 64-bit anyway
+
+schema_migrations = sa.Table(
+    "schema_migrations",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("applied_at", UtcDateTime, nullable=False),
+)
+
+programs = sa.Table(
+    "programs",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(100), nullable=False),
+)
+
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("member_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("birthday", sa.String(10)),
+    sa.Column("home_store", sa.String(64)),
+    sa.Column("tier", sa.String(64), nullable=False),
+    sa.Column("tier_override", sa.String(64)),
+    sa.Column("spend_fen", BIG, nullable=False, default=0),
+    sa.Column("growth_points", BIG, nullable=False, default=0),
+    sa.Column("balance_fen", BIG, nullable=False, default=0),
+    # Points spent beyond what the lots held (offline redemptions at two kiosks): never lost.
+    sa.Column("overdraft_points", BIG, nullable=False, default=0),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+cards = sa.Table(
+    "cards",
+    metadata,
+    sa.Column("uid", sa.String(20), primary_key=True),  # hex
+    sa.Column("member_id", sa.String(64), sa.ForeignKey("members.member_id"), nullable=False, index=True),
+    sa.Column("issue_no", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("last_counter", BIG, nullable=False, default=0),
+)
+
+lots = sa.Table(
+    "lots",
+    metadata,
+    sa.Column("lot_id", sa.String(80), primary_key=True),
+    sa.Column("member_id", sa.String(64), sa.ForeignKey("members.member_id"), nullable=False, index=True),
+    sa.Column("points_earned", BIG, nullable=False),
+    sa.Column("points_left", BIG, nullable=False),
+    sa.Column("earned_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("source", sa.String(100), nullable=False),
+)
+
+purchases = sa.Table(
+    "purchases",
+    metadata,
+    sa.Column("purchase_id", sa.String(80), primary_key=True),
+    sa.Column("idempotency_key", sa.String(100), nullable=False, unique=True),
+    sa.Column("request_digest", sa.String(64), nullable=False),
+    sa.Column("store_id", sa.String(64), nullable=False),
+    sa.Column("till_id", sa.String(64), nullable=False),
+    sa.Column("order_no", sa.String(100), nullable=False),
+    sa.Column("member_id", sa.String(64), sa.ForeignKey("members.member_id"), nullable=False, index=True),
+    sa.Column("amount_fen", BIG, nullable=False),
+    sa.Column("paid_with", sa.String(16), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("points", BIG, nullable=False),
+    sa.Column("refunded_fen", BIG, nullable=False, default=0),
+    sa.Column("points_reversed", BIG, nullable=False, default=0),
+    sa.Column("rules_version", sa.Integer, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("store_id", "order_no", name="purchases_order_once"),
+)
+
+till_requests = sa.Table(
+    "till_requests",
+    metadata,
+    # Refunds and top-ups: one row per idempotency key, holding the response that was given.
+    sa.Column("idempotency_key", sa.String(100), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("request_digest", sa.String(64), nullable=False),
+    sa.Column("response", sa.JSON, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+)
+
+entries = sa.Table(
+    "entries",
+    metadata,
+    sa.Column("entry_id", BIG, primary_key=True, autoincrement=True),
+    sa.Column("member_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("points_delta", BIG, nullable=False, default=0),
+    sa.Column("balance_delta_fen", BIG, nullable=False, default=0),
+    sa.Column("spend_delta_fen", BIG, nullable=False, default=0),
+    sa.Column("growth_delta", BIG, nullable=False, default=0),
+    sa.Column("overdraft_delta", BIG, nullable=False, default=0),
+    sa.Column("lot_id", sa.String(80)),
+    sa.Column("ref", sa.String(120), nullable=False),
+    sa.Column("rules_version", sa.Integer, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("detail", sa.JSON),
+)
+
+kiosk_events = sa.Table(
+    "kiosk_events",
+    metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("seq", BIG, primary_key=True, autoincrement=False),
+    sa.Column("event_id", sa.String(100), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("offline", sa.Boolean, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+)
+
+vouchers = sa.Table(
+    "vouchers",
+    metadata,
+    sa.Column("voucher_id", sa.String(100), primary_key=True),
+    sa.Column("member_id", sa.String(64), nullable=False, index=True),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("reward_id", sa.String(64), nullable=False),
+    sa.Column("points", BIG, nullable=False),
+    sa.Column("issued_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("event_id", sa.String(100), nullable=False),
+)
+
+member_changes = sa.Table(
+    "member_changes",
+    metadata,
+    # The feedback outbox: a member whose kiosk-visible state changed, with the kiosk events that
+    # change folded in. Written in the same transaction as the change; published in order.
+    sa.Column("change_id", BIG, primary_key=True, autoincrement=True),
+    sa.Column("member_id", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.String(100)),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("published_version", sa.Integer, index=True),
+)
+
+published_versions = sa.Table(
+    "published_versions",
+    metadata,
+    sa.Column("version_line", sa.String(32), primary_key=True),
+    sa.Column("version", BIG, nullable=False),
+)
+
+alarms = sa.Table(
+    "alarms",
+    metadata,
+    sa.Column("alarm_id", BIG, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(100), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("raised_at", UtcDateTime, nullable=False),
+    sa.Column("cleared_at", UtcDateTime),
+)
