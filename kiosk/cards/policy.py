@@ -29,7 +29,11 @@ def offline_redemption_allowed(
 ) -> RedemptionPolicyDecision:
     """May a redemption costing `points` go ahead given the deny-list's age?
 
-    Online redemptions are checked by HQ against its live list, so they always pass here.
+    Online (the link is up and HQ acknowledges events with signed acks), the deny-list is the one
+    HQ keeps pushing live, and the redemption event reaches HQ within seconds, so the list's age
+    is no reason to refuse. HQ does not approve a redemption before it happens: it reconciles it
+    after the fact (the reference listener only stores it; HQ as the authority, issue #19, debits
+    it and flags what the offline limits let through twice).
     Offline, a list older than `max_age` (or none at all) allows only redemptions costing at most
     `small_limit_points` (config: ledger.stale_denylist_max_points). A list "issued" in the
     future (clock skew) counts as fresh, not stale.
