@@ -1,10 +1,12 @@
 """A throw-away PKI for the TLS tests, made with `cryptography`: a CA, the broker's server
-certificate, and client certificates whose CN is the MQTT identity (device id or "hq")."""
+certificate, client certificates whose CN is the MQTT identity (device id or an HQ identity), and
+the CA's certificate revocation list (Mosquitto's `crlfile`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,3 +84,24 @@ class TestPki:
         files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         _write_key(key, files.key)
         return files
+
+    def write_crl(
+        self, path: Path, revoked: Iterable[Path] = (), *, expires_in: dt.timedelta = dt.timedelta(days=1)
+    ) -> Path:
+        """Write a PEM CRL signed by the CA that lists the certificates in `revoked` (PEM files).
+
+        With `crlfile` set, Mosquitto does not start without the file and (OpenSSL) refuses every
+        client certificate once the CRL is past its next update; a negative `expires_in` writes
+        such a CRL."""
+        next_update = self._now + expires_in
+        last_update = min(self._now, next_update) - dt.timedelta(hours=1)
+        builder = x509.CertificateRevocationListBuilder().issuer_name(self._ca_cert.subject)
+        builder = builder.last_update(last_update).next_update(next_update)
+        for cert_file in revoked:
+            serial = x509.load_pem_x509_certificate(cert_file.read_bytes()).serial_number
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(last_update).build()
+            )
+        crl = builder.sign(self._ca_key, hashes.SHA256())
+        path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        return path
