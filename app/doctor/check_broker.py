@@ -128,6 +128,12 @@ def check_broker(ctx: DoctorContext) -> CheckResult:
         return CheckResult.failed(
             NAME, f"{where}: {exc}", _FIXES["unreachable"].format(host=target.host, port=target.port)
         )
+    if not target.mqtt_login:
+        return CheckResult.passed(
+            NAME,
+            f"{where} accepts this kiosk's certificate (no MQTT login tried: the broker takes the client id "
+            "from the certificate, and a login would disconnect the running kiosk)",
+        )
     if withheld:
         return CheckResult.passed(NAME, f"{where} accepts an MQTT connection ({PASSWORD_WITHHELD})")
     return CheckResult.passed(NAME, f"{where} accepts this kiosk's MQTT connection")

@@ -2,7 +2,10 @@
 
 - `probe_broker`: TCP connect, TLS handshake when configured, then an MQTT 3.1.1 CONNECT under a
   separate client id (so the running kiosk's session is not kicked off) to see the broker's
-  verdict on our credentials.
+  verdict on our credentials. With a client certificate there is no CONNECT: the broker takes the
+  client id from the certificate (`use_username_as_clientid`, docs/broker/), so any login with the
+  kiosk's certificate would take over the running kiosk's session. The probe then stops after the
+  TLS handshake and a moment of listening for the broker's refusal of the certificate.
 - `sqlite_integrity` / `latest_recorded_time`: open SQLite files read-only, never creating them.
 - `user_can_access`: would the *service user* be able to open a file, judged from mode bits and
   group membership (the doctor usually runs as root, for whom os.access says yes to everything).
@@ -222,6 +225,11 @@ class BrokerTarget:
     def tls(self) -> bool:
         return self.tls_ca is not None
 
+    @property
+    def mqtt_login(self) -> bool:
+        """False with a client certificate: its CN is the client id, a login would kick the kiosk."""
+        return self.tls_cert is None
+
 
 class BrokerProbeError(AppError, ConnectionError):
     """Why the broker could not be reached; `kind` picks the fix the doctor suggests."""
@@ -278,6 +286,22 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return data
 
 
+def _await_certificate_verdict(sock: socket.socket, wait_s: float = 1.0) -> None:
+    """Under TLS 1.3 a broker refuses a client certificate after the handshake, with an alert:
+    listen briefly for it. Silence means the broker accepted us and waits for a CONNECT."""
+    sock.settimeout(wait_s)
+    try:
+        data = sock.recv(1)
+    except TimeoutError:
+        return
+    except ssl.SSLError as exc:
+        raise BrokerProbeError("tls", f"broker refused this kiosk's certificate: {exc}") from None
+    except OSError as exc:
+        raise BrokerProbeError("tls", f"broker closed the connection after TLS: {exc}") from None
+    if not data:
+        raise BrokerProbeError("tls", "broker closed the connection after the TLS handshake (certificate refused?)")
+
+
 def probe_broker(target: BrokerTarget) -> None:
     """Reach the broker like the kiosk would; raise BrokerProbeError saying what went wrong."""
     try:
@@ -309,6 +333,9 @@ def probe_broker(target: BrokerTarget) -> None:
                 raise BrokerProbeError("tls_verify", f"broker certificate not trusted: {exc.verify_message}") from None
             except (ssl.SSLError, OSError) as exc:
                 raise BrokerProbeError("tls", f"TLS handshake failed: {exc}") from None
+        if not target.mqtt_login:
+            _await_certificate_verdict(sock)
+            return
         try:
             sock.sendall(mqtt_connect_packet(target.client_id, target.username, target.password))
             header = _recv_exact(sock, 4)

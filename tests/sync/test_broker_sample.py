@@ -14,6 +14,7 @@ import functools
 import os
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -318,3 +319,34 @@ def test_certificate_from_the_shipped_script_connects(script_broker, clients):
 def test_certificate_revoked_with_the_shipped_script_is_refused(script_broker, clients):
     client = clients.connect(script_broker, "K002", tls=script_tls(script_broker, "K002"), wait=False)
     assert not client.wait_connected(REFUSED_WITHIN_S)
+
+
+# --- kiosk doctor beside a running kiosk ---------------------------------------------------------
+
+
+def test_kiosk_doctor_with_the_kiosks_certificate_does_not_disconnect_the_kiosk(sample_broker, connect):
+    # With use_username_as_clientid any MQTT login under K001's certificate becomes client "K001"
+    # and takes over the running kiosk's session. The doctor stops after TLS and says so.
+    from app.doctor.probes import BrokerTarget, probe_broker
+
+    tls = sample_broker.tls_for("K001")
+    drops: list[str] = []
+    connect("K001", tls=tls, on_disconnect=drops.append)
+    target = BrokerTarget(
+        sample_broker.host, sample_broker.port, tls.ca_file, tls.cert_file, tls.key_file, client_id="K001-doctor"
+    )
+    assert not target.mqtt_login
+    probe_broker(target)
+    time.sleep(1)
+    assert drops == []
+
+
+def test_kiosk_doctor_still_sees_the_broker_refuse_a_revoked_certificate(sample_broker):
+    from app.doctor.probes import BrokerProbeError, BrokerTarget, probe_broker
+
+    revoked = sample_broker.tls_for("K009")
+    sample_broker.revoke(revoked)
+    sample_broker.server.restart()
+    target = BrokerTarget(sample_broker.host, sample_broker.port, revoked.ca_file, revoked.cert_file, revoked.key_file)
+    with pytest.raises(BrokerProbeError, match="certificate|closed"):
+        probe_broker(target)
