@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from hq.store import tables
 
+VERSION_LINES = ("rules", "members", "denylist")
 _LOCK_KEY = 0x4B494F534B  # "KIOSK": pg_advisory_xact_lock key for migrations
 
 
@@ -33,6 +34,11 @@ class Migration:
 def _initial(conn: Connection) -> None:
     names = [t for t in tables.metadata.sorted_tables if t is not tables.schema_migrations]
     tables.metadata.create_all(conn, tables=names)
+    # Every version line has its row from the start, so taking a version always locks a row.
+    conn.execute(
+        tables.published_versions.insert(),
+        [{"version_line": line, "version": 0} for line in VERSION_LINES],
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial),)

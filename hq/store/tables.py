@@ -135,6 +135,7 @@ kiosk_events = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("offline", sa.Boolean, nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("member_id", sa.String(64), index=True),
     sa.Column("received_at", UtcDateTime, nullable=False),
     sa.Column("outcome", sa.String(32), nullable=False),
 )
@@ -165,6 +166,22 @@ member_changes = sa.Table(
     sa.Column("published_version", sa.Integer, index=True),
 )
 
+publications = sa.Table(
+    "publications",
+    metadata,
+    # Signed documents, committed before they are published (a transactional outbox): a crash
+    # between the two re-sends the same bytes, which kiosks answer "current".
+    sa.Column("publication_id", BIG, primary_key=True, autoincrement=True),
+    sa.Column("version_line", sa.String(32), nullable=False),
+    sa.Column("version", BIG, nullable=False),
+    sa.Column("topic", sa.String(300), nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("retain", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, index=True),
+    sa.UniqueConstraint("version_line", "version", name="publications_once_per_version"),
+)
+
 published_versions = sa.Table(
     "published_versions",
     metadata,
@@ -181,4 +198,41 @@ alarms = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("raised_at", UtcDateTime, nullable=False),
     sa.Column("cleared_at", UtcDateTime),
+)
+
+event_conflicts = sa.Table(
+    "event_conflicts",
+    metadata,
+    # The same (device_id, seq) with another event id: kept for a human, never silently dropped.
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("seq", BIG, primary_key=True, autoincrement=False),
+    sa.Column("event_id", sa.String(100), primary_key=True),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("store_id", sa.String(64)),
+    sa.Column("state", sa.String(16)),
+    sa.Column("status_at", UtcDateTime),
+    sa.Column("telemetry", sa.JSON),
+    sa.Column("telemetry_at", UtcDateTime),
+)
+
+push_acks = sa.Table(
+    "push_acks",
+    metadata,
+    sa.Column("push_ack_id", BIG, primary_key=True, autoincrement=True),
+    sa.Column("device_id", sa.String(64), nullable=False, index=True),
+    sa.Column("type", sa.String(32)),
+    sa.Column("version", BIG),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(64)),
+    sa.Column("detail", sa.Text),
+    sa.Column("topic", sa.String(300)),
+    sa.Column("at", UtcDateTime),
+    sa.Column("received_at", UtcDateTime, nullable=False),
 )

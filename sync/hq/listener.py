@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.acks import chunked, sign_event_ack
 from sync.errors import PayloadError, TopicError
+from sync.hq.ports import ListenerStore
 from sync.hq.store import HqStore
 from sync.mqtt_client import ConnectionSettings, Message, MqttClient, TlsSettings
 from sync.ports import Clock, SystemClock
@@ -39,8 +40,9 @@ class HqListener:
     def __init__(
         self,
         *,
-        store_path: Path,
         signing_key: Ed25519PrivateKey,
+        store_path: Path | None = None,
+        store_factory: Callable[[], ListenerStore] | None = None,
         prefix: str,
         host: str,
         port: int,
@@ -61,7 +63,10 @@ class HqListener:
         self._gap_grace = gap_grace_s
         self._gaps_seen: dict[str, float] = {}  # device -> when its current gap was first seen (monotonic)
         self._gap_check_due: set[str] = set()
-        self._store_path = Path(store_path)
+        if (store_path is None) == (store_factory is None):
+            raise ValueError("pass exactly one of store_path (the reference SQLite) or store_factory")
+        path = store_path
+        self._store_factory: Callable[[], ListenerStore] = store_factory or (lambda: HqStore(Path(path or "")))
         self._clock = clock or SystemClock()
         self._batch_size = batch_size
         self._on_batch = on_batch
@@ -115,7 +120,7 @@ class HqListener:
         return self._client.wait_connected(timeout)
 
     def _run(self) -> None:
-        store = HqStore(self._store_path)
+        store = self._store_factory()  # opened on the listener's own thread
         try:
             while True:
                 try:
@@ -141,7 +146,7 @@ class HqListener:
         finally:
             store.close()
 
-    def _take(self, job: object, store: HqStore, events: list[EventMessage]) -> bool:
+    def _take(self, job: object, store: ListenerStore, events: list[EventMessage]) -> bool:
         if job is _STOP:
             return True
         assert isinstance(job, Message)
@@ -182,7 +187,7 @@ class HqListener:
             _LOG.warning("ignored message on %s: %s", job.topic, exc)
         return False
 
-    def _store_and_ack(self, store: HqStore, events: list[EventMessage]) -> None:
+    def _store_and_ack(self, store: ListenerStore, events: list[EventMessage]) -> None:
         result = store.record_events(events, self._clock.now())
         self.stored += len(result.new)
         self.duplicates += len(result.duplicates)
@@ -200,7 +205,7 @@ class HqListener:
         if self._on_batch is not None:
             self._on_batch(len(result.new), len(result.duplicates))
 
-    def _check_gaps(self, store: HqStore) -> None:
+    def _check_gaps(self, store: ListenerStore) -> None:
         """Alarm on gaps older than the grace; clear alarms whose gaps have filled."""
         now = self._clock.monotonic()
         for device_id in self._gap_check_due | set(self._gaps_seen):

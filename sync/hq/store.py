@@ -10,11 +10,10 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sync.acks import AckedEvent
+from sync.hq.ports import BatchResult
 from sync.schemas import EventMessage, PushAck
 
 _SCHEMA = """
@@ -55,20 +54,6 @@ CREATE TABLE IF NOT EXISTS alarms (
 );
 CREATE INDEX IF NOT EXISTS alarms_open ON alarms(kind, device_id) WHERE cleared_at IS NULL;
 """
-
-
-@dataclass
-class BatchResult:
-    new: list[EventMessage] = field(default_factory=list)
-    duplicates: list[EventMessage] = field(default_factory=list)
-    conflicts: list[EventMessage] = field(default_factory=list)
-
-    def acknowledged_by_device(self) -> dict[str, list[AckedEvent]]:
-        """Everything HQ now holds, per device: new, duplicates and conflicts alike."""
-        result: dict[str, list[AckedEvent]] = {}
-        for event in (*self.new, *self.duplicates, *self.conflicts):
-            result.setdefault(event.device_id, []).append(AckedEvent(event.seq, event.event_id))
-        return result
 
 
 class HqStore:

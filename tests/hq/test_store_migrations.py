@@ -52,4 +52,6 @@ def test_times_come_back_aware_and_equal(engine):
 
 def test_naive_times_are_refused(engine):
     with pytest.raises(sa.exc.StatementError, match="naive"), engine.begin() as conn:
-        conn.execute(tables.alarms.insert().values(kind="k", subject="s", detail="d", raised_at=dt.datetime(2026, 1, 1)))
+        conn.execute(
+            tables.alarms.insert().values(kind="k", subject="s", detail="d", raised_at=dt.datetime(2026, 1, 1))
+        )

@@ -1,0 +1,1 @@
+"""HQ's application services: each use case in one transaction over the store, deciding with the domain."""
