@@ -109,15 +109,15 @@ def test_two_hq_listeners_sharing_the_stream_apply_each_event_once(engine, tmp_p
         kiosk = MqttClient(ConnectionSettings("K001", "127.0.0.1", broker.port))
         kiosk.start()
         assert kiosk.wait_connected(10)
-        for round_ in range(3):  # every event three times, as resends after ack timeouts do
+        for _ in range(3):  # every event three times, as resends after ack timeouts do
             for seq in range(1, 101):
                 kiosk.publish(f"{PREFIX}/kiosk/K001/events", dumps(event(seq).to_json()), qos=1)
-        wait_until(lambda: sum(l.stored + l.duplicates for l in listeners) >= 300, timeout=60, what="all deliveries")
+        wait_until(lambda: sum(x.stored + x.duplicates for x in listeners) >= 300, timeout=60, what="all deliveries")
         kiosk.stop()
     finally:
         for listener in listeners:
             listener.stop()
         broker.stop()
-    assert all(l.stored > 0 for l in listeners), "the share group split the stream"
+    assert all(x.stored > 0 for x in listeners), "the share group split the stream"
     assert effects(engine) == sorted(f"e-K001-{s}" for s in range(1, 101))
     assert sorted(applied) == sorted(f"e-K001-{s}" for s in range(1, 101))
