@@ -27,7 +27,7 @@ def aware(value: Any, name: str) -> dt.datetime:
     return value
 
 
-def multiplier(value: Any, name: str) -> Decimal:
+def decimal_factor(value: Any, name: str) -> Decimal:
     """A finite, non-negative Decimal. Floats are refused: 1.1 is not exactly 1.1."""
     if not isinstance(value, Decimal):
         raise TypeError(f"{name} must be a Decimal, got {type(value).__name__} {value!r}")

@@ -39,10 +39,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from kiosk.ledger.errors import InvalidRules
-from kiosk.ledger.rules import Rules, Tier, parse_rules
-
 from hq.domain.errors import InvalidProgram
+from kiosk.ledger.rules import InvalidRules, Rules, Tier, parse_rules  # HQ imports only rules and model
 
 #: Largest integer HQ stores (a signed 64-bit column on both database backends).
 INT_CEILING = 2**63 - 1
@@ -225,12 +223,18 @@ def parse_program(version: int, document: Any) -> Program:
         raise InvalidProgram(f"programme document: version must be a positive integer, got {version!r}")
     doc = _keys(document, "", {"kiosk", "earning"}, {"reevaluation", "topup"})
     rules = _kiosk(doc["kiosk"], version)
-    program = Program(
+    earning = _earning(doc["earning"], rules)
+    reevaluation = _reevaluation(doc.get("reevaluation"), rules)
+    topup = _topup(doc.get("topup"))
+    try:
+        document_json = json.dumps(doc, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError) as exc:  # a Mapping that is not a dict, deep inside
+        raise InvalidProgram(f"programme document: is not plain JSON ({exc})") from None
+    return Program(
         version=version,
         rules=rules,
-        earning=_earning(doc["earning"], rules),
-        reevaluation=_reevaluation(doc.get("reevaluation"), rules),
-        topup=_topup(doc.get("topup")),
-        _document_json=json.dumps(dict(doc), ensure_ascii=False, sort_keys=True),
+        earning=earning,
+        reevaluation=reevaluation,
+        topup=topup,
+        _document_json=document_json,
     )
-    return program
