@@ -44,8 +44,14 @@ members = sa.Table(
     sa.Column("home_store", sa.String(64)),
     sa.Column("tier", sa.String(64), nullable=False),
     sa.Column("tier_override", sa.String(64)),
-    sa.Column("spend_fen", BIG, nullable=False, default=0),
-    sa.Column("growth_points", BIG, nullable=False, default=0),
+    sa.Column("spend_fen", BIG, nullable=False, default=0),  # all time
+    sa.Column("growth_points", BIG, nullable=False, default=0),  # all time
+    # The tier measure's period: everything (no re-evaluation), or since the window start of the
+    # member's last re-evaluation (hq.domain.tiers). Kiosks are sent these, so they place the
+    # member exactly where HQ does.
+    sa.Column("period_from", UtcDateTime),
+    sa.Column("period_spend_fen", BIG, nullable=False, default=0),
+    sa.Column("period_growth", BIG, nullable=False, default=0),
     sa.Column("balance_fen", BIG, nullable=False, default=0),
     # Points spent beyond what the lots held (offline redemptions at two kiosks): never lost.
     sa.Column("overdraft_points", BIG, nullable=False, default=0),
