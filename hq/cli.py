@@ -1,0 +1,110 @@
+"""`kiosk-hq` / `python -m hq`: HQ's own command line (a kiosk device has none of these).
+
+    kiosk-hq serve   --config hq.yaml      run the service until SIGTERM/SIGINT
+    kiosk-hq migrate --config hq.yaml      bring the database schema up to date and exit
+    kiosk-hq program --config hq.yaml FILE add a programme version (JSON or YAML) and exit
+
+Exit status: 0 ok, 1 failed, 2 unusable input (config, file) with one line saying why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import yaml
+
+from hq.config import HqSettings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk-hq", description="HQ: the authority behind the kiosk fleet")
+    parser.add_argument("--config", default="hq.yaml", help="HQ's config file (default hq.yaml)")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    serve = sub.add_parser("serve", help="run HQ: listen to kiosks, feed them back, serve the HTTP API")
+    serve.add_argument("--seconds", type=float, default=0, help="stop after this long (0 = until a signal)")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    program = sub.add_parser("program", help="add a programme version from a JSON/YAML file")
+    program.add_argument("file", type=Path)
+    program.add_argument("--by", default="kiosk-hq program", help="who adds it (kept with the version)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from hq.config import HqConfigError, load_settings
+    from sync.errors import SyncError
+
+    try:
+        settings = load_settings(Path(args.config))
+    except HqConfigError as exc:
+        print(f"kiosk-hq: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "migrate":
+        from hq.store.engine import open_engine
+        from hq.store.migrations import migrate
+
+        applied = migrate(open_engine(settings.database))
+        print(f"schema up to date (applied now: {applied or 'nothing'})")
+        return EXIT_OK
+    if args.command == "program":
+        return _add_program(settings, args.file, args.by)
+    from hq.runtime import HqRuntime
+
+    try:
+        runtime = HqRuntime(settings)
+    except (SyncError, OSError) as exc:
+        print(f"kiosk-hq: cannot start: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    runtime.start()
+    print(f"HQ serving; HTTP on {settings.http.host}:{runtime.http_port}", flush=True)
+    done.wait(args.seconds or None)
+    runtime.stop()
+    return EXIT_OK
+
+
+def _add_program(settings: HqSettings, path: Path, by: str) -> int:
+    from hq.domain.errors import HqDomainError
+    from hq.runtime import ZoneClock
+    from hq.service.programs import add_program
+    from hq.store.engine import open_engine
+    from hq.store.migrations import migrate
+    from sync.keys import load_private_key
+    from sync.topics import HqTopics
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        document = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+        key = load_private_key(settings.signing_key)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        print(f"kiosk-hq: {path}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    engine = open_engine(settings.database)
+    migrate(engine)
+    try:
+        with engine.begin() as conn:
+            program = add_program(
+                conn,
+                document,
+                key=key,
+                topics=HqTopics(settings.mqtt.topic_prefix, settings.mqtt.share_group),
+                now=ZoneClock(settings.tz).now(),
+                by=by,
+            )
+    except HqDomainError as exc:
+        print(f"kiosk-hq: {path}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"programme version {program.version} added; the running HQ publishes it to the fleet")
+    return EXIT_OK
