@@ -148,7 +148,8 @@ def _render(view, path: Path) -> None:
 
 
 def test_a_card_image_another_kiosk_moved_past_is_refused_once_hq_fed_the_counter_back(hq, kiosk, broker):
-    # A card is copied (its image) at counter 0; kiosk A redeems with it (its event, as A's link sends it, says the card now holds counter 3);
+    # A card is copied (its image) at counter 0; kiosk A redeems with it (A's event, as its link
+    # sends it, says the card now holds counter 3);
     # HQ reconciles A's event and feeds the counter to the fleet; the restored image at kiosk B
     # is a rollback. Before HQ fed counters back, B accepted it.
     from drivers.emulator.cards import MifareClassic1K
