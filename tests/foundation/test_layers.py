@@ -2,6 +2,11 @@
 
 Imports inside functions and under TYPE_CHECKING count like any other: a lazy import is still a
 dependency. `app/` is the program and may import every layer; nothing else is exempt.
+
+HQ (`hq/`) is a program of its own: its domain shares the kiosk's rules language (kiosk.ledger.rules,
+kiosk.model) and nothing else; its store knows SQL, not MQTT or HTTP; its services use domain,
+store and the MQTT contract's pure parts; only its API imports FastAPI, and only its composition
+root (runtime, cli) wires them together. No kiosk package imports hq.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-LAYERS = ("kiosk", "drivers", "screens", "sync", "app")
+LAYERS = ("kiosk", "drivers", "screens", "sync", "app", "hq")
 HARDWARE = {"spidev", "RPi", "serial", "mfrc522", "lgpio", "gpiod"}
 UI_AND_NETWORK = {"pygame", "paho"}
 
@@ -53,6 +58,41 @@ def roots(path: Path) -> set[str]:
 
 
 ALL = [p for package in LAYERS for p in modules(package)]
+ALL_KIOSK = [p for package in LAYERS if package != "hq" for p in modules(package)]
+
+
+@pytest.mark.parametrize("path", ALL_KIOSK, ids=rel)
+def test_no_kiosk_package_imports_hq(path):
+    assert "hq" not in roots(path)
+
+
+@pytest.mark.parametrize("path", modules("hq/domain"), ids=rel)
+def test_hq_domain_imports_only_the_shared_rules_language(path):
+    ours = {n for n in imported_modules(path) if n.split(".")[0] in LAYERS}
+    allowed = ("hq.domain", "kiosk.ledger.rules", "kiosk.model")
+    assert all(n.startswith(allowed) for n in ours), sorted(ours)
+    assert not roots(path) & (HARDWARE | UI_AND_NETWORK | {"sqlalchemy", "fastapi", "uvicorn"})
+
+
+@pytest.mark.parametrize("path", modules("hq/store"), ids=rel)
+def test_hq_store_knows_sql_not_mqtt_or_http(path):
+    assert not roots(path) & ({"paho", "fastapi", "uvicorn", "sync", "kiosk", "app"} | HARDWARE)
+    assert {n for n in imported_modules(path) if n.startswith("hq.")} <= {
+        n for n in imported_modules(path) if n.startswith("hq.store")
+    }
+
+
+@pytest.mark.parametrize("path", modules("hq/service"), ids=rel)
+def test_hq_services_use_domain_store_and_the_contract_not_transports(path):
+    assert not roots(path) & ({"paho", "fastapi", "uvicorn", "app", "pygame"} | HARDWARE)
+    assert not {
+        n for n in imported_modules(path) if n.startswith(("hq.api", "hq.runtime", "hq.cli", "sync.mqtt_client"))
+    }
+
+
+def test_fastapi_is_confined_to_hqs_api():
+    users = sorted(rel(p) for p in ALL if roots(p) & {"fastapi", "starlette"})
+    assert all(u.startswith("hq/api/") for u in users), users
 
 
 @pytest.mark.parametrize("path", modules("drivers"), ids=rel)
@@ -83,6 +123,7 @@ def test_sync_imports_no_ui_hardware_or_program(path):
 
 def test_paho_is_confined_to_the_mqtt_client_module():
     assert sorted(rel(p) for p in ALL if "paho" in roots(p)) == ["sync/mqtt_client.py"]
+
 
 
 @pytest.mark.parametrize("path", ALL, ids=rel)
