@@ -3,6 +3,7 @@
     kiosk-hq serve   --config hq.yaml      run the service until SIGTERM/SIGINT
     kiosk-hq migrate --config hq.yaml      bring the database schema up to date and exit
     kiosk-hq program --config hq.yaml FILE add a programme version (JSON or YAML) and exit
+    kiosk-hq reevaluate --config hq.yaml   re-evaluate tiers (downgrade programmes), e.g. from cron
 
 Exit status: 0 ok, 1 failed, 2 unusable input (config, file) with one line saying why.
 """
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run HQ: listen to kiosks, feed them back, serve the HTTP API")
     serve.add_argument("--seconds", type=float, default=0, help="stop after this long (0 = until a signal)")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("reevaluate", help="re-evaluate every member's tier now (downgrade programmes; run from cron)")
     program = sub.add_parser("program", help="add a programme version from a JSON/YAML file")
     program.add_argument("file", type=Path)
     program.add_argument("--by", default="kiosk-hq program", help="who adds it (kept with the version)")
@@ -55,6 +57,17 @@ def main(argv: list[str] | None = None) -> int:
 
         applied = migrate(open_engine(settings.database))
         print(f"schema up to date (applied now: {applied or 'nothing'})")
+        return EXIT_OK
+    if args.command == "reevaluate":
+        from hq.runtime import ZoneClock
+        from hq.service.jobs import reevaluate_tiers
+        from hq.store.engine import open_engine
+        from hq.store.migrations import migrate
+
+        engine = open_engine(settings.database)
+        migrate(engine)
+        moved = reevaluate_tiers(engine, ZoneClock(settings.tz).now())
+        print(f"re-evaluated: {moved} member(s) changed tier; the running HQ tells the kiosks")
         return EXIT_OK
     if args.command == "program":
         return _add_program(settings, args.file, args.by)

@@ -62,6 +62,7 @@ class HqSettings(_Section):
     mqtt: MqttSettings = MqttSettings()
     http: HttpSettings = HttpSettings()
     publish_interval_s: float = Field(0.2, gt=0, le=60)
+    expiry_interval_s: float = Field(300, gt=0, le=86400)
 
     @field_validator("database")
     @classmethod

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from hq.config import HqSettings, MqttSettings, operator_token
 from hq.publisher import FeedbackPump
+from hq.service.jobs import expire_due_lots
 from hq.service.listener_store import SqlListenerStore
 from hq.service.reconcile import apply_event
 from hq.store.engine import open_engine
@@ -93,6 +94,8 @@ class HqRuntime:
             clock=self.clock,
             on_batch=lambda new, duplicates: self.pump.nudge() if new else None,
         )
+        self._jobs_stop = threading.Event()
+        self._jobs_thread: threading.Thread | None = None
         self._http: object | None = None
         self._http_thread: threading.Thread | None = None
         self.http_port: int | None = None
@@ -101,10 +104,23 @@ class HqRuntime:
         self.publisher_client.start()
         self.listener.start()
         self.pump.start()
+        self._jobs_thread = threading.Thread(target=self._jobs, name="hq-jobs", daemon=True)
+        self._jobs_thread.start()
         if http:
             self._start_http()
         _LOG.info("HQ serving: database %s, broker %s:%d", self.engine.url.render_as_string(hide_password=True),
                   self.settings.mqtt.host, self.settings.mqtt.port)  # fmt: skip
+
+    def _jobs(self) -> None:
+        """Points lapse by the clock: every few minutes, whatever has expired since."""
+        while True:
+            try:
+                if expire_due_lots(self.engine, self.clock.now()):
+                    self.pump.nudge()
+            except Exception:  # noqa: BLE001 - the database is away: next round
+                _LOG.exception("expiring points failed; retrying later")
+            if self._jobs_stop.wait(self.settings.expiry_interval_s):
+                return
 
     def _start_http(self) -> None:
         import uvicorn
@@ -129,6 +145,7 @@ class HqRuntime:
         self.http_port = server.servers[0].sockets[0].getsockname()[1]
 
     def stop(self) -> None:
+        self._jobs_stop.set()
         if self._http is not None:
             self._http.should_exit = True  # type: ignore[attr-defined]
             if self._http_thread is not None:
