@@ -14,6 +14,7 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Engine
 
+from hq.service.denylist import prepare_denylist
 from hq.service.feedback import mark_sent, prepare_member_update, unsent
 from sync.mqtt_client import MqttClient
 from sync.ports import Clock
@@ -73,6 +74,8 @@ class FeedbackPump:
     def run_once(self) -> int:
         with self._engine.begin() as conn:
             prepare_member_update(conn, self._key, self._topics, self._clock.now())
+        with self._engine.begin() as conn:
+            prepare_denylist(conn, self._key, self._topics, self._clock.now())
         if not self._client.connected:
             return 0
         sent = 0

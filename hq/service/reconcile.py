@@ -6,8 +6,9 @@
   never refused, never lost. The voucher enters the registry (for the till's write-off); the
   card's counter moves up to the one the redemption wrote, and a second redemption on one card
   counter (two kiosks completing on the same card image) raises `counter_reuse`.
-- `security.card_rollback`, `security.uid_clone_suspected`, `security.card_rejected`: an alarm for
-  the operator, subject = card UID (the deny-list policy builds on these).
+- `security.card_rollback` that HQ's card record confirms: the card is blocked fleet-wide
+  (hq.service.denylist). Unconfirmed rollbacks, `security.uid_clone_suspected` and
+  `security.card_rejected`: an alarm for the operator's review, subject = card UID.
 - anything else is stored as it came.
 
 The member's change is queued for the fleet with the event id, so every kiosk's next member
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hq.domain.points import Lot, spend_oldest_first
+from hq.service.denylist import confirm_rollback
 from hq.service.feedback import record_change
 from hq.service.listener_store import raise_alarm
 from hq.store import tables as t
@@ -42,8 +44,12 @@ def apply_event(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
     alarm = SECURITY_ALARMS.get(event.type)
     if alarm is not None:
         uid = str(event.payload.get("uid") or "unknown")
-        detail = f"{event.device_id}: {event.payload.get('detail')!r}"[:500]
-        raise_alarm(conn, alarm, uid, detail, now)
+        detail = event.payload.get("detail")
+        if event.type == "security.card_rollback" and isinstance(detail, dict):
+            if confirm_rollback(conn, uid, _int(detail, "card_counter"), f"{event.device_id}/{event.event_id}", now):
+                raise_alarm(conn, "card_blocked", uid, f"confirmed rollback at {event.device_id}: {detail}", now)
+                return "blocked"
+        raise_alarm(conn, alarm, uid, f"{event.device_id}: {detail!r}"[:500], now)
         return "alarm"
     return "stored"
 

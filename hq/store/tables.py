@@ -242,3 +242,28 @@ push_acks = sa.Table(
     sa.Column("at", UtcDateTime),
     sa.Column("received_at", UtcDateTime, nullable=False),
 )
+
+denylist = sa.Table(
+    "denylist",
+    metadata,
+    # HQ's deny-list: blocked cards (lost, confirmed rollback, operator decision) and their review.
+    sa.Column("uid", sa.String(20), primary_key=True),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # auto | operator
+    sa.Column("status", sa.String(16), nullable=False),  # blocked | released
+    sa.Column("ref", sa.String(120), nullable=False),  # the event or request that blocked it
+    sa.Column("blocked_at", UtcDateTime, nullable=False),
+    sa.Column("released_at", UtcDateTime),
+    sa.Column("released_by", sa.String(100)),
+    sa.Column("note", sa.Text),
+)
+
+denylist_changes = sa.Table(
+    "denylist_changes",
+    metadata,
+    sa.Column("change_id", BIG, primary_key=True, autoincrement=True),
+    sa.Column("uid", sa.String(20), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),  # block | release
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("published_version", BIG, index=True),
+)
