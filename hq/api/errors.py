@@ -7,11 +7,13 @@ Request-schema mismatches keep FastAPI's own 422 `{"detail": [...]}`, which name
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import sqlalchemy.exc as sa_exc
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from hq.api.models import ErrorBody, ValidationErrorBody
 from hq.domain.errors import HqDomainError, InvalidAmount, InvalidProgram, NaiveTime, UnknownTier
@@ -54,6 +56,12 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return error_json(exc.status, exc.code, exc.message, headers)
 
+    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+        # Routing and parsing refusals (unknown path, wrong method, unreadable body) in our shape too.
+        assert isinstance(exc, HTTPException)
+        code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+        return error_json(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+
     async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
         code = next((c for kind, c in _DOMAIN_CODES.items() if isinstance(exc, kind)), "invalid")
         return error_json(422, code, str(exc))
@@ -71,6 +79,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_json(500, "internal", "HQ failed on this request; the operator can find why in HQ's log")
 
     app.add_exception_handler(HqServiceError, service_error)
+    app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(HqDomainError, domain_error)
     for kind in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
         app.add_exception_handler(kind, database_unavailable)

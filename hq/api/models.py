@@ -55,6 +55,17 @@ def _plausible(value: dt.datetime) -> dt.datetime:
     return value
 
 
+def _calendar_date(value: Any) -> Any:
+    # FastAPI validates a parsed JSON body in Python mode, where a strict date refuses every
+    # string: read the one JSON form (YYYY-MM-DD) here and refuse the lax ones (numbers, ...).
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    date = dt.date.fromisoformat(value)
+    if date.year < 1900:
+        raise ValueError("must not be before 1900")
+    return date
+
+
 def _printable(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters (tabs, newlines, ...)")
@@ -90,18 +101,19 @@ IdempotencyKey = Annotated[
     ),
 ]
 Fen = Annotated[int, Strict(), Field(gt=0, lt=AMOUNT_CEILING, description="integer fen (1 yuan = 100 fen)")]
+Birthday = Annotated[dt.date, BeforeValidator(_calendar_date), Field(description="YYYY-MM-DD", examples=["1992-05-01"])]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_printable)]
 PaidWith = Literal["cash", "card", "mobile", "stored_value"]  # hq.service.till.PAYMENT_METHODS
 
 
-class Request(BaseModel):
+class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --- till ------------------------------------------------------------------------------------
 
 
-class PurchaseRequest(Request):
+class PurchaseRequest(RequestBody):
     idempotency_key: IdempotencyKey
     store_id: Id
     till_id: Id
@@ -128,7 +140,7 @@ class PurchaseResult(BaseModel):
     replayed: bool = Field(description="True when this answers a retry of an earlier request")
 
 
-class RefundRequest(Request):
+class RefundRequest(RequestBody):
     idempotency_key: IdempotencyKey
     purchase_id: Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")]
     amount_fen: Fen
@@ -142,7 +154,7 @@ class RefundResult(BaseModel):
     replayed: bool = False
 
 
-class TopupRequest(Request):
+class TopupRequest(RequestBody):
     idempotency_key: IdempotencyKey
     store_id: Id
     till_id: Id
@@ -163,24 +175,18 @@ class TopupResult(BaseModel):
 # --- members ---------------------------------------------------------------------------------
 
 
-class NewMemberRequest(Request):
+class NewMemberRequest(RequestBody):
     member_id: MemberId
     name: Text
-    birthday: Annotated[dt.date, Strict()] | None = Field(None, description="YYYY-MM-DD")
+    birthday: Birthday | None = None
     home_store: Id | None = None
-
-    @model_validator(mode="after")
-    def _plausible_birthday(self) -> NewMemberRequest:
-        if self.birthday is not None and self.birthday.year < 1900:
-            raise ValueError("birthday must not be before 1900")
-        return self
 
 
 class MemberCreated(BaseModel):
     member_id: str
 
 
-class CardRequest(Request):
+class CardRequest(RequestBody):
     uid: Annotated[
         str,
         StringConstraints(pattern=r"^(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{14})$"),
@@ -194,7 +200,7 @@ class CardAdded(BaseModel):
     uid: str
 
 
-class TierOverrideRequest(Request):
+class TierOverrideRequest(RequestBody):
     tier: Id | None = Field(description="A tier code of the current programme, or null to clear the override")
     by: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)]
     reason: Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX), AfterValidator(_printable)]

@@ -1,0 +1,99 @@
+"""The HQ HTTP API as a FastAPI application, built by `create_app` from what the composition root
+(hq.runtime) or a test hands it: the engine, a clock, the signing key and the topics.
+
+Routes are thin: pydantic validates the request, the handler calls the same use case a CLI or a
+test calls (hq.service), inside `run_in_transaction`, and refusals become `{"error", "message"}`
+with the status the error names (hq.api.errors). The OpenAPI description is FastAPI's, at
+`/openapi.json`, browsable at `/docs`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy.exc as sa_exc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+
+from hq.api.auth import token_guard
+from hq.api.body_limit import MIB, BodyLimit
+from hq.api.context import Context, NowClock
+from hq.api.errors import error_json, install_error_handlers
+from hq.api.member_routes import member_router
+from hq.api.models import ErrorBody, Health
+from hq.api.operator_routes import operator_router
+from hq.api.till_routes import till_router
+from hq.store.migrations import current_version
+from sync.topics import HqTopics
+
+_LOG = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+HQ's API for tills and operators.
+
+* Money is integer fen; times are RFC 3339 with a UTC offset (naive times are refused); ids are strings.
+* Till requests carry an idempotency key: retry with the same key and body after any failure; the
+  first answer comes back with `replayed: true`. A key reused for another body is a 409.
+* Refusals answer `{"error": code, "message": text}`; request-schema errors FastAPI's 422 `detail`.
+* Authentication: `Authorization: Bearer <token>`. For now one token serves tills and operators.
+* Request bodies are limited to 1 MiB.
+"""
+
+TAGS = [
+    {"name": "till", "description": "Purchases, refunds and top-ups, reported by tills (idempotent)."},
+    {"name": "members", "description": "Enrolment, cards, tier overrides (operators); members as HQ knows them."},
+    {"name": "programmes", "description": "The versioned programme: tiers, earning, top-up terms."},
+    {"name": "alarms", "description": "What reconciliation and the fleet raised for an operator."},
+    {"name": "health", "description": "Liveness and schema version, for load balancers and monitoring."},
+]
+
+
+def create_app(
+    engine: Engine,
+    *,
+    clock: NowClock,
+    signing_key: Ed25519PrivateKey,
+    topics: HqTopics,
+    operator_token: str | None,
+    max_body_bytes: int = MIB,
+) -> FastAPI:
+    """The API over `engine` (migrated already). `operator_token` None leaves every route open."""
+    if operator_token is None:
+        _LOG.warning("HQ API without a token: anyone who reaches it can act as a till or an operator")
+    elif not operator_token.strip():
+        raise ValueError("operator_token must not be blank (None disables authentication)")
+    ctx = Context(engine, clock, signing_key, topics)
+    app = FastAPI(
+        title="Membership HQ",
+        version="1",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    # One token for now: tills and operators are told apart by role name only (see hq.api.auth).
+    operator = token_guard(operator_token, "operator")
+    tills = token_guard(operator_token, "till")
+    app.include_router(till_router(ctx, tills))
+    app.include_router(member_router(ctx, operator=operator, reader=tills))
+    app.include_router(operator_router(ctx, operator=operator))
+
+    @app.get(
+        "/healthz",
+        summary="Is HQ up and its database reachable?",
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": ErrorBody, "description": "The database is unreachable"}},
+    )
+    def healthz() -> Health | JSONResponse:
+        try:
+            with engine.connect() as conn:
+                version = current_version(conn)
+        except sa_exc.DBAPIError as exc:
+            _LOG.warning("health check: database unreachable: %s", exc)
+            return error_json(503, "database_unavailable", "HQ's database is unreachable")
+        return Health(ok=True, schema_version=version)
+
+    return app

@@ -1,0 +1,115 @@
+"""Members: enrolment, cards and manual tier overrides (operators), and what HQ knows of a member."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, status
+
+from hq.api import queries
+from hq.api.auth import Guard
+from hq.api.context import Context
+from hq.api.errors import InvalidInput, MemberExists, error_responses
+from hq.api.models import (
+    CardAdded,
+    CardRequest,
+    HistoryPage,
+    MemberCreated,
+    MemberView,
+    NewMemberRequest,
+    TierOverrideRequest,
+    TierOverrideResult,
+)
+from hq.api.transactions import run_in_transaction
+from hq.service import members
+from kiosk.cards.record import MEMBER_ID_MAX
+
+MemberIdPath = Annotated[
+    str, Path(min_length=1, max_length=MEMBER_ID_MAX, pattern=r"^[A-Za-z0-9_-]+$", description="The member's id")
+]
+
+
+def member_router(ctx: Context, *, operator: Guard, reader: Guard) -> APIRouter:
+    router = APIRouter(prefix="/v1/members", tags=["members"])
+    as_operator = [Depends(operator)]
+
+    @router.post(
+        "",
+        summary="Enrol a member at the programme's bottom tier",
+        status_code=status.HTTP_201_CREATED,
+        response_model=MemberCreated,
+        dependencies=as_operator,
+        responses=error_responses(401, 409, 413, 503, unprocessable="a birthday in the future (`invalid_input`)"),
+    )
+    def post_member(body: NewMemberRequest) -> MemberCreated:
+        now = ctx.now()
+        if body.birthday is not None and body.birthday > now.date():
+            raise InvalidInput(f"birthday {body.birthday.isoformat()} is in the future")
+        new = members.NewMember(
+            body.member_id, body.name, body.birthday.isoformat() if body.birthday else None, body.home_store
+        )
+        if not run_in_transaction(ctx.engine, lambda conn: members.enrol(conn, new, now)):
+            raise MemberExists(f"member {body.member_id} exists already")
+        return MemberCreated(member_id=body.member_id)
+
+    @router.post(
+        "/{member_id}/cards",
+        summary="Register a card for a member (again: no change)",
+        response_model=CardAdded,
+        dependencies=as_operator,
+        responses=error_responses(
+            401, 404, 413, 503, unprocessable="a card that belongs to another member (`card_taken`)"
+        ),
+    )
+    def post_card(member_id: MemberIdPath, body: CardRequest) -> CardAdded:
+        now = ctx.now()
+        run_in_transaction(ctx.engine, lambda conn: members.add_card(conn, member_id, body.uid, body.issue_no, now))
+        return CardAdded(member_id=member_id, uid=body.uid.lower())
+
+    @router.put(
+        "/{member_id}/tier-override",
+        summary="Set or clear a manual tier (audited: who and why)",
+        response_model=TierOverrideResult,
+        dependencies=as_operator,
+        responses=error_responses(
+            401, 404, 413, 503, unprocessable="a tier the current programme does not have (`unknown_tier`)"
+        ),
+    )
+    def put_tier_override(member_id: MemberIdPath, body: TierOverrideRequest) -> TierOverrideResult:
+        now = ctx.now()
+        tier = run_in_transaction(
+            ctx.engine,
+            lambda conn: members.override_tier(conn, member_id, body.tier, by=body.by, reason=body.reason, now=now),
+        )
+        return TierOverrideResult(member_id=member_id, tier=tier)
+
+    @router.get(
+        "/{member_id}",
+        summary="A member as kiosks see it, with the tier in force and any overdraft",
+        response_model=MemberView,
+        dependencies=[Depends(reader)],
+        responses=error_responses(401, 404, 503),
+    )
+    def get_member(member_id: MemberIdPath) -> MemberView:
+        with ctx.engine.connect() as conn:
+            return MemberView.model_validate(queries.member_view(conn, member_id))
+
+    @router.get(
+        "/{member_id}/history",
+        summary="A member's entries (points, stored value, spend, tier changes), newest first",
+        response_model=HistoryPage,
+        dependencies=[Depends(reader)],
+        responses=error_responses(401, 404, 503),
+    )
+    def get_history(
+        member_id: MemberIdPath,
+        limit: Annotated[int, Query(ge=1, le=500, description="Entries per page")] = 50,
+        before: Annotated[
+            int | None, Query(ge=1, lt=2**63, description="Only entries older than this entry_id (paging)")
+        ] = None,
+    ) -> HistoryPage:
+        with ctx.engine.connect() as conn:
+            page, next_before = queries.history(conn, member_id, limit=limit, before=before)
+        return HistoryPage.model_validate({"member_id": member_id, "entries": page, "next_before": next_before})
+
+    return router
