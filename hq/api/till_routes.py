@@ -24,7 +24,6 @@ from hq.api.errors import error_responses
 from hq.api.models import PurchaseRequest, PurchaseResult, RefundRequest, RefundResult, TopupRequest, TopupResult
 from hq.api.transactions import run_in_transaction
 from hq.service import till
-from hq.service.errors import DuplicateOrder, Refused
 
 _REFUSED = "a refusal from HQ's rules (`bad_amount`, `first_day_limit`, `insufficient_balance`, ...)"
 
@@ -54,11 +53,9 @@ def till_router(ctx: Context, guard: Guard) -> APIRouter:
             body.at, body.paid_with,
         )  # fmt: skip
         now = ctx.now()
-        result = run_in_transaction(
-            ctx.engine,
-            lambda conn: till.record_purchase(conn, request, now),
-            retry_if=lambda exc: isinstance(exc, DuplicateOrder),
-        )
+        # A twin of this request racing in another HQ process is answered as its replay by the
+        # service (it re-checks the key under the member's lock).
+        result = run_in_transaction(ctx.engine, lambda conn: till.record_purchase(conn, request, now))
         _answered(response, result.replayed)
         return PurchaseResult(
             purchase_id=result.purchase_id, member_id=result.member_id, points=result.points,
@@ -76,11 +73,7 @@ def till_router(ctx: Context, guard: Guard) -> APIRouter:
     def post_refund(body: RefundRequest, response: Response) -> RefundResult:
         request = till.Refund(body.idempotency_key, body.purchase_id, body.amount_fen, body.at)
         now = ctx.now()
-        result = run_in_transaction(
-            ctx.engine,
-            lambda conn: till.refund(conn, request, now),
-            retry_if=lambda exc: isinstance(exc, Refused) and exc.code == "bad_amount",
-        )
+        result = run_in_transaction(ctx.engine, lambda conn: till.refund(conn, request, now))
         answer = RefundResult.model_validate(result)
         _answered(response, answer.replayed)
         return answer

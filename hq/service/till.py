@@ -16,9 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from hq.domain.points import earn_growth, earn_points, lot_expiry, refund_points, settle_overdraft
+from hq.domain.program import Program
 from hq.domain.tiers import TierState, tier_after_purchase
 from hq.domain.topup import stored_value_spend_allowed, topup_bonus
 from hq.service.errors import DuplicateOrder, IdempotencyConflict, NotFound, Refused
@@ -71,19 +72,37 @@ def record_purchase(conn: Connection, purchase: Purchase, now: dt.datetime) -> P
     if purchase.paid_with not in PAYMENT_METHODS:
         raise Refused("bad_payment", f"paid_with must be one of {PAYMENT_METHODS}")
     digest = _digest(purchase)
+    replay = _purchase_replay(conn, purchase, digest)
+    if replay is not None:
+        return replay
+    program = current_program(conn)
+    member = locked_member(conn, purchase.member_id)
+    # Again under the member's lock: a twin of this request in another HQ process may have
+    # committed while we waited for the lock; then this is its replay, not a duplicate order.
+    replay = _purchase_replay(conn, purchase, digest)
+    if replay is not None:
+        return replay
+    return _record_new_purchase(conn, purchase, digest, program, member, now)
+
+
+def _purchase_replay(conn: Connection, purchase: Purchase, digest: str) -> PurchaseResult | None:
     earlier = conn.execute(
         sa.select(t.purchases).where(t.purchases.c.idempotency_key == purchase.idempotency_key)
     ).first()
-    if earlier is not None:
-        if earlier.request_digest != digest:
-            raise IdempotencyConflict(f"idempotency key {purchase.idempotency_key} was used for another request")
-        member = conn.execute(sa.select(t.members).where(t.members.c.member_id == earlier.member_id)).one()
-        return PurchaseResult(
-            earlier.purchase_id, earlier.member_id, int(earlier.points), int(earlier.rules_version),
-            member.tier_override or member.tier, int(member.balance_fen), replayed=True,
-        )  # fmt: skip
-    program = current_program(conn)
-    member = locked_member(conn, purchase.member_id)
+    if earlier is None:
+        return None
+    if earlier.request_digest != digest:
+        raise IdempotencyConflict(f"idempotency key {purchase.idempotency_key} was used for another request")
+    member = conn.execute(sa.select(t.members).where(t.members.c.member_id == earlier.member_id)).one()
+    return PurchaseResult(
+        earlier.purchase_id, earlier.member_id, int(earlier.points), int(earlier.rules_version),
+        member.tier_override or member.tier, int(member.balance_fen), replayed=True,
+    )  # fmt: skip
+
+
+def _record_new_purchase(
+    conn: Connection, purchase: Purchase, digest: str, program: Program, member: Row[Any], now: dt.datetime
+) -> PurchaseResult:
     if conn.execute(
         sa.select(t.purchases.c.purchase_id).where(
             t.purchases.c.store_id == purchase.store_id, t.purchases.c.order_no == purchase.order_no
@@ -185,6 +204,9 @@ def refund(conn: Connection, request: Refund, now: dt.datetime) -> dict[str, Any
     ).first()
     if purchase is None:
         raise NotFound(f"purchase {request.purchase_id} does not exist")
+    replay = _replay(conn, request.idempotency_key, "refund", _digest(request))  # a twin committed meanwhile?
+    if replay is not None:
+        return replay
     left = int(purchase.amount_fen) - int(purchase.refunded_fen)
     if not 0 < request.amount_fen <= left:
         raise Refused("bad_amount", f"refund must be between 1 and the {left} fen not yet refunded")
@@ -261,6 +283,9 @@ def topup(conn: Connection, request: Topup, now: dt.datetime) -> dict[str, Any]:
         raise Refused("bad_amount", "paid_fen must be a positive integer (fen)")
     program = current_program(conn)
     member = locked_member(conn, request.member_id)
+    replay = _replay(conn, request.idempotency_key, "topup", _digest(request))  # a twin committed meanwhile?
+    if replay is not None:
+        return replay
     bonus = topup_bonus(program, request.paid_fen)
     credit = request.paid_fen + bonus
     conn.execute(

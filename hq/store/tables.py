@@ -72,19 +72,19 @@ cards = sa.Table(
 lots = sa.Table(
     "lots",
     metadata,
-    sa.Column("lot_id", sa.String(80), primary_key=True),
+    sa.Column("lot_id", sa.String(200), primary_key=True),
     sa.Column("member_id", sa.String(64), sa.ForeignKey("members.member_id"), nullable=False, index=True),
     sa.Column("points_earned", BIG, nullable=False),
     sa.Column("points_left", BIG, nullable=False),
     sa.Column("earned_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
-    sa.Column("source", sa.String(100), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
 )
 
 purchases = sa.Table(
     "purchases",
     metadata,
-    sa.Column("purchase_id", sa.String(80), primary_key=True),
+    sa.Column("purchase_id", sa.String(200), primary_key=True),
     sa.Column("idempotency_key", sa.String(100), nullable=False, unique=True),
     sa.Column("request_digest", sa.String(64), nullable=False),
     sa.Column("store_id", sa.String(64), nullable=False),
@@ -124,8 +124,8 @@ entries = sa.Table(
     sa.Column("spend_delta_fen", BIG, nullable=False, default=0),
     sa.Column("growth_delta", BIG, nullable=False, default=0),
     sa.Column("overdraft_delta", BIG, nullable=False, default=0),
-    sa.Column("lot_id", sa.String(80)),
-    sa.Column("ref", sa.String(120), nullable=False),
+    sa.Column("lot_id", sa.String(200)),
+    sa.Column("ref", sa.String(200), nullable=False),
     sa.Column("rules_version", sa.Integer, nullable=False),
     sa.Column("at", UtcDateTime, nullable=False),
     sa.Column("detail", sa.JSON),
