@@ -4,6 +4,7 @@
     kiosk-hq migrate --config hq.yaml      bring the database schema up to date and exit
     kiosk-hq program --config hq.yaml FILE add a programme version (JSON or YAML) and exit
     kiosk-hq reevaluate --config hq.yaml   re-evaluate tiers (downgrade programmes), e.g. from cron
+    kiosk-hq openapi                       print the HTTP API's OpenAPI description (docs/hq-openapi.json)
 
 Exit status: 0 ok, 1 failed, 2 unusable input (config, file) with one line saying why.
 """
@@ -33,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run HQ: listen to kiosks, feed them back, serve the HTTP API")
     serve.add_argument("--seconds", type=float, default=0, help="stop after this long (0 = until a signal)")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("openapi", help="print the HTTP API's OpenAPI description (JSON) and exit")
     sub.add_parser("reevaluate", help="re-evaluate every member's tier now (downgrade programmes; run from cron)")
     program = sub.add_parser("program", help="add a programme version from a JSON/YAML file")
     program.add_argument("file", type=Path)
@@ -43,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "openapi":
+        print(json.dumps(openapi_document(), ensure_ascii=False, indent=2, sort_keys=True))
+        return EXIT_OK
     from hq.config import HqConfigError, load_settings
     from sync.errors import SyncError
 
@@ -86,6 +91,25 @@ def main(argv: list[str] | None = None) -> int:
     done.wait(args.seconds or None)
     runtime.stop()
     return EXIT_OK
+
+
+def openapi_document() -> dict:
+    """The API's description, from the routes themselves (no database needed to describe them)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from hq.api.app import create_app
+    from hq.runtime import ZoneClock
+    from hq.store.engine import open_engine
+    from sync.topics import HqTopics
+
+    app = create_app(
+        open_engine("sqlite+pysqlite:///:memory:"),
+        clock=ZoneClock(),
+        signing_key=Ed25519PrivateKey.generate(),
+        topics=HqTopics("kiosk/v1"),
+        operator_token="unused",
+    )
+    return app.openapi()
 
 
 def _add_program(settings: HqSettings, path: Path, by: str) -> int:

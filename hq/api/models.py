@@ -312,3 +312,41 @@ class ValidationErrorBody(BaseModel):
     """FastAPI's answer to a request that does not match its schema (HTTP 422)."""
 
     detail: list[dict[str, Any]]
+
+
+CardUid = Annotated[
+    str,
+    StringConstraints(pattern=r"^(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{14})$"),
+    Field(description="The card's UID in hex: 4 or 7 bytes", examples=["DE700001"]),
+]
+
+
+class BlockRequest(RequestBody):
+    uid: CardUid
+    reason: Annotated[
+        str,
+        StringConstraints(pattern=r"^[a-z_]{1,32}$"),
+        Field(description="Why, as kiosks show it: lost, stolen, rollback, fraud, ...", examples=["lost"]),
+    ]
+    note: Text
+
+
+class ReleaseRequest(RequestBody):
+    by: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)]
+    note: Text
+
+
+class DenylistEntry(BaseModel):
+    uid: str
+    reason: str
+    source: str = Field(description="auto (a rollback HQ confirmed) or operator")
+    status: str = Field(description="blocked or released")
+    ref: str
+    blocked_at: dt.datetime
+    released_at: dt.datetime | None
+    released_by: str | None
+    note: str | None
+
+
+class DenylistView(BaseModel):
+    entries: list[DenylistEntry]

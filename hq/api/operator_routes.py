@@ -1,19 +1,31 @@
-"""The programme (versioned, published to the fleet) and the alarms an operator looks after."""
+"""The programme (versioned, published to the fleet), the deny-list and the alarms an operator looks after."""
 
 # No `from __future__ import annotations` here: FastAPI reads the route's annotations, and
 # `Depends(operator)` names a local of operator_router that only an evaluated annotation can see.
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Query, status
 
 from hq.api import queries
 from hq.api.auth import Guard
 from hq.api.context import Context
 from hq.api.errors import error_responses
-from hq.api.models import AlarmList, ErrorBody, ProgramCreated, ProgramView
+from hq.api.models import (
+    AlarmList,
+    BlockRequest,
+    CardUid,
+    DenylistEntry,
+    DenylistView,
+    ErrorBody,
+    ProgramCreated,
+    ProgramView,
+    ReleaseRequest,
+)
 from hq.api.transactions import run_in_transaction
 from hq.domain.examples import supermarket_program
-from hq.service import programs
+from hq.service import denylist, programs
+from hq.store import tables
 
 ProgramDocument = Annotated[
     dict[str, Any],
@@ -70,5 +82,47 @@ def operator_router(ctx: Context, *, operator: Guard) -> APIRouter:
     ) -> AlarmList:
         with ctx.engine.connect() as conn:
             return AlarmList.model_validate({"alarms": queries.alarms(conn, open_only=open_only, limit=limit)})
+
+    @router.get(
+        "/denylist",
+        summary="Blocked and released cards, with who released them and why",
+        tags=["deny-list"],
+        response_model=DenylistView,
+        responses=error_responses(401, 503),
+    )
+    def get_denylist() -> DenylistView:
+        with ctx.engine.connect() as conn:
+            rows = conn.execute(sa.select(tables.denylist).order_by(tables.denylist.c.blocked_at.desc())).mappings()
+            return DenylistView(entries=[DenylistEntry.model_validate(dict(row)) for row in rows])
+
+    @router.post(
+        "/denylist",
+        summary="Block a card fleet-wide (e.g. reported lost): kiosks refuse it within seconds",
+        tags=["deny-list"],
+        status_code=status.HTTP_201_CREATED,
+        response_model=DenylistView,
+        responses=error_responses(401, 413, 503),
+    )
+    def post_block(body: BlockRequest, by: Annotated[str, Depends(operator)]) -> DenylistView:
+        now = ctx.now()
+        run_in_transaction(
+            ctx.engine,
+            lambda conn: denylist.block(
+                conn, body.uid, body.reason, source="operator", ref=f"{by}: {body.note}", now=now
+            ),
+        )
+        return get_denylist()
+
+    @router.post(
+        "/denylist/{uid}/release",
+        summary="Release a blocked card after review (who and why are kept)",
+        tags=["deny-list"],
+        response_model=DenylistView,
+        responses=error_responses(401, 404, 413, 503),
+    )
+    def post_release(uid: CardUid, body: ReleaseRequest) -> DenylistView:
+        now = ctx.now()
+        run_in_transaction(ctx.engine, lambda conn: denylist.release(conn, uid, by=body.by, note=body.note, now=now))
+        return get_denylist()
 
     return router

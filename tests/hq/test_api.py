@@ -279,10 +279,12 @@ def test_the_openapi_document_lists_every_route_with_its_request_schema(api):
         ("POST", "/v1/members"): "NewMemberRequest",
         ("POST", "/v1/members/{member_id}/cards"): "CardRequest",
         ("PUT", "/v1/members/{member_id}/tier-override"): "TierOverrideRequest",
+        ("POST", "/v1/denylist"): "BlockRequest",
+        ("POST", "/v1/denylist/{uid}/release"): "ReleaseRequest",
     }
     reads = {
         ("GET", "/v1/members/{member_id}"), ("GET", "/v1/members/{member_id}/history"),
-        ("GET", "/v1/programs/current"), ("GET", "/v1/alarms"), ("GET", "/healthz"),
+        ("GET", "/v1/programs/current"), ("GET", "/v1/alarms"), ("GET", "/healthz"), ("GET", "/v1/denylist"),
     }  # fmt: skip
     assert set(routes) == set(bodies) | reads | {("POST", "/v1/programs")}
     for route, model in bodies.items():
@@ -343,3 +345,20 @@ def test_identical_full_refunds_racing_refund_once(api, base_url, hq):
     assert {a.json()["points_reversed"] for a in answers} == {100}
     with hq.connect() as conn:
         assert conn.execute(sa.select(t.purchases.c.refunded_fen)).scalar_one() == 10_001
+
+
+def test_an_operator_blocks_a_lost_card_and_releases_it_after_review(api, hq):
+    blocked = api.post("/v1/denylist", json={"uid": "DE700001", "reason": "lost", "note": "member called, ticket 77"})
+    assert blocked.status_code == 201
+    (entry,) = blocked.json()["entries"]
+    assert (entry["uid"], entry["reason"], entry["source"], entry["status"]) == (
+        "de700001",
+        "lost",
+        "operator",
+        "blocked",
+    )
+    released = api.post("/v1/denylist/DE700001/release", json={"by": "ops-wang", "note": "found it in her bag"})
+    (entry,) = released.json()["entries"]
+    assert (entry["status"], entry["released_by"], entry["note"]) == ("released", "ops-wang", "found it in her bag")
+    again = api.post("/v1/denylist/DE700001/release", json={"by": "ops-wang", "note": "twice"})
+    assert again.status_code == 404

@@ -48,3 +48,10 @@ def test_the_example_programmes_in_docs_are_current_and_valid(name, build):
     document = json.loads((REPO / "docs/examples" / f"{name}-programme.json").read_text(encoding="utf-8"))
     assert document == build()
     assert parse_program(1, document).version == 1
+
+
+def test_the_openapi_document_in_docs_is_the_one_the_code_serves():
+    from hq.cli import openapi_document
+
+    shipped = json.loads((REPO / "docs/hq-openapi.json").read_text(encoding="utf-8"))
+    assert shipped == openapi_document(), "regenerate: .venv/bin/kiosk-hq openapi > docs/hq-openapi.json"
