@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from app.errors import AppError
+from app.hq_documents import import_hq_documents
 from app.key_files import ensure_keys
 from app.kiosk_app import KioskApp
 from app.reader_params import transport_params
@@ -82,9 +83,13 @@ def open_ledger(config: Config, clock: StoreClock) -> tuple[Ledger, bool]:
     ledger = open_configured(config, clock)
     fresh = False
     if config.simulation.enabled and config.simulation.demo_data and ledger.member_count() == 0:
-        seed_demo(ledger, clock.now())
+        folder = config.simulation.hq_documents
+        if folder is not None and import_hq_documents(config, ledger, clock, folder):
+            _LOG.info("seeded the ledger from HQ's demo (points from HQ's purchase history)")
+        else:
+            seed_demo(ledger, clock.now())
+            _LOG.info("seeded the ledger with the built-in demo members")
         fresh = True
-        _LOG.info("seeded the ledger with demo members")
     return ledger, fresh
 
 

@@ -5,6 +5,7 @@
     kiosk-hq program --config hq.yaml FILE add a programme version (JSON or YAML) and exit
     kiosk-hq reevaluate --config hq.yaml   re-evaluate tiers (downgrade programmes), e.g. from cron
     kiosk-hq openapi                       print the HTTP API's OpenAPI description (docs/hq-openapi.json)
+    kiosk-hq demo --config hq.yaml         load the demo data set; write HQ's signed documents for ./run.sh
 
 Exit status: 0 ok, 1 failed, 2 unusable input (config, file) with one line saying why.
 """
@@ -35,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seconds", type=float, default=0, help="stop after this long (0 = until a signal)")
     sub.add_parser("migrate", help="bring the database schema up to date")
     sub.add_parser("openapi", help="print the HTTP API's OpenAPI description (JSON) and exit")
+    demo = sub.add_parser("demo", help="load the demo data set and write HQ's signed documents for the simulation")
+    demo.add_argument("--out", type=Path, default=Path("var/demo"), help="folder for rules.json and members.json")
     sub.add_parser("reevaluate", help="re-evaluate every member's tier now (downgrade programmes; run from cron)")
     program = sub.add_parser("program", help="add a programme version from a JSON/YAML file")
     program.add_argument("file", type=Path)
@@ -76,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "program":
         return _add_program(settings, args.file, args.by)
+    if args.command == "demo":
+        return _demo(settings, args.out)
     from hq.runtime import HqRuntime
 
     try:
@@ -90,6 +95,30 @@ def main(argv: list[str] | None = None) -> int:
     print(f"HQ serving; HTTP on {settings.http.host}:{runtime.http_port}", flush=True)
     done.wait(args.seconds or None)
     runtime.stop()
+    return EXIT_OK
+
+
+def _demo(settings: HqSettings, out: Path) -> int:
+    from hq.demo import build_demo, export_documents
+    from hq.runtime import ZoneClock
+    from hq.store.engine import open_engine
+    from hq.store.migrations import migrate
+    from sync.errors import SyncError
+    from sync.keys import load_private_key
+    from sync.topics import HqTopics
+
+    try:
+        key = load_private_key(settings.signing_key)
+    except SyncError as exc:
+        print(f"kiosk-hq: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    engine = open_engine(settings.database)
+    migrate(engine)
+    topics = HqTopics(settings.mqtt.topic_prefix, settings.mqtt.share_group)
+    now = ZoneClock(settings.tz).now()
+    build_demo(engine, key, topics, now)
+    version = export_documents(engine, key, topics, out, now)
+    print(f"demo loaded at HQ; signed rules and members (version {version}) written to {out}")
     return EXIT_OK
 
 

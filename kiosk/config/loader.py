@@ -386,7 +386,7 @@ def _opened_problem(context: str, problem: str, text: str, index: int, noticed: 
 def _resolve_paths(config: Config, base: Path) -> Config:
     """Make every relative path absolute against the config file's directory."""
     updates: dict[str, BaseModel] = {}
-    for section_name in ("ledger", "hq", "security"):
+    for section_name in ("ledger", "hq", "security", "simulation"):
         section = getattr(config, section_name)
         changed = {}
         for name, value in section:

@@ -261,6 +261,11 @@ class SimulationConfig(_Section):
     enabled: bool = False
     demo_data: bool = True
     generate_keys: bool = Field(True, description="Create throw-away keys if the security files are missing")
+    hq_documents: Path | None = Field(
+        None,
+        description="Folder with HQ's signed rules.json and members.json (kiosk-hq demo writes them): imported "
+        "into an empty ledger through the same checks as documents from the broker, instead of the built-in demo",
+    )
 
 
 class Config(_Section):
