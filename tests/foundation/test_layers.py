@@ -125,7 +125,6 @@ def test_paho_is_confined_to_the_mqtt_client_module():
     assert sorted(rel(p) for p in ALL if "paho" in roots(p)) == ["sync/mqtt_client.py"]
 
 
-
 @pytest.mark.parametrize("path", ALL, ids=rel)
 def test_no_module_imports_our_packages_by_name_at_run_time(path):
     """importlib.import_module("kiosk....") would hide an import from the checks above."""
