@@ -24,7 +24,16 @@ Nemesis, two independent timelines so faults overlap as they would in a shop:
   answers; the kiosk keeps publishing into a socket no one reads until its MQTT keepalive (5 s
   here) tells it the link is dead, then its reconnect attempts pile up unanswered in the broker's
   accept queue. On SIGCONT the broker reads all of that at once: stale sessions, late
-  publishes, connects from sockets the kiosk already gave up on).
+  publishes, connects from sockets the kiosk already gave up on);
+- forger (bench.forger), a client with HQ's broker rights but not HQ's signing key: `forge_acks`
+  joins HQ's shared subscription for a few seconds (quick 6-8 s, full 20-40 s), so the broker
+  hands it a share of the kiosk's events that HQ never sees, and acks each with a forgery
+  (unsigned, signed with another key, or another key's signature under HQ's key id), sweeping
+  all it holds every few seconds: a kiosk that believed one would lose those events for good;
+  `retained_commands` leaves retained commands on the kiosk's fleet, store and device command
+  topics: a forged `resync` and a genuine HQ command captured off the wire, replayed retained.
+  Meanwhile HQ sends a signed, non-retained `request_telemetry` every few seconds (what the forger
+  captures), and the telemetry it brings back carries the kiosk's own count of what it refused.
 
 Check (Jepsen's "set" test), after the nemesis has stopped, everything is restarted healthy and the
 outbox has drained: a redemption is *confirmed* when the control socket answered the voucher screen
@@ -37,7 +46,9 @@ Also: the kiosk's outbox is empty and `PRAGMA integrity_check` passes on its led
 and on HQ's database, and every voucher in the kiosk's ledger is at HQ. And the kiosk noticed each
 frozen broker by itself: no screen answered while the broker was frozen may still say "online" once
 the freeze has lasted past the keepalive's limit (2 x keepalive and a margin), counted as
-`online_while_frozen`.
+`online_while_frozen`. And the forgeries: no forged command was applied (HQ's record of the kiosk's
+command answers: `forged_commands_applied`), and the kiosk noticed the forged acks (telemetry
+`link.unverified_acks`, or a `security.unverified_ack` event at HQ).
 
 Final line: JSON with confirmed, lost, duplicated, unexpected, faults (and the details). Exit
 status 1 if any check failed.
@@ -67,8 +78,11 @@ from typing import Any
 import yaml
 
 from bench.control_client import ControlClient, ControlError
+from bench.forger import FORGED_ID_PREFIX, Forger, HqCommander
 from bench.machine import describe
 from bench.supervisor import KioskUnit, kiosk_argv
+from sync.keys import generate_keypair, load_private_key
+from sync.topics import Scope
 from tests.sync.broker import Mosquitto
 
 _LOG = logging.getLogger("bench.chaos")
@@ -82,12 +96,18 @@ SNAPSHOT_VERSION = 2
 PLENTY_OF_POINTS = 50_000_000
 KIOSK_FAULTS = ("kill_kiosk", "pause_kiosk")
 BROKER_FAULTS = ("kill_broker", "partition", "freeze_broker")
+FORGER_FAULTS = ("forge_acks", "retained_commands")
+#: HQ's genuine `request_telemetry` commands, one this often (the forger replays them).
+COMMAND_EVERY_S = 3.0
 #: MQTT keepalive given to the kiosk (the least kiosk/config/schema.py allows): paho pings after one
 #: keepalive without a byte from the broker and gives up one keepalive later.
 KEEPALIVE_S = 5
 #: A kiosk still showing "online" this long into a freeze did not notice the dead link. Two
 #: keepalives, paho's once-a-second check, the UI's 4 Hz tick and a margin for a busy machine.
 FREEZE_NOTICE_BOUND_S = 2 * KEEPALIVE_S + 4
+#: HQ's key pair, where config.yaml's `security.hq_public_key` (and simulation's private half) live.
+HQ_PRIVATE_KEY = Path("var/keys/hq_private.pem")
+HQ_PUBLIC_KEY = Path("var/keys/hq_public.pem")
 
 
 @dataclass(frozen=True)
@@ -97,22 +117,27 @@ class Profile:
     freeze_s: tuple[float, float]
     gap_s: tuple[float, float]  # calm between two broker faults
     kiosk_gap_s: tuple[float, float]  # calm between two kiosk faults (spread over the broker timeline)
+    forge_gap_s: tuple[float, float]  # calm between two forger moves
+    steal_s: tuple[float, float]  # how long the forger takes a share of the events
     pause_extra_s: float  # SIGSTOP lasts until the watchdog fires; this is the cap beyond the period
     watchdog_s: float
     drain_timeout_s: float
 
 
 # Quick freezes last just past the notice bound, so the kiosk detects most of them itself and
-# tries to reconnect into the frozen broker at least once.
+# tries to reconnect into the frozen broker at least once. The drain allows for events the forger
+# stole: the kiosk sends them again after its ack timeout (30 s, doubled while nothing is acked).
 QUICK = Profile(
     faults_per_kind=3,
     partition_s=(4, 6),
     freeze_s=(12, 16),
     gap_s=(1, 3),
     kiosk_gap_s=(1, 3),
+    forge_gap_s=(3, 8),
+    steal_s=(6, 8),
     pause_extra_s=5,
     watchdog_s=3,
-    drain_timeout_s=60,
+    drain_timeout_s=150,
 )
 FULL = Profile(
     faults_per_kind=5,
@@ -120,9 +145,11 @@ FULL = Profile(
     freeze_s=(20, 60),
     gap_s=(8, 25),
     kiosk_gap_s=(30, 70),
+    forge_gap_s=(40, 120),
+    steal_s=(20, 40),
     pause_extra_s=5,
     watchdog_s=3,
-    drain_timeout_s=240,
+    drain_timeout_s=400,
 )
 
 
@@ -237,12 +264,13 @@ def write_member_snapshot(path: Path) -> None:
 
 
 class HqProcess:
-    """`kiosk hq listen` as its own process (the reference HQ tool)."""
+    """`kiosk hq listen` as its own process (the reference HQ tool), signing its acks with `signing_key`."""
 
-    def __init__(self, workdir: Path, port: int):
+    def __init__(self, workdir: Path, port: int, signing_key: Path):
         self.db = workdir / "hq.db"
         self.log_path = workdir / "hq-listen.log"
         self.port = port
+        self.signing_key = signing_key
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -262,6 +290,8 @@ class HqProcess:
                     PREFIX,
                     "--db",
                     str(self.db),
+                    "--signing-key",
+                    str(self.signing_key),
                     "--client-id",
                     "hq-chaos",
                 ],
@@ -280,6 +310,17 @@ class HqProcess:
             return self.proc.wait()
 
 
+def hq_keys(kiosk_dir: Path) -> Path:
+    """HQ's signing key pair where the simulated kiosk looks for it; returns the private half.
+
+    Made before anything starts: HQ signs its event acks with it from its first batch, and the
+    kiosk, which only creates the pair when it is missing, then trusts exactly this key.
+    """
+    private = kiosk_dir / HQ_PRIVATE_KEY
+    generate_keypair(private, kiosk_dir / HQ_PUBLIC_KEY, overwrite=True)
+    return private
+
+
 def publish_members(workdir: Path, config_dir: Path, port: int, hq_db: Path) -> None:
     snapshot = workdir / "members.json"
     write_member_snapshot(snapshot)
@@ -292,7 +333,7 @@ def publish_members(workdir: Path, config_dir: Path, port: int, hq_db: Path) -> 
             "publish-members",
             str(snapshot),
             "--signing-key",
-            str(config_dir / "var" / "keys" / "hq_private.pem"),
+            str(config_dir / HQ_PRIVATE_KEY),
             "--db",
             str(hq_db),
             "--version",
@@ -453,9 +494,11 @@ class Nemesis:
         faults: FaultLog,
         t0: float,
         watch: LinkWatch,
+        forger: Forger,
     ):
         self.unit = unit
         self.broker = broker
+        self.forger = forger
         self.watch = watch
         self.profile = profile
         self.rng = rng
@@ -524,6 +567,16 @@ class Nemesis:
                 self.watch.thaw()
                 self.broker.thaw()
 
+    def forge_acks(self) -> None:
+        seconds = self.rng.uniform(*self.profile.steal_s)
+        self.faults.note(self.t0, "forge_acks", f"{seconds:.0f} s")
+        stolen = self.forger.steal(seconds)
+        _LOG.info("forger took %d events and acked them with forgeries", stolen)
+
+    def retained_commands(self) -> None:
+        kinds = self.forger.retained_round()
+        self.faults.note(self.t0, "retained_commands", "+".join(kinds))
+
     def _wait_restarted(self) -> None:
         time.sleep(0.5)
         self.unit.wait_ready(90)
@@ -573,6 +626,33 @@ def check(history: History, hq_db: Path, ledger_db: Path) -> dict[str, Any]:
     }
 
 
+def forgery_report(hq_db: Path) -> dict[str, Any]:
+    """What HQ learnt from the kiosk about the forgeries: its command answers and security events.
+
+    Both are lower bounds: the kiosk answers refusals at a limited rate and records a security
+    event of each kind at most every ten minutes (`suppressed_since_last` counts the rest, once
+    the next one is recorded).
+    """
+    answers: collections.Counter = collections.Counter()
+    forged_applied = 0
+    for status, reason, detail in query(hq_db, "SELECT status, reason, detail FROM push_acks WHERE type = 'command'"):
+        answers[status if status == "applied" else f"{status}:{reason}"] += 1
+        forged_applied += status == "applied" and str(detail).startswith(FORGED_ID_PREFIX)
+    events: collections.Counter = collections.Counter()
+    suppressed: collections.Counter = collections.Counter()
+    for kind, payload in query(hq_db, "SELECT type, payload FROM events WHERE type LIKE 'security.%'"):
+        events[kind] += 1
+        detail = json.loads(payload).get("detail")
+        if isinstance(detail, dict) and isinstance(detail.get("suppressed_since_last"), int):
+            suppressed[kind] += detail["suppressed_since_last"]
+    return {
+        "forged_commands_applied": forged_applied,
+        "command_answers_at_hq": dict(sorted(answers.items())),
+        "security_events_at_hq": dict(sorted(events.items())),
+        "security_events_suppressed_at_hq": dict(sorted(suppressed.items())),
+    }
+
+
 def integrity(db: Path) -> str:
     conn = sqlite3.connect(db)
     try:
@@ -591,9 +671,11 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
     kiosk_dir = workdir / "kiosk"
     kiosk_dir.mkdir()
     config = write_config(kiosk_dir, broker.port)
+    device = yaml.safe_load(config.read_text(encoding="utf-8"))["device"]
+    hq_key = hq_keys(kiosk_dir)
     ledger_db = kiosk_dir / "var" / "data" / "ledger.db"
     control_path = kiosk_dir / "control.sock"
-    hq = HqProcess(workdir, broker.port)
+    hq = HqProcess(workdir, broker.port, hq_key)
     hq.start()
     unit = KioskUnit(
         kiosk_argv(config),
@@ -610,6 +692,16 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
         },
     )
     history, faults, watch = History(), FaultLog(), LinkWatch(FREEZE_NOTICE_BOUND_S)
+    commander = HqCommander(
+        host="127.0.0.1",
+        port=broker.port,
+        prefix=PREFIX,
+        signing_key=load_private_key(hq_key),
+        scope=Scope.device(device["id"]),
+    )
+    forger = Forger(
+        host="127.0.0.1", port=broker.port, prefix=PREFIX, device_id=device["id"], store_id=device["store_id"]
+    )
     t0 = time.monotonic()
     kiosk_code: int | None = None
     try:
@@ -628,19 +720,27 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
         )
         print(f"set-up done in {time.monotonic() - t0:.1f} s; workload and nemesis start", flush=True)
 
+        commander.start(every_s=COMMAND_EVERY_S)
+        forger.start()
         shopper = Shopper(unit, control_path, history, random.Random(rng.random()), watch)
         shopper.start()
         t_chaos = time.monotonic()
-        nemesis = Nemesis(unit, broker, profile, random.Random(rng.random()), faults, t0, watch)
+        nemesis = Nemesis(unit, broker, profile, random.Random(rng.random()), faults, t0, watch, forger)
         timelines = [
             threading.Thread(target=nemesis.run_timeline, args=(kinds, gaps), daemon=True)
-            for kinds, gaps in ((KIOSK_FAULTS, profile.kiosk_gap_s), (BROKER_FAULTS, profile.gap_s))
+            for kinds, gaps in (
+                (KIOSK_FAULTS, profile.kiosk_gap_s),
+                (BROKER_FAULTS, profile.gap_s),
+                (FORGER_FAULTS, profile.forge_gap_s),
+            )
         ]
         for thread in timelines:
             thread.start()
         for thread in timelines:
             thread.join()
         chaos_s = time.monotonic() - t_chaos
+        commander.stop_sending()
+        forger.stop()  # its retained commands stay on the broker through the drain
         shopper.stop_event.set()
         shopper.join(timeout=60)
         print(
@@ -656,12 +756,16 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
             "the kiosk's outbox to drain",
         )
         drain_s = time.monotonic() - t_drain
+        final_telemetry = commander.final_telemetry()
     finally:
+        commander.stop()
+        forger.stop()
         kiosk_code = unit.stop()
         hq_code = hq.stop()
         broker.stop()
     outbox_after = query(ledger_db, "SELECT COUNT(*) FROM outbox")[0][0]
     result = check(history, hq.db, ledger_db)
+    reported = commander.tally.totals()
     figures: dict[str, Any] = {
         "confirmed": len(history.confirmed),
         "lost": result["lost"],
@@ -696,6 +800,16 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
         "watchdog_s": profile.watchdog_s,
         "seed": seed,
         **{k: v for k, v in result.items() if k not in ("lost", "duplicated", "unexpected")},
+        **forger.figures(),
+        "genuine_commands_sent": commander.sent,
+        "kiosk_unverified_acks": reported.get("unverified_acks", 0),
+        "kiosk_refused_commands": reported.get("refused_commands", 0),
+        "kiosk_dropped_inbound": reported.get("dropped_inbound", 0),
+        "kiosk_push_acks_suppressed": reported.get("push_acks_suppressed", 0),
+        "kiosk_security_events_suppressed": reported.get("security_events_suppressed", 0),
+        "telemetry_messages": commander.tally.messages,
+        "final_telemetry": final_telemetry,
+        **forgery_report(hq.db),
         "fault_timeline": faults.events,
     }
     return figures
@@ -714,9 +828,16 @@ def passed(figures: dict[str, Any]) -> list[str]:
         "hq_seq_gaps",
         "conflicts",
         "online_while_frozen",
+        "forged_commands_applied",
     ):
         if figures[name]:
             problems.append(f"{name} = {figures[name]}")
+    if (
+        figures["forged_acks_sent"]
+        and not figures["kiosk_unverified_acks"]
+        and not figures["security_events_at_hq"].get("security.unverified_ack")
+    ):
+        problems.append("the kiosk never reported a forged ack")
     if figures["failed_but_at_hq"]:
         problems.append(f"failed redemptions at HQ: {figures['failed_but_at_hq']}")
     for name in ("ledger_integrity", "hq_integrity"):
@@ -784,6 +905,8 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(name)s %(message)s"
     )
+    if not args.verbose:  # the forger's and HQ's clients lose the broker with every broker fault
+        logging.getLogger("sync.mqtt_client").setLevel(logging.ERROR)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-chaos-"))
     print("machine: " + ", ".join(f"{k} {v}" for k, v in describe().items()), flush=True)
     print(f"working in {workdir}", flush=True)

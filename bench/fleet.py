@@ -5,9 +5,10 @@
 Each simulated kiosk is the sync layer of a real one: its own `kiosk.ledger.Ledger` file (demo
 rules, a member with plenty of points) producing redemptions with `ledger.redeem(...)`, and its own
 `sync.link.HqLink` (client id = device id, persistent session, relay window, drain rate as
-config.yaml ships it). The kiosks live in worker processes of `--kiosks-per-process` each (default
-60; two threads per kiosk) that this process drives through pipes; Mosquitto (no persistence,
-tests.sync.broker) and HQ (`kiosk hq listen`, one or more processes in the shared subscription group
+config.yaml ships it), trusting the one HQ key the listeners sign their event acks with. The
+kiosks live in worker processes of `--kiosks-per-process` each (default 60; two threads per
+kiosk) that this process drives through pipes; Mosquitto (no persistence, tests.sync.broker) and
+HQ (`kiosk hq listen --signing-key`, one or more processes in the shared subscription group
 `$share/hq/...`, one SQLite database) run as their own processes.
 
 Phases, in one run:
@@ -49,6 +50,7 @@ from zoneinfo import ZoneInfo
 
 from bench.machine import describe
 from bench.procstat import cpu_seconds
+from sync.keys import generate_keypair
 from tests.sync.broker import Mosquitto
 
 _LOG = logging.getLogger("bench.fleet")
@@ -66,6 +68,8 @@ DRAIN_RATE_PER_S = 50  # config.yaml's hq.drain_rate_per_s
 # -shm, the socket, paho's socketpair), so in one process the links stalled at 96 kiosks online. A
 # real kiosk has one link per process; only this harness needs the split.
 KIOSKS_PER_PROCESS = 60
+HQ_PRIVATE_KEY = "hq_signing.key"
+HQ_PUBLIC_KEY = "hq_signing.pub"
 
 
 class Broker(Mosquitto):
@@ -133,9 +137,8 @@ def open_kiosk(root: Path, index: int, clock: Clock) -> SimKiosk:
     return SimKiosk(device_id, folder, ledger)
 
 
-def start_link(kiosk: SimKiosk, port: int, clock: Clock, drain_rate: float | None) -> None:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+def start_link(kiosk: SimKiosk, port: int, clock: Clock, drain_rate: float | None, hq_public_key: Path) -> None:
+    from sync.keys import load_public_key
     from sync.link import HqLink
 
     kiosk.link = HqLink(
@@ -148,7 +151,8 @@ def start_link(kiosk: SimKiosk, port: int, clock: Clock, drain_rate: float | Non
         password=None,
         keepalive_s=60,
         topic_prefix=PREFIX,
-        hq_public_keys=[Ed25519PrivateKey.generate().public_key()],
+        # Only acks signed with this key empty the outbox (sync.acks).
+        hq_public_keys=[load_public_key(hq_public_key)],
         ledger=kiosk.ledger,
         telemetry_source=dict,
         clock=clock,
@@ -174,7 +178,7 @@ def redeem(kiosk: SimKiosk) -> None:
 class HqListeners:
     """`kiosk hq listen` processes sharing one database and one share group."""
 
-    def __init__(self, db: Path, broker: Mosquitto, count: int, log: Path):
+    def __init__(self, db: Path, broker: Mosquitto, count: int, log: Path, signing_key: Path):
         port = broker.port
         self.procs = []
         # Only connections logged from now on count (earlier listeners had the same client ids).
@@ -197,6 +201,8 @@ class HqListeners:
                             PREFIX,
                             "--db",
                             str(db),
+                            "--signing-key",
+                            str(signing_key),
                             "--client-id",
                             f"hq-fleet-{i + 1}",
                         ],
@@ -271,14 +277,17 @@ def hq_rows(db: Path, since: dt.datetime | None = None) -> list[tuple[str, str, 
 class KioskGroup:
     """One worker process's share of the fleet: kiosks `first + 1` .. `first + count` (device ids)."""
 
-    def __init__(self, root: Path, first: int, count: int, fleet_size: int, drain_rate: float | None):
+    def __init__(
+        self, root: Path, first: int, count: int, fleet_size: int, drain_rate: float | None, hq_public_key: Path
+    ):
         self.clock = Clock()
         self.first, self.fleet_size, self.drain_rate = first, fleet_size, drain_rate
+        self.hq_public_key = hq_public_key
         self.kiosks = [open_kiosk(root, first + i + 1, self.clock) for i in range(count)]
 
     def online(self, port: int, timeout_s: float) -> None:
         for kiosk in self.kiosks:
-            start_link(kiosk, port, self.clock, self.drain_rate)
+            start_link(kiosk, port, self.clock, self.drain_rate, self.hq_public_key)
         wait_online(self.kiosks, timeout_s)
 
     def live(self, start_at: float, events: int, rate: float) -> tuple[float, float]:
@@ -303,7 +312,7 @@ class KioskGroup:
     def drain_backlog(self, port: int) -> float:
         """Starts every link and returns the monotonic time (system-wide) every outbox was empty."""
         for kiosk in self.kiosks:
-            start_link(kiosk, port, self.clock, self.drain_rate)
+            start_link(kiosk, port, self.clock, self.drain_rate, self.hq_public_key)
         wait_drained(self.kiosks, timeout_s=600)
         return time.monotonic()
 
@@ -324,7 +333,9 @@ class KioskGroup:
             kiosk.ledger.close()
 
 
-def worker_main(conn: Any, root: Path, first: int, count: int, fleet_size: int, drain_rate: float | None) -> None:
+def worker_main(
+    conn: Any, root: Path, first: int, count: int, fleet_size: int, drain_rate: float | None, hq_public_key: Path
+) -> None:
     """Runs (method, args) requests on a KioskGroup until "close"; replies ("ok", result) or ("error", text)."""
 
     def call(method: str, args: tuple[Any, ...]) -> tuple[str, Any]:
@@ -334,7 +345,7 @@ def worker_main(conn: Any, root: Path, first: int, count: int, fleet_size: int, 
             return "error", traceback.format_exc()
 
     try:
-        group = KioskGroup(root, first, count, fleet_size, drain_rate)
+        group = KioskGroup(root, first, count, fleet_size, drain_rate, hq_public_key)
     except Exception:
         conn.send(("error", traceback.format_exc()))
         return
@@ -351,7 +362,7 @@ def worker_main(conn: Any, root: Path, first: int, count: int, fleet_size: int, 
 class KioskWorkers:
     """The fleet split over worker processes; `call` runs one KioskGroup method in all of them at once."""
 
-    def __init__(self, root: Path, kiosks: int, per_process: int, drain_rate: float | None):
+    def __init__(self, root: Path, kiosks: int, per_process: int, drain_rate: float | None, hq_public_key: Path):
         # fork: started before the broker, the listeners or any link exists, so nothing is shared
         context = multiprocessing.get_context("fork")
         processes = math.ceil(kiosks / per_process)
@@ -361,7 +372,7 @@ class KioskWorkers:
             parent, child = context.Pipe()
             proc = context.Process(
                 target=worker_main,
-                args=(child, root, first, last - first, kiosks, drain_rate),
+                args=(child, root, first, last - first, kiosks, drain_rate, hq_public_key),
                 name=f"fleet-worker-{w + 1}",
                 daemon=True,
             )
@@ -447,7 +458,7 @@ def backlog_phase(
     workers: KioskWorkers, kiosks: int, events: int, broker: Broker, listeners: int, workdir: Path, db: Path
 ) -> dict[str, Any]:
     workers.call("seed", events)
-    hq = HqListeners(db, broker, listeners, workdir / "hq-listen.log")
+    hq = HqListeners(db, broker, listeners, workdir / "hq-listen.log", workdir / HQ_PRIVATE_KEY)
     try:
         hq.wait_subscribed(broker)  # the listeners subscribe before the fleet comes back
         # CPU of each part while the backlog drains: where the next bottleneck is.
@@ -488,7 +499,12 @@ def count_loss(workers: KioskWorkers, db: Path) -> dict[str, int]:
 
 def run(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     drain_rate = None if args.drain_rate == 0 else args.drain_rate
-    workers = KioskWorkers(workdir / "kiosks", args.kiosks, args.kiosks_per_process, drain_rate)
+    # HQ's signing key: the listeners sign their event acks with it, every kiosk trusts its public half.
+    workdir.mkdir(parents=True, exist_ok=True)
+    generate_keypair(workdir / HQ_PRIVATE_KEY, workdir / HQ_PUBLIC_KEY, overwrite=True)
+    workers = KioskWorkers(
+        workdir / "kiosks", args.kiosks, args.kiosks_per_process, drain_rate, workdir / HQ_PUBLIC_KEY
+    )
     broker_dir = workdir / "broker"
     broker_dir.mkdir(parents=True)
     broker = Broker(broker_dir)
@@ -496,7 +512,7 @@ def run(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     try:
         broker.start()
         db = workdir / "hq.db"
-        hq = HqListeners(db, broker, 1, workdir / "hq-listen.log")
+        hq = HqListeners(db, broker, 1, workdir / "hq-listen.log", workdir / HQ_PRIVATE_KEY)
         try:
             hq.wait_subscribed(broker)
             # connecting is CPU-bound here: a second per kiosk is ample

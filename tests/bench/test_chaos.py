@@ -1,6 +1,8 @@
 """The chaos suite, reduced for CI: the real kiosk, Mosquitto and HQ tool under a few faults of
 each kind (SIGKILL, SIGSTOP past the watchdog, broker killed, broker down for a few seconds, broker
-frozen just past the kiosk's keepalive limit).
+frozen just past the kiosk's keepalive limit), and a forger with HQ's broker rights but not its
+signing key (a few seconds of stolen events acked with forgeries, retained forged and replayed
+commands).
 
 The full run (`python -m bench.chaos`, minutes-long partitions) is in docs/benchmarks.md. The
 checker itself is tested here too, on histories that are wrong on purpose, so a passing chaos
@@ -113,4 +115,10 @@ def test_quick_chaos_run_loses_doubles_and_invents_no_redemption(tmp_path):
     assert figures["online_while_frozen"] == 0, figures  # the kiosk noticed each frozen broker itself
     assert figures["confirmed_while_frozen"] > 0, figures  # and went on redeeming meanwhile
     assert figures["watchdog_kills"] >= figures["faults_by_kind"]["pause_kiosk"], figures
+    # the forger forged; nothing it forged was applied, and the kiosk said it had seen forged acks
+    assert all(figures["faults_by_kind"].get(kind, 0) >= 2 for kind in ("forge_acks", "retained_commands")), figures
+    assert figures["forged_acks_sent"] > 0 and figures["retained_commands_sent"] > 0, figures
+    assert figures["forged_commands_applied"] == 0, figures
+    reported = figures["kiosk_unverified_acks"] + figures["security_events_at_hq"].get("security.unverified_ack", 0)
+    assert reported > 0, figures
     assert result.returncode == 0, result.stdout[-3000:]
