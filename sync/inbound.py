@@ -73,7 +73,9 @@ class PushHandler:
             version = push.version
             return self._apply_if_newer(push)
         except PushRejected as exc:
-            _LOG.warning("rejected %s push (version %s): %s", doc_type, version, exc)
+            # DEBUG here: the router logs refusals at WARNING within its answer budget, so a flood
+            # of forgeries cannot fill the journal.
+            _LOG.debug("rejected %s push (version %s): %s", doc_type, version, exc)
             return PushOutcome(doc_type, version, "rejected", exc.reason, exc.detail)
         except Exception as exc:  # noqa: BLE001 - a push must never take the link down
             _LOG.exception("applying %s version %s failed", doc_type, version)

@@ -5,7 +5,8 @@ before it is queued and keeps the queue to the worker within a byte and a count 
 flood costs a bounded amount of memory. `InboundRouter.route` runs on the worker: topic -> signed
 event ack, signed command or signed document, each answered with a `push_ack` except acks.
 Answers that are not "applied" go through a token bucket: a flood of forgeries must not become
-a flood of answers (paho's outgoing queue has no bound), and the counters still see each one.
+a flood of answers (paho's outgoing queue has no bound) or of log lines, and the counters still
+see each one.
 """
 
 from __future__ import annotations
@@ -199,6 +200,10 @@ class InboundRouter:
 
     def _reply(self, route: str, outcome: PushOutcome, topic: str) -> Routed:
         if outcome.status == "applied" or self._answers.take():
+            if outcome.status == "rejected":
+                _LOG.warning(
+                    "refused %s on %s: %s %s", outcome.doc_type or route, topic, outcome.reason, outcome.detail or ""
+                )
             self._answer(
                 PushAck(
                     self._topics.device_id,

@@ -144,6 +144,14 @@ def test_size_limit_leaves_room_for_the_largest_push_a_kiosk_accepts():
     assert DEFAULT_MAX_PUSH_BYTES + 1024 <= max_packet_size()
 
 
+def test_size_limit_is_never_above_what_a_kiosk_asks_for_in_its_connect():
+    # Mosquitto 2.0.11 stops QoS 1 delivery to a client after 20 messages it dropped for the
+    # client's Maximum Packet Size: nothing the broker accepts may exceed the kiosk's.
+    from sync.link import PACKET_OVERHEAD_BYTES
+
+    assert max_packet_size() <= DEFAULT_MAX_PUSH_BYTES + PACKET_OVERHEAD_BYTES
+
+
 def test_publish_over_the_size_limit_reaches_no_kiosk(connect):
     # hq-publisher sends a snapshot one byte over the limit (QoS 0), then a command (QoS 1, which
     # paho resends should the broker have dropped the connection): K001 gets only the command.
