@@ -26,12 +26,18 @@ def test_the_bare_loop_writes_one_row_into_each_of_its_tables_per_commit(tmp_pat
     loop.close()
 
 
+#: A redemption commits several pages; when one straddles the WAL's previous high-water mark the
+#: file still creeps by a few frames after the first checkpoint (seen: 3 frames in 50 commits).
+#: Growing, it added a whole commit's frames on every commit.
+FRAME = 4096 + 24
+
+
 def test_the_warm_up_runs_a_redemption_loop_until_its_wal_is_rewritten_in_place(tmp_path: Path):
     loop = _RedemptionLoop(tmp_path / "ledger.db")
     warm_up(loop)
     size = loop.wal.stat().st_size
     loop.run(50)
-    assert loop.wal.stat().st_size == size
+    assert loop.wal.stat().st_size - size <= 8 * FRAME
     loop.close()
 
 
