@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Engine
 
 from hq.service.denylist import prepare_denylist
-from hq.service.feedback import mark_sent, prepare_member_update, unsent
+from hq.service.feedback import prepare_member_update
+from hq.service.publications import mark_sent, unsent
 from sync.mqtt_client import MqttClient
 from sync.ports import Clock
 from sync.topics import HqTopics

@@ -23,11 +23,10 @@ from sqlalchemy.engine import Connection
 
 from hq.service.errors import HqServiceError, NotFound
 from hq.service.feedback import next_version
+from hq.service.publications import queue_signed
 from hq.store import tables as t
 from hq.store.upsert import upsert
-from sync.envelope import sign_envelope
-from sync.schemas import dumps
-from sync.topics import HqTopics, Scope
+from sync.topics import HqTopics
 
 DENYLIST_VALIDITY = dt.timedelta(days=30)
 
@@ -105,28 +104,16 @@ def prepare_denylist(conn: Connection, key: Ed25519PrivateKey, topics: HqTopics,
     released = sorted({uid for _, uid, action in changes if action == "release"})
     if released:
         version = next_version(conn, "denylist")
-        _queue(
-            conn, key, topics, now, "denylist_delta", version, {"base_version": base, "added": [], "removed": released}
-        )
+        queue_signed(
+            conn, key, topics, doc_type="denylist_delta", version=version, now=now, validity=DENYLIST_VALIDITY,
+            payload={"base_version": base, "added": [], "removed": released},
+        )  # fmt: skip
     version = next_version(conn, "denylist")
-    _queue(conn, key, topics, now, "denylist", version, {"entries": entries(conn)})
+    queue_signed(
+        conn, key, topics, doc_type="denylist", version=version, now=now, validity=DENYLIST_VALIDITY,
+        payload={"entries": entries(conn)},
+    )  # fmt: skip
     conn.execute(
         t.denylist_changes.update().where(c.change_id.in_([r[0] for r in changes])).values(published_version=version)
     )
     return version
-
-
-def _queue(
-    conn: Connection, key: Ed25519PrivateKey, topics: HqTopics, now: dt.datetime, doc_type: str, version: int,
-    payload: dict[str, Any],
-) -> None:  # fmt: skip
-    envelope = sign_envelope(
-        key, doc_type=doc_type, scope=Scope.fleet(), version=version, issued_at=now,
-        not_after=now + DENYLIST_VALIDITY, payload=payload,
-    )  # fmt: skip
-    conn.execute(
-        t.publications.insert().values(
-            version_line="denylist", version=version, topic=topics.document(doc_type, Scope.fleet()),
-            payload=dumps(envelope), retain=doc_type == "denylist", created_at=now,
-        )
-    )  # fmt: skip

@@ -27,10 +27,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Connection
 
 from hq.service.kiosk_entry import member_entries
+from hq.service.publications import queue_signed
 from hq.store import tables as t
-from sync.envelope import sign_envelope
-from sync.schemas import dumps
-from sync.topics import HqTopics, Scope
+from sync.topics import HqTopics
 
 ACK_WINDOW = dt.timedelta(days=30)
 #: Members per update: keeps one update far below the kiosks' 4 MiB limit.
@@ -97,52 +96,11 @@ def prepare_member_update(
             .order_by(t.kiosk_events.c.received_at, t.kiosk_events.c.event_id)
         )
     ]
-    envelope = sign_envelope(
-        key,
-        doc_type="members_update",
-        scope=Scope.fleet(),
-        version=version,
-        issued_at=now,
-        not_after=now + UPDATE_VALIDITY,
+    topic = queue_signed(
+        conn, key, topics, doc_type="members_update", version=version, now=now, validity=UPDATE_VALIDITY,
         payload={"members": member_entries(conn, members), "acknowledged_event_ids": acked},
-    )
-    topic = topics.document("members_update", Scope.fleet())
-    conn.execute(
-        t.publications.insert().values(
-            version_line="members",
-            version=version,
-            topic=topic,
-            payload=dumps(envelope),
-            retain=False,
-            created_at=now,
-        )
-    )
+    )  # fmt: skip
     conn.execute(
         t.member_changes.update().where(t.member_changes.c.change_id.in_(change_ids)).values(published_version=version)
     )
     return Prepared(version, len(members), topic)
-
-
-@dataclass(frozen=True)
-class Publication:
-    publication_id: int
-    topic: str
-    payload: bytes
-    retain: bool
-
-
-def unsent(conn: Connection, limit: int = 100) -> list[Publication]:
-    """The oldest unsent publications, locked: one sender at a time keeps kiosks' version order."""
-    c = t.publications.c
-    rows = conn.execute(
-        sa.select(c.publication_id, c.topic, c.payload, c.retain)
-        .where(c.sent_at.is_(None))
-        .order_by(c.publication_id)
-        .limit(limit)
-        .with_for_update()
-    )
-    return [Publication(int(r.publication_id), r.topic, bytes(r.payload), bool(r.retain)) for r in rows]
-
-
-def mark_sent(conn: Connection, publication_id: int, at: dt.datetime) -> None:
-    conn.execute(t.publications.update().where(t.publications.c.publication_id == publication_id).values(sent_at=at))

@@ -17,10 +17,9 @@ from sqlalchemy.engine import Connection
 
 from hq.domain.program import Program, parse_program
 from hq.service.errors import NoProgram
+from hq.service.publications import queue_signed
 from hq.store import tables as t
-from sync.envelope import sign_envelope
-from sync.schemas import dumps
-from sync.topics import HqTopics, Scope
+from sync.topics import HqTopics
 
 RULES_VALIDITY = dt.timedelta(days=365)
 
@@ -54,23 +53,8 @@ def add_program(
         t.published_versions.update().where(t.published_versions.c.version_line == "rules").values(version=version)
     )
     conn.execute(t.programs.insert().values(version=version, document=program.document, created_at=now, created_by=by))
-    envelope = sign_envelope(
-        key,
-        doc_type="rules",
-        scope=Scope.fleet(),
-        version=version,
-        issued_at=now,
-        not_after=now + RULES_VALIDITY,
-        payload={"document": program.kiosk_document},
-    )
-    conn.execute(
-        t.publications.insert().values(
-            version_line="rules",
-            version=version,
-            topic=topics.document("rules", Scope.fleet()),
-            payload=dumps(envelope),
-            retain=True,
-            created_at=now,
-        )
-    )
+    queue_signed(
+        conn, key, topics, doc_type="rules", version=version, payload={"document": program.kiosk_document},
+        now=now, validity=RULES_VALIDITY,
+    )  # fmt: skip
     return program

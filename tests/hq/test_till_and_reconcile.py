@@ -13,9 +13,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hq.domain.examples import supermarket_program
 from hq.service import till
 from hq.service.errors import DuplicateOrder, IdempotencyConflict, Refused
-from hq.service.feedback import prepare_member_update, unsent
+from hq.service.feedback import prepare_member_update
 from hq.service.members import NewMember, add_card, enrol
 from hq.service.programs import add_program
+from hq.service.publications import unsent
 from hq.service.reconcile import apply_event
 from hq.store import tables as t
 from sync.schemas import EventMessage
