@@ -38,8 +38,12 @@ class SqlListenerStore:
 
     def record_events(self, events: Iterable[EventMessage], received_at: dt.datetime) -> BatchResult:
         result = BatchResult()
+        # Members in one order in every HQ process: two listeners locking the same members in
+        # different orders deadlock (PostgreSQL then aborts one batch). A member's own events keep
+        # their order (the sort is stable), which is all reconciliation needs.
+        ordered = sorted(events, key=lambda e: _member_of(e) or "")
         with self._engine.begin() as conn:
-            for event in events:
+            for event in ordered:
                 row = {
                     "device_id": event.device_id,
                     "seq": event.seq,

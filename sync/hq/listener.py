@@ -75,6 +75,7 @@ class HqListener:
         self.stored = 0
         self.duplicates = 0
         self.refused = 0
+        self.failed_batches = 0
         self._client = MqttClient(
             ConnectionSettings(
                 client_id=client_id,
@@ -188,7 +189,12 @@ class HqListener:
         return False
 
     def _store_and_ack(self, store: ListenerStore, events: list[EventMessage]) -> None:
-        result = store.record_events(events, self._clock.now())
+        try:
+            result = store.record_events(events, self._clock.now())
+        except Exception:  # noqa: BLE001 - nothing was stored or acked: the kiosks resend after their ack timeout
+            self.failed_batches += 1
+            _LOG.exception("storing %d events failed; not acknowledged, the kiosks will resend them", len(events))
+            return
         self.stored += len(result.new)
         self.duplicates += len(result.duplicates)
         if result.conflicts:

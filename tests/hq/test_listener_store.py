@@ -121,3 +121,43 @@ def test_two_hq_listeners_sharing_the_stream_apply_each_event_once(engine, tmp_p
     assert all(x.stored > 0 for x in listeners), "the share group split the stream"
     assert effects(engine) == sorted(f"e-K001-{s}" for s in range(1, 101))
     assert sorted(applied) == sorted(f"e-K001-{s}" for s in range(1, 101))
+
+
+def test_a_batch_the_database_refuses_is_not_acked_and_the_listener_carries_on(engine, tmp_path):
+    # Two HQ processes can deadlock on PostgreSQL; the loser's batch fails. Before, that killed the
+    # listener thread and its share of the stream went unread. Now it is left unacknowledged (the
+    # kiosk resends) and the next batch is stored.
+    (tmp_path / "broker").mkdir()
+    broker = Mosquitto(tmp_path / "broker")
+    broker.start()
+    apply, _ = counting_applier()
+    failures = iter([True])
+
+    def flaky(conn, ev, now):
+        if next(failures, False):
+            raise RuntimeError("deadlock detected")
+        return apply(conn, ev, now)
+
+    listener = HqListener(
+        signing_key=Ed25519PrivateKey.generate(),
+        store_factory=lambda: SqlListenerStore(engine, flaky),
+        prefix=PREFIX,
+        host="127.0.0.1",
+        port=broker.port,
+        client_id="hq-1",
+    )
+    try:
+        listener.start()
+        assert listener.wait_connected(10)
+        kiosk = MqttClient(ConnectionSettings("K001", "127.0.0.1", broker.port))
+        kiosk.start()
+        assert kiosk.wait_connected(10)
+        kiosk.publish_and_wait(f"{PREFIX}/kiosk/K001/events", dumps(event(1).to_json()))
+        wait_until(lambda: listener.failed_batches == 1, what="the refused batch")
+        kiosk.publish_and_wait(f"{PREFIX}/kiosk/K001/events", dumps(event(1).to_json()))  # the resend
+        wait_until(lambda: listener.stored == 1, what="the resend stored")
+        kiosk.stop()
+    finally:
+        listener.stop()
+        broker.stop()
+    assert effects(engine) == ["e-K001-1"]
