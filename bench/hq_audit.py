@@ -77,8 +77,8 @@ def audit(engine: Engine, told: Told, kiosks: list[SimKiosk], member_ids: Iterab
     lost_purchases = [
         key for key in told.acknowledged if key not in by_key or earns.get(by_key[key][0], 0) == 0
     ]  # fmt: skip
-    vouchers = [(voucher, member, cost) for kiosk in kiosks for voucher, member, cost in kiosk.ledger_vouchers()]
-    lost_redemptions = [voucher for voucher, _, _ in vouchers if redemptions.get(voucher, 0) == 0]
+    vouchers = [voucher for kiosk in kiosks for voucher in kiosk.ledger_vouchers()]
+    lost_redemptions = [voucher for voucher, *_ in vouchers if redemptions.get(voucher, 0) == 0]
     duplicated_purchases = sum(n - 1 for n in earns.values() if n > 1) + sum(
         n - 1 for n in lot_sources.values() if n > 1
     )
@@ -92,7 +92,7 @@ def audit(engine: Engine, told: Told, kiosks: list[SimKiosk], member_ids: Iterab
     at_hq_unacknowledged = [key for key in told.unacknowledged if key in by_key]
     for key in at_hq_unacknowledged:
         tally[by_key[key][1]] += by_key[key][2]
-    for _, member, cost in vouchers:
+    for _, member, cost, _ in vouchers:
         tally[member] -= cost
     acknowledged_keys = set(told.acknowledged) | told.unacknowledged
     unexpected = [key for key in by_key if key not in acknowledged_keys]
@@ -127,6 +127,7 @@ def audit(engine: Engine, told: Told, kiosks: list[SimKiosk], member_ids: Iterab
         "hq_purchases": len(by_key),
         "hq_redemptions": sum(redemptions.values()),
         "kiosk_vouchers": len(vouchers),
+        "kiosk_vouchers_offline": sum(1 for *_, offline in vouchers if offline),
         "acknowledged_purchases": len(told.acknowledged),
         "unacknowledged_purchases": len(told.unacknowledged),
         "unacknowledged_at_hq": len(at_hq_unacknowledged),

@@ -124,6 +124,7 @@ class SimKiosk:
             self._thread = None
 
     def _shop(self, members: list[str], everyone: list[str], per_s: float) -> None:
+        # Anyone's card, starting away from the redeemers (the front of the member list).
         passers_by = itertools.cycle(everyone[len(everyone) // 2 :] + everyone[: len(everyone) // 2])
         for member in itertools.cycle(members):
             if self._stop.wait(0.5 / per_s):
@@ -146,16 +147,16 @@ class SimKiosk:
             self.redemptions.append((voucher.voucher_id, member))
             self.link.notify_outbox()
 
-    def ledger_vouchers(self) -> list[tuple[str, str, int]]:
-        """(voucher_id, member_id, cost_points) of every voucher in the kiosk's ledger file."""
+    def ledger_vouchers(self) -> list[tuple[str, str, int, bool]]:
+        """(voucher_id, member_id, cost_points, issued offline) of every voucher in the kiosk's ledger file."""
         conn = sqlite3.connect(f"file:{self.ledger.path}?mode=ro", uri=True)
         try:
             rows = conn.execute(
-                "SELECT voucher_id, member_id, cost_points FROM vouchers WHERE state != 'cancelled'"
+                "SELECT voucher_id, member_id, cost_points, offline FROM vouchers WHERE state != 'cancelled'"
             ).fetchall()
         finally:
             conn.close()
-        return [(str(v), str(m), int(c)) for v, m, c in rows]
+        return [(str(v), str(m), int(c), bool(o)) for v, m, c, o in rows]
 
 
 class Prober:

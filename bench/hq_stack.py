@@ -177,7 +177,8 @@ class HqFleet:
         return deaths
 
     def log_problems(self) -> list[str]:
-        """ERROR lines and tracebacks in the HQ logs (a SIGKILL leaves none of its own)."""
+        """ERROR lines and tracebacks in the HQ logs (a SIGKILL leaves none of its own; a batch of
+        kiosk events the database refused, e.g. a deadlock between two HQ processes, logs one)."""
         found: list[str] = []
         for process in self.processes:
             if process.log.exists():
@@ -214,6 +215,15 @@ def tree_cpu_seconds(pid: int) -> float:
         total += sum(int(value) for value in stats[child][11:15]) / CLOCK_TICKS_PER_S
         stack.extend(children.get(child, []))
     return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent busy (all processes, all cores; /proc/stat), in seconds:
+    compared with the bench's own parts it shows whether anything else was running."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS_PER_S
 
 
 def postmaster_pid(data_dir: Path) -> int:

@@ -34,8 +34,11 @@ def test_the_final_line_names_the_figures_issue_19_asks_for(figures):
     for name in ("lost", "duplicated", "points_mismatch", "machine_cores", "purchases", "redemptions", "hq_kills"):
         assert isinstance(figures[name], int), name
     assert figures["mode"] == "quick"
-    assert figures["hq_processes"] == {"sqlite": 1, "postgres": 2}
-    assert set(figures["purchases_per_s_postgres_by_hq_processes"]) == {"1", "2"}
+    # A second HQ process is measured on PostgreSQL whenever one stays under 500 purchases/s.
+    assert figures["hq_processes"]["sqlite"] == 1 and figures["hq_processes"]["postgres"] in (1, 2)
+    assert set(figures["purchases_per_s_postgres_by_hq_processes"]) == {
+        str(n) for n in range(1, figures["hq_processes"]["postgres"] + 1)
+    }
     for backend in ("sqlite", "postgres"):
         details = figures[backend]
         assert details["latency"]["purchase_to_kiosk_ms"]["samples"] > 0
