@@ -48,7 +48,7 @@ class TrustedKeys:
             raise PushRejected("malformed", "sig and key_id must be strings")
         try:
             signature = base64.b64decode(sig, validate=True)
-        except binascii.Error as exc:
+        except (binascii.Error, ValueError) as exc:  # ValueError: non-ASCII text in the signature
             raise PushRejected("malformed", f"sig: {exc}") from None
         key = self._keys.get(kid)
         if key is None:

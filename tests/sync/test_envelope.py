@@ -167,3 +167,12 @@ def test_version_must_be_positive():
     body = envelope()
     body["version"] = 0
     assert reason(body) == "malformed"
+
+
+def test_a_signature_with_non_ascii_text_is_malformed_not_a_crash():
+    from sync.errors import PushRejected
+    from sync.signing import TrustedKeys
+
+    with pytest.raises(PushRejected) as refused:
+        TrustedKeys([]).check(b"ctx", {"key_id": "5540ee3de4e09522", "sig": "\x80"})
+    assert refused.value.reason == "malformed"
