@@ -102,6 +102,13 @@ class VoucherState(str, enum.Enum):
     USED = "used"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    #: The till voided the sale the voucher paid for: usable again (until it expires).
+    REVERSED = "reversed"
+
+    @property
+    def usable(self) -> bool:
+        """Whether a till would take the voucher now (as far as the kiosk knows)."""
+        return self in (VoucherState.ISSUED, VoucherState.REVERSED)
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,10 @@ class VoucherView:
     expires_at: dt.datetime
     state: VoucherState
     offline: bool  # issued while HQ was unreachable
+    # Where and when HQ last changed the state (used at a till, cancelled, reversed), when HQ said.
+    state_at: dt.datetime | None = None
+    state_store: str | None = None
+    state_till: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Fixed example view objects for screenshots, the render benchmark and the screen tests.
 
 They are plain `kiosk.model` values (what the ledger would produce), chosen to exercise the
-layout: a long reward name, an unaffordable reward, a blocked one, an offline voucher.
+layout: a long reward name, an unaffordable reward, a blocked one, an offline voucher, vouchers
+used, cancelled and returned at a till with the time and store HQ reported.
 """
 
 from __future__ import annotations
@@ -111,12 +112,19 @@ def reward_options() -> tuple[RewardOption, ...]:
     )
 
 
+#: When and where HQ says the sample vouchers were used, cancelled or returned.
+STATE_AT = dt.datetime(2026, 3, 12, 14, 5, tzinfo=STORE_TZ)
+STATE_STORE = "store-1"
+
+
 def voucher(
     offline: bool = False,
     state: VoucherState = VoucherState.ISSUED,
     short: str = "7Q4K-92MX",
     name: tuple[str, str] = ("10元代金券", "¥10 voucher"),
     value: int = 1_000,
+    at: dt.datetime | None = None,
+    store: str | None = None,
 ) -> VoucherView:
     return VoucherView(
         voucher_id=f"V-{short}",
@@ -128,14 +136,54 @@ def voucher(
         expires_at=dt.datetime(2026, 4, 13, 23, 59, tzinfo=STORE_TZ),
         state=state,
         offline=offline,
+        state_at=at,
+        state_store=store,
+        state_till="till-3" if store else None,
     )
 
 
 def my_vouchers() -> tuple[VoucherView, ...]:
     return (
         voucher(),
-        voucher(short="B7M2-4KQ8", name=("招牌奶茶一杯", "Signature milk tea"), value=1_600, offline=True),
-        voucher(short="C9X1-77PA", name=("50元代金券", "¥50 voucher"), value=5_000, state=VoucherState.USED),
+        voucher(
+            short="B7M2-4KQ8",
+            name=("招牌奶茶一杯", "Signature milk tea"),
+            value=1_600,
+            offline=True,
+            state=VoucherState.REVERSED,
+            at=STATE_AT,
+            store=STATE_STORE,
+        ),
+        voucher(
+            short="C9X1-77PA",
+            name=("50元代金券", "¥50 voucher"),
+            value=5_000,
+            state=VoucherState.USED,
+            at=STATE_AT,
+            store=STATE_STORE,
+        ),
+        voucher(short="D3RT-1LZE", name=("环保购物袋", "Reusable shopping bag"), value=990, state=VoucherState.EXPIRED),
+    )
+
+
+def used_vouchers() -> tuple[VoucherView, ...]:
+    """None usable: the first shown (a voucher used at a till) takes the QR code's place with why not."""
+    return (
+        voucher(
+            short="C9X1-77PA",
+            name=("50元代金券", "¥50 voucher"),
+            value=5_000,
+            state=VoucherState.USED,
+            at=STATE_AT,
+            store=STATE_STORE,
+        ),
+        voucher(
+            short="E5HW-0QNB",
+            name=("招牌奶茶一杯", "Signature milk tea"),
+            value=1_600,
+            state=VoucherState.CANCELLED,
+            at=STATE_AT - dt.timedelta(days=1),
+        ),
         voucher(short="D3RT-1LZE", name=("环保购物袋", "Reusable shopping bag"), value=990, state=VoucherState.EXPIRED),
     )
 
@@ -172,6 +220,7 @@ def all_states() -> dict[str, UiState]:
             online=True,
         ),
         "my_vouchers": MyVouchers(member=m, vouchers=my_vouchers(), online=True),
+        "my_vouchers_used": MyVouchers(member=m, vouchers=used_vouchers(), online=True),
         "my_vouchers_empty": MyVouchers(member=m, vouchers=(), online=True),
     }
     for kind in NoticeKind:

@@ -82,8 +82,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "state_used": {"zh_CN": "已使用", "en": "Used"},
     "state_expired": {"zh_CN": "已过期", "en": "Expired"},
     "state_cancelled": {"zh_CN": "已作废", "en": "Cancelled"},
+    "state_reversed": {"zh_CN": "可再次使用", "en": "Usable again"},
+    # what HQ said happened, followed by when and in which store: "已使用 03-12 14:05 · store-1"
+    "state_event_used": {"zh_CN": "已使用", "en": "Used"},
+    "state_event_cancelled": {"zh_CN": "已作废", "en": "Cancelled"},
+    "state_event_reversed": {"zh_CN": "已退回", "en": "Returned"},
     "tap_voucher": {"zh_CN": "点选一张券显示二维码", "en": "Tap a voucher to show its QR code"},
     "not_usable": {"zh_CN": "此券不可使用", "en": "This voucher cannot be used"},
+    # why not, under "not_usable"
+    "why_used": {"zh_CN": "已在收银台核销", "en": "It was already used at a till"},
+    "why_cancelled": {"zh_CN": "已作废，积分已退回", "en": "It was cancelled; the points were returned"},
+    "why_expired": {"zh_CN": "已于 {date} 过期", "en": "It expired on {date}"},
     # a redemption waiting for the card
     "pending_title": {"zh_CN": "兑换尚未完成", "en": "Redemption pending"},
     "pending_points_held": {"zh_CN": "已预留 {points} 积分，尚未扣除", "en": "{points} points held, not yet taken"},
@@ -204,6 +213,12 @@ def clock_date_text(moment: dt.datetime, tz: ZoneInfo, locale: str) -> str:
     if locale == "zh_CN":
         return f"{d.month}月{d.day}日 {_WEEKDAYS_ZH[d.weekday()]}"
     return f"{_WEEKDAYS_EN[d.weekday()]} {d.day} {_MONTHS_EN[d.month - 1]}"
+
+
+def short_datetime_text(moment: dt.datetime, tz: ZoneInfo) -> str:
+    """ "03-12 14:05" (month-day, store time): when a voucher was used, in a list row."""
+    d = _local(moment, tz)
+    return f"{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}"
 
 
 def datetime_text(moment: dt.datetime, tz: ZoneInfo, locale: str) -> str:

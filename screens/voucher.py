@@ -1,5 +1,11 @@
 """The voucher just issued (QR code, short code, value, expiry, "show this at the till") and the
-member's vouchers (a list; tapping one shows its QR code)."""
+member's vouchers (a list; tapping one shows its QR code).
+
+Only a usable voucher (issued, or reversed: the till voided the sale) ever shows its QR code. A
+used, cancelled or expired one shows "This voucher cannot be used" and why in its place, so a
+member never presents a code the till must refuse. What HQ reported (used at a till, cancelled,
+returned) is shown with its time and store: "Used 03-12 14:05 · store-1".
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,10 @@ from kiosk.ui_state import Back, Done, Intent, MyVouchers, VoucherIssued
 from screens import theme
 from screens.base import Screen
 from screens.context import RenderContext
-from screens.layout import inset, split
+from screens.layout import inset, split, split_rows
 from screens.member import draw_member_header
 from screens.scrolllist import ScrollList
-from screens.text import date_text, money_short
+from screens.text import date_text, money_short, short_datetime_text
 from screens.widgets import (
     Align,
     blit_aligned,
@@ -31,7 +37,10 @@ STATE_COLORS = {
     VoucherState.USED: theme.TEXT_DISABLED,
     VoucherState.EXPIRED: theme.OFFLINE,
     VoucherState.CANCELLED: theme.ERROR,
+    VoucherState.REVERSED: theme.SUCCESS,
 }
+#: States HQ reports with a time and a store (a till's doing, or an operator's).
+_EVENT_STATES = (VoucherState.USED, VoucherState.CANCELLED, VoucherState.REVERSED)
 
 
 def draw_qr_panel(surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, code: str) -> pygame.Rect:
@@ -42,6 +51,48 @@ def draw_qr_panel(surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect
     pygame.draw.rect(surface, theme.QR_PAPER, paper, border_radius=ctx.layout.radius)
     symbol = qr_surface(code, side)
     return blit_aligned(surface, symbol, paper, "center", "center")
+
+
+def state_event_text(ctx: RenderContext, voucher: VoucherView) -> str | None:
+    """ "Used 03-12 14:05 · store-1": what HQ reported, when and where; None when it said neither."""
+    if voucher.state not in _EVENT_STATES or (voucher.state_at is None and not voucher.state_store):
+        return None
+    head = ctx.t(f"state_event_{voucher.state.value}")
+    if voucher.state_at is not None:
+        head += " " + short_datetime_text(voucher.state_at, ctx.tz)
+    return f"{head} · {voucher.state_store}" if voucher.state_store else head
+
+
+def unusable_reason(ctx: RenderContext, voucher: VoucherView) -> str | None:
+    """Why the voucher cannot be used, under "This voucher cannot be used"; None when it can."""
+    if voucher.state.usable:
+        return None
+    if voucher.state is VoucherState.EXPIRED:
+        return ctx.t("why_expired", date=date_text(voucher.expires_at, ctx.tz, ctx.locale))
+    return ctx.t(f"why_{voucher.state.value}")
+
+
+def draw_unusable_panel(surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, voucher: VoucherView) -> None:
+    """Where the QR code would be: "This voucher cannot be used", why, and when and where."""
+    lay = ctx.layout
+    draw_panel(surface, ctx, rect)
+    event = state_event_text(ctx, voucher)
+    rows = split_rows(inset(rect, lay.gap * 2), [1.3, 1.0, 1.0] if event else [1.3, 1.0], lay.gap)
+    draw_paragraph(surface, ctx, ctx.t("not_usable"), rows[0], style="body", bold=True, max_lines=2)
+    draw_paragraph(
+        surface, ctx, unusable_reason(ctx, voucher) or "", rows[1], style="small", color=theme.TEXT_SECONDARY
+    )
+    if event:
+        # One line, shrunk rather than wrapped: "03-12 / 14:05" split over two lines reads badly.
+        draw_text(surface, ctx, event, rows[2], style="small", align="center", min_scale=0.5)
+
+
+def draw_code_or_reason(surface: pygame.Surface, ctx: RenderContext, rect: pygame.Rect, voucher: VoucherView) -> None:
+    """The QR code of a usable voucher; for any other, why it cannot be used (and no code at all)."""
+    if voucher.state.usable:
+        draw_qr_panel(surface, ctx, rect, voucher.code)
+    else:
+        draw_unusable_panel(surface, ctx, rect, voucher)
 
 
 def spaced_code(short_code: str) -> str:
@@ -78,7 +129,9 @@ class VoucherScreen(Screen):
 
     def draw_body(self, surface: pygame.Surface) -> None:
         voucher = self.state.voucher
-        draw_qr_panel(surface, self.ctx, self.qr_rect, voucher.code)
+        # Only ever a fresh voucher here, but a replayed redemption returns the stored one, which
+        # HQ may have marked used since.
+        draw_code_or_reason(surface, self.ctx, self.qr_rect, voucher)
         draw_voucher_facts(
             surface, self.ctx, self.info_rect, voucher, align="left" if self.ctx.layout.landscape else "center"
         )
@@ -116,7 +169,7 @@ def draw_voucher_facts(
     y += lay.gap
     till = pygame.Rect(rect.x, y, rect.w, till_h)
     draw_panel(surface, ctx, till, theme.PANEL_RAISED)
-    label = ctx.t("show_at_till")
+    label = ctx.t("show_at_till") if voucher.state.usable else ctx.t("not_usable")
     if voucher.offline:
         label += "  ·  " + ctx.t("issued_offline")
     draw_text(surface, ctx, label, inset(till, lay.gap * 2, 0), style="body", bold=True, align="center")
@@ -131,10 +184,8 @@ class VouchersScreen(Screen):
         super().__init__(ctx, state.online)
         self.state = state
         # Usable vouchers first, soonest to expire first; then the rest, newest first.
-        usable = sorted((v for v in state.vouchers if v.state is VoucherState.ISSUED), key=lambda v: v.expires_at)
-        rest = sorted(
-            (v for v in state.vouchers if v.state is not VoucherState.ISSUED), key=lambda v: v.issued_at, reverse=True
-        )
+        usable = sorted((v for v in state.vouchers if v.state.usable), key=lambda v: v.expires_at)
+        rest = sorted((v for v in state.vouchers if not v.state.usable), key=lambda v: v.issued_at, reverse=True)
         self.vouchers: list[VoucherView] = usable + rest
         self.selected = 0
         self.buttons += footer_buttons(
@@ -162,20 +213,12 @@ class VouchersScreen(Screen):
             )
             return
         self.list.draw(surface, self.draw_row)
-        chosen = self.vouchers[self.selected]
-        if chosen.state is VoucherState.ISSUED:
-            symbol = draw_qr_panel(surface, ctx, self.qr_rect, chosen.code)
-            del symbol
-        else:
-            draw_panel(surface, ctx, self.qr_rect)
-            draw_paragraph(
-                surface, ctx, ctx.t("not_usable"), inset(self.qr_rect, ctx.layout.gap * 2), color=theme.TEXT_SECONDARY
-            )
+        draw_code_or_reason(surface, ctx, self.qr_rect, self.vouchers[self.selected])
 
     def draw_row(self, surface: pygame.Surface, index: int, rect: pygame.Rect) -> None:
         ctx, lay = self.ctx, self.ctx.layout
         voucher = self.vouchers[index]
-        usable = voucher.state is VoucherState.ISSUED
+        usable = voucher.state.usable
         chosen = index == self.selected
         draw_panel(surface, ctx, rect, theme.PANEL_RAISED if chosen else theme.PANEL)
         if chosen:
@@ -199,7 +242,12 @@ class VouchersScreen(Screen):
             bold=True,
             color=text_color,
         )
-        line = f"{voucher.short_code}  ·  {ctx.t('expires', date=date_text(voucher.expires_at, ctx.tz, ctx.locale))}"
+        # What HQ reported, when and where, takes the expiry's place: for a used or cancelled
+        # voucher the expiry no longer matters, and the row has room for one of the two.
+        detail = state_event_text(ctx, voucher) or ctx.t(
+            "expires", date=date_text(voucher.expires_at, ctx.tz, ctx.locale)
+        )
+        line = f"{voucher.short_code}  ·  {detail}"
         draw_text(
             surface,
             ctx,

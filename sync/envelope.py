@@ -23,7 +23,7 @@ from sync.topics import Scope
 
 #: Domain separation: a signature made for something else can never verify as a push.
 SIGNING_CONTEXT = b"kiosk-hq-push/v1\n"
-DOCUMENT_TYPES = ("rules", "members", "members_update", "denylist", "denylist_delta")
+DOCUMENT_TYPES = ("rules", "members", "members_update", "denylist", "denylist_delta", "voucher_keys")
 
 
 __all__ = ["DOCUMENT_TYPES", "EnvelopeVerifier", "VerifiedPush", "key_id", "parse_scope", "sign_envelope"]
@@ -94,6 +94,9 @@ def _check_payload_shape(doc_type: str, payload: dict[str, Any]) -> None:
             raise PayloadError("base_version must be a non-negative integer")
         require(payload, "added", list)
         require(payload, "removed", list)
+    elif doc_type == "voucher_keys":
+        # Only the shape here; each entry is the ledger's to judge (VoucherKeyDirectory.from_payload).
+        require(payload, "keys", list)
 
 
 class EnvelopeVerifier:

@@ -26,6 +26,7 @@ VERSION_LINES = {
     "members_update": "members",
     "denylist": "denylist",
     "denylist_delta": "denylist",
+    "voucher_keys": "voucher_keys",
 }
 
 
@@ -57,6 +58,7 @@ class PushHandler:
             "rules": ledger.rules_version,
             "members": ledger.member_snapshot_version,
             "denylist": ledger.denylist_version,
+            "voucher_keys": ledger.voucher_keys_version,
         }
 
     def current_version(self, version_line: str) -> int:
@@ -115,6 +117,8 @@ class PushHandler:
                 self._ledger.apply_denylist_delta(
                     push.version, body["base_version"], body["added"], body["removed"], push.issued_at
                 )
+            elif push.doc_type == "voucher_keys":
+                self._ledger.apply_voucher_keys(push.version, body)
         except PushRejected:
             raise
         except ValueError as exc:

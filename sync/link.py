@@ -369,6 +369,7 @@ class _Worker:
             rules_version=self.handler.current_version("rules"),
             denylist_version=self.handler.current_version("denylist"),
             members_version=self.handler.current_version("members"),
+            voucher_keys_version=self.handler.current_version("voucher_keys"),
             free_disk_bytes=shutil.disk_usage(self.link._state_path.parent).free,
             connected_since=self.relay.connected_at,
             source=source,

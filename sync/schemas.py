@@ -240,6 +240,7 @@ def telemetry_json(
     connected_since: dt.datetime | None,
     source: Mapping[str, Any],
     link: Mapping[str, int] | None = None,
+    voucher_keys_version: int = 0,
 ) -> dict[str, Any]:
     extra = dict(source)
     reader = extra.pop("reader", None)
@@ -252,6 +253,8 @@ def telemetry_json(
         "rules_version": rules_version,
         "denylist_version": denylist_version,
         "members_version": members_version,
+        # Which key directory the kiosk holds: HQ sees when a revocation has reached every kiosk.
+        "voucher_keys_version": voucher_keys_version,
         "free_disk_bytes": free_disk_bytes,
         "connected_since": iso(connected_since) if connected_since else None,
         "reader": reader,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accepted_versions (
-    version_line TEXT PRIMARY KEY,   -- rules | members | denylist (deltas share denylist's line)
+    version_line TEXT PRIMARY KEY,   -- rules | members | denylist | voucher_keys (deltas share denylist's)
     version INTEGER NOT NULL,
     digest TEXT NOT NULL,            -- SHA-256 of the canonical payload
     scope TEXT NOT NULL,

@@ -18,10 +18,11 @@ DOCUMENT_TOPICS: dict[str, str] = {
     "members_update": "members-update",
     "denylist": "denylist",
     "denylist_delta": "denylist-delta",
+    "voucher_keys": "voucher-keys",
 }
 _TOPIC_DOCUMENTS = {level: doc for doc, level in DOCUMENT_TOPICS.items()}
 #: Retained documents: the broker hands the latest to every (re)connecting kiosk.
-RETAINED_DOCUMENTS = frozenset({"rules", "members", "denylist"})
+RETAINED_DOCUMENTS = frozenset({"rules", "members", "denylist", "voucher_keys"})
 
 SCOPE_KINDS = ("fleet", "store", "device")
 

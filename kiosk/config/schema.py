@@ -246,10 +246,33 @@ class HqConfig(_Section):
         return self.enabled and self.password is not None and self.tls_ca is None and not is_loopback_host(self.host)
 
 
+#: Where the voucher public key goes when config.yaml does not say: beside the private key.
+VOUCHER_PUBLIC_KEY_SUFFIX = ".pub.pem"
+
+
 class SecurityConfig(_Section):
     hq_public_key: Path = Field(description="Ed25519 public key(s) HQ signs pushes with (PEM)")
     card_master_key: Path = Field(description="Card key material: master key for diversified keys and record MACs")
     voucher_signing_key: Path = Field(description="This device's Ed25519 private key for voucher codes (PEM)")
+    voucher_public_key: Path | None = Field(
+        None,
+        description="This device's voucher public key (PEM), for `kiosk voucher verify`; "
+        "null = voucher_signing_key with .pub.pem (voucher_signing.pem -> voucher_signing.pub.pem)",
+    )
+
+    @model_validator(mode="after")
+    def _public_key_is_not_the_private_one(self) -> SecurityConfig:
+        # keys init writes the public key: it must never land on (and the verifier never read) the private one.
+        if self.voucher_public_key is not None and self.voucher_public_key == self.voucher_signing_key:
+            raise ValueError("voucher_public_key must not be the voucher_signing_key file")
+        return self
+
+    @property
+    def voucher_public_key_file(self) -> Path:
+        """The voucher public key's file: as configured, else beside the private key."""
+        if self.voucher_public_key is not None:
+            return self.voucher_public_key
+        return self.voucher_signing_key.with_suffix(VOUCHER_PUBLIC_KEY_SUFFIX)
 
 
 class LoggingConfig(_Section):

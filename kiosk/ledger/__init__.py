@@ -2,7 +2,8 @@
 
 Use `Ledger.open(path, device_id=..., clock=..., tz=..., voucher_key=..., offline_limits=...)`.
 Module map: db (connection, pragmas, migrations), rules (tier rules + catalog), points (lots, FIFO,
-expiry), members, vouchers (signed codes), redemption (two-phase, idempotent), outbox, cards
+expiry), members, vouchers (signed codes), voucher_keys (the key directory every verifier uses),
+voucher_key_store (the directory HQ pushed), redemption (two-phase, idempotent), outbox, cards
 (card state + deny-list), snapshot (HQ member snapshots), views (kiosk.model objects), demo.
 """
 
@@ -18,8 +19,10 @@ from kiosk.ledger.errors import (
     InvalidDocument,
     InvalidRules,
     InvalidSnapshot,
+    InvalidVoucherKeys,
     LedgerError,
     NoRules,
+    NoVoucherKey,
     OfflineLimitReached,
     RedemptionAlreadyPending,
     RewardUnavailable,
@@ -56,10 +59,12 @@ __all__ = [
     "InvalidDocument",
     "InvalidRules",
     "InvalidSnapshot",
+    "InvalidVoucherKeys",
     "Ledger",
     "LedgerError",
     "MalformedVoucherCode",
     "NoRules",
+    "NoVoucherKey",
     "OfflineLimitReached",
     "OfflineLimits",
     "OutboxEvent",

@@ -358,8 +358,24 @@ def _migration_3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE UNIQUE INDEX intents_prepared_card ON intents(card_uid) WHERE state = 'prepared'")
 
 
+def _migration_4(conn: sqlite3.Connection) -> None:
+    """Voucher write-off at the till (docs/vouchers.md): where and when, and the key directory.
+
+    - vouchers gain state_at (stored UTC text, like every time here), state_store and state_till:
+      HQ's member updates say "used at till T of store S at X", and My vouchers shows it. Rows
+      from before keep NULL: HQ sent only the state then.
+    - voucher_keys holds the key directory HQ signs (which kiosk keys may sign vouchers, revoked
+      ones included). Only the latest version is kept: an older one could only un-revoke a key.
+    """
+    for column in ("state_at", "state_store", "state_till"):
+        conn.execute(f"ALTER TABLE vouchers ADD COLUMN {column} TEXT")
+    conn.execute(
+        "CREATE TABLE voucher_keys (version INTEGER PRIMARY KEY, payload TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+
+
 #: Migration N brings a database from user_version N-1 to N. Append only; never edit a shipped one.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2, _migration_3)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2, _migration_3, _migration_4)
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -124,6 +124,14 @@ class InvalidDenylist(InvalidDocument):
     """A deny-list document is invalid."""
 
 
+class InvalidVoucherKeys(InvalidDocument):
+    """A voucher key directory document is invalid."""
+
+
+class NoVoucherKey(LedgerError):
+    """The ledger was opened without the voucher signing key (to look vouchers up), and asked to sign one."""
+
+
 class StaleVersion(LedgerError, ValueError):
     """An HQ document's version is not newer than the one already applied."""
 

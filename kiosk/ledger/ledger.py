@@ -20,13 +20,14 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from kiosk.ledger import cards, db, outbox, redemption, snapshot, views
+from kiosk.ledger import cards, db, outbox, redemption, snapshot, views, voucher_key_store
 from kiosk.ledger.cards import CardRecordState
-from kiosk.ledger.errors import NoRules, StaleVersion, UnknownMember
+from kiosk.ledger.errors import NoRules, NoVoucherKey, StaleVersion, UnknownMember
 from kiosk.ledger.outbox import OutboxEvent
 from kiosk.ledger.redemption import OfflineLimits, PendingRedemption
 from kiosk.ledger.rules import Rules, parse_rules
-from kiosk.ledger.vouchers import VoucherSigner
+from kiosk.ledger.voucher_keys import VoucherKeyDirectory
+from kiosk.ledger.vouchers import Signer, VoucherSigner
 from kiosk.model import MemberView, PendingRedemptionView, RewardOption, VoucherView
 
 _LOG = logging.getLogger(__name__)
@@ -34,6 +35,13 @@ _LOG = logging.getLogger(__name__)
 
 class Clock(Protocol):
     def now(self) -> dt.datetime: ...
+
+
+class _NoSigner:
+    """Stands in for the voucher key in a ledger opened only to look vouchers up."""
+
+    def sign(self, data: bytes) -> bytes:
+        raise NoVoucherKey("this ledger was opened without the voucher signing key; it cannot issue vouchers")
 
 
 class Ledger:
@@ -47,7 +55,7 @@ class Ledger:
         device_id: str,
         clock: Clock,
         tz: ZoneInfo,
-        voucher_key: Ed25519PrivateKey,
+        voucher_key: Ed25519PrivateKey | None,
         offline_limits: OfflineLimits,
     ):
         self.conn = conn
@@ -56,11 +64,12 @@ class Ledger:
         self.clock = clock
         self.tz = tz
         self.voucher_key = voucher_key
-        self.voucher_signer = VoucherSigner(voucher_key)
+        self.voucher_signer: Signer = VoucherSigner(voucher_key) if voucher_key is not None else _NoSigner()
         self.offline_limits = offline_limits
         self._lock = threading.RLock()
         self._rules: Rules | None = None
         self._rules_loaded = False
+        self._key_directory: tuple[int, VoucherKeyDirectory] | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -72,10 +81,14 @@ class Ledger:
         device_id: str,
         clock: Clock,
         tz: ZoneInfo,
-        voucher_key: Ed25519PrivateKey,
+        voucher_key: Ed25519PrivateKey | None,
         offline_limits: OfflineLimits,
     ) -> Ledger:
-        """Open or create the ledger file; refuse a corrupt one with CorruptDatabase."""
+        """Open or create the ledger file; refuse a corrupt one with CorruptDatabase.
+
+        `voucher_key` None opens it for looking vouchers up (`kiosk voucher verify`): everything
+        but issuing a voucher works, and no private key is read.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = db.connect(path)
@@ -117,6 +130,8 @@ class Ledger:
 
     @property
     def voucher_public_key(self) -> Ed25519PublicKey:
+        if self.voucher_key is None:
+            raise NoVoucherKey("this ledger was opened without the voucher signing key")
         return self.voucher_key.public_key()
 
     def _now(self) -> dt.datetime:
@@ -326,6 +341,33 @@ class Ledger:
         return outbox.append(
             self.conn, event_id=str(uuid.uuid4()), type=type, payload=body, created_at=now, offline=offline
         )
+
+    # --- voucher key directory -----------------------------------------------------------------
+
+    def apply_voucher_keys(self, version: int, payload: Mapping[str, Any]) -> int:
+        """Validate and store HQ's voucher key directory; returns its number of keys."""
+        with self._lock:
+            with db.transaction(self.conn):
+                directory = voucher_key_store.apply(self.conn, version, payload, self._now())
+            self._key_directory = (version, directory)
+        _LOG.info("voucher key directory version %d applied (%d keys)", version, len(directory))
+        return len(directory)
+
+    def voucher_keys_version(self) -> int | None:
+        with self._lock:
+            return voucher_key_store.stored_version(self.conn)
+
+    def voucher_key_directory(self) -> VoucherKeyDirectory | None:
+        """The latest directory HQ pushed, or None before the first one."""
+        with self._lock:
+            # Parsed once per version (thousands of keys); the version read is one index lookup,
+            # and tells a directory another connection stored since.
+            version = voucher_key_store.stored_version(self.conn)
+            if version is None:
+                return None
+            if self._key_directory is None or self._key_directory[0] != version:
+                self._key_directory = voucher_key_store.load(self.conn)
+            return self._key_directory[1] if self._key_directory else None
 
     # --- member snapshots ---------------------------------------------------------------------
 

@@ -14,7 +14,9 @@ Each member is a dict:
       "cards": [{"uid": "04a1b2c3", "issue_no": 2, "status": "active", "last_counter": 17}],
       "lots": [{"lot_id": "L1", "points": 300,  # points HQ says are left of the lot
                 "earned_at": "2026-01-31T10:00:00+08:00", "expires_at": "2027-01-31T00:00:00+08:00"}],
-      "vouchers": [{"voucher_id": "kiosk-01-7", "state": "used"}],   # optional state changes from HQ
+      "vouchers": [{"voucher_id": "kiosk-01-7", "state": "used",     # optional state changes from HQ:
+                    "at": "2026-03-12T14:05:00+08:00",              # issued | used | reversed |
+                    "store_id": "store-1", "till_id": "till-3"}],   # cancelled | expired; at/store/till optional
       "deleted": false                        # per-member update only: remove the member
     }
 
@@ -111,6 +113,25 @@ def _when(value: Any, where: str, index: int, member: Mapping[str, Any]) -> str:
         raise _bad(index, member, f"{where} is out of range: {value!r}") from None
 
 
+#: Store and till ids are ids of the contract (docs/mqtt.md): at most 64 characters.
+_MAX_ID = 64
+
+
+def _voucher_update(voucher: Any, j: int, index: int, member: Mapping[str, Any], states: set[str]) -> tuple:
+    """(state, at, store, till, voucher_id, member_id) for the UPDATE; InvalidSnapshot if malformed."""
+    if not isinstance(voucher, Mapping) or not isinstance(voucher.get("state"), str) or voucher["state"] not in states:
+        raise _bad(index, member, f"vouchers[{j}] needs voucher_id and a state in {sorted(states)}")
+    at = voucher.get("at")
+    stored_at = _when(at, f"vouchers[{j}].at", index, member) if at is not None else None
+    place = []
+    for key in ("store_id", "till_id"):
+        value = voucher.get(key)
+        if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= _MAX_ID):
+            raise _bad(index, member, f"vouchers[{j}].{key} must be 1..{_MAX_ID} characters or null, got {value!r}")
+        place.append(value)
+    return (voucher["state"], stored_at, *place, str(voucher.get("voucher_id")), member["member_id"])
+
+
 def apply(
     conn: sqlite3.Connection,
     version: int,
@@ -197,13 +218,7 @@ def apply(
                     raise _bad(index, member, f"cards[{j}].{key} must be a non-negative integer, got {value!r}")
             card_rows.append((uid, member_id, issue_no, status, counter, now_ts))
         for j, voucher in enumerate(_items(member, "vouchers", index)):
-            if (
-                not isinstance(voucher, Mapping)
-                or not isinstance(voucher.get("state"), str)
-                or voucher["state"] not in states
-            ):
-                raise _bad(index, member, f"vouchers[{j}] needs voucher_id and a state in {sorted(states)}")
-            voucher_updates.append((voucher["state"], str(voucher.get("voucher_id")), member_id))
+            voucher_updates.append(_voucher_update(voucher, j, index, member, states))
 
     acked = [str(e) for e in acknowledged_event_ids]
     touched = {row[0] for row in member_rows} | set(deleted)
@@ -254,7 +269,11 @@ def apply(
         """,
         card_rows,
     )
-    conn.executemany("UPDATE vouchers SET state = ? WHERE voucher_id = ? AND member_id = ?", voucher_updates)
+    conn.executemany(
+        "UPDATE vouchers SET state = ?, state_at = ?, state_store = ?, state_till = ?"
+        " WHERE voucher_id = ? AND member_id = ?",
+        voucher_updates,
+    )
 
     # Unacknowledged local events keep counting, re-allocated against the new lots.
     # Members with unacknowledged events: exactly those with spends (see points.reallocate_member).

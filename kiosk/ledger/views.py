@@ -16,7 +16,10 @@ from kiosk.ledger.db import from_ts, ts
 from kiosk.ledger.rules import Reward, Rules, evaluate_tier
 from kiosk.model import MemberView, RewardOption, VoucherState, VoucherView
 
-VOUCHER_COLUMNS = "voucher_id, code, short_code, reward_name, value_fen, issued_at, expires_at, state, offline"
+VOUCHER_COLUMNS = (
+    "voucher_id, code, short_code, reward_name, value_fen, issued_at, expires_at, state, offline,"
+    " state_at, state_store, state_till"
+)
 
 
 def member_view(conn: sqlite3.Connection, rules: Rules, member_id: str, now: dt.datetime, tz: dt.tzinfo) -> MemberView:
@@ -153,10 +156,11 @@ def voucher_by_id(conn: sqlite3.Connection, voucher_id: object) -> tuple | None:
 
 
 def voucher_view(row: tuple, now: dt.datetime, tz: dt.tzinfo) -> VoucherView:
-    voucher_id, code, short, name, value, issued, expires, state, offline = row
+    voucher_id, code, short, name, value, issued, expires, state, offline, state_at, state_store, state_till = row
     expires_at = from_ts(expires, tz)
     current = VoucherState(state)
-    if current is VoucherState.ISSUED and now >= expires_at:
+    # A reversed voucher is usable again, so it expires like an issued one.
+    if current.usable and now >= expires_at:
         current = VoucherState.EXPIRED
     return VoucherView(
         voucher_id=voucher_id,
@@ -168,6 +172,9 @@ def voucher_view(row: tuple, now: dt.datetime, tz: dt.tzinfo) -> VoucherView:
         expires_at=expires_at,
         state=current,
         offline=bool(offline),
+        state_at=from_ts(state_at, tz) if state_at else None,
+        state_store=state_store,
+        state_till=state_till,
     )
 
 

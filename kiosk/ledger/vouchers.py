@@ -201,6 +201,10 @@ class VerifyStatus(str, enum.Enum):
     EXPIRED = "expired"
     UNKNOWN_DEVICE = "unknown_device"
     MALFORMED = "malformed"
+    # From the key directory (kiosk.ledger.voucher_keys):
+    REVOKED_KEY = "revoked_key"
+    KEY_NOT_VALID_THEN = "key_not_valid_then"
+    OTHER_STORE = "other_store"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+
 from app.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,7 +93,7 @@ def test_keys_init_creates_simulation_keys_once(tmp_path, capsys):
     path.write_text(text)
     assert main(["keys", "init", "--config", str(path)]) == 0
     created = capsys.readouterr().out
-    assert created.count("created ") == 4
+    assert created.count("created ") == 5  # voucher key and its public half, card key, HQ's pair
     key = tmp_path / "var/keys/voucher_signing.pem"
     assert oct(key.stat().st_mode & 0o777) == "0o600"
     assert main(["keys", "init", "--config", str(path)]) == 0
@@ -113,3 +115,54 @@ def test_keys_init_publishes_the_existing_hq_private_keys_half_when_the_public_f
     assert load_public_key(public).public_bytes(*raw) == load_private_key(
         tmp_path / "var/keys/hq_private.pem"
     ).public_key().public_bytes(*raw)
+
+
+def _voucher_keys(tmp_path):
+    from kiosk.ledger.configured import load_voucher_key
+    from sync.keys import load_public_key
+
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    private = load_voucher_key(tmp_path / "var/keys/voucher_signing.pem").public_key().public_bytes(*raw)
+    public = load_public_key(tmp_path / "var/keys/voucher_signing.pub.pem").public_bytes(*raw)
+    return private, public
+
+
+def _shipped_config(tmp_path) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text((REPO / "config.yaml").read_text())
+    return path
+
+
+def test_keys_init_writes_the_voucher_keys_public_half_beside_it(tmp_path):
+    assert main(["keys", "init", "--config", str(_shipped_config(tmp_path))]) == 0
+    private, public = _voucher_keys(tmp_path)
+    assert private == public
+    assert oct((tmp_path / "var/keys/voucher_signing.pub.pem").stat().st_mode & 0o777) == "0o644"
+
+
+def test_keys_init_derives_a_missing_voucher_public_key_from_the_existing_private_one(tmp_path, capsys):
+    path = _shipped_config(tmp_path)
+    assert main(["keys", "init", "--config", str(path)]) == 0
+    (tmp_path / "var/keys/voucher_signing.pub.pem").unlink()  # a kiosk set up before the file existed
+    capsys.readouterr()
+    assert main(["keys", "init", "--config", str(path)]) == 0
+    assert "voucher_signing.pub.pem (from " in capsys.readouterr().out
+    private, public = _voucher_keys(tmp_path)
+    assert private == public
+
+
+def test_keys_init_refuses_a_voucher_public_key_of_another_key_and_leaves_it(tmp_path, capsys):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = _shipped_config(tmp_path)
+    assert main(["keys", "init", "--config", str(path)]) == 0
+    foreign = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    (tmp_path / "var/keys/voucher_signing.pub.pem").write_bytes(foreign)
+    capsys.readouterr()
+    assert main(["keys", "init", "--config", str(path)]) == 1
+    assert "is not the public half of" in capsys.readouterr().out
+    assert (tmp_path / "var/keys/voucher_signing.pub.pem").read_bytes() == foreign

@@ -66,6 +66,21 @@ def test_relative_paths_resolve_against_the_config_directory(tmp_path):
     assert config.ledger.data_dir == (tmp_path / "var").resolve()
 
 
+def test_the_voucher_public_key_lies_beside_the_private_one_unless_configured(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL), environ={})
+    assert config.security.voucher_public_key_file == (tmp_path / "keys/voucher.pub.pem").resolve()
+
+
+def test_a_configured_voucher_public_key_is_resolved_like_every_path(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL + "  voucher_public_key: pub/v.pem\n"), environ={})
+    assert config.security.voucher_public_key_file == (tmp_path / "pub/v.pem").resolve()
+
+
+def test_the_voucher_public_key_may_not_be_the_private_key_file(tmp_path):
+    (problem,) = problems_of(write(tmp_path, MINIMAL + "  voucher_public_key: keys/voucher.pem\n"))
+    assert "voucher_public_key must not be the voucher_signing_key file" in problem
+
+
 def test_unknown_key_names_line_and_suggests_the_right_one(tmp_path):
     path = write(tmp_path, MINIMAL + "reader:\n  pol_interval_ms: 40\n")
     assert problems_of(path) == [f"{path}:10: reader.pol_interval_ms: unknown key (did you mean 'poll_interval_ms'?)"]

@@ -362,6 +362,7 @@ LEVELS = st.sampled_from(
         "members-update",
         "denylist",
         "denylist-delta",
+        "voucher-keys",
         "cmd",
         "ack",
         "kiosk",
@@ -470,7 +471,10 @@ CARD = st.fixed_dictionaries(
     {"uid": st.sampled_from(["04a1b2c3", "04112233445566"]) | NASTY},
     optional={"issue_no": NASTY, "status": NASTY, "last_counter": NASTY},
 )
-VOUCHER = st.fixed_dictionaries({"voucher_id": NASTY, "state": st.sampled_from(["used", "expired"]) | NASTY})
+VOUCHER = st.fixed_dictionaries(
+    {"voucher_id": NASTY, "state": st.sampled_from(["used", "expired", "reversed"]) | NASTY},
+    optional={"at": TIMES | NASTY, "store_id": TEXT | NASTY, "till_id": TEXT | NASTY},
+)
 MEMBER = st.fixed_dictionaries(
     {"member_id": st.sampled_from(["M1", "M2", "M3"]) | NASTY, "name": st.just("王五") | NASTY},
     optional={
@@ -489,6 +493,15 @@ MEMBER = st.fixed_dictionaries(
 )
 MEMBERS = st.fixed_dictionaries(
     {"members": st.lists(MEMBER | NASTY, max_size=3), "acknowledged_event_ids": st.lists(TEXT, max_size=2)}
+)
+KEY_ENTRY = st.fixed_dictionaries(
+    {
+        "device_id": st.sampled_from([DEVICE, "K002"]) | NASTY,
+        "store_id": st.just(STORE) | NASTY,
+        "public_key": st.just("A" * 43 + "=") | NASTY,
+        "valid_from": TIMES | NASTY,
+    },
+    optional={"valid_until": TIMES | NASTY, "revoked_at": TIMES | NASTY, "reason": TEXT | NASTY},
 )
 ENTRY = st.one_of(
     st.fixed_dictionaries({"uid": st.sampled_from(["04a1b2c3", "04a1b2c5"]) | NASTY, "reason": TEXT | NASTY}),
@@ -547,6 +560,8 @@ def signed_documents(draw) -> tuple[str, dict[str, Any]]:
         payload = draw(MEMBERS)
     elif doc_type == "denylist":
         payload = {"entries": draw(st.lists(ENTRY, max_size=3))}
+    elif doc_type == "voucher_keys":
+        payload = {"keys": draw(st.lists(KEY_ENTRY | NASTY, max_size=3))}
     else:
         payload = {
             "base_version": draw(st.sampled_from(["current", 0, 1, 2**62]) | st.integers(0, 200)),

@@ -83,12 +83,17 @@ def test_the_schema_refuses_a_second_waiting_redemption_for_a_card(ledger):
 def test_a_ledger_with_two_waiting_for_one_card_keeps_the_newest_after_the_upgrade(ledger, open_ledger):
     member_id = member_with_card(ledger)
     ledger.prepare_redemption("older", member_id, "off-10", UID, online=True)
-    # What a kiosk before the rule could leave behind: its schema (version 2, a plain index) and
-    # a second redemption prepared for the card while the first waited.
+    # What a kiosk before the rule could leave behind: its schema (version 2, a plain index, none
+    # of the later migrations' columns and tables) and a second redemption prepared for the card
+    # while the first waited.
     ledger.conn.executescript(
         """
         DROP INDEX intents_prepared_card;
         CREATE INDEX intents_prepared_card ON intents(card_uid, created_at) WHERE state = 'prepared';
+        ALTER TABLE vouchers DROP COLUMN state_at;
+        ALTER TABLE vouchers DROP COLUMN state_store;
+        ALTER TABLE vouchers DROP COLUMN state_till;
+        DROP TABLE voucher_keys;
         PRAGMA user_version = 2;
         """
     )

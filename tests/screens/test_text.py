@@ -8,7 +8,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from screens.text import LOCALES, STRINGS, clock_date_text, date_text, discount_rate, money, points, time_text, tr
+from screens.text import (
+    LOCALES,
+    STRINGS,
+    clock_date_text,
+    date_text,
+    discount_rate,
+    money,
+    points,
+    short_datetime_text,
+    time_text,
+    tr,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -30,6 +41,11 @@ def test_dates_are_shown_in_the_store_timezone_not_utc():
     assert date_text(late_utc, SHANGHAI, "zh_CN") == "2026年4月1日"
     assert date_text(late_utc, SHANGHAI, "en") == "1 Apr 2026"
     assert time_text(late_utc, SHANGHAI) == "01:30"
+
+
+def test_when_a_voucher_was_used_is_month_day_and_store_time():
+    late_utc = dt.datetime(2026, 3, 31, 17, 5, tzinfo=dt.UTC)  # 01:05 on 1 April in Shanghai
+    assert short_datetime_text(late_utc, SHANGHAI) == "04-01 01:05"
 
 
 def test_clock_date_line_names_the_weekday_in_each_language():

@@ -185,6 +185,7 @@ def test_publish_just_under_the_size_limit_reaches_the_kiosk(connect):
         HQ.document("members_update", Scope.device("K001")),
         HQ.document("denylist", Scope.fleet()),
         HQ.document("denylist_delta", Scope.store("S01")),
+        HQ.document("voucher_keys", Scope.fleet()),
         HQ.command(Scope.device("K001")),
     ],
 )
@@ -222,6 +223,7 @@ def test_listener_can_send_acks(connect, identity):
         HQ.document("rules", Scope.fleet()),
         HQ.document("members", Scope.store("S01")),
         HQ.document("denylist_delta", Scope.device("K001")),
+        HQ.document("voucher_keys", Scope.fleet()),
         HQ.command(Scope.fleet()),
         HQ.command(Scope.device("K001")),
     ],

@@ -152,6 +152,7 @@ def test_broken_envelopes_are_malformed(data):
         ("members", {"members": [], "acknowledged_event_ids": [1]}),
         ("denylist", {"entries": "all"}),
         ("denylist_delta", {"base_version": -1, "added": [], "removed": []}),
+        ("voucher_keys", {"keys": {"kiosk-01": "..."}}),
     ],
 )
 def test_signed_envelopes_with_a_payload_of_the_wrong_shape_are_malformed(doc_type, payload):

@@ -142,6 +142,59 @@ def test_member_snapshot_and_update_share_a_version_line(handler_for, hq_key):
     assert outcome(handler, "members", signed(hq_key, "members", 2, snapshot)) == ("rejected", "not_newer")
 
 
+def _voucher_keys(key, version, *entries):
+    from tests.ledger.keydir import payload
+
+    return signed(key, "voucher_keys", version, payload(*entries))
+
+
+def test_a_signed_voucher_key_directory_is_applied_and_its_version_recorded(handler_for, hq_key):
+    from tests.ledger.keydir import entry
+
+    handler, ledger = handler_for()
+    kiosk_key = Ed25519PrivateKey.generate()
+    assert outcome(handler, "voucher_keys", _voucher_keys(hq_key, 4, entry("K002", kiosk_key))) == ("applied", None)
+    assert ledger.voucher_keys_version() == 4 and ledger.voucher_key_directory().store_of("K002") == "store-1"
+    assert handler.current_version("voucher_keys") == 4
+
+
+def test_a_voucher_key_directory_with_a_bad_entry_is_invalid_payload_naming_it(handler_for, hq_key):
+    from tests.ledger.keydir import entry
+
+    handler, ledger = handler_for()
+    bad = entry("K002", Ed25519PrivateKey.generate()) | {"valid_from": "tomorrow"}
+    result = handler.handle("voucher_keys", Scope.fleet(), _voucher_keys(hq_key, 4, bad))
+    assert (result.status, result.reason) == ("rejected", "invalid_payload") and "keys[0]" in result.detail
+    assert ledger.voucher_key_directory() is None
+
+
+def test_a_voucher_key_document_without_a_keys_list_is_malformed(handler_for, hq_key):
+    handler, _ = handler_for()
+    raw = signed(hq_key, "voucher_keys", 4, {"entries": []})
+    assert outcome(handler, "voucher_keys", raw) == ("rejected", "malformed")
+
+
+def test_an_older_voucher_key_directory_is_a_rollback(handler_for, hq_key):
+    # An older directory could bring back a key HQ has since revoked.
+    handler, ledger = handler_for()
+    handler.handle("voucher_keys", Scope.fleet(), _voucher_keys(hq_key, 4))
+    assert outcome(handler, "voucher_keys", _voucher_keys(hq_key, 3)) == ("rejected", "not_newer")
+    assert ledger.voucher_keys_version() == 4
+
+
+def test_the_retained_voucher_key_directory_again_is_current(handler_for, hq_key):
+    handler, _ = handler_for()
+    raw = _voucher_keys(hq_key, 4)
+    handler.handle("voucher_keys", Scope.fleet(), raw)
+    assert outcome(handler, "voucher_keys", raw) == ("current", None)
+
+
+def test_voucher_keys_have_their_own_version_line(handler_for, hq_key):
+    handler, _ = handler_for()
+    handler.handle("rules", Scope.fleet(), rules(hq_key, 9))
+    assert outcome(handler, "voucher_keys", _voucher_keys(hq_key, 1)) == ("applied", None)
+
+
 # --- over the broker -------------------------------------------------------------------------
 
 NOW = dt.datetime.now(dt.UTC)

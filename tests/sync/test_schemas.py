@@ -59,6 +59,23 @@ def test_telemetry_puts_reader_health_in_its_own_field():
     assert parse_telemetry(dumps(body))["outbox_depth"] == 3
 
 
+def test_telemetry_names_the_voucher_key_directory_the_kiosk_holds():
+    body = telemetry_json(
+        device_id="K001",
+        at=AT,
+        uptime_s=5,
+        outbox_depth=0,
+        rules_version=1,
+        denylist_version=2,
+        members_version=3,
+        voucher_keys_version=4,
+        free_disk_bytes=10,
+        connected_since=None,
+        source={},
+    )
+    assert parse_telemetry(dumps(body))["voucher_keys_version"] == 4
+
+
 def test_unknown_fields_are_ignored_for_forward_compatibility():
     assert parse_event(event_json(new_optional_field="x")) == EVENT
 

@@ -3,7 +3,7 @@
 import pytest
 
 from sync.errors import TopicError
-from sync.topics import HqTopics, Inbound, KioskTopics, Scope
+from sync.topics import RETAINED_DOCUMENTS, HqTopics, Inbound, KioskTopics, Scope
 
 K = KioskTopics("acme/kiosk", "K001", "S01")
 HQ = HqTopics("acme/kiosk")
@@ -22,10 +22,17 @@ def test_kiosk_subscribes_to_fleet_its_store_and_itself():
     assert K.subscriptions() == ["acme/kiosk/hq/fleet/#", "acme/kiosk/hq/store/S01/#", "acme/kiosk/hq/device/K001/#"]
 
 
-@pytest.mark.parametrize("doc_type", ["rules", "members", "members_update", "denylist", "denylist_delta"])
+@pytest.mark.parametrize(
+    "doc_type", ["rules", "members", "members_update", "denylist", "denylist_delta", "voucher_keys"]
+)
 @pytest.mark.parametrize("scope", [Scope.fleet(), Scope.store("S01"), Scope.device("K001")])
 def test_what_hq_publishes_the_kiosk_parses_back(doc_type, scope):
     assert K.parse(HQ.document(doc_type, scope)) == Inbound("document", scope, doc_type)
+
+
+def test_the_voucher_key_directory_is_a_retained_fleet_document():
+    assert HQ.document("voucher_keys", Scope.fleet()) == "acme/kiosk/hq/fleet/voucher-keys"
+    assert "voucher_keys" in RETAINED_DOCUMENTS
 
 
 @pytest.mark.parametrize(
