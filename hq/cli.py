@@ -6,6 +6,7 @@
     kiosk-hq reevaluate --config hq.yaml   re-evaluate tiers (downgrade programmes), e.g. from cron
     kiosk-hq openapi                       print the HTTP API's OpenAPI description (docs/hq-openapi.json)
     kiosk-hq demo --config hq.yaml         load the demo data set; write HQ's signed documents for ./run.sh
+    kiosk-hq till add | device add-key | device revoke-key    tills and kiosk voucher keys (hq.cli_vouchers)
 
 Exit status: 0 ok, 1 failed, 2 unusable input (config, file) with one line saying why.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from hq import cli_vouchers
 from hq.config import HqSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -42,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     program = sub.add_parser("program", help="add a programme version from a JSON/YAML file")
     program.add_argument("file", type=Path)
     program.add_argument("--by", default="kiosk-hq program", help="who adds it (kept with the version)")
+    cli_vouchers.register(sub)
     return parser
 
 
@@ -81,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         return _add_program(settings, args.file, args.by)
     if args.command == "demo":
         return _demo(settings, args.out)
+    if args.command in ("till", "device"):
+        return cli_vouchers.run(settings, args)
     from hq.runtime import HqRuntime
 
     try:

@@ -7,6 +7,8 @@
            tls_ca: null, tls_cert: null, tls_key: null, share_group: hq,
            publisher_client_id: hq-publisher, publisher_tls_cert: null, publisher_tls_key: null}
     http: {host: 127.0.0.1, port: 8080}
+    vouchers: {till_scope: store, reverse_window_s: 86400, unregistered_cap_fen: 10000,
+               short_code_lookups_per_minute: 20}
     publish_interval_s: 0.2
 
 The operator token comes from the environment (`KIOSK_HQ_OPERATOR_TOKEN`), never from the file.
@@ -15,6 +17,7 @@ Relative paths are relative to the file.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hq.service.vouchers import VoucherPolicy
 
 OPERATOR_TOKEN_ENV = "KIOSK_HQ_OPERATOR_TOKEN"
 
@@ -55,12 +60,29 @@ class HttpSettings(_Section):
     port: int = Field(8080, ge=0, le=65535)
 
 
+class VoucherSettings(_Section):
+    """The till's write-off policy (docs/vouchers.md)."""
+
+    till_scope: str = Field("store", pattern=r"^(store|fleet)$")
+    reverse_window_s: int = Field(86_400, ge=0, le=30 * 86_400)
+    unregistered_cap_fen: int = Field(10_000, ge=0)
+    short_code_lookups_per_minute: int = Field(20, ge=1, le=10_000)
+
+    def policy(self) -> VoucherPolicy:
+        return VoucherPolicy(
+            till_scope=self.till_scope,
+            reverse_window=dt.timedelta(seconds=self.reverse_window_s),
+            unregistered_cap_fen=self.unregistered_cap_fen,
+        )
+
+
 class HqSettings(_Section):
     database: str
     signing_key: Path
     timezone: str = "Asia/Shanghai"
     mqtt: MqttSettings = MqttSettings()
     http: HttpSettings = HttpSettings()
+    vouchers: VoucherSettings = VoucherSettings()
     publish_interval_s: float = Field(0.2, gt=0, le=60)
     expiry_interval_s: float = Field(300, gt=0, le=86400)
 

@@ -128,7 +128,12 @@ class HqRuntime:
         from hq.api.app import create_app
 
         app = create_app(
-            self.engine, clock=self.clock, signing_key=self.key, topics=self.topics, operator_token=operator_token()
+            self.engine,
+            clock=self.clock,
+            signing_key=self.key,
+            topics=self.topics,
+            operator_token=operator_token(),
+            vouchers=self.settings.vouchers,
         )
         config = uvicorn.Config(
             app, host=self.settings.http.host, port=self.settings.http.port, log_level="warning", lifespan="off"

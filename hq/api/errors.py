@@ -34,6 +34,11 @@ class Unauthorized(HqServiceError):
     status = 401
 
 
+class Forbidden(HqServiceError):
+    code = "forbidden"
+    status = 403
+
+
 class MemberExists(HqServiceError):
     code = "member_exists"
     status = 409
@@ -88,6 +93,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 _DESCRIPTIONS = {
     401: "Missing or wrong bearer token (`error`: unauthorized)",
+    403: "The till's token does not allow this: another till or store (`error`: forbidden, other_store)",
     404: "The member or purchase does not exist (`error`: not_found)",
     409: "Conflict: `idempotency_conflict` (the key was used for another request), `duplicate_order`, "
     "or `member_exists`",

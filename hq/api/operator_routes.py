@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Query, status
 
 from hq.api import queries
-from hq.api.auth import Guard
+from hq.api.auth import Caller, Guard
 from hq.api.context import Context
 from hq.api.errors import error_responses
 from hq.api.models import (
@@ -50,7 +50,8 @@ def operator_router(ctx: Context, *, operator: Guard) -> APIRouter:
             401, 413, 503, unprocessable="an invalid document (`invalid_program`; the message names the field's path)"
         ),
     )
-    def post_program(document: ProgramDocument, by: Annotated[str, Depends(operator)]) -> ProgramCreated:
+    def post_program(document: ProgramDocument, caller: Annotated[Caller, Depends(operator)]) -> ProgramCreated:
+        by = caller.role
         now = ctx.now()
         program = run_in_transaction(
             ctx.engine,
@@ -103,7 +104,8 @@ def operator_router(ctx: Context, *, operator: Guard) -> APIRouter:
         response_model=DenylistView,
         responses=error_responses(401, 413, 503),
     )
-    def post_block(body: BlockRequest, by: Annotated[str, Depends(operator)]) -> DenylistView:
+    def post_block(body: BlockRequest, caller: Annotated[Caller, Depends(operator)]) -> DenylistView:
+        by = caller.role
         now = ctx.now()
         run_in_transaction(
             ctx.engine,

@@ -11,14 +11,15 @@ retried once too: if a twin committed, the retry finds its key and replays its a
 the retry refuses the same way.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI reads the route's annotations, and the
+# `Depends(guard)` aliases name locals of the router factory that only an evaluated annotation can see.
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel
 
-from hq.api.auth import Guard
+from hq.api.auth import Caller, Guard
 from hq.api.context import Context
 from hq.api.errors import error_responses
 from hq.api.models import PurchaseRequest, PurchaseResult, RefundRequest, RefundResult, TopupRequest, TopupResult
@@ -37,8 +38,9 @@ def _answered(response: Response, replayed: bool) -> None:
 
 
 def till_router(ctx: Context, guard: Guard) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["till"], dependencies=[Depends(guard)])
-    common = error_responses(401, 404, 409, 413, 503, unprocessable=_REFUSED)
+    router = APIRouter(prefix="/v1", tags=["till"])
+    common = error_responses(401, 403, 404, 409, 413, 503, unprocessable=_REFUSED)
+    Authorised = Annotated[Caller, Depends(guard)]
 
     @router.post(
         "/purchases",
@@ -47,7 +49,8 @@ def till_router(ctx: Context, guard: Guard) -> APIRouter:
         response_model=PurchaseResult,
         responses=_with_replay(PurchaseResult, common),
     )
-    def post_purchase(body: PurchaseRequest, response: Response) -> PurchaseResult:
+    def post_purchase(body: PurchaseRequest, response: Response, caller: Authorised) -> PurchaseResult:
+        caller.check_till(body.till_id, body.store_id)
         request = till.Purchase(
             body.idempotency_key, body.store_id, body.till_id, body.order_no, body.member_id, body.amount_fen,
             body.at, body.paid_with,
@@ -70,7 +73,7 @@ def till_router(ctx: Context, guard: Guard) -> APIRouter:
         response_model=RefundResult,
         responses=_with_replay(RefundResult, common),
     )
-    def post_refund(body: RefundRequest, response: Response) -> RefundResult:
+    def post_refund(body: RefundRequest, response: Response, caller: Authorised) -> RefundResult:
         request = till.Refund(body.idempotency_key, body.purchase_id, body.amount_fen, body.at)
         now = ctx.now()
         result = run_in_transaction(ctx.engine, lambda conn: till.refund(conn, request, now))
@@ -85,7 +88,8 @@ def till_router(ctx: Context, guard: Guard) -> APIRouter:
         response_model=TopupResult,
         responses=_with_replay(TopupResult, common),
     )
-    def post_topup(body: TopupRequest, response: Response) -> TopupResult:
+    def post_topup(body: TopupRequest, response: Response, caller: Authorised) -> TopupResult:
+        caller.check_till(body.till_id, body.store_id)
         request = till.Topup(body.idempotency_key, body.store_id, body.till_id, body.member_id, body.paid_fen, body.at)
         now = ctx.now()
         result = run_in_transaction(ctx.engine, lambda conn: till.topup(conn, request, now))

@@ -46,12 +46,22 @@ def member_entries(conn: Connection, member_ids: Iterable[str], *, now_iso: str 
             }
         )
     vouchers: dict[str, list[dict[str, Any]]] = {}
+    v = t.vouchers.c
     for voucher in conn.execute(
-        sa.select(t.vouchers.c.member_id, t.vouchers.c.voucher_id, t.vouchers.c.state).where(
-            t.vouchers.c.member_id.in_(ids), t.vouchers.c.state != "issued"
-        )
+        sa.select(v.member_id, v.voucher_id, v.state, v.state_at, v.used_store, v.used_till, v.store_id)
+        .where(v.member_id.in_(ids), v.state != "issued")
+        .order_by(v.voucher_id)
     ):
-        vouchers.setdefault(voucher.member_id, []).append({"voucher_id": voucher.voucher_id, "state": voucher.state})
+        used = voucher.state == "used"
+        place = {
+            "at": voucher.state_at.isoformat() if voucher.state_at else None,
+            "store_id": voucher.used_store if used else None,
+            "till_id": voucher.used_till if used else None,
+        }
+        vouchers.setdefault(voucher.member_id, []).append(
+            {"voucher_id": voucher.voucher_id, "state": voucher.state}
+            | {name: value for name, value in place.items() if value is not None}
+        )
     entries: list[dict[str, Any]] = []
     for member_id in ids:
         row = rows.get(member_id)

@@ -27,8 +27,8 @@ from hq.domain.points import Lot, spend_oldest_first
 from hq.service.denylist import confirm_rollback
 from hq.service.feedback import record_change
 from hq.service.listener_store import raise_alarm
+from hq.service.vouchers import register_from_event
 from hq.store import tables as t
-from hq.store.upsert import insert_ignore
 from sync.schemas import EventMessage
 
 SECURITY_ALARMS = {
@@ -101,18 +101,24 @@ def _redemption(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
                     "lots": [[a.lot_id, a.points] for a in plan.allocations]},
         )
     )  # fmt: skip
-    insert_ignore(
-        conn,
-        t.vouchers,
-        {
-            "voucher_id": voucher_id, "member_id": member_id, "device_id": event.device_id,
-            "reward_id": str(p.get("reward_id") or ""), "points": points, "issued_at": event.created_at,
-            "expires_at": _time(p.get("expires_at")), "state": "issued", "event_id": event.event_id,
-        },
+    register_from_event(
+        conn, voucher_id=voucher_id, member_id=member_id, device_id=event.device_id,
+        store_id=_device_store(conn, event.device_id), payload=p, points=points, issued_at=event.created_at,
+        expires_at=_time(p.get("expires_at")), event_id=event.event_id, now=now,
     )  # fmt: skip
     _move_card_counter(conn, event, member_id, voucher_id, now)
     record_change(conn, member_id, now, event.event_id)
     return "overdraft" if plan.shortfall else "applied"
+
+
+def _device_store(conn: Connection, device_id: str) -> str | None:
+    """The kiosk's store: from its registered voucher key, else from its last status."""
+    found = conn.execute(
+        sa.select(t.voucher_keys.c.store_id).where(t.voucher_keys.c.device_id == device_id).limit(1)
+    ).scalar()
+    if found is None:
+        found = conn.execute(sa.select(t.devices.c.store_id).where(t.devices.c.device_id == device_id)).scalar()
+    return found
 
 
 def _time(value: Any) -> dt.datetime | None:

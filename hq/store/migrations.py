@@ -17,6 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 from hq.store import tables
 
 VERSION_LINES = ("rules", "members", "denylist")
+#: Tables a later step creates: the initial schema is everything else.
+_ADDED_LATER = frozenset({"voucher_registry", "voucher_history", "tills", "voucher_keys"})
 _LOCK_KEY = 0x4B494F534B  # "KIOSK": pg_advisory_xact_lock key for migrations
 
 
@@ -32,7 +34,9 @@ class Migration:
 
 
 def _initial(conn: Connection) -> None:
-    names = [t for t in tables.metadata.sorted_tables if t is not tables.schema_migrations]
+    names = [
+        t for t in tables.metadata.sorted_tables if t is not tables.schema_migrations and t.name not in _ADDED_LATER
+    ]
     tables.metadata.create_all(conn, tables=names)
     # Every version line has its row from the start, so taking a version always locks a row.
     conn.execute(
@@ -41,7 +45,30 @@ def _initial(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial),)
+def _voucher_write_off(conn: Connection) -> None:
+    """The voucher registry with its write-off columns, its history, tills and the key directory.
+
+    Version 1's `vouchers` table (issued vouchers only) is copied into the registry and dropped.
+    """
+    new = [tables.vouchers, tables.voucher_history, tables.tills, tables.voucher_keys]
+    tables.metadata.create_all(conn, tables=new)
+    if sa.inspect(conn).has_table("vouchers"):
+        conn.execute(
+            sa.text(
+                "INSERT INTO voucher_registry (voucher_id, member_id, device_id, reward_id, points, issued_at,"
+                " expires_at, state, source, event_id)"
+                " SELECT voucher_id, member_id, device_id, reward_id, points, issued_at, expires_at, state,"
+                " 'kiosk', event_id FROM vouchers"
+            )
+        )
+        conn.execute(sa.text("DROP TABLE vouchers"))
+    conn.execute(tables.published_versions.insert().values(version_line="voucher_keys", version=0))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _initial),
+    Migration(2, "voucher write-off: registry, history, tills, key directory", _voucher_write_off),
+)
 
 
 def current_version(conn: Connection) -> int:

@@ -147,17 +147,72 @@ kiosk_events = sa.Table(
 )
 
 vouchers = sa.Table(
-    "vouchers",
+    "voucher_registry",
     metadata,
+    # Every voucher HQ knows: from the kiosk's redemption event (source kiosk) or first from a till
+    # that consumed one HQ had not heard of yet (source till; member and points arrive with the
+    # event). `state`: issued | used | reversed | cancelled | expired (docs/vouchers.md).
     sa.Column("voucher_id", sa.String(100), primary_key=True),
-    sa.Column("member_id", sa.String(64), nullable=False, index=True),
+    sa.Column("short_code", sa.String(9), index=True),
+    sa.Column("code", sa.Text),
+    sa.Column("member_id", sa.String(64), index=True),
     sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("store_id", sa.String(64)),  # the issuing kiosk's store
     sa.Column("reward_id", sa.String(64), nullable=False),
-    sa.Column("points", BIG, nullable=False),
+    sa.Column("points", BIG),
+    sa.Column("value_fen", BIG),
     sa.Column("issued_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime),
     sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("event_id", sa.String(100), nullable=False),
+    sa.Column("state_at", UtcDateTime),
+    sa.Column("source", sa.String(8), nullable=False),  # kiosk | till
+    sa.Column("event_id", sa.String(100)),  # the kiosk's redemption event, once HQ has it
+    sa.Column("used_at", UtcDateTime),
+    sa.Column("used_till", sa.String(64)),
+    sa.Column("used_store", sa.String(64)),
+    sa.Column("used_order", sa.String(100)),
+    sa.Column("used_request", sa.String(100)),
+    sa.Column("used_offline", sa.Boolean),
+)
+
+voucher_history = sa.Table(
+    "voucher_history",
+    metadata,
+    # Every state change of a voucher, with who did it: the service desk's and the auditor's view.
+    sa.Column("history_id", BIG, primary_key=True, autoincrement=True),
+    sa.Column("voucher_id", sa.String(100), nullable=False, index=True),
+    sa.Column("action", sa.String(16), nullable=False),  # issued | registered | used | reversed | cancelled
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),  # device, till or operator
+    sa.Column("store_id", sa.String(64)),
+    sa.Column("order_no", sa.String(100)),
+    sa.Column("request_id", sa.String(100)),
+    sa.Column("detail", sa.Text),
+)
+
+tills = sa.Table(
+    "tills",
+    metadata,
+    # Per-till credentials: HQ keeps the SHA-256 of the token, never the token.
+    sa.Column("till_id", sa.String(64), primary_key=True),
+    sa.Column("store_id", sa.String(64), nullable=False),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("disabled_at", UtcDateTime),
+)
+
+voucher_keys = sa.Table(
+    "voucher_keys",
+    metadata,
+    # The key directory HQ signs for kiosks and tills (kiosk.ledger.voucher_keys).
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("public_key", sa.String(64), primary_key=True),  # base64 of the raw 32 bytes
+    sa.Column("store_id", sa.String(64), nullable=False),
+    sa.Column("valid_from", UtcDateTime, nullable=False),
+    sa.Column("valid_until", UtcDateTime),
+    sa.Column("revoked_at", UtcDateTime),
+    sa.Column("reason", sa.String(500)),
+    sa.Column("added_at", UtcDateTime, nullable=False),
 )
 
 member_changes = sa.Table(
