@@ -10,7 +10,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${KIOSK_VENV:-$ROOT/.venv}"
-APT_PACKAGES=(python3-venv python3-dev mosquitto postgresql fonts-wqy-microhei libzbar0 shellcheck systemd)
+APT_PACKAGES=(python3-venv python3-dev mosquitto postgresql fonts-wqy-microhei libzbar0 shellcheck systemd chromium)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

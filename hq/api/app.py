@@ -17,14 +17,17 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
-from hq.api.auth import token_guard
+from hq.api.auth import operator_guard, till_guard
 from hq.api.body_limit import MIB, BodyLimit
 from hq.api.context import Context, NowClock
 from hq.api.errors import error_json, install_error_handlers
 from hq.api.member_routes import member_router
 from hq.api.models import ErrorBody, Health
 from hq.api.operator_routes import operator_router
+from hq.api.till_page import mount_till_page
 from hq.api.till_routes import till_router
+from hq.api.voucher_routes import voucher_router
+from hq.config import VoucherSettings
 from hq.store.migrations import current_version
 from sync.topics import HqTopics
 
@@ -37,7 +40,8 @@ HQ's API for tills and operators.
 * Till requests carry an idempotency key: retry with the same key and body after any failure; the
   first answer comes back with `replayed: true`. A key reused for another body is a 409.
 * Refusals answer `{"error": code, "message": text}`; request-schema errors FastAPI's 422 `detail`.
-* Authentication: `Authorization: Bearer <token>`. For now one token serves tills and operators.
+* Authentication: `Authorization: Bearer <token>`: the operator token, or a till's own token
+  (`kiosk-hq till add`), which acts only as that till, for its store.
 * Request bodies are limited to 1 MiB.
 """
 
@@ -45,6 +49,11 @@ TAGS = [
     {"name": "till", "description": "Purchases, refunds and top-ups, reported by tills (idempotent)."},
     {"name": "members", "description": "Enrolment, cards, tier overrides (operators); members as HQ knows them."},
     {"name": "programmes", "description": "The versioned programme: tiers, earning, top-up terms."},
+    {
+        "name": "vouchers",
+        "description": "Voucher write-off (核销) at the till: look up, consume once, reverse, cancel.",
+    },
+    {"name": "operators", "description": "Till credentials and the kiosks' voucher key directory."},
     {"name": "alarms", "description": "What reconciliation and the fleet raised for an operator."},
     {"name": "health", "description": "Liveness and schema version, for load balancers and monitoring."},
 ]
@@ -58,6 +67,7 @@ def create_app(
     topics: HqTopics,
     operator_token: str | None,
     max_body_bytes: int = MIB,
+    vouchers: VoucherSettings | None = None,
 ) -> FastAPI:
     """The API over `engine` (migrated already). `operator_token` None leaves every route open."""
     if operator_token is None:
@@ -65,6 +75,7 @@ def create_app(
     elif not operator_token.strip():
         raise ValueError("operator_token must not be blank (None disables authentication)")
     ctx = Context(engine, clock, signing_key, topics)
+    vouchers = vouchers or VoucherSettings()
     app = FastAPI(
         title="Membership HQ",
         version="1",
@@ -73,12 +84,18 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    # One token for now: tills and operators are told apart by role name only (see hq.api.auth).
-    operator = token_guard(operator_token, "operator")
-    tills = token_guard(operator_token, "till")
+    operator = operator_guard(operator_token)
+    tills = till_guard(engine, operator_token)
     app.include_router(till_router(ctx, tills))
     app.include_router(member_router(ctx, operator=operator, reader=tills))
     app.include_router(operator_router(ctx, operator=operator))
+    app.include_router(
+        voucher_router(
+            ctx, till_guard=tills, operator_guard=operator, policy=vouchers.policy(),
+            short_code_lookups_per_minute=vouchers.short_code_lookups_per_minute,
+        )
+    )  # fmt: skip
+    mount_till_page(app)
 
     @app.get(
         "/healthz",
