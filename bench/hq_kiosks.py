@@ -68,16 +68,17 @@ class SimKiosk:
         self, folder: Path, device_id: str, *, broker_port: int, hq_public_key: Ed25519PublicKey, prefix: str
     ) -> None:
         self.device_id = device_id
+        self.voucher_key = Ed25519PrivateKey.generate()
         ledger = WatchedLedger.open(
             folder / device_id / "ledger.db", device_id=device_id, clock=Clock(), tz=TZ,
-            voucher_key=Ed25519PrivateKey.generate(),
+            voucher_key=self.voucher_key,
             # HQ is killed on purpose: the kiosk keeps redeeming offline, and the bench's members
             # must not run into the offline caps meant for a real shop's day.
             offline_limits=OfflineLimits(points_per_day=10**9, redemptions_per_day=10**6),
         )  # fmt: skip
         assert isinstance(ledger, WatchedLedger)
         self.ledger = ledger
-        self.link = HqLink(
+        self._link_args: dict[str, Any] = dict(
             device_id=device_id, store_id=f"S{int(device_id[-2:]) % 10:02d}", host="127.0.0.1", port=broker_port,
             tls=None, username=None, password=None, keepalive_s=5, topic_prefix=prefix,
             hq_public_keys=[hq_public_key], ledger=ledger, telemetry_source=dict, clock=Clock(),
@@ -86,6 +87,8 @@ class SimKiosk:
             # A killed HQ drops the events in flight (its MQTT session is clean): resend soon.
             ack_timeout_s=3.0,
         )  # fmt: skip
+        self.link = HqLink(**self._link_args)
+        self.store_id: str = self._link_args["store_id"]
         self.taps = 0
         self.redemptions: list[tuple[str, str]] = []  # (voucher_id, member_id)
         self.refusals: dict[str, int] = {}
@@ -100,6 +103,15 @@ class SimKiosk:
         self.stop_redeeming()
         self.link.stop()
         self.ledger.close()
+
+    def go_offline(self) -> None:
+        """Cut the kiosk from HQ: it redeems offline, its events wait in the outbox."""
+        self.link.stop()
+
+    def go_online(self) -> None:
+        """A new link over the same ledger and sync state, as after a restart of the kiosk."""
+        self.link = HqLink(**self._link_args)
+        self.link.start()
 
     def points(self, member_id: str) -> int | None:
         """What the kiosk's member screen shows, or None if the member has not reached it."""
