@@ -12,6 +12,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 bash tools/setup.sh
 if [ ! -f var/demo/members.json ]; then
     .venv/bin/kiosk keys init >/dev/null          # the simulation's throw-away keys, HQ's included
-    .venv/bin/kiosk-hq --config hq.yaml --log-level WARNING demo --out var/demo
+    # HQ registers the simulated kiosk's voucher key (device and store as in config.yaml) and signs
+    # the key directory; it also makes a till for the cashier's page (var/demo/till-*.token).
+    .venv/bin/kiosk-hq --config hq.yaml --log-level WARNING demo --out var/demo \
+        --kiosk kiosk-sim-01:store-0001:var/keys/voucher_signing.pub.pem
 fi
 exec .venv/bin/kiosk run "$@"

@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("openapi", help="print the HTTP API's OpenAPI description (JSON) and exit")
     demo = sub.add_parser("demo", help="load the demo data set and write HQ's signed documents for the simulation")
     demo.add_argument("--out", type=Path, default=Path("var/demo"), help="folder for rules.json and members.json")
+    demo.add_argument(
+        "--kiosk", action="append", default=[], metavar="DEVICE:STORE:PUBLIC_KEY_PEM",
+        help="register a kiosk's voucher public key (the simulation's: see run.sh); repeatable",
+    )  # fmt: skip
     sub.add_parser("reevaluate", help="re-evaluate every member's tier now (downgrade programmes; run from cron)")
     program = sub.add_parser("program", help="add a programme version from a JSON/YAML file")
     program.add_argument("file", type=Path)
@@ -83,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "program":
         return _add_program(settings, args.file, args.by)
     if args.command == "demo":
-        return _demo(settings, args.out)
+        return _demo(settings, args.out, args.kiosk)
     if args.command in ("till", "device"):
         return cli_vouchers.run(settings, args)
     from hq.runtime import HqRuntime
@@ -103,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_OK
 
 
-def _demo(settings: HqSettings, out: Path) -> int:
-    from hq.demo import build_demo, export_documents
+def _demo(settings: HqSettings, out: Path, kiosks: list[str]) -> int:
+    from hq.cli_vouchers import public_key_b64
+    from hq.demo import DemoKiosk, build_demo, demo_till_token, export_documents, register_demo_kiosks
     from hq.runtime import ZoneClock
     from hq.store.engine import open_engine
     from hq.store.migrations import migrate
@@ -114,7 +119,11 @@ def _demo(settings: HqSettings, out: Path) -> int:
 
     try:
         key = load_private_key(settings.signing_key)
-    except SyncError as exc:
+        demo_kiosks = []
+        for spec in kiosks:
+            device_id, store_id, pem = spec.split(":", 2)
+            demo_kiosks.append(DemoKiosk(device_id, store_id, public_key_b64(Path(pem))))
+    except (SyncError, OSError, ValueError) as exc:
         print(f"kiosk-hq: {exc}", file=sys.stderr)
         return EXIT_USAGE
     engine = open_engine(settings.database)
@@ -122,7 +131,15 @@ def _demo(settings: HqSettings, out: Path) -> int:
     topics = HqTopics(settings.mqtt.topic_prefix, settings.mqtt.share_group)
     now = ZoneClock(settings.tz).now()
     build_demo(engine, key, topics, now)
+    register_demo_kiosks(engine, demo_kiosks, now)
     version = export_documents(engine, key, topics, out, now)
+    for store_id in sorted({k.store_id for k in demo_kiosks}):
+        token = demo_till_token(engine, store_id, now)
+        if token is not None:
+            # The demo's own till, for the cashier's page (/till) when HQ serves: never do this with a real one.
+            path = out / f"till-{store_id}-T1.token"
+            path.write_text(token + "\n", encoding="utf-8")
+            path.chmod(0o600)
     print(f"demo loaded at HQ; signed rules and members (version {version}) written to {out}")
     return EXIT_OK
 

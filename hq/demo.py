@@ -27,6 +27,8 @@ from hq.service.feedback import next_version
 from hq.service.kiosk_entry import member_entries
 from hq.service.members import NewMember, add_card, enrol, override_tier
 from hq.service.programs import add_program, current_program
+from hq.service.voucher_keys import add_key, directory
+from hq.service.vouchers import TillExists, add_till, new_till_token, token_digest
 from hq.store import tables as t
 from sync.envelope import sign_envelope
 from sync.schemas import dumps
@@ -100,6 +102,34 @@ def build_demo(engine: Engine, key: Ed25519PrivateKey, topics: HqTopics, now: dt
         override_tier(conn, "M0006", "gold", by="store manager", reason="long-standing customer", now=now)
 
 
+@dataclass(frozen=True)
+class DemoKiosk:
+    """A kiosk whose voucher key the demo registers (the simulation's, from `kiosk keys init`)."""
+
+    device_id: str
+    store_id: str
+    public_key_b64: str
+
+
+def register_demo_kiosks(engine: Engine, kiosks: list[DemoKiosk], now: dt.datetime) -> None:
+    """Put the kiosks' voucher keys into HQ's directory (again on a second call: no change)."""
+    with engine.begin() as conn:
+        for kiosk in kiosks:
+            add_key(conn, kiosk.device_id, kiosk.store_id, kiosk.public_key_b64, valid_from=now - dt.timedelta(days=1),
+                    now=now)  # fmt: skip
+
+
+def demo_till_token(engine: Engine, store_id: str, now: dt.datetime) -> str | None:
+    """A till for the cashier's page in the demo store; its token (None when it exists already)."""
+    token = new_till_token()
+    with engine.begin() as conn:
+        try:
+            add_till(conn, f"{store_id}-T1", store_id, token_digest(token), now)
+        except TillExists:
+            return None
+    return token
+
+
 def export_documents(engine: Engine, key: Ed25519PrivateKey, topics: HqTopics, folder: Path, now: dt.datetime) -> int:
     """Write HQ's signed rules, full member snapshot and deny-list to `folder`; returns the snapshot version."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -120,6 +150,11 @@ def export_documents(engine: Engine, key: Ed25519PrivateKey, topics: HqTopics, f
             key, doc_type="denylist", scope=Scope.fleet(), version=next_version(conn, "denylist"), issued_at=now,
             not_after=now + dt.timedelta(days=3650), payload={"entries": denylist_entries(conn)},
         )  # fmt: skip
+        keys = sign_envelope(
+            key, doc_type="voucher_keys", scope=Scope.fleet(), version=next_version(conn, "voucher_keys"),
+            issued_at=now, not_after=now + dt.timedelta(days=3650), payload=directory(conn).as_payload(),
+        )  # fmt: skip
+    (folder / "voucher_keys.json").write_bytes(dumps(keys))
     (folder / "rules.json").write_bytes(dumps(rules))
     (folder / "members.json").write_bytes(dumps(snapshot))
     (folder / "denylist.json").write_bytes(dumps(denied))

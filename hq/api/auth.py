@@ -10,9 +10,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -23,7 +21,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
 from hq.api.errors import Forbidden, Unauthorized
+from hq.service.vouchers import new_till_token, token_digest
 from hq.store import tables as t
+
+__all__ = ["Caller", "Guard", "new_till_token", "operator_guard", "till_guard", "token_digest"]
 
 _SCHEME = HTTPBearer(
     auto_error=False,
@@ -49,14 +50,6 @@ class Caller:
 
 
 Guard = Callable[[HTTPAuthorizationCredentials | None], Caller]
-
-
-def new_till_token() -> str:
-    return "till_" + secrets.token_urlsafe(24)
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _is_operator(credentials: HTTPAuthorizationCredentials, expected: bytes | None) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import secrets
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -425,6 +426,15 @@ def offline_double_uses(conn: Connection) -> int:
 class TillExists(HqServiceError):
     code = "till_exists"
     status = 409
+
+
+def new_till_token() -> str:
+    return "till_" + secrets.token_urlsafe(24)
+
+
+def token_digest(token: str) -> str:
+    """What HQ keeps of a till's token."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def add_till(conn: Connection, till_id: str, store_id: str, token_sha256: str, now: dt.datetime) -> None:
