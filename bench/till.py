@@ -22,7 +22,7 @@ both offline at the cut-off agent and elsewhere, known from what the tills were 
 equal the total), `forged_accepted` (must be 0), `consume_ms_p95` (online consume calls answered
 by a live HQ; target < 100 ms), then per-backend details.
 
-Options: `--quick` (CI: SQLite only, small counts), `--backends sqlite,postgres`, `--seed N`, `--keep`.
+Options: `--quick` (CI: small counts), `--backends sqlite,postgres`, `--seed N`, `--keep`.
 """
 
 from __future__ import annotations
@@ -60,8 +60,13 @@ from hq.store import tables as t
 from hq.store.engine import open_engine, sqlite_url
 from hq.store.migrations import migrate
 from kiosk.ledger.vouchers import encode_voucher_code
-from sync.keys import generate_keypair
-from tests.sync.broker import Mosquitto
+from sync.keys import generate_keypair, load_public_key
+from tests.sync.broker import Mosquitto, free_port
+from tillagent.agent import TillAgent
+from tillagent.config import TillSettings
+from tillagent.errors import TillAgentError
+from tillagent.hq_client import HqClient
+from tillagent.journal import Journal
 
 TZ = ZoneInfo("Asia/Shanghai")
 TARGET_CONSUME_MS = 100
@@ -78,6 +83,7 @@ class Plan:
     retry_share: float  # vouchers whose consume is sent twice with the same request id
     offline_accepts: int  # vouchers the cut-off agent accepts offline
     offline_doubles: int  # of those, how many another till also consumes online meanwhile
+    agent_online: int  # vouchers a connected agent writes off (offline when a kill catches it)
     forged_each: int  # per kind: edited, unknown key, revoked key
     kill_every_s: tuple[float, float]
     down_s: tuple[float, float]
@@ -88,13 +94,13 @@ class Plan:
 
 FULL = Plan(
     online_kiosks=3, members_per_kiosk=30, issue_s=20, redeem_per_s=10, tills_per_store=3, double_share=0.15,
-    retry_share=0.15, offline_accepts=40, offline_doubles=15, forged_each=30, kill_every_s=(2, 5), down_s=(0.2, 1.0),
-    think_s=(0.05, 0.4),
+    retry_share=0.15, offline_accepts=40, offline_doubles=15, agent_online=40, forged_each=30,
+    kill_every_s=(2, 5), down_s=(0.2, 1.0), think_s=(0.05, 0.4),
 )  # fmt: skip
 QUICK = Plan(
     online_kiosks=2, members_per_kiosk=8, issue_s=3, redeem_per_s=10, tills_per_store=2, double_share=0.2,
-    retry_share=0.2, offline_accepts=8, offline_doubles=3, forged_each=5, kill_every_s=(0.6, 1.2), down_s=(0.1, 0.4),
-    think_s=(0.05, 0.25),
+    retry_share=0.2, offline_accepts=8, offline_doubles=3, agent_online=8, forged_each=5,
+    kill_every_s=(0.6, 1.2), down_s=(0.1, 0.4), think_s=(0.05, 0.25),
 )  # fmt: skip
 
 
@@ -190,6 +196,88 @@ class ApiTill:
         self._http.close()
 
 
+class AgentTills:
+    """Till agents (tillagent) of one store: a cut-off one whose HQ URL leads nowhere, and connected ones."""
+
+    def __init__(self, folder: Path, fleet: HqFleet, operator: httpx.Client, store_id: str, hq_public_key: Path):
+        folder.mkdir(parents=True)
+        self._folder, self._fleet, self._store = folder, fleet, store_id
+        self._hq_public_key = hq_public_key
+        self._tokens: dict[str, str] = {}
+        for name in ("A", "B"):
+            till_id = f"agent-{store_id}-{name}"
+            answer = operator.post(f"{fleet.urls[0]}/v1/tills", json={"till_id": till_id, "store_id": store_id})
+            answer.raise_for_status()
+            self._tokens[name] = answer.json()["token"]
+
+    def _settings(self, name: str, url: str, journal: Path) -> TillSettings:
+        return TillSettings(
+            hq_url=url, till_id=f"agent-{self._store}-{name}", store_id=self._store,
+            hq_public_key=self._hq_public_key, journal=journal, offline_daily_cap_fen=10**9,
+            offline_max_value_fen=10_000, timeout_s=3.0,
+        )  # fmt: skip
+
+    def _agent(self, name: str, url: str, journal: Path) -> TillAgent:
+        settings = self._settings(name, url, journal)
+        return TillAgent(
+            settings, hq=HqClient(url, self._tokens[name], timeout_s=settings.timeout_s),
+            hq_keys=[load_public_key(self._hq_public_key)], journal=Journal(journal),
+        )  # fmt: skip
+
+    def journal(self, name: str) -> Path:
+        return self._folder / f"{name}.sqlite"
+
+    def cut_off(self) -> TillAgent:
+        """Agent A, after fetching the key directory, with its HQ address leading nowhere."""
+        online = self.connected("A")
+        online.fetch_keys()
+        online.close()
+        return self._agent("A", f"http://127.0.0.1:{free_port()}", self.journal("A"))
+
+    def connected(self, name: str, *, journal: Path | None = None) -> TillAgent:
+        agent = self._agent(name, self._fleet.urls[0], journal or self.journal(name))
+        self._retry(agent.fetch_keys)
+        return agent
+
+    def copy_journal(self) -> Path:
+        """A copy of A's journal as it stands (its offline write-offs not yet replayed)."""
+        copy = self._folder / "A-old-copy.sqlite"
+        source = sqlite3.connect(self.journal("A"))
+        target = sqlite3.connect(copy)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        return copy
+
+    def settle(self, agent: TillAgent, give_up_s: float = 120.0) -> dict[str, int]:
+        """Replay until nothing is pending (HQ may be down for a moment while it is killed)."""
+        totals: dict[str, int] = {}
+        deadline = time.monotonic() + give_up_s
+        while True:
+            report = agent.replay()
+            for name in ("confirmed", "double_use_detected", "refused_at_replay", "reversed"):
+                totals[name] = totals.get(name, 0) + int(getattr(report, name))
+            if report.stopped is None and not report.still_pending and not report.still_in_doubt:
+                return totals
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the agent's journal did not settle within {give_up_s} s: {report}")
+            time.sleep(0.3)
+
+    @staticmethod
+    def _retry(action: Callable[[], Any], give_up_s: float = 60.0) -> None:
+        deadline = time.monotonic() + give_up_s
+        while True:
+            try:
+                action()
+                return
+            except TillAgentError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+
 class BackendRun:
     def __init__(self, name: str, database: str, folder: Path, plan: Plan, rng: random.Random, hq_processes: int):
         self.name, self.database, self.folder, self.plan, self.rng = name, database, folder, plan, rng
@@ -233,7 +321,21 @@ class BackendRun:
             forged = self._forged(
                 operator, fleet.urls[0], kiosks[0].store_id, kiosks[0].device_id, kiosks[0].voucher_key
             )
-            self._consume(fleet, tills, vouchers, forged)
+            home = kiosks[0].store_id
+            held = [v for v in vouchers if v.store_id == home and not v.offline]
+            held = held[: plan.offline_accepts + plan.agent_online]
+            for_api = [v for v in vouchers if v not in held]
+            agents = AgentTills(folder / "agents", fleet, operator, home, folder / "hq.pub")
+            stop_killing = threading.Event()
+            killer = threading.Thread(target=self._kill_loop, args=(fleet, stop_killing), name="hq-killer")
+            killer.start()
+            try:
+                self._consume(tills, for_api, forged)
+                self._agents(agents, [t_ for t_ in tills if t_.store_id == home], held)
+            finally:
+                stop_killing.set()
+                killer.join()
+                fleet.ensure_running()
             self._drain(engine, kiosks, vouchers)
             self.results.update(self._audit(engine, vouchers))
             operator.close()
@@ -317,14 +419,11 @@ class BackendRun:
         operator.post(f"{url}/v1/devices/K99/voucher-keys/revoke", json={"reason": "bench: kiosk stolen"})
         return codes
 
-    def _consume(self, fleet: HqFleet, tills: list[ApiTill], vouchers: list[Voucher], forged: list[str]) -> None:
+    def _consume(self, tills: list[ApiTill], vouchers: list[Voucher], forged: list[str]) -> None:
         plan, rng = self.plan, self.rng
         by_store: dict[str, list[ApiTill]] = {}
         for till in tills:
             by_store.setdefault(till.store_id, []).append(till)
-        stop_killing = threading.Event()
-        killer = threading.Thread(target=self._kill_loop, args=(fleet, stop_killing), name="hq-killer")
-        killer.start()
         jobs: list[Callable[[], None]] = []
         for voucher in vouchers:
             pair = rng.sample(by_store[voucher.store_id], 2)
@@ -348,11 +447,52 @@ class BackendRun:
         with ThreadPoolExecutor(max_workers=len(tills)) as pool:
             for future in [pool.submit(paced, job, pause) for job, pause in zip(jobs, pauses, strict=True)]:
                 future.result()
-        stop_killing.set()
-        killer.join()
-        fleet.ensure_running()
         self.results["consume_phase_s"] = round(time.monotonic() - began, 1)
-        log(f"{self.name}: {len(jobs)} consume jobs in {self.results['consume_phase_s']} s, {fleet.kills} HQ kills")
+        log(f"{self.name}: {len(jobs)} consume jobs in {self.results['consume_phase_s']} s")
+
+    def _agents(self, agents: AgentTills, api_tills: list[ApiTill], held: list[Voucher]) -> None:
+        """The cut-off agent accepts vouchers offline while a connected till uses some of them
+        online; back online it replays, and an old copy of its journal is replayed once more."""
+        plan, rng = self.plan, self.rng
+        offline, online = held[: plan.offline_accepts], held[plan.offline_accepts :]
+        cut_off = agents.cut_off()
+        accepted: dict[str, str] = {}
+        for voucher in offline:
+            outcome = cut_off.consume(voucher.code, f"A-{voucher.voucher_id}")
+            if outcome.ok and outcome.mode == "offline" and outcome.request_id:
+                accepted[voucher.voucher_id] = outcome.request_id
+            else:
+                self.told.refused(f"agent_offline:{outcome.error}")
+        cut_off.close()
+        for voucher in rng.sample(offline, min(plan.offline_doubles, len(offline))):
+            self._once(voucher, rng.choice(api_tills))  # the same voucher, online at another till
+        connected = agents.connected("B")
+        for voucher in online:
+            outcome = connected.consume(voucher.code, f"B-{voucher.voucher_id}")
+            if outcome.ok and outcome.mode == "online" and outcome.request_id:
+                self.told.online(voucher.voucher_id, outcome.request_id)
+            elif not outcome.ok:
+                self.told.refused(f"agent_online:{outcome.error}")
+        agents.settle(connected)
+        connected.close()
+        old_copy = agents.copy_journal()
+        back = agents.connected("A")
+        first = agents.settle(back)
+        back.close()
+        again = agents.settle(agents.connected("A", journal=old_copy))
+        both = {v for v in accepted if len(self.told.accepted_online.get(v, ())) > 0}
+        self.results["offline"] = {
+            "accepted_offline": len(accepted),
+            "replay": first,
+            "old_journal_replay": again,
+        }
+        self.results["offline_double_use_total"] = len(both)
+        self.results["offline_double_use_detected"] = first["double_use_detected"]
+        # A confirmed offline write-off is a write-off like any other in the double_consumed audit.
+        for voucher_id, request_id in accepted.items():
+            if voucher_id not in both:
+                self.told.online(voucher_id, request_id)
+        log(f"{self.name}: agents: {len(accepted)} accepted offline, {len(both)} also used online; replay {first}")
 
     def _kill_loop(self, fleet: HqFleet, stop: threading.Event) -> None:
         """SIGKILL HQ processes at random moments; each comes back (and answers) before the next."""
@@ -440,12 +580,12 @@ class BackendRun:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.till", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--backends", default=None, help="sqlite,postgres (quick: sqlite)")
+    parser.add_argument("--backends", default=None, help="sqlite,postgres (the default: both)")
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    backends = (args.backends or ("sqlite" if args.quick else "sqlite,postgres")).split(",")
+    backends = (args.backends or "sqlite,postgres").split(",")
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="bench-till-"))
     details: dict[str, Any] = {}
