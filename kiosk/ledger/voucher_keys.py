@@ -49,7 +49,10 @@ class DirectoryEntry:
 
     def covers(self, moment: dt.datetime) -> bool:
         """Whether `moment` lies in the key's validity period (revocation aside)."""
-        return self.valid_from <= moment and (self.valid_until is None or moment <= self.valid_until)
+        # Voucher times are whole seconds: a key registered at 10:00:00.6 covers a voucher of 10:00:00.
+        return self.valid_from.replace(microsecond=0) <= moment and (
+            self.valid_until is None or moment <= self.valid_until
+        )
 
     @property
     def public_key_b64(self) -> str:
