@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent development set-up, shared by ./run.sh and ./test.sh (and so by .ci/run):
 #   1. Debian packages the project needs (python3-venv, mosquitto, postgresql for HQ's tests and
-#      benchmarks, a CJK font, libzbar0),
+#      benchmarks, a CJK font, libzbar0, chromium for the cashier's-page browser tests),
 #      installed with apt-get only when missing (as root, or through sudo when it is passwordless);
 #   2. a virtual environment in .venv with the project installed editable plus its dev extras,
 #      reinstalled only when pyproject.toml changed.
