@@ -1,6 +1,7 @@
 """The write-off loop closed: a kiosk issues a voucher, HQ registers it from the kiosk's event, a till
 writes it off through HQ's HTTP API with its own token, and the kiosk's "My vouchers" shows it used,
-with where and when, and no QR code to scan; a reversal makes it usable again there.
+with where and when, and no QR code to scan; a reversal makes it usable again there; a cancellation
+at HQ shows as cancelled there, with the points back.
 
 Real parts: HQ's runtime (listener, feedback pump, uvicorn) on SQLite and on PostgreSQL, a real
 Mosquitto, the kiosk's HqLink over a real Ledger, the screen rendered by pygame to a PNG.
@@ -141,3 +142,23 @@ def _render(ledger, path: Path) -> None:
     ui.draw()
     path.parent.mkdir(parents=True, exist_ok=True)
     pygame.image.save(surface, str(path))
+
+
+def test_a_voucher_cancelled_at_hq_shows_cancelled_at_the_kiosk_with_its_points_back(hq, kiosk):
+    link, ledger = kiosk("K001")
+    wait_until(lambda: ledger.rules_version() == 1, what="the programme's rules at the kiosk")
+    _register(hq, ledger)
+    purchase(hq, 120_000, "A-1")
+    wait_until(lambda: _points(ledger) == 1_200, what="the purchase's points at the kiosk")
+    voucher = ledger.redeem("intent-1", "M1", "off-10", online=True)
+    link.notify_outbox()
+    wait_until(lambda: _reconciled(hq, voucher.voucher_id), what="HQ registering the kiosk's voucher")
+    wait_until(lambda: _points(ledger) == 200, what="the redemption's debit confirmed by HQ")
+
+    with _till(hq) as till:
+        cancelled = till.post(
+            f"/v1/vouchers/{voucher.voucher_id}/cancel", json={"request_id": "c-1", "reason": "member changed mind"}
+        )
+        assert cancelled.status_code == 200, cancelled.text
+    wait_until(lambda: _state(ledger, voucher.voucher_id, VoucherState.CANCELLED), what="cancelled at the kiosk")
+    wait_until(lambda: _points(ledger) == 1_200, what="the points back at the kiosk")
