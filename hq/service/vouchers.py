@@ -201,6 +201,12 @@ def _lookup(
         row = conn.execute(sa.select(t.vouchers).where(t.vouchers.c.voucher_id == parsed.voucher_id)).first()
         if row is not None and verdict.status in (VerifyStatus.VALID, VerifyStatus.EXPIRED, VerifyStatus.OTHER_STORE):
             return status_of(row, now, till, policy)
+    if verdict.ok and parsed is not None and parsed.value_fen > policy.unregistered_cap_fen:
+        return VoucherStatus(
+            verdict="unknown", voucher_id=parsed.voucher_id, value_fen=parsed.value_fen,
+            reason=f"correctly signed, but HQ has not heard of it yet and its value ({parsed.value_fen} fen) is "
+            f"above the {policy.unregistered_cap_fen} fen taken before its kiosk reports it: try again later",
+        )  # fmt: skip
     if verdict.ok and parsed is not None:
         return VoucherStatus(
             verdict="valid", reason=f"{verdict.reason}; HQ has not heard of it yet (its kiosk was offline)",
