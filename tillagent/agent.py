@@ -99,6 +99,11 @@ class TillAgent:
     def journal(self) -> Journal:
         return self._journal
 
+    @property
+    def hq(self) -> HqClient:
+        """The till's authenticated client (the purchase simulator reports through it)."""
+        return self._hq
+
     def close(self) -> None:
         self._journal.close()
 

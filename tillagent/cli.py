@@ -7,6 +7,7 @@
     kiosk-till --config till.yaml status [--json]                   pending entries, today's offline total
     kiosk-till --config till.yaml fetch-keys                        refresh the signed key directory
     kiosk-till --config till.yaml serve --port N                    local HTTP API on 127.0.0.1 (tillagent.server)
+    kiosk-till --config till.yaml simulate-purchases --members M1,M2 --count N   a till simulator (demo)
 
 Exit codes: 0 written off / ok, 1 refused (or HQ unreachable where HQ is needed), 2 unusable
 configuration (till.yaml, the token, HQ's public key, the journal; or HQ refused the token).
@@ -21,6 +22,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from tillagent.config import load_settings
 from tillagent.errors import DirectoryProblem, HqUnreachable, TillConfigError
 from tillagent.journal import JournalError
 from tillagent.outcomes import Outcome, yuan
+from tillagent.purchases import PurchasePlan, PurchaseSimulator
 from tillagent.replay import TokenRefused
 
 _LOG = logging.getLogger(__name__)
@@ -60,6 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("fetch-keys", parents=[common], help="fetch, verify and store HQ's signed key directory")
     serve = sub.add_parser("serve", parents=[common], help="the local HTTP API on 127.0.0.1")
     serve.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1 (0: any free port)")
+    simulate = sub.add_parser(
+        "simulate-purchases", parents=[common], help="report made-up purchases to HQ as this till (demo, tests)"
+    )
+    simulate.add_argument("--members", required=True, help="comma-separated member ids to buy for")
+    simulate.add_argument("--count", type=int, default=10)
+    simulate.add_argument("--per-s", type=float, default=1.0, help="purchases a second (0: as fast as answered)")
+    simulate.add_argument("--min-fen", type=int, default=1_000)
+    simulate.add_argument("--max-fen", type=int, default=50_000)
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--run-id", default=None, help="part of every idempotency key (default: the time)")
     return parser
 
 
@@ -78,6 +91,28 @@ def _replay_after_online(agent: TillAgent) -> None:
     report = agent.catch_up()
     if report.changed:
         print(f"kiosk-till: {report.line()}", file=sys.stderr, flush=True)
+
+
+def cmd_simulate_purchases(agent: TillAgent, args: argparse.Namespace) -> int:
+    settings = agent.settings
+    simulator = PurchaseSimulator(agent.hq, till_id=settings.till_id, store_id=settings.store_id, clock=agent.now)
+    run_id = args.run_id or agent.now().strftime("%Y%m%d%H%M%S")
+    plan = PurchasePlan(
+        members=[m for m in args.members.split(",") if m], count=args.count, min_fen=args.min_fen,
+        max_fen=args.max_fen, per_s=args.per_s, seed=args.seed, run_id=run_id,
+    )  # fmt: skip
+    failed = 0
+    try:
+        for reported in simulator.run(plan):
+            failed += not reported.ok
+            text = f"{reported.idempotency_key}: {reported.member_id} {reported.amount_fen / 100:.2f} yuan -> " + (
+                f"{reported.points} points, tier {reported.tier}" if reported.ok else f"REFUSED {reported.error}"
+            )
+            _emit(args, text, asdict(reported))
+    except ValueError as exc:
+        print(f"kiosk-till: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return 1 if failed else 0
 
 
 def cmd_consume(agent: TillAgent, args: argparse.Namespace) -> int:
@@ -184,6 +219,7 @@ COMMANDS: dict[str, Callable[[TillAgent, argparse.Namespace], int]] = {
     "status": cmd_status,
     "fetch-keys": cmd_fetch_keys,
     "serve": cmd_serve,
+    "simulate-purchases": cmd_simulate_purchases,
 }
 
 

@@ -80,6 +80,9 @@ class HqClient:
     def reverse(self, voucher_id: str, body: dict[str, Any]) -> Answer:
         return self._call("POST", f"/v1/vouchers/{quote(voucher_id, safe='')}/reverse", body)
 
+    def purchase(self, body: dict[str, Any]) -> Answer:
+        return self._call("POST", "/v1/purchases", body)
+
     def voucher_keys(self) -> Answer:
         return self._call("GET", "/v1/voucher-keys", None)
 
