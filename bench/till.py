@@ -53,6 +53,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from bench.hq import wait_for
 from bench.hq_kiosks import SimKiosk
 from bench.hq_stack import PREFIX, HqFleet, enrol_members, seed_points, seed_programme
 from bench.machine import describe
@@ -106,14 +107,6 @@ QUICK = Plan(
 
 def log(message: str) -> None:
     print(f"[bench.till {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def p95(values: list[float]) -> float | None:

@@ -21,7 +21,8 @@ from hq.store.migrations import migrate
 from sync.topics import HqTopics
 from tests.hq.conftest import db_url  # noqa: F401 (a fixture, shared with HQ's tests)
 from tests.hq.postgres import Postgres
-from tests.tillagent.world import OPERATOR, Hq, Proxy, RealClock, serving
+from tests.hq.test_api import serving
+from tests.tillagent.world import OPERATOR, Hq, Proxy, RealClock
 
 #: HQ's signing key: the tills trust its public half (till.yaml's hq_public_key).
 HQ_KEY = Ed25519PrivateKey.generate()
