@@ -2,6 +2,7 @@
 voucher key directory, for an operator at HQ's shell (the same use cases as the operator API).
 
     kiosk-hq till add --till T1 --store S1              prints the till's token, once
+    kiosk-hq till disable --till T1                     its token is refused from now on
     kiosk-hq device add-key kiosk-01 --store S1 --public-key-file voucher_public.pem
     kiosk-hq device revoke-key kiosk-01 --reason "kiosk stolen"
 
@@ -28,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add = till.add_parser("add", help="give a till its own token (printed once)")
     add.add_argument("--till", required=True)
     add.add_argument("--store", required=True)
+    disable = till.add_parser("disable", help="refuse a till's token from now on (lost or replaced till PC)")
+    disable.add_argument("--till", required=True)
     device = sub.add_parser("device", help="kiosks' voucher keys").add_subparsers(dest="device_command", required=True)
     key = device.add_parser("add-key", help="register a kiosk's voucher public key for its store")
     key.add_argument("device")
@@ -63,6 +66,11 @@ def run(settings: HqSettings, args: argparse.Namespace) -> int:
     migrate(engine)
     now = ZoneClock(settings.tz).now()
     try:
+        if args.command == "till" and args.till_command == "disable":
+            with engine.begin() as conn:
+                vouchers.disable_till(conn, args.till, now)
+            print(f"till {args.till}: its token is refused from now on; `till add` gives the id a new one")
+            return EXIT_OK
         if args.command == "till":
             token = new_till_token()
             with engine.begin() as conn:

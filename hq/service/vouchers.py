@@ -444,10 +444,27 @@ def token_digest(token: str) -> str:
 
 
 def add_till(conn: Connection, till_id: str, store_id: str, token_sha256: str, now: dt.datetime) -> None:
-    """Give a till its credentials (HQ keeps the token's SHA-256 only)."""
-    if conn.execute(sa.select(t.tills.c.till_id).where(t.tills.c.till_id == till_id)).first() is not None:
-        raise TillExists(f"till {till_id} exists already")
+    """Give a till its credentials (HQ keeps the token's SHA-256 only); a disabled till's id gets a new token."""
+    row = conn.execute(sa.select(t.tills.c.disabled_at).where(t.tills.c.till_id == till_id)).first()
+    if row is not None and row.disabled_at is None:
+        raise TillExists(f"till {till_id} exists already; disable it first to give it a new token")
+    if row is not None:
+        conn.execute(
+            t.tills.update()
+            .where(t.tills.c.till_id == till_id)
+            .values(store_id=store_id, token_sha256=token_sha256, created_at=now, disabled_at=None)
+        )
+        return
     conn.execute(t.tills.insert().values(till_id=till_id, store_id=store_id, token_sha256=token_sha256, created_at=now))
+
+
+def disable_till(conn: Connection, till_id: str, now: dt.datetime) -> None:
+    """Refuse the till's token from now on."""
+    done = conn.execute(
+        t.tills.update().where(t.tills.c.till_id == till_id, t.tills.c.disabled_at.is_(None)).values(disabled_at=now)
+    )
+    if done.rowcount == 0:
+        raise NotFound(f"no enabled till {till_id}")
 
 
 # -- reverse and cancel ----------------------------------------------------------------------------

@@ -74,3 +74,24 @@ def test_a_tampered_document_is_refused_and_the_built_in_demo_is_used(engine, ki
         assert ledger.member_view("M0001").points == 820  # kiosk/ledger/demo.py's hand-made lots
     finally:
         ledger.close()
+
+
+def test_the_simulated_kiosks_voucher_key_reaches_its_ledger_in_hqs_signed_directory(engine, kiosk_config, tmp_path):
+    from hq.cli_vouchers import public_key_b64
+    from hq.demo import DemoKiosk, register_demo_kiosks
+
+    folder = tmp_path / "var" / "demo"
+    kiosk = DemoKiosk(
+        kiosk_config.device.id,
+        kiosk_config.device.store_id,
+        public_key_b64(kiosk_config.security.voucher_public_key_file),
+    )
+    register_demo_kiosks(engine, [kiosk], dt.datetime.now(TZ))
+    demo(engine, kiosk_config, folder)
+    ledger, _ = open_ledger(kiosk_config, StoreClock(TZ))
+    try:
+        assert ledger.voucher_keys_version() == 1
+        directory = ledger.voucher_key_directory()
+        assert directory is not None and directory.store_of(kiosk_config.device.id) == kiosk_config.device.store_id
+    finally:
+        ledger.close()
