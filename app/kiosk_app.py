@@ -141,6 +141,7 @@ class KioskApp:
                 "state": health.state,
                 "last_error": health.last_error,
                 "version": health.version,
+                "chip": health.chip,
                 "counts": dict(health.counts),
             },
             "rules_version": self.ledger.rules_version(),

@@ -18,9 +18,15 @@ def transport_params(reader: Any) -> dict[str, Any]:
             "speed_hz": reader.spi_speed_hz,
             "reset_pin": reader.reset_pin,
             "irq_pin": reader.irq_pin,
+            "gpio_backend": reader.gpio_backend,
         }
     if reader.driver == "uart":
-        return {"port": reader.serial_port, "baudrate": reader.baud, "reset_pin": reader.reset_pin}
+        return {
+            "port": reader.serial_port,
+            "baudrate": reader.baud,
+            "reset_pin": reader.reset_pin,
+            "gpio_backend": reader.gpio_backend,
+        }
     if reader.driver == "mfrc522":
         # The package takes BOARD-numbered pins and -1 for "not wired"; we only pass the bus here
         # and let our own code drive the reset pin through the transport's hard_reset.

@@ -5,7 +5,8 @@ transaction overhead, typical of spidev on a Pi), so register accesses are count
 pins and modelled time comes from the same timing model. Figures:
 
 - idle_poll_ops / _mfrc522: register accesses of one poll of an empty field (ours: a ReaderService
-  poll; the package: MFRC522_Request(PICC_REQIDL), what SimpleMFRC522's loop does).
+  poll, including the Idle command and FIFO flush every exchange starts with; the package:
+  MFRC522_Request(PICC_REQIDL), what SimpleMFRC522's loop does).
 - read_ops / _mfrc522: register accesses of one member-card read: activation, two sector
   authentications (the kiosk keeps two record copies, sectors 1 and 2), six block reads, halt.
 - idle_poll_cpu_us / _mfrc522: process CPU time per idle poll. It includes the emulator's own

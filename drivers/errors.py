@@ -38,3 +38,10 @@ class NakError(ReaderError):
 
 class BusFault(ReaderError, OSError):
     """The MFRC522 itself misbehaves: dead bus, wrong VersionReg, a command that never ends."""
+
+
+class GpioFault(BusFault):
+    """The reset or IRQ pin cannot be used: GPIO library missing, chip busy, no permission.
+
+    The message names the GPIO backend and the pin, so a technician can act on it.
+    """

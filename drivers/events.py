@@ -55,6 +55,8 @@ class ReaderHealth:
     last_error: str | None
     version: int | None
     counts: Mapping[str, int] = field(default_factory=dict)
+    #: The chip's name from VersionReg (drivers/chips.py), e.g. "Fudan FM17522 (MFRC522 clone)".
+    chip: str | None = None
 
 
 #: Everything the reader service emits; `ReaderEvent[TapOutcome]` when the read job returns TapOutcome.

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from drivers import registers as r
+from drivers.chips import NO_CHIP, SELF_TEST_LENGTH, SelfTestResult, describe, is_known, judge_self_test
 from drivers.crc import check_crc, with_crc
 from drivers.errors import AuthError, BusFault, CardTimeout, CollisionError, FrameError, NakError
 from drivers.transport.base import RegisterTransport
@@ -42,7 +43,34 @@ TIMEOUT_WRITE_S = 0.010  # ACK after EEPROM programming
 MARGIN_S = 0.00005
 MAX_IRQ_CHECKS = 6
 RX_GAIN_DEFAULT = 0x04  # RFCfgReg RxGain 33 dB (chip default); 0x07 = 48 dB for weak antennas
+RF_CFG_RX_GAIN_MASK = 0x70
+MODE_CONFIG = 0x3D  # ModeReg: CRC preset 0x6363 for CalcCRC users; TxWaitRF
+MODE_DEFINED_BITS = 0xAB  # MSBFirst, TxWaitRF, PolMFin, CRCPreset; bits 6, 4 and 2 are reserved
+# Power-up and reset: the chip reads 0x00 until its oscillator runs. Public drivers wait 50 ms
+# after the reset pin rises and after a SoftReset (miguelbalboa/rfid PCD_Init and PCD_Reset).
+RESET_SETTLE_S = 0.05
+RESET_CHECKS = 3
+SELF_TEST_BUFFER = 25  # the internal buffer the Mem command fills
+SELF_TEST_STEP_S = 0.001
+SELF_TEST_CHECKS = 100
+CONFIG_REGISTER_NAMES = {
+    r.T_MODE: "TModeReg",
+    r.T_PRESCALER: "TPrescalerReg",
+    r.T_RELOAD_H: "TReloadRegH",
+    r.T_RELOAD_L: "TReloadRegL",
+    r.TX_ASK: "TxASKReg",
+    r.MODE: "ModeReg",
+    r.RF_CFG: "RFCfgReg",
+    r.TX_CONTROL: "TxControlReg",
+    r.COM_IEN: "ComIEnReg",
+    r.DIV_IEN: "DivIEnReg",
+}
 KEY_TYPES = {"A": MF_AUTH_A, "B": MF_AUTH_B}
+COM_IEN_IRQ_INV = 0x80  # ComIEnReg IRqInv: pin IRQ low while an enabled interrupt is pending
+DIV_IEN_IRQ_PUSH_PULL = 0x80  # DivIEnReg IRQPushPull: CMOS output instead of open drain
+# The interrupts that end the driver's waits: an answer, an error, the timer, a command done.
+# (HiAlert/LoAlert stay off: LoAlert is set whenever the FIFO is nearly empty.)
+IRQ_WAKES = r.IRQ_RX | r.IRQ_ERR | r.IRQ_TIMER | r.IRQ_IDLE
 
 
 def air_time_s(nbits: int) -> float:
@@ -73,15 +101,16 @@ class Mfrc522:
         self._timer_reload: int | None = None
         self._crypto_on = False
         self._waits: dict[tuple[int, int, int, float, int | None, bool], tuple[float, float]] = {}
-        # True only right after a request that nobody answered: the FIFO is then known to be empty
-        # (the request left it on the air, nothing came back), so the next exchange skips the flush.
-        self._fifo_empty = False
 
     # --- chip set-up -----------------------------------------------------------------------------
     def init(self) -> int:
-        """Soft reset and configure the chip; returns VersionReg. Raises BusFault for a dead bus."""
-        version = self.read_version()
-        if version in (0x00, 0xFF):
+        """Soft reset and configure the chip; returns VersionReg. Raises BusFault for a dead bus.
+
+        Any VersionReg but 0x00/0xFF is accepted: clones name themselves with other values
+        (drivers/chips.py), and one the table does not know is logged as a warning.
+        """
+        version = self.wait_awake()
+        if version in NO_CHIP:
             raise BusFault(f"no MFRC522 answering on the bus (VersionReg={version:#04x})")
         self.soft_reset()
         t = self.transport
@@ -90,40 +119,157 @@ class Mfrc522:
         t.write(r.T_RELOAD_H, 0)
         self._timer_reload = None
         t.write(r.TX_ASK, r.TX_ASK_FORCE_100ASK)
-        t.write(r.MODE, 0x3D)  # CRC preset 0x6363 for CalcCRC users; TxWaitRF
-        t.write(r.RF_CFG, self.rx_gain << 4)
+        t.write(r.MODE, MODE_CONFIG)
+        # RxGain is bits 6-4; bit 7 and bits 3-0 are reserved (reset 0x48) and must keep their value.
+        t.write(r.RF_CFG, (t.read(r.RF_CFG) & ~RF_CFG_RX_GAIN_MASK) | (self.rx_gain << 4))
         t.write(r.TX_CONTROL, 0x80 | r.TX_CONTROL_ANTENNA)  # antenna on
+        # Pin IRQ only ever falls for interrupts enabled in ComIEnReg: enable those every wait here
+        # ends on, active low (IRqInv), and drive the pin both ways (IRQPushPull) so it needs no
+        # pull-up. Harmless without an IRQ pin; with one, a transport's wait() ends on its edge.
+        t.write(r.COM_IEN, COM_IEN_IRQ_INV | IRQ_WAKES)
+        t.write(r.DIV_IEN, DIV_IEN_IRQ_PUSH_PULL)
         self._crypto_on = False
-        self.version = self.read_version()
-        if self.version not in r.KNOWN_VERSIONS:
-            raise BusFault(f"unexpected VersionReg {self.version:#04x} after reset")
-        if self.version == r.VERSION_COUNTERFEIT:
-            _LOG.warning("VersionReg 0x12: counterfeit MFRC522; it usually works, RF range may suffer")
-        _LOG.info("MFRC522 ready: %s", r.KNOWN_VERSIONS[self.version])
-        return self.version
+        version = self.read_version()
+        if version in NO_CHIP:  # it answered a moment ago: the chip browned out or the bus broke
+            raise BusFault(f"MFRC522 stopped answering during set-up (VersionReg={version:#04x})")
+        self.version = version
+        chip = describe(version)
+        if not is_known(version):
+            _LOG.warning("MFRC522 ready: %s; %s", chip.name, chip.caveat)
+        elif chip.caveat:
+            _LOG.warning("MFRC522 ready: %s (VersionReg %#04x); %s", chip.name, version, chip.caveat)
+        else:
+            _LOG.info("MFRC522 ready: %s (VersionReg %#04x)", chip.name, version)
+        return version
+
+    @property
+    def chip(self) -> str | None:
+        """The chip's name from the version table (drivers/chips.py), once `init` has read it."""
+        return None if self.version is None else describe(self.version).name
 
     def read_version(self) -> int:
         return self.transport.read(r.VERSION)
 
+    def wait_awake(self) -> int:
+        """VersionReg, read again after RESET_SETTLE_S while it reads 0x00/0xFF (at most
+        RESET_CHECKS times): a chip whose reset pin has just risen reads 0x00 everywhere until
+        its oscillator runs (raspberrypi/linux#1547), and a real bus fault must not wait forever."""
+        version = self.read_version()
+        for _ in range(RESET_CHECKS):
+            if version not in NO_CHIP:
+                break
+            self.transport.wait(RESET_SETTLE_S)
+            version = self.read_version()
+        return version
+
+    def probe_version(self) -> int:
+        """Soft reset, wait as `init` does, and return VersionReg, without configuring anything.
+
+        What `kiosk doctor` reads: the same reset and waits as the running driver, so a healthy
+        board that was just powered or reset is never reported as silent.
+        """
+        version = self.wait_awake()
+        if version in NO_CHIP:
+            return version
+        self.soft_reset()
+        return self.wait_awake()
+
     def soft_reset(self) -> None:
+        """SoftReset, then wait for the chip before the next access.
+
+        The datasheet gives no duration; PowerDown stays set until the oscillator runs again
+        (8.8.2: the crystal's start-up plus 37.74 us), which on some modules takes milliseconds.
+        Public drivers wait 50 ms and then check PowerDown up to three times (miguelbalboa/rfid
+        PCD_Reset); so do we. Only start-up and recovery pay for it.
+        """
         t = self.transport
         t.write(r.COMMAND, r.CMD_SOFT_RESET)
         after_reset = getattr(t, "after_reset", None)
         if after_reset is not None:  # e.g. UART: the reset also resets the serial speed
             after_reset()
-        for _ in range(MAX_IRQ_CHECKS):
-            t.wait(0.0001)
+        for _ in range(RESET_CHECKS):
+            t.wait(RESET_SETTLE_S)
             if not t.read(r.COMMAND) & r.COMMAND_POWER_DOWN:
                 self._timer_reload = None
                 self._crypto_on = False
-                self._fifo_empty = False
                 return
         raise BusFault("MFRC522 did not come out of soft reset")
 
     def hard_reset(self) -> int:
-        """Pulse the reset pin (if wired) and re-initialise."""
+        """Pulse the reset pin (if wired), give the chip RESET_SETTLE_S to wake, re-initialise."""
         self.transport.hard_reset()
+        self.transport.wait(RESET_SETTLE_S)
         return self.init()
+
+    # --- health: configuration read-back and the digital self-test ---------------------------------
+    def expected_config(self) -> dict[int, tuple[int, int]]:
+        """Register -> (mask, value) that `init` leaves and every exchange relies on.
+
+        Boards that "stop reading after hours" have often lost one of these to a brown-out or EMI
+        while VersionReg still reads right; the reader service reads them back (`config_drift`).
+        Masks cover the bits we set, not reserved ones. TReloadRegL is the driver's current timeout.
+        """
+        expected = {
+            r.T_MODE: (0xFF, r.T_MODE_TAUTO | (TIMER_PRESCALER >> 8)),
+            r.T_PRESCALER: (0xFF, TIMER_PRESCALER & 0xFF),
+            r.T_RELOAD_H: (0xFF, 0x00),
+            r.TX_ASK: (r.TX_ASK_FORCE_100ASK, r.TX_ASK_FORCE_100ASK),
+            r.MODE: (MODE_DEFINED_BITS, MODE_CONFIG & MODE_DEFINED_BITS),
+            r.RF_CFG: (RF_CFG_RX_GAIN_MASK, self.rx_gain << 4),
+            r.TX_CONTROL: (r.TX_CONTROL_ANTENNA, r.TX_CONTROL_ANTENNA),
+            # A lost IRQ set-up turns every edge wait into its full timeout: slow, never wrong.
+            r.COM_IEN: (0xFF, COM_IEN_IRQ_INV | IRQ_WAKES),
+            r.DIV_IEN: (DIV_IEN_IRQ_PUSH_PULL, DIV_IEN_IRQ_PUSH_PULL),
+        }
+        if self._timer_reload is not None:
+            expected[r.T_RELOAD_L] = (0xFF, self._timer_reload)
+        return expected
+
+    def config_drift(self) -> list[str]:
+        """Configuration registers that no longer hold what `init` wrote, e.g. "TModeReg=0x00
+        (expected 0x81)"; empty when all is well. One register read each."""
+        drift = []
+        for reg, (mask, want) in self.expected_config().items():
+            got = self.transport.read(reg)
+            if got & mask != want:
+                drift.append(f"{CONFIG_REGISTER_NAMES[reg]}={got:#04x} (expected {want:#04x} in bits {mask:#04x})")
+        return drift
+
+    def self_test(self) -> SelfTestResult:
+        """The datasheet's digital self-test (16.1.1), judged against the chip's reference.
+
+        Never run at start: clones that read cards fine fail it or have no reference. The test
+        leaves the chip unusable for cards, so it always ends with `init` (which also clears
+        AutoTestReg); a dead bus raises BusFault like `init`.
+        """
+        t = self.transport
+        self.soft_reset()
+        try:
+            t.write(r.FIFO_LEVEL, r.FIFO_FLUSH)
+            t.write_fifo(bytes(SELF_TEST_BUFFER))  # 25 zero bytes into the internal buffer (Mem)
+            t.write(r.COMMAND, r.CMD_MEM)
+            t.write(r.AUTO_TEST, r.AUTO_TEST_SELF_TEST)
+            t.write_fifo(b"\x00")
+            t.write(r.COMMAND, r.CMD_CALC_CRC)
+            level = 0
+            # The datasheet gives no duration and CRCIRq is unreliable during the test on some
+            # chips (miguelbalboa/rfid PCD_PerformSelfTest): wait for the FIFO to fill, bounded.
+            for _ in range(SELF_TEST_CHECKS):
+                t.wait(SELF_TEST_STEP_S)
+                level = t.read(r.FIFO_LEVEL)
+                if level >= SELF_TEST_LENGTH:
+                    break
+            t.write(r.COMMAND, r.CMD_IDLE)
+            result = t.read_fifo(min(level, SELF_TEST_LENGTH))
+            version = self.read_version()
+        finally:
+            # Public drivers report the chip unusable after the test even after a reset, so the
+            # self-test mode is switched off explicitly before the full re-initialisation.
+            t.write(r.AUTO_TEST, r.AUTO_TEST_RESET)
+            self.init()
+        judged = judge_self_test(version, result)
+        _LOG.info("MFRC522 digital self-test: %s (%s)", judged.verdict, judged.chip)
+        return judged
 
     # --- low level exchange -------------------------------------------------------------------------
     def _set_timeout(self, seconds: float) -> int:
@@ -133,6 +279,19 @@ class Mfrc522:
             self.transport.write(r.T_RELOAD_L, reload)
             self._timer_reload = reload
         return reload
+
+    def _start_clean(self) -> None:
+        """Stop whatever the chip is doing and empty the FIFO before loading the next frame.
+
+        A Transceive never ends by itself: after a timeout its receiver is still listening, so a
+        late answer or RF noise can land in the FIFO in the gap before the next exchange, and a
+        FIFO write while it listens is a WrErr. Idle stops the receiver first, so nothing lands
+        between the flush and the new frame; every public MFRC522 driver does the same.
+        """
+        t = self.transport
+        t.write(r.COMMAND, r.CMD_IDLE)
+        t.write(r.COM_IRQ, r.IRQ_ALL)  # Set1=0: clear every IRQ bit
+        t.write(r.FIFO_LEVEL, r.FIFO_FLUSH)
 
     def _clear_crypto(self) -> None:
         if self._crypto_on:
@@ -192,11 +351,7 @@ class Mfrc522:
         """
         t = self.transport
         reload = self._set_timeout(timeout_s)
-        t.write(r.COM_IRQ, r.IRQ_ALL)  # Set1=0: clear every IRQ bit
-        if self._fifo_empty:
-            self._fifo_empty = False
-        else:
-            t.write(r.FIFO_LEVEL, r.FIFO_FLUSH)
+        self._start_clean()
         t.write_fifo(data)
         t.write(r.COMMAND, r.CMD_TRANSCEIVE)
         t.write(r.BIT_FRAMING, r.BIT_FRAMING_START_SEND | last_bits)
@@ -230,9 +385,7 @@ class Mfrc522:
     def transmit(self, data: bytes) -> None:
         """Send a frame that gets no answer (HLTA), waiting only for it to leave the antenna."""
         t = self.transport
-        self._fifo_empty = False
-        t.write(r.COM_IRQ, r.IRQ_ALL)
-        t.write(r.FIFO_LEVEL, r.FIFO_FLUSH)
+        self._start_clean()
         t.write_fifo(data)
         t.write(r.BIT_FRAMING, 0)
         t.write(r.COMMAND, r.CMD_TRANSMIT)
@@ -266,15 +419,14 @@ class Mfrc522:
     def request(self, wake: bool = False) -> bytes | None:
         """REQA (or WUPA, which also wakes halted cards). Returns ATQA, or None if no card.
 
-        This is every idle poll, dozens of times a second, so it is kept to five register
-        accesses and one wait: the short timer is waited for in one go (an answer is read at most
-        ~0.2 ms later than it could be), silence returns without raising, and the FIFO it leaves
-        empty is not flushed again by the next request.
+        This is every idle poll, dozens of times a second, so it is kept to seven register
+        accesses and one wait: Idle, IRQ clear, flush, the frame, Transceive, StartSend and one
+        ComIrqReg read. The short timer is waited for in one go (an answer is read at most ~0.2 ms
+        later than it could be) and silence returns without raising.
         """
         self._clear_crypto()
         irq = self._exchange(WUPA_FRAME if wake else REQA_FRAME, 7, TIMEOUT_REQUEST_S, 16, 0.0, one_check=True)
         if not irq & (r.IRQ_RX | r.IRQ_ERR):
-            self._fifo_empty = True
             return None
         try:
             data, _ = self._answer(irq, 16)
@@ -368,10 +520,8 @@ class Mfrc522:
         if len(key) != 6:
             raise ValueError("a MIFARE key is 6 bytes")
         t = self.transport
-        self._fifo_empty = False
         reload = self._set_timeout(TIMEOUT_COMMAND_S)
-        t.write(r.COM_IRQ, r.IRQ_ALL)
-        t.write(r.FIFO_LEVEL, r.FIFO_FLUSH)
+        self._start_clean()
         # 7-byte UID cards authenticate with the last four UID bytes (NXP AN10927).
         t.write_fifo(bytes((KEY_TYPES[key_type], block)) + bytes(key) + bytes(uid[-4:]))
         t.write(r.COMMAND, r.CMD_MF_AUTHENT)

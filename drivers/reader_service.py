@@ -12,8 +12,12 @@
   it has been missing from a poll and is seen again, it is read again.
 
 Health: VersionReg is read at start and every `health_interval_s`; a BusFault or a changed
-VersionReg starts recovery (soft reset, then the reset pin, then re-init with backoff). The state
-ok/recovering/failed, the last error and counters are exposed by `health`.
+VersionReg starts recovery (soft reset, then the reset pin, then re-init with backoff). The same
+check reads back the configuration registers `init` wrote: a brown-out or EMI can reset them while
+VersionReg still reads right, and the reader then hears no card for good. A drifted register is
+re-initialised on the spot (no state change, the kiosk keeps running), logged as a warning, counted
+in `config_restores` and kept as `last_error`. The state ok/recovering/failed, the last error, the
+chip's name and counters are exposed by `health`.
 """
 
 from __future__ import annotations
@@ -110,12 +114,13 @@ class ReaderService(Generic[R]):
             "recoveries": 0,
             "faults": 0,
             "collisions": 0,
+            "config_restores": 0,
         }
 
     # --- public --------------------------------------------------------------------------------------
     @property
     def health(self) -> ReaderHealth:
-        return ReaderHealth(self._state, self._last_error, self._version, dict(self.counts))
+        return ReaderHealth(self._state, self._last_error, self._version, dict(self.counts), self.driver.chip)
 
     @property
     def present_uid(self) -> bytes | None:
@@ -135,6 +140,7 @@ class ReaderService(Generic[R]):
         try:
             if now >= self._next_health_check:
                 self._check_version(now)
+                self._check_config()
             if self._presence is None:
                 self._detect(events, now)
             else:
@@ -281,6 +287,15 @@ class ReaderService(Generic[R]):
         version = self.driver.read_version()
         if version != self._version:
             raise BusFault(f"VersionReg reads {version:#04x}, expected {self._version:#04x}")
+
+    def _check_config(self) -> None:
+        drift = self.driver.config_drift()
+        if not drift:
+            return
+        self.counts["config_restores"] += 1
+        self._last_error = f"configuration lost ({', '.join(drift)}); re-initialised"
+        _LOG.warning("reader %s", self._last_error)
+        self._version = self.driver.init()  # a BusFault here is a real fault: recovery takes over
 
     def _fault(self, events: list[ReaderEvent[R]], exc: BusFault, now: float) -> None:
         _LOG.warning("reader fault: %s", exc)

@@ -106,20 +106,14 @@ COLL_POS_NOT_VALID = 0x20
 T_MODE_TAUTO = 0x80
 TX_CONTROL_ANTENNA = 0x03
 TX_ASK_FORCE_100ASK = 0x40
+AUTO_TEST_SELF_TEST = 0x09  # AutoTestReg SelfTest[3:0] = 1001b enables the digital self-test
+AUTO_TEST_RESET = 0x40  # AmpRcv set, self-test off: the register's reset value
+TX_MODE_CRC_EN = 0x80  # TxModeReg TxCRCEn: the chip appends CRC_A to every frame it sends
+RX_MODE_CRC_EN = 0x80  # RxModeReg RxCRCEn: the chip checks CRC_A of every frame it receives
 
 FIFO_SIZE = 64
 
-# VersionReg values seen in the field
-VERSION_V1 = 0x91
-VERSION_V2 = 0x92
-VERSION_CLONE = 0x88  # FM17522 clone
-VERSION_COUNTERFEIT = 0x12  # counterfeit chips that still mostly work
-KNOWN_VERSIONS = {
-    VERSION_V1: "MFRC522 v1.0",
-    VERSION_V2: "MFRC522 v2.0",
-    VERSION_CLONE: "FM17522 clone",
-    VERSION_COUNTERFEIT: "counterfeit MFRC522",
-}
+# VersionReg values and the chips they name: drivers/chips.py (one table for driver and doctor)
 
 # SerialSpeedReg values for the UART interface (datasheet table 10)
 SERIAL_SPEEDS = {

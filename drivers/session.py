@@ -18,8 +18,14 @@ _LOG = logging.getLogger(__name__)
 
 CLASSIC_1K = "mifare_classic_1k"
 NTAG213 = "ntag213"
+NTAG215 = "ntag215"
+NTAG216 = "ntag216"
 ULTRALIGHT = "ultralight"
 UNKNOWN = "unknown"
+#: GET_VERSION byte 6 (storage size) of the NTAG21x family, and the type it names.
+NTAG_BY_STORAGE_SIZE = {0x0F: NTAG213, 0x11: NTAG215, 0x13: NTAG216}
+#: Bytes of user memory (from page 4) of each page-addressed type.
+USER_MEMORY_BYTES = {NTAG213: 144, NTAG215: 504, NTAG216: 888, ULTRALIGHT: 48}
 
 
 class TagSession(Protocol):
@@ -45,8 +51,8 @@ def card_type_for(driver: Mfrc522, info: CardInfo) -> tuple[str, bool]:
         version = driver.get_version()
         if version is None:
             return ULTRALIGHT, True  # original Ultralight: silent to GET_VERSION, now IDLE
-        if version[2] == 0x04 and version[6] == 0x0F:
-            return NTAG213, False
+        if version[2] == 0x04 and version[6] in NTAG_BY_STORAGE_SIZE:
+            return NTAG_BY_STORAGE_SIZE[version[6]], False
         if version[2] == 0x03:
             return ULTRALIGHT, False
     return UNKNOWN, False

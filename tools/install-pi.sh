@@ -39,6 +39,7 @@ LOCKDOWN_FILES=(
 )
 APT_PACKAGES=(
   python3-venv python3-dev build-essential  # the venv; spidev and RPi.GPIO build from source
+  swig                                      # lgpio (GPIO on every Pi, Pi 5 too) where no wheel fits
   libsdl2-2.0-0 libdrm2 libgbm1 libegl1 libgles2  # SDL on KMS/DRM without a desktop
   fonts-wqy-microhei                        # Chinese glyphs for names, tiers and rewards
   mosquitto-clients                         # mosquitto_sub/pub for checking the HQ link by hand

@@ -1,9 +1,11 @@
 """`kiosk doctor [--json]`: run every health check and say how to fix what fails.
 
 This is wiring, so unlike the domain it may reach for `drivers`: it builds the real reader probe
-(open the configured transport, read VersionReg, close). While the kiosk service runs it owns the
-reader, and a second process opening the bus could reset it mid-transaction, so the reader is
-probed only when the service is stopped (or with --probe-reader).
+(open the configured transport, reset the chip and wait for it exactly as the driver's `init` does,
+read VersionReg, close) and, with --reader-selftest, the digital self-test (which re-initialises the
+chip afterwards). While the kiosk service runs it owns the reader, and a second process resetting
+it mid-transaction would cost a tap, so the reader is probed only when the service is stopped (or
+with --probe-reader: the service's health check then finds its configuration gone and restores it).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from app.doctor import (
     run_checks,
 )
 from app.doctor.check_reader import ReaderInUse
+from drivers.chips import SelfTestResult
 
 _LOG = logging.getLogger(__name__)
 
@@ -67,18 +70,55 @@ def _open_transport(reader: Any) -> Any:
     return open_transport(reader.driver, **transport_params(reader))
 
 
-def real_reader_probe(reader: Any) -> int:
-    """Read VersionReg once through the configured transport; no reset, no antenna changes."""
+def probe_version_on(transport: Any) -> int:
+    """VersionReg after the driver's own reset and waits, so a board that was just powered or
+    reset is not reported silent (it reads 0x00 while waking). Closes `transport`."""
     from drivers.mfrc522 import Mfrc522
 
-    transport = _open_transport(reader)
     try:
-        return Mfrc522(transport).read_version()
+        return Mfrc522(transport).probe_version()
     finally:
         transport.close()
 
 
-def _service_owns_reader(reader: Any) -> int:
+def self_test_on(transport: Any) -> SelfTestResult:
+    """Initialise the reader, run the datasheet's digital self-test and re-initialise (the driver's
+    `self_test` ends with `init`); a dead bus raises BusFault as at the kiosk's start. Closes it."""
+    from drivers.mfrc522 import Mfrc522
+
+    try:
+        driver = Mfrc522(transport)
+        driver.init()
+        return driver.self_test()
+    finally:
+        transport.close()
+
+
+def real_reader_probe(reader: Any) -> int:
+    return probe_version_on(_open_transport(reader))
+
+
+def real_reader_selftest(reader: Any) -> SelfTestResult:
+    return self_test_on(_open_transport(reader))
+
+
+def real_gpio_probe(reader: Any) -> str:
+    """Claim the reader's reset (and, for SPI, IRQ) pins with the configured GPIO backend and
+    release them; returns the backend's name. GpioFault (naming backend and pin) if it cannot."""
+    from drivers.transport.pins import ControlPins
+
+    pins = ControlPins(
+        reset_pin=reader.reset_pin,
+        irq_pin=reader.irq_pin if reader.driver == "spi" else None,
+        backend=reader.gpio_backend,
+    )
+    try:
+        return pins.backend
+    finally:
+        pins.close()
+
+
+def _service_owns_reader(reader: Any) -> Any:
     raise ReaderInUse(
         "the kiosk service is running and owns the reader; its health is in `systemctl status kiosk`. "
         "To probe it here: sudo systemctl stop kiosk, or run kiosk doctor --probe-reader"
@@ -87,11 +127,19 @@ def _service_owns_reader(reader: Any) -> int:
 
 def build_context(args: argparse.Namespace, *, service_active: Callable[[], bool] = service_is_active) -> DoctorContext:
     probe: Callable[[Any], int] = real_reader_probe
+    gpio: Callable[[Any], str] = real_gpio_probe
+    selftest: Callable[[Any], SelfTestResult] | None = (
+        real_reader_selftest if getattr(args, "reader_selftest", False) else None
+    )
     if not getattr(args, "probe_reader", False) and service_active():
         probe = _service_owns_reader
+        gpio = _service_owns_reader  # the service holds the pins: say which backend, claim nothing
+        selftest = _service_owns_reader if selftest is not None else None
     return DoctorContext(
         config_path=Path(args.config) if getattr(args, "config", None) else None,
         reader_probe=probe,
+        gpio_probe=gpio,
+        reader_selftest=selftest,
         service_user=getattr(args, "user", None) or "kiosk",
         boot_config=Path(getattr(args, "boot_config", None) or "/boot/firmware/config.txt"),
     )
@@ -111,7 +159,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     doctor.add_argument("--json", action="store_true", help="machine-readable report on stdout")
     doctor.add_argument(
-        "--probe-reader", action="store_true", help="talk to the reader even while the kiosk service is running"
+        "--probe-reader",
+        action="store_true",
+        help="talk to the reader even while the kiosk service is running (it resets the chip; the "
+        "service restores its configuration at its next health check, within 5 s)",
+    )
+    doctor.add_argument(
+        "--reader-selftest",
+        action="store_true",
+        help="also run the MFRC522's digital self-test (datasheet 16.1.1) and compare it with the "
+        "published reference for the chip's version; the reader is re-initialised afterwards",
     )
     doctor.add_argument(
         "--user", default="kiosk", help="judge file and device permissions as this user (default: kiosk)"

@@ -3,8 +3,10 @@
 The checks are plain functions ``check(ctx) -> CheckResult`` (see `core`). Everything they touch
 from the outside world comes through `DoctorContext`: the config path, the clock, the /dev root,
 and probes for the reader, the broker and the databases. `app.cli.doctor` wires the real
-probes (the reader probe needs `drivers`, which this domain package may not import); tests wire
-emulators, a real Mosquitto, broken files and moved clocks.
+probes (the reader probes open hardware through `drivers.transport`, which the checks never do);
+tests wire emulators, a real Mosquitto, broken files and moved clocks. The one thing the checks
+take from `drivers` is the chip table (`drivers.chips`, plain data), so the doctor names a
+VersionReg value exactly as the driver does.
 """
 
 from app.doctor.checks import ALL_CHECKS

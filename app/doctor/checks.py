@@ -9,7 +9,7 @@ from app.doctor.check_config import check_config
 from app.doctor.check_devices import check_gpio, check_reader_bus
 from app.doctor.check_display import check_display, check_fonts
 from app.doctor.check_keys import check_keys
-from app.doctor.check_reader import check_reader
+from app.doctor.check_reader import check_reader, check_reader_selftest
 from app.doctor.check_storage import check_data_dir, check_databases, check_disk
 
 ALL_CHECKS = (
@@ -17,6 +17,7 @@ ALL_CHECKS = (
     check_reader_bus,
     check_gpio,
     check_reader,
+    check_reader_selftest,
     check_display,
     check_fonts,
     check_data_dir,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.doctor import probes
+from drivers.chips import SelfTestResult
 
 _LOG = logging.getLogger(__name__)
 
@@ -92,6 +93,12 @@ class DoctorContext:
     service_user: str | None = "kiosk"
     #: Returns the reader's VersionReg value for a `cfg.reader` section, or raises.
     reader_probe: Callable[[Any], int] | None = None
+    #: Claims (then releases) the reader's reset/IRQ pins for a `cfg.reader` section; returns the
+    #: GPIO backend that did it, or raises (GpioFault, or ReaderInUse while the service owns them).
+    gpio_probe: Callable[[Any], str] | None = None
+    #: Runs the digital self-test on a `cfg.reader` section (a drivers.chips.SelfTestResult), or
+    #: raises; None unless asked for (`kiosk doctor --reader-selftest`).
+    reader_selftest: Callable[[Any], SelfTestResult] | None = None
     #: Connects to the broker (TCP, then TLS when configured); raises BrokerProbeError.
     broker_probe: Callable[[probes.BrokerTarget], None] = probes.probe_broker
     #: Returns integrity problems of an SQLite file ([] = healthy); opens it read-only.

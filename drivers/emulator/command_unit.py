@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import Protocol
 
 from drivers import registers as r
+from drivers.crc import crc_a
 from drivers.emulator.cards.classic import AuthOutcome
 from drivers.emulator.field import Field
 from drivers.emulator.fifo import Fifo
+from drivers.emulator.regfile import CRC_PRESETS
 from drivers.emulator.rf import Frame, Reception
 from drivers.emulator.timer import Timer
 from drivers.emulator.timing import FRAME_DELAY_S, TimingModel
@@ -34,6 +36,8 @@ class ChipState(Protocol):
     com_irq: int
     crypto_on: bool
     rx_last_bits: int
+    listening: bool
+    overlapped_commands: int
     model_time_s: float
     fifo: Fifo
     field: Field
@@ -47,6 +51,8 @@ class ChipState(Protocol):
     def soft_reset(self) -> None: ...
 
     def begin_crc(self) -> None: ...
+
+    def mem_transfer(self) -> None: ...
 
     def start_timer(self) -> None: ...
 
@@ -62,8 +68,13 @@ class CommandUnit:
         if command == r.CMD_SOFT_RESET:
             chip.soft_reset()
             return
+        if command != r.CMD_IDLE and chip.command != r.CMD_IDLE:
+            # The chip abandons the running command without a word (datasheet 10.3.1.1); a
+            # Transceive never ends by itself, so only an Idle in between makes this clean.
+            chip.overlapped_commands += 1
         chip.command_generation += 1  # whatever was running is abandoned
         chip.command = command
+        chip.listening = False
         if chip.hung is not None:
             return  # accepted into CommandReg, never executed
         if command == r.CMD_IDLE:
@@ -71,6 +82,9 @@ class CommandUnit:
         chip.error = 0
         if command == r.CMD_CALC_CRC:
             chip.begin_crc()
+        elif command == r.CMD_MEM:
+            chip.mem_transfer()
+            self._finish()
         elif command == r.CMD_TRANSMIT:
             self._transmit(expect_answer=False)
         elif command in (r.CMD_TRANSCEIVE, r.CMD_RECEIVE):
@@ -78,7 +92,7 @@ class CommandUnit:
         elif command == r.CMD_MF_AUTHENT:
             self._authenticate()
         else:
-            self._finish()  # Mem, GenerateRandomID and unknown codes: end at once
+            self._finish()  # GenerateRandomID and unknown codes: end at once
 
     def start_send(self) -> None:
         if self.chip.hung is None:
@@ -92,7 +106,11 @@ class CommandUnit:
     def _transmit(self, expect_answer: bool) -> None:
         chip = self.chip
         data = chip.fifo.drain()
-        frame = Frame.of(data, chip.reg(r.BIT_FRAMING) & 0x07)
+        last_bits = chip.reg(r.BIT_FRAMING) & 0x07
+        if data and not last_bits and chip.reg(r.TX_MODE) & r.TX_MODE_CRC_EN:
+            crc = crc_a(data, self._crc_preset())
+            data += bytes((crc & 0xFF, crc >> 8))
+        frame = Frame.of(data, last_bits)
         reception = chip.field.exchange(frame, chip.crypto_on) if chip.field.powered and data else None
         end = chip.model_time_s + TimingModel.frame_s(frame.nbits)
 
@@ -101,6 +119,7 @@ class CommandUnit:
             if not expect_answer:
                 self._finish()
                 return
+            chip.listening = True
             self._start_timer_if_auto()
             if reception is not None:
                 self._expect(reception, chip.model_time_s)
@@ -142,14 +161,41 @@ class CommandUnit:
         if reception.parity_error:
             error |= r.ERR_PARITY
         packed = Frame.from_bits(bits)
-        chip.fifo.extend(packed.data)
-        chip.rx_last_bits = packed.nbits % 8
-        if chip.fifo.overflowed:
-            error |= r.ERR_BUFFER_OVFL
+        data = packed.data
+        if chip.reg(r.RX_MODE) & r.RX_MODE_CRC_EN and not reception.collision_at:
+            # The checked CRC bytes are not passed to the FIFO; a frame too short to hold a CRC
+            # (a 4-bit ACK) fails the check, which is why drivers turn RxCRCEn off around ACKs.
+            if (
+                packed.nbits % 8 == 0
+                and len(data) >= 3
+                and crc_a(data[:-2], self._crc_preset()) == (data[-2] | data[-1] << 8)
+            ):
+                data = data[:-2]
+            else:
+                error |= r.ERR_CRC
+        self._land(data, packed.nbits % 8, error)
+
+    def receive_noise(self, data: bytes) -> None:
+        """The listening receiver takes RF noise for a frame; it ends the reception like one."""
+        chip = self.chip
+        chip.command_generation += 1  # a card's answer after this finds the receiver off
+        if chip.reg(r.T_MODE) & r.T_MODE_TAUTO:
+            chip.timer.stop(chip.model_time_s)
+        self._land(data, 0, 0)
+
+    def _land(self, data: bytes, last_bits: int, error: int) -> None:
+        chip = self.chip
+        chip.listening = False  # Transceive now waits for the next StartSend
+        chip.fifo.extend(data)
+        chip.rx_last_bits = last_bits
+        # ErrorReg shows BufferOvfl from the FIFO itself, so that FlushBuffer clears it.
         chip.error = error
-        chip.com_irq |= r.IRQ_RX | (r.IRQ_ERR if error else 0)
+        chip.com_irq |= r.IRQ_RX | (r.IRQ_ERR if error or chip.fifo.overflowed else 0)
         if chip.command == r.CMD_RECEIVE:
             self._finish()
+
+    def _crc_preset(self) -> int:
+        return CRC_PRESETS[self.chip.reg(r.MODE) & 0x03]
 
     def _authenticate(self) -> None:
         chip = self.chip

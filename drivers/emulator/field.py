@@ -3,7 +3,9 @@
 Tests script physical events here: `present(card)`, `remove(card)`, `remove_after_frames(card, n)`
 (the card leaves after n more reader frames reach it: count an operation's frames with
 `card.frames_received`, then tear at every k), `corrupt_next_frames(n)` (answers damaged so only
-CRC_A catches them, or parity errors the chip flags), and two cards at once (collisions).
+CRC_A catches them, or parity errors the chip flags), `delay_next_answers(n, s)` (answers that
+start late, after the reader's timer may have fired), and two cards at once (collisions).
+`sent_frames` keeps the last frames the reader put on the air, to check what actually went out.
 
 Physical events may come from another thread than the one driving the chip: in the simulation the
 UI thread puts cards down and takes them away while the reader thread is mid-exchange. One lock
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -43,6 +46,8 @@ class Field:
         self._entered_at: dict[int, float] = {}
         self._tears: dict[int, _Tear] = {}
         self._corruptions: list[str] = []
+        self._delays: list[float] = []
+        self.sent_frames: deque[Frame] = deque(maxlen=64)
         self.powered = False
         self.frames_sent = 0
         self._clock: Callable[[], float] = lambda: 0.0
@@ -104,6 +109,13 @@ class Field:
                 raise ValueError(f"kind must be one of {CORRUPTIONS}")
             self._corruptions.extend([kind] * count)
 
+    def delay_next_answers(self, count: int = 1, seconds: float = 0.001) -> None:
+        """Make the next `count` card answers start `seconds` later than the ISO frame delay."""
+        with self.lock:
+            if seconds < 0:
+                raise ValueError("seconds must be >= 0")
+            self._delays.extend([seconds] * count)
+
     def set_power(self, on: bool) -> None:
         """Antenna switched on or off: cards lose power, and come back in IDLE."""
         with self.lock:
@@ -122,6 +134,7 @@ class Field:
         """Deliver one reader frame to every powered card; merge whatever comes back."""
         with self.lock:
             self.frames_sent += 1
+            self.sent_frames.append(frame)
             replies: list[Reply] = []
             for card in self._listeners():
                 reply = card.receive(frame, crypto_on)
@@ -132,7 +145,10 @@ class Field:
                     replies.append(reply)
             if not replies:
                 return None
-            return self._damage(merge(replies))
+            reception = self._damage(merge(replies))
+            if self._delays:
+                reception = replace(reception, delay_s=reception.delay_s + self._delays.pop(0))
+            return reception
 
     def authenticate(self, command: int, block: int, key: bytes, uid4: bytes, crypto_on: bool) -> AuthOutcome:
         """MFAuthent's two reader frames to the selected Classic card, reduced to the outcome."""

@@ -49,6 +49,9 @@ RESET_VALUES: dict[int, int] = {
     r.ANALOG_TEST: 0x00,
     r.TEST_DAC1: 0x00,
     r.TEST_DAC2: 0x00,
+    # ADC_I and ADC_Q at mid-scale (8 and 8) with no signal: what a real v2.0 chip reads after
+    # reset (raspberrypi/linux#1547); the datasheet gives no reset value for this read-only register.
+    r.TEST_ADC: 0x88,
 }
 
 CRC_PRESETS = {0: 0x0000, 1: 0x6363, 2: 0xA671, 3: 0xFFFF}

@@ -25,8 +25,12 @@ class TimingModel:
     card_power_up_s: float = 0.0  # time a card needs after entering the field before it answers
     eeprom_write_s: float = 0.0045  # MIFARE Classic / NTAG page or block programming
     auth_processing_s: float = 0.0002  # card-side crypto set-up during each auth step
-    soft_reset_s: float = 0.00004  # oscillator settle after SoftReset
-    hard_reset_s: float = 0.0011  # NRSTPD pulse plus start-up
+    soft_reset_s: float = 0.00004  # SoftReset: PowerDown reads set this long
+    hard_reset_s: float = 0.0011  # NRSTPD held low by a reset pulse
+    # After NRSTPD rises every register reads 0x00 until the oscillator runs: the datasheet's
+    # 37.74 us plus the crystal's start-up (8.8.2), milliseconds on some modules. 10 ms is a slow
+    # crystal, and well inside the 50 ms public drivers (and ours) wait.
+    wake_up_s: float = 0.01
 
     def spi_transaction_s(self, nbytes: int) -> float:
         return self.spi_transaction_overhead_s + nbytes * 8 / self.spi_hz

@@ -88,6 +88,18 @@ class PtyUartServer:
         with self.lock:
             self.chip.advance(seconds)
 
+    def send_stray(self, data: bytes) -> None:
+        """Bytes on the chip's TX line that answer nothing: noise at power-up, a glitch, the late
+        answer of an earlier run. A host that does not flush takes them for answers."""
+        os.write(self._master, bytes(data))
+
+    def leave_chip_at(self, baud: int) -> None:
+        """The chip as a previous run left it: SerialSpeedReg at `baud` (only a reset restores 9600)."""
+        from drivers.registers import SERIAL_SPEED, SERIAL_SPEEDS
+
+        with self.lock:
+            self.chip.set_reg(SERIAL_SPEED, SERIAL_SPEEDS[baud])
+
     def _serve(self) -> None:
         while not self._stop.is_set():
             ready, _, _ = select.select([self._master], [], [], 0.05)
@@ -169,8 +181,8 @@ class EmulatorGpio:
         self.levels[pin] = initial
 
     def output(self, pin: int, value: int) -> None:
-        if pin == self.reset_pin and self.levels.get(pin) == self.LOW and value:
-            self.chip.hard_reset()
+        if pin == self.reset_pin:  # NRSTPD: low holds the chip in reset, rising wakes it
+            self.chip.set_reset_pin(bool(value))
         self.levels[pin] = self.HIGH if value else self.LOW
 
     def input(self, pin: int) -> int:

@@ -3,8 +3,9 @@
 `open_transport(kind, **params)` picks one by name so config decides the bus:
 
 - "emulator": `chip=` an MFRC522Emulator (a fresh one with an empty field if omitted)
-- "spi": spidev + RPi.GPIO; `bus`, `device`, `speed_hz` (default 4 MHz), `reset_pin`, `irq_pin`
-- "uart": pyserial; `port`, `baudrate` (default 9600)
+- "spi": spidev; `bus`, `device`, `speed_hz` (default 4 MHz), `reset_pin`, `irq_pin`, `gpio_backend`
+  (pins through the GPIO seam in pins.py: lgpio, RPi.GPIO)
+- "uart": pyserial; `port`, `baudrate` (default 9600), `reset_pin`, `gpio_backend`
 - "mfrc522": the `mfrc522` PyPI package (0.0.7) as a compatibility backend
 - `spy=True` wraps any of them in SpyTransport, which logs every register access.
 """

@@ -1,4 +1,4 @@
-"""SPI transport (spidev, mode 0) with optional reset and IRQ pins (RPi.GPIO).
+"""SPI transport (spidev, mode 0) with optional reset and IRQ pins (the GPIO seam in pins.py).
 
 MFRC522 SPI framing: address byte = (reg << 1) & 0x7E, bit 7 set for a read; a burst read repeats
 the address and ends with 0x00; a burst write sends one address then all the data bytes. spidev's
@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from drivers.errors import BusFault
 from drivers.transport.base import TransportStats, check_register, check_value
-from drivers.transport.pins import ControlPins
+from drivers.transport.pins import ControlPins, open_pins
 
 _LOG = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class SpiTransport:
         irq_pin: int | None = None,
         numbering: str = "BCM",
         gpio: Any = None,
+        gpio_backend: str = "auto",
     ) -> SpiTransport:
         if not 0 < speed_hz <= MAX_SPEED_HZ:
             raise ValueError(f"SPI speed must be 1..{MAX_SPEED_HZ} Hz for the MFRC522")
@@ -71,7 +72,7 @@ class SpiTransport:
         spi.mode = 0
         spi.max_speed_hz = speed_hz
         _LOG.info("SPI %d.%d open at %d Hz", bus, device, speed_hz)
-        pins = ControlPins(reset_pin=reset_pin, irq_pin=irq_pin, gpio=gpio, numbering=numbering)
+        pins = open_pins(reset_pin=reset_pin, irq_pin=irq_pin, backend=gpio_backend, numbering=numbering, gpio=gpio)
         return cls(spi, pins=pins)
 
     def _xfer(self, data: list[int]) -> list[int]:
@@ -107,7 +108,9 @@ class SpiTransport:
         self._xfer([write_address(FIFO_DATA)] + list(data))
 
     def wait(self, seconds: float) -> None:
-        if not self.pins.wait_irq(seconds):
+        # The IRQ line ends the wait as soon as an enabled interrupt is pending (True), or after
+        # `seconds` (False); None means no usable IRQ pin, so the whole time is slept.
+        if self.pins.wait_irq(seconds) is None:
             self._sleep(seconds)
 
     def hard_reset(self) -> None:

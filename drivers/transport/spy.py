@@ -14,32 +14,36 @@ from drivers.transport.base import RegisterTransport, TransportStats
 
 _LOG = logging.getLogger(__name__)
 
-NAMES = {
-    value: name
-    for name, value in vars(r).items()
-    if isinstance(value, int)
-    and name.isupper()
-    and 0 <= value <= 0x3F
-    and not name.startswith(
-        (
-            "CMD_",
-            "IRQ_",
-            "ERR_",
-            "DIV_IRQ_",
-            "VERSION_",
-            "STATUS2_",
-            "FIFO_FLUSH",
-            "CONTROL_",
-            "BIT_FRAMING_",
-            "COLL_",
-            "T_MODE_",
-            "TX_CONTROL_",
-            "TX_ASK_",
-            "COMMAND_",
-            "FIFO_SIZE",
-        )
-    )
-}
+_NOT_REGISTERS = (
+    "CMD_",
+    "IRQ_",
+    "ERR_",
+    "DIV_IRQ_",
+    "VERSION_",
+    "STATUS2_",
+    "FIFO_FLUSH",
+    "CONTROL_",
+    "BIT_FRAMING_",
+    "COLL_",
+    "T_MODE_",
+    "TX_CONTROL_",
+    "TX_ASK_",
+    "COMMAND_",
+    "FIFO_SIZE",
+)
+
+
+def _register_names() -> dict[int, str]:
+    # The first name defined for an address wins: registers.py lists the registers before any bit
+    # mask or field value that happens to fit in 0..0x3F (a self-test value of 0x09 is not FIFO_DATA).
+    names: dict[int, str] = {}
+    for name, value in vars(r).items():
+        if isinstance(value, int) and name.isupper() and 0 <= value <= 0x3F and not name.startswith(_NOT_REGISTERS):
+            names.setdefault(value, name)
+    return names
+
+
+NAMES = _register_names()
 
 
 def register_name(reg: int) -> str:
@@ -85,6 +89,13 @@ class SpyTransport:
     def hard_reset(self) -> None:
         self._note("hard reset")
         self.inner.hard_reset()
+
+    def after_reset(self) -> None:
+        """Forwarded: a UART transport re-syncs its baud rate after a soft reset (drivers/mfrc522.py)."""
+        inner = getattr(self.inner, "after_reset", None)
+        if inner is not None:
+            self._note("after reset")
+            inner()
 
     def close(self) -> None:
         self._note("close")

@@ -162,7 +162,10 @@ class ReaderConfig(_Section):
     serial_port: str = "/dev/serial0"
     baud: Literal[9600, 14400, 19200, 38400, 57600, 115200, 128000, 230400, 460800, 921600, 1228800] = 9600
     reset_pin: int | None = Field(25, ge=0, le=27, description="BCM pin wired to NRSTPD")
-    irq_pin: int | None = Field(None, ge=0, le=27)
+    irq_pin: int | None = Field(None, ge=0, le=27, description="BCM pin wired to IRQ (SPI only)")
+    # Which GPIO library drives reset_pin and irq_pin: lgpio works on every Pi with Bookworm (the
+    # Pi 5 included), RPi.GPIO only up to the Pi 4; auto takes lgpio if installed, else RPi.GPIO.
+    gpio_backend: Literal["auto", "lgpio", "rpigpio", "none"] = "auto"
     # 28 ms: a read takes ~24 ms of radio time at 106 kbit/s, so the tap-to-data targets (p50 <
     # 40 ms, p95 < 60 ms; bench/reader.py: 38.4 / 52.0 ms here) need the poll wait under ~30 ms.
     # Each poll is a wake-up of the reader thread, most of the idle kiosk's CPU (bench/kiosk.py),

@@ -120,3 +120,14 @@ def test_inspect_explains_a_tampered_copy_without_reporting_it(keys, ledger, tap
     assert "copy 0 (sector 1): bad_mac" in text and "verdict: Rejected" in text
     assert not [e for e in ledger.outbox_pending(1000) if e.type.startswith("security.")]
     assert keys.mac_key.hex() not in text
+
+
+def test_a_7_byte_uid_classic_is_personalized_and_verifies_with_its_full_uid(keys, tap, faults):
+    uid7 = bytes.fromhex("04A1B2C3D4E5F6")
+    card = MifareClassic1K(uid7)
+    record = personalize(tap(card), keys, "M0007", 1, faults)
+    assert record.uid == uid7
+    verdict = judge(read_card(tap(card), keys, faults), None)
+    assert isinstance(verdict, Verified) and verdict.member_id == "M0007"
+    wipe(tap(card), keys, faults)
+    assert judge(read_card(tap(card), keys, faults), None) == NotAMemberCard("no_record")

@@ -230,3 +230,32 @@ def test_reselecting_a_card_that_left_is_card_timeout(rig, card):
     rig.field.remove(card)
     with pytest.raises(CardTimeout):
         session.reopen()
+
+
+# --- 7-byte UID MIFARE Classic ------------------------------------------------------------------------
+UID7 = bytes.fromhex("04a1b2c3d4e5f6")
+
+
+def test_a_7_byte_uid_classic_is_selected_through_two_cascade_levels(rig):
+    rig.field.present(MifareClassic1K(UID7))
+    session = open_session(rig.driver)
+    assert (session.uid, session.atqa, session.card_type, session.sak) == (UID7, b"\x44\x00", "mifare_classic_1k", 8)
+
+
+def test_a_7_byte_uid_classic_authenticates_with_its_last_four_uid_bytes(rig):
+    card = MifareClassic1K(UID7)
+    card.set_block(4, b"seven byte uid!!")
+    rig.field.present(card)
+    session = open_session(rig.driver)
+    session.authenticate(0, FF)
+    assert session.read_block(0)[:10] == UID7 + b"\x08\x44\x00"  # block 0: UID, SAK, ATQA (no BCC)
+    session.authenticate(4, FF)
+    assert session.read_block(4) == b"seven byte uid!!"
+
+
+def test_a_7_byte_uid_classic_refuses_authentication_with_its_first_four_uid_bytes(rig):
+    rig.field.present(MifareClassic1K(UID7))
+    info = rig.driver.activate()
+    assert info is not None
+    with pytest.raises(AuthError):
+        rig.driver.authenticate(UID7[:4] + bytes(3), 4, FF)  # the driver sends uid[-4:]: the wrong four

@@ -118,6 +118,7 @@ def test_bus_hang_needs_the_reset_pin(chip):
     chip.write_register(r.COMMAND, r.CMD_SOFT_RESET)
     assert chip.read_register(r.VERSION) == 0x00
     chip.hard_reset()
+    chip.advance(chip.timing.wake_up_s)  # asleep until the oscillator runs: see test_emulator_power.py
     assert chip.read_register(r.VERSION) == 0x92
 
 

@@ -1,12 +1,12 @@
-"""NTAG213 and MIFARE Ultralight (7-byte UIDs, cascade level 2) on every transport."""
+"""NTAG213/215/216 and MIFARE Ultralight (7-byte UIDs, cascade level 2) on every transport."""
 
 from __future__ import annotations
 
 import pytest
 
-from drivers.emulator import Ntag213, Ultralight
+from drivers.emulator import Ntag213, Ntag215, Ntag216, Ultralight
 from drivers.errors import NakError
-from drivers.session import open_session
+from drivers.session import USER_MEMORY_BYTES, open_session
 
 UID7 = bytes.fromhex("04112233445566")
 
@@ -63,3 +63,33 @@ def test_reading_past_the_last_page_is_refused(rig):
     session = open_session(rig.driver)
     with pytest.raises(NakError):
         session.read_pages(45)
+
+
+@pytest.mark.parametrize(
+    ("cls", "card_type", "user_bytes", "size_byte", "cc_size"),
+    [
+        (Ntag213, "ntag213", 144, 0x0F, 0x12),
+        (Ntag215, "ntag215", 504, 0x11, 0x3E),
+        (Ntag216, "ntag216", 888, 0x13, 0x6D),
+    ],
+)
+def test_each_ntag21x_is_told_apart_by_its_get_version_storage_size(
+    rig, cls, card_type, user_bytes, size_byte, cc_size
+):
+    tag = cls(UID7)
+    rig.field.present(tag)
+    session = open_session(rig.driver)
+    assert session.card_type == card_type
+    assert len(tag.USER_PAGES) * 4 == USER_MEMORY_BYTES[card_type] == user_bytes
+    assert rig.driver.get_version() == bytes.fromhex("0004040201") + bytes((0x00, size_byte, 0x03))
+    assert tag.page(3)[2] == cc_size  # factory capability container: the NDEF area / 8
+
+
+@pytest.mark.parametrize("cls", [Ntag215, Ntag216])
+def test_the_last_user_page_of_a_larger_ntag_is_written_and_read_back(rig, cls):
+    tag = cls(UID7)
+    rig.field.present(tag)
+    session = open_session(rig.driver)
+    last = tag.USER_PAGES[-1]
+    session.write_page(last, b"LAST")
+    assert session.read_pages(last)[:4] == b"LAST" == tag.page(last)

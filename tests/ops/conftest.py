@@ -124,7 +124,12 @@ class KioskSetup:
         self.keys = root / "etc" / "kiosk" / "keys"
         self.config_path = root / "etc" / "kiosk" / "config.yaml"
         self.reader_version = 0x92
+        self.reader_self_test: bytes | None = None  # None: the published reference for the version
+        self.reader_just_reset = False  # the reset pin rose just before the probe: chip still waking
         self.reader_probe = self._emulated_reader
+        self.reader_selftest = self._emulated_selftest
+        self.gpio = None  # the emulated board's header (EmulatorGpioChip), made by the first GPIO probe
+        self.gpio_probe = self._emulated_gpio
         self.hq_host = ""
         self.hq_port = 1883
         self.hq_extra = ""
@@ -173,17 +178,41 @@ simulation: {{enabled: false}}
             )
         conn.close()
 
-    def _emulated_reader(self, reader_config) -> int:
-        # The real driver against the register-level emulator, as the CLI's probe does it.
+    def _emulated_chip(self):
         from drivers.emulator import Field, MFRC522Emulator
-        from drivers.mfrc522 import Mfrc522
+
+        chip = MFRC522Emulator(Field(), version=self.reader_version, self_test=self.reader_self_test)
+        if self.reader_just_reset:
+            chip.hard_reset()
+        return chip
+
+    def _emulated_reader(self, reader_config) -> int:
+        # The CLI's own probe, on a transport to the register-level emulator.
+        from app.cli.doctor import probe_version_on
         from drivers.transport import open_transport
 
-        transport = open_transport("emulator", chip=MFRC522Emulator(Field(), version=self.reader_version))
+        return probe_version_on(open_transport("emulator", chip=self._emulated_chip()))
+
+    def _emulated_selftest(self, reader_config):
+        # The CLI's `--reader-selftest` probe, on a transport to the emulator.
+        from app.cli.doctor import self_test_on
+        from drivers.transport import open_transport
+
+        return self_test_on(open_transport("emulator", chip=self._emulated_chip()))
+
+    def _emulated_gpio(self, reader_config) -> str:
+        # The CLI's probe with the emulated board's header behind the GPIO seam.
+        from drivers.emulator import Field, MFRC522Emulator
+        from drivers.emulator.gpio import EmulatorGpioChip
+        from drivers.transport.pins import ControlPins
+
+        if self.gpio is None:
+            self.gpio = EmulatorGpioChip(MFRC522Emulator(Field()))
+        pins = ControlPins(reset_pin=reader_config.reset_pin, irq_pin=reader_config.irq_pin, lines=self.gpio)
         try:
-            return Mfrc522(transport).read_version()
+            return pins.backend
         finally:
-            transport.close()
+            pins.close()
 
     def context(self, **overrides):
         from app.doctor import DoctorContext
@@ -196,6 +225,7 @@ simulation: {{enabled: false}}
             boot_config=self.boot_config,
             service_user=None,
             reader_probe=self.reader_probe,
+            gpio_probe=self.gpio_probe,
             ntp_synchronized=lambda: True,
             build_time=lambda: NOW - dt.timedelta(days=30),
         )

@@ -13,8 +13,14 @@ import os
 import sqlite3
 from collections import namedtuple
 
+import pytest
+
 from app.doctor import CheckResult, Severity, exit_status, render_json, render_text, run_checks
 from app.doctor.check_clock import judge_clock
+from drivers.chips import VERSIONS
+from drivers.emulator import Field, MFRC522Emulator
+from drivers.mfrc522 import Mfrc522
+from drivers.transport import open_transport
 
 from .conftest import NOW, make_char_node
 
@@ -118,6 +124,65 @@ def test_a_reader_bus_that_reads_ff_is_dead_too(kiosk_setup):
 def test_a_clone_chip_passes_with_its_name(kiosk_setup):
     kiosk_setup.reader_version = 0x88
     assert "FM17522" in by_name(kiosk_setup.run())["reader"].detail
+
+
+@pytest.mark.parametrize("version", sorted(VERSIONS))
+def test_the_doctor_and_the_driver_name_and_accept_every_chip_of_the_one_table(kiosk_setup, version):
+    """Before issue 18 the doctor passed 0xB2 while the driver called it a bus fault."""
+    kiosk_setup.reader_version = version
+    reader = by_name(kiosk_setup.run())["reader"]
+    assert reader.status == "pass" and VERSIONS[version].name in reader.detail
+    driver = Mfrc522(open_transport("emulator", chip=MFRC522Emulator(Field(), version=version)))
+    assert driver.init() == version and driver.chip == VERSIONS[version].name
+
+
+def test_an_unknown_version_warns_and_says_the_kiosk_accepts_it(kiosk_setup):
+    kiosk_setup.reader_version = 0x55
+    reader = by_name(kiosk_setup.run())["reader"]
+    assert reader.status == "warn" and "accepts it" in reader.detail and "--reader-selftest" in reader.fix
+
+
+def test_a_board_whose_reset_pin_just_rose_is_not_reported_silent(kiosk_setup):
+    """Everything reads 0x00 until the chip's oscillator runs; the doctor waits as the driver does."""
+    kiosk_setup.reader_just_reset = True
+    assert by_name(kiosk_setup.run())["reader"].status == "pass"
+
+
+# --- the digital self-test (kiosk doctor --reader-selftest) ---------------------------------------
+
+
+def test_without_the_flag_there_is_no_self_test_line(kiosk_setup):
+    assert "reader self-test" not in by_name(kiosk_setup.run())
+
+
+@pytest.mark.parametrize("version", [0x91, 0x92])
+def test_an_nxp_chip_passes_the_self_test(kiosk_setup, version):
+    kiosk_setup.reader_version = version
+    result = by_name(kiosk_setup.run(reader_selftest=kiosk_setup.reader_selftest))["reader self-test"]
+    assert result.status == "pass" and "passed" in result.detail and "re-initialised" in result.detail
+
+
+def test_a_clone_without_a_reference_says_so_and_is_not_a_failure(kiosk_setup):
+    kiosk_setup.reader_version = 0x12
+    results = kiosk_setup.run(reader_selftest=kiosk_setup.reader_selftest)
+    result = by_name(results)["reader self-test"]
+    assert result.status == "skip" and "no reference for this chip" in result.detail
+    assert exit_status(results) == 0
+
+
+def test_a_counterfeit_failing_the_self_test_is_a_warning_that_names_it(kiosk_setup):
+    kiosk_setup.reader_self_test = bytes(64)
+    results = kiosk_setup.run(reader_selftest=kiosk_setup.reader_selftest)
+    result = by_name(results)["reader self-test"]
+    assert result.status == "warn" and "FAILED" in result.detail and "NXP MFRC522 v2.0" in result.detail
+    assert "replace the reader module" in result.fix
+    assert exit_status(results) == 0  # it may still read cards: not a reason to call the kiosk broken
+
+
+def test_a_silent_reader_skips_the_self_test(kiosk_setup):
+    kiosk_setup.reader_version = 0x00
+    result = by_name(kiosk_setup.run(reader_selftest=kiosk_setup.reader_selftest))["reader self-test"]
+    assert result.skipped and "reader check did not pass" in result.detail
 
 
 def test_an_unknown_version_is_a_warning_not_a_failure(kiosk_setup):

@@ -58,3 +58,28 @@ def test_the_real_probe_reads_version_through_the_emulator_transport(kiosk_setup
     kiosk_setup.write_config(reader_driver="emulator")
     reader = load_config(kiosk_setup.config_path, environ={}).reader
     assert doctor_command.real_reader_probe(reader) == reader.emulator_version
+
+
+def test_reader_selftest_flag_wires_the_self_test_probe():
+    assert doctor_command.build_context(parse("--reader-selftest"), service_active=lambda: False).reader_selftest
+    assert doctor_command.build_context(parse(), service_active=lambda: False).reader_selftest is None
+
+
+def test_the_self_test_is_not_run_while_the_service_runs(kiosk_setup):
+    ctx = doctor_command.build_context(
+        parse("--reader-selftest", config=kiosk_setup.config_path), service_active=lambda: True
+    )
+    from app.doctor.check_config import check_config
+    from app.doctor.check_reader import check_reader_selftest
+
+    check_config(ctx)
+    result = check_reader_selftest(ctx)
+    assert result.skipped and "systemctl stop kiosk" in result.detail
+
+
+def test_the_real_self_test_probe_runs_through_the_emulator_transport(kiosk_setup):
+    from kiosk.config import load_config
+
+    kiosk_setup.write_config(reader_driver="emulator")
+    reader = load_config(kiosk_setup.config_path, environ={}).reader
+    assert doctor_command.real_reader_selftest(reader).passed

@@ -53,19 +53,31 @@ def trailer(key_a: bytes, access_bytes: bytes, key_b: bytes, user_byte: int = 0x
 
 
 class MifareClassic1K(Iso14443Card):
-    """A MIFARE Classic 1K with a 4-byte UID, new from the factory (transport configuration)."""
+    """A MIFARE Classic 1K, new from the factory (transport configuration).
+
+    A 4-byte UID (NUID) card answers ATQA 0004 and is selected in one cascade level; a 7-byte UID
+    card (MF1S50yyX/V1 "7B") answers ATQA 0044 and is selected in two, and authenticates with the
+    last four UID bytes (NXP AN10927), which is what the reader must send in MFAuthent.
+    """
 
     ATQA = b"\x04\x00"
     SAK = 0x08
     card_type = "mifare_classic_1k"
 
     def __init__(self, uid: bytes, *, magic: bool = False) -> None:
-        if len(uid) != 4:
-            raise ValueError("this emulated MIFARE Classic 1K has a 4-byte UID")
+        if len(uid) not in (4, 7):
+            raise ValueError("a MIFARE Classic 1K has a 4-byte or 7-byte UID")
         super().__init__(uid)
         self.is_magic = magic
         self._blocks = [bytearray(16) for _ in range(BLOCKS)]
-        self._blocks[0][:] = self.uid + bytes((bcc(self.uid), self.SAK)) + self.ATQA + bytes.fromhex("6263646566676869")
+        if len(uid) == 4:
+            self._blocks[0][:] = (
+                self.uid + bytes((bcc(self.uid), self.SAK)) + self.ATQA + bytes.fromhex("6263646566676869")
+            )
+        else:
+            self.ATQA = b"\x44\x00"
+            # Block 0 of a 7-byte UID card has no BCC: UID, SAK, ATQA, then manufacturer data.
+            self._blocks[0][:] = self.uid + bytes((self.SAK,)) + self.ATQA + bytes.fromhex("626364656667")
         for sector in range(16):
             self._blocks[sector * 4 + 3][:] = trailer(DEFAULT_KEY, access.TRANSPORT_ACCESS, DEFAULT_KEY)
         self._auth: tuple[int, str] | None = None
@@ -115,7 +127,7 @@ class MifareClassic1K(Iso14443Card):
         stored = self._blocks[sector * 4 + 3]
         key_type = "A" if command == AUTH_A else "B"
         expected = stored[0:6] if key_type == "A" else stored[10:16]
-        if bytes(key) != bytes(expected) or bytes(uid4) != self.uid[:4]:
+        if bytes(key) != bytes(expected) or bytes(uid4) != self.uid[-4:]:
             self.fall_back()
             return AuthOutcome.REJECTED
         self._auth = (sector, key_type)

@@ -1,8 +1,11 @@
-"""Emulated NTAG213 and MIFARE Ultralight: 7-byte UID, 4-byte pages, READ returns four pages.
+"""Emulated NTAG213/215/216 and MIFARE Ultralight: 7-byte UID, 4-byte pages, READ returns four pages.
 
 Pages 0..2 hold the UID and its check bytes (read-only except the lock bytes, which only OR in);
-page 3 is one-time programmable (bits OR in). Password protection and lock-bit enforcement of the
-user pages are not modelled.
+page 3 is one-time programmable (bits OR in) and holds the NFC Forum capability container, whose
+third byte is the NDEF data area / 8 (the factory value of each datasheet). NTAG user memory
+starts at page 4 (NTAG213/215/216 datasheet, section 8.5). Password protection (PWD_AUTH) and
+lock-bit enforcement of the user pages are not modelled: the kiosk's card layout uses only MIFARE
+Classic 1K, and NTAG stickers are just told apart.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ class _PageCard(Iso14443Card):
     ATQA = b"\x44\x00"
     SAK = 0x00
     PAGES = 16
+    USER_PAGES = range(4, 16)
     VERSION: bytes | None = None
     CAPABILITY = b"\xe1\x10\x06\x00"
     timing_eeprom_s = 0.0041
@@ -98,12 +102,33 @@ class _PageCard(Iso14443Card):
 
 
 class Ntag213(_PageCard):
-    """NTAG213: 45 pages, answers GET_VERSION."""
+    """NTAG213: 45 pages, 144 bytes of user memory (pages 4..39), answers GET_VERSION."""
 
     PAGES = 45
+    USER_PAGES = range(4, 40)
     VERSION = bytes.fromhex("0004040201000f03")
     CAPABILITY = b"\xe1\x10\x12\x00"
     card_type = "ntag213"
+
+
+class Ntag215(_PageCard):
+    """NTAG215: 135 pages, 504 bytes of user memory (pages 4..129); GET_VERSION storage size 0x11."""
+
+    PAGES = 135
+    USER_PAGES = range(4, 130)
+    VERSION = bytes.fromhex("0004040201001103")
+    CAPABILITY = b"\xe1\x10\x3e\x00"
+    card_type = "ntag215"
+
+
+class Ntag216(_PageCard):
+    """NTAG216: 231 pages, 888 bytes of user memory (pages 4..225); GET_VERSION storage size 0x13."""
+
+    PAGES = 231
+    USER_PAGES = range(4, 226)
+    VERSION = bytes.fromhex("0004040201001303")
+    CAPABILITY = b"\xe1\x10\x6d\x00"
+    card_type = "ntag216"
 
 
 class Ultralight(_PageCard):
