@@ -6,7 +6,7 @@
     mqtt: {host: 127.0.0.1, port: 1883, topic_prefix: kiosk/v1, client_id: hq-listener-1,
            tls_ca: null, tls_cert: null, tls_key: null, share_group: hq,
            publisher_client_id: hq-publisher, publisher_tls_cert: null, publisher_tls_key: null}
-    http: {host: 127.0.0.1, port: 8080}
+    http: {host: 127.0.0.1, port: 8080, api_docs: true}
     vouchers: {till_scope: store, reverse_window_s: 86400, unregistered_cap_fen: 10000,
                short_code_lookups_per_minute: 20}
     publish_interval_s: 0.2
@@ -58,6 +58,10 @@ class MqttSettings(_Section):
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    # The browsable API pages (/docs, /redoc) load Swagger UI from a CDN; on the origin that serves
+    # the cashier's page (whose till token lives in the browser) production turns them off.
+    # /openapi.json stays.
+    api_docs: bool = True
 
 
 class VoucherSettings(_Section):

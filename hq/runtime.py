@@ -134,6 +134,7 @@ class HqRuntime:
             topics=self.topics,
             operator_token=operator_token(),
             vouchers=self.settings.vouchers,
+            api_docs=self.settings.http.api_docs,
         )
         config = uvicorn.Config(
             app, host=self.settings.http.host, port=self.settings.http.port, log_level="warning", lifespan="off"

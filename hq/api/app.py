@@ -68,6 +68,7 @@ def create_app(
     operator_token: str | None,
     max_body_bytes: int = MIB,
     vouchers: VoucherSettings | None = None,
+    api_docs: bool = True,
 ) -> FastAPI:
     """The API over `engine` (migrated already). `operator_token` None leaves every route open."""
     if operator_token is None:
@@ -81,6 +82,8 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         openapi_tags=TAGS,
+        docs_url="/docs" if api_docs else None,
+        redoc_url="/redoc" if api_docs else None,
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)

@@ -72,3 +72,22 @@ def test_a_disabled_tills_token_is_refused_and_the_id_can_get_a_new_one(hq_yaml,
 def test_disabling_an_unknown_till_fails_with_its_name(hq_yaml, capsys):
     assert main(["--config", str(hq_yaml), "till", "disable", "--till", "T9"]) == 1
     assert "T9" in capsys.readouterr().err
+
+
+def test_production_can_turn_the_cdn_loading_api_pages_off_on_the_tills_origin(tmp_path):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from fastapi.testclient import TestClient
+
+    from hq.api.app import create_app
+    from hq.runtime import ZoneClock
+    from hq.store.migrations import migrate
+    from sync.topics import HqTopics
+
+    engine = open_engine(sqlite_url(tmp_path / "hq.sqlite"))
+    migrate(engine)
+    app = create_app(engine, clock=ZoneClock(), signing_key=Ed25519PrivateKey.generate(), topics=HqTopics("k/v1"),
+                     operator_token="op", api_docs=False)  # fmt: skip
+    with TestClient(app) as client:
+        assert client.get("/docs").status_code == 404 and client.get("/redoc").status_code == 404
+        assert client.get("/openapi.json").status_code == 200 and client.get("/till").status_code == 200
+    engine.dispose()
