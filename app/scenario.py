@@ -5,9 +5,10 @@ thread through the protocol driver, verified by the card checks, looked up in th
 intents go through the same `Session.handle` the touchscreen uses; screens are drawn by pygame
 (dummy video driver) and saved. Nothing is faked for the pictures.
 
-Script: idle -> tap card 1 -> member -> rewards -> confirm -> voucher -> my vouchers -> done ->
-idle; lost card (blocked); a card from another shop (not a member card); an NTAG sticker;
-card 2 in English (birthday) -> idle. Returns 0 when every step reached its expected screen.
+Script: idle -> tap card 1 -> member -> rewards -> confirm -> voucher -> my vouchers -> points
+history (the redemption just made, pending) -> done -> idle; lost card (blocked); a card from
+another shop (not a member card); an NTAG sticker; card 2 in English (birthday) -> idle. Returns 0
+when every step reached its expected screen.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from kiosk.ui_state import (
     ConfirmRedeem,
     Done,
     Idle,
+    MemberHistory,
     MemberHome,
     MyVouchers,
     Notice,
+    OpenHistory,
     OpenRewards,
     OpenVouchers,
     Rewards,
@@ -123,6 +126,10 @@ class Scenario:
         mine = self.intent(OpenVouchers())
         assert isinstance(mine, MyVouchers)
         self.shot("my-vouchers")
+        history = self.intent(OpenHistory())
+        if not (isinstance(history, MemberHistory) and any(item.pending for item in history.items)):
+            raise ScenarioFailed(f"the points history should list the redemption as pending, got {history}")
+        self.shot("history")
         self.intent(Done())
         self.remove()
         self.shot("idle-after-session")

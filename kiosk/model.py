@@ -131,6 +131,24 @@ class VoucherView:
 
 
 @dataclass(frozen=True)
+class HistoryItem:
+    """One line of the member's points history (积分明细).
+
+    `kind` is HQ's entry kind ("earn", "refund", "redemption", "expire", "voucher_cancel", or one
+    a newer HQ invents, which the screen shows under a generic label). `points` is signed: +120
+    earned, -800 redeemed. `place` is where it happened as HQ names it (the store of a purchase,
+    the kiosk of a redemption), None when nowhere in particular (an expiry). `pending`: this kiosk's
+    own event that HQ has not confirmed yet.
+    """
+
+    kind: str
+    points: int
+    at: dt.datetime
+    place: str | None
+    pending: bool = False
+
+
+@dataclass(frozen=True)
 class PendingRedemptionView:
     """A redemption waiting for the member's card: its card write was cut short, so nothing is
     issued yet and its points are only held. Presenting the card again finishes it."""

@@ -36,7 +36,7 @@ from kiosk.ledger import (
     RewardUnavailable,
     UnknownMember,
 )
-from kiosk.model import MemberView, NoticeKind, PendingRedemptionView, RewardOption, VoucherView
+from kiosk.model import HistoryItem, MemberView, NoticeKind, PendingRedemptionView, RewardOption, VoucherView
 from kiosk.session import Identification, Identified, RedemptionRefused, Refused
 
 _LOG = logging.getLogger(__name__)
@@ -121,6 +121,9 @@ class KioskService:
 
     def vouchers(self, member_id: str) -> tuple[VoucherView, ...]:
         return self._ledger.vouchers(member_id)
+
+    def points_history(self, member_id: str) -> tuple[HistoryItem, ...]:
+        return self._ledger.points_history(member_id)
 
     # --- redemption -----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from kiosk.cards.tap import TapOutcome
 from kiosk.errors import KioskError
-from kiosk.model import MemberView, NoticeKind, PendingRedemptionView, RewardOption, VoucherView
+from kiosk.model import HistoryItem, MemberView, NoticeKind, PendingRedemptionView, RewardOption, VoucherView
 from kiosk.ui_state import (
     Back,
     ChooseReward,
@@ -26,9 +26,11 @@ from kiosk.ui_state import (
     Done,
     Idle,
     Intent,
+    MemberHistory,
     MemberHome,
     MyVouchers,
     Notice,
+    OpenHistory,
     OpenRewards,
     OpenVouchers,
     Reading,
@@ -86,6 +88,8 @@ class SessionPort(Protocol):
     def reward_options(self, member_id: str) -> tuple[RewardOption, ...]: ...
 
     def vouchers(self, member_id: str) -> tuple[VoucherView, ...]: ...
+
+    def points_history(self, member_id: str) -> tuple[HistoryItem, ...]: ...
 
     def redeem(self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes, online: bool) -> VoucherView:
         """Carry out one redemption, idempotent by intent id; raises RedemptionRefused."""
@@ -190,6 +194,10 @@ class Session:
             self._show_rewards(state.member)
         elif isinstance(intent, OpenVouchers) and isinstance(state, (MemberHome, VoucherIssued, Rewards)):
             self.state = MyVouchers(state.member, self._service.vouchers(state.member.member_id), self._online)
+        elif isinstance(intent, OpenHistory) and isinstance(state, (MemberHome, VoucherIssued, MyVouchers)):
+            # Read when opened, not kept up to date while shown: a session lasts a minute or two.
+            history = self._service.points_history(state.member.member_id)
+            self.state = MemberHistory(state.member, history, self._online)
         elif isinstance(intent, ChooseReward) and isinstance(state, Rewards):
             self._choose(state, intent.reward_id)
         elif isinstance(intent, ConfirmRedeem) and isinstance(state, Confirm):
@@ -261,7 +269,7 @@ class Session:
     def _back(self, state: UiState) -> None:
         if isinstance(state, Confirm):
             self._show_rewards(state.member)
-        elif isinstance(state, (Rewards, MyVouchers, VoucherIssued)):
+        elif isinstance(state, (Rewards, MyVouchers, VoucherIssued, MemberHistory)):
             self.state = MemberHome(self._service.member_view(state.member.member_id), self._online)
         elif isinstance(state, Notice):
             self.state = Idle(self._store_name, self._online)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kiosk.model import MemberView, NoticeKind, PendingRedemptionView, RewardOption, VoucherView
+from kiosk.model import HistoryItem, MemberView, NoticeKind, PendingRedemptionView, RewardOption, VoucherView
 
 # --- states -------------------------------------------------------------------------------
 
@@ -78,6 +78,16 @@ class MyVouchers:
 
 
 @dataclass(frozen=True)
+class MemberHistory:
+    """积分明细: the member's last point movements, newest first; this kiosk's own events HQ has not
+    confirmed yet are among them, marked pending."""
+
+    member: MemberView
+    items: tuple[HistoryItem, ...]
+    online: bool
+
+
+@dataclass(frozen=True)
 class Notice:
     """A message instead of member data: not a member card, blocked, rejected, faults, limits."""
 
@@ -86,7 +96,18 @@ class Notice:
     online: bool = True
 
 
-UiState = Idle | Reading | MemberHome | Rewards | Confirm | VoucherIssued | RedemptionAwaitingCard | MyVouchers | Notice
+UiState = (
+    Idle
+    | Reading
+    | MemberHome
+    | Rewards
+    | Confirm
+    | VoucherIssued
+    | RedemptionAwaitingCard
+    | MyVouchers
+    | MemberHistory
+    | Notice
+)
 
 _SCREEN_NAMES = {
     Idle: "idle",
@@ -97,6 +118,7 @@ _SCREEN_NAMES = {
     VoucherIssued: "voucher",
     RedemptionAwaitingCard: "redemption_pending",
     MyVouchers: "vouchers",
+    MemberHistory: "history",
     Notice: "notice",
 }
 
@@ -140,6 +162,11 @@ class OpenVouchers:
 
 
 @dataclass(frozen=True)
+class OpenHistory:
+    """Show the member's points history (积分明细)."""
+
+
+@dataclass(frozen=True)
 class ToggleLocale:
     pass
 
@@ -151,4 +178,4 @@ class Scroll:
     delta: float = field(default=0.0)
 
 
-Intent = OpenRewards | ChooseReward | ConfirmRedeem | Back | Done | OpenVouchers | ToggleLocale | Scroll
+Intent = OpenRewards | ChooseReward | ConfirmRedeem | Back | Done | OpenVouchers | OpenHistory | ToggleLocale | Scroll

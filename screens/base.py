@@ -19,7 +19,7 @@ from screens import theme
 from screens.context import RenderContext
 from screens.grid import grid_index, next_on_grid
 from screens.layout import inset
-from screens.widgets import Button, draw_button, draw_status, draw_text
+from screens.widgets import Button, draw_button, draw_status, draw_text, status_width
 
 
 class Dynamic(Protocol):
@@ -147,14 +147,22 @@ class Screen:
         head = lay.header
         pygame.draw.rect(surface, theme.PANEL, head)
         pygame.draw.line(surface, theme.DIVIDER, (head.x, head.bottom - 1), (head.right, head.bottom - 1), 1)
+        draw_status(surface, self.ctx, self.online, self._status_rect(), align="right")
+        self.draw_header_left(surface, self.header_left_rect())
+
+    def _status_rect(self) -> pygame.Rect:
+        lay = self.ctx.layout
+        head = lay.header
         right_edge = head.right - lay.margin
         if self.show_locale_button:
             right_edge = self.buttons[0].rect.x - lay.gap * 2
-        status = draw_status(
-            surface, self.ctx, self.online, pygame.Rect(head.x, head.y, right_edge - head.x, head.h), align="right"
-        )
-        title_rect = pygame.Rect(lay.margin, head.y, status.x - lay.margin - lay.gap * 2, head.h)
-        self.draw_header_left(surface, title_rect)
+        return pygame.Rect(head.x, head.y, right_edge - head.x, head.h)
+
+    def header_left_rect(self) -> pygame.Rect:
+        """The room left of the online mark for the title (or the member's name and tier)."""
+        lay = self.ctx.layout
+        status_x = self._status_rect().right - status_width(self.ctx, self.online)
+        return pygame.Rect(lay.margin, lay.header.y, status_x - lay.margin - lay.gap * 2, lay.header.h)
 
     def draw_header_left(self, surface: pygame.Surface, rect: pygame.Rect) -> None:
         draw_text(surface, self.ctx, self.header_title(), rect, style="title", bold=True)

@@ -1,57 +1,197 @@
 """Member home: masked name, tier badge, points and stored value in big type, progress to the
-next tier, upcoming point expiries, tier benefits and, on the day, a birthday greeting."""
+next tier, upcoming point expiries, tier benefits and, on the day, a birthday greeting.
+
+Nothing HQ sends about the member is dropped for want of room. The screen plans its text before it
+draws any: each field is shown whole (shrunk a little at most), or visibly cut with "…", or left
+out; whatever was cut or left out is counted on a "3 more · Show all" button that opens a
+scrollable sheet with every field. `MemberScreen.shown` and `MemberScreen.hidden` say which field
+went where, so tests check the plan that was drawn rather than guess from pixels.
+"""
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
 
 import pygame
 
 from kiosk.model import MemberView, local
-from kiosk.ui_state import Done, MemberHome, OpenRewards, OpenVouchers
+from kiosk.ui_state import Done, Intent, MemberHome, OpenHistory, OpenRewards, OpenVouchers
 from screens import theme
 from screens.base import Screen
 from screens.context import RenderContext
-from screens.layout import inset, split, split_rows
-from screens.text import date_text, discount_rate, money, points
-from screens.widgets import draw_panel, draw_progress, draw_text, draw_tier_badge, footer_buttons, tier_badge_width
+from screens.layout import inset, split, split_columns, split_rows
+from screens.scrolllist import ScrollList
+from screens.text import date_text, datetime_text, discount_rate, money, points
+from screens.widgets import (
+    Align,
+    Button,
+    draw_panel,
+    draw_progress,
+    draw_tier_badge,
+    footer_buttons,
+    render_text,
+    tier_badge_width,
+    wrap_lines,
+)
 
-MAX_EXPIRY_LINES = 2
+# The member fields a screen can show, as `Line.field` names them ("" is a label, not data).
+NAME = "name"
+TIER = "tier"
+BIRTHDAY = "birthday"
+POINTS = "points"
+BALANCE = "balance"
+PROGRESS = "progress"
+PERKS = "perks"  # discount and points multiplier of the tier
+BENEFITS = "benefits"  # the tier's benefits text from HQ
+AS_OF = "as_of"
+
+#: Expiry lines kept on the member screen before the benefits get the room: the soonest matter most.
+MIN_EXPIRY_LINES = 2
+#: Keys of the buttons that open and close the sheet with every field.
+DETAILS_KEY = "details"
+DETAILS_CLOSE_KEY = "details_close"
 
 
-def draw_member_header(screen: Screen, surface: pygame.Surface, rect: pygame.Rect, member: MemberView) -> None:
-    """ "您好，张*明" and the tier badge: used as the header of every member screen."""
-    ctx = screen.ctx
+def expiry_field(index: int) -> str:
+    """The field name of the `index`-th upcoming expiry, soonest first."""
+    return f"expiry:{index}"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of text as planned and drawn: which member field it shows, and where."""
+
+    field: str
+    text: str
+    rect: pygame.Rect  # the text's own box, not the space it was given
+    size: int
+    color: theme.Color = theme.TEXT
+    bold: bool = False
+    complete: bool = True  # False: cut short with "…"
+
+
+# --- fitting text ---------------------------------------------------------------------------
+
+
+def fitted_size(ctx: RenderContext, text: str, size: int, width: int, bold: bool, min_scale: float) -> int | None:
+    """The largest pixel size from `size` down to `size * min_scale` at which `text` fits `width`."""
+    floor = max(8, math.ceil(size * min_scale))
+    current = size
+    while current >= floor:
+        w = ctx.fonts.get(current, bold).size(text)[0]
+        if w <= width:
+            return current
+        # Widths grow about linearly with size: jump close to the answer, then step.
+        guess = min(current - 1, int(current * width / w))
+        current = floor if current > floor > guess else guess
+    return None
+
+
+def cut_to_fit(ctx: RenderContext, text: str, size: int, width: int, bold: bool) -> str:
+    """`text` shortened with "…" so that it fits `width` at `size`."""
+    font = ctx.fonts.get(size, bold)
+    for cut in range(len(text) - 1, 0, -1):
+        candidate = text[:cut].rstrip() + "…"
+        if font.size(candidate)[0] <= width:
+            return candidate
+    return "…"
+
+
+def plan_text(
+    ctx: RenderContext,
+    field: str,
+    text: str,
+    rect: pygame.Rect,
+    *,
+    size: int,
+    color: theme.Color = theme.TEXT,
+    bold: bool = False,
+    align: Align = "left",
+    min_scale: float = 0.85,
+) -> Line:
+    """Place one line in `rect`: shrunk down to `min_scale` if need be, else cut with "…"."""
+    fitted = fitted_size(ctx, text, size, rect.w, bold, min_scale)
+    complete = fitted is not None
+    if fitted is None:
+        fitted = max(8, math.ceil(size * min_scale))
+        text = cut_to_fit(ctx, text, fitted, rect.w, bold)
+    w, h = ctx.fonts.get(fitted, bold).size(text)
+    x = {"left": rect.x, "center": rect.centerx - w // 2, "right": rect.right - w}[align]
+    return Line(field, text, pygame.Rect(x, rect.centery - h // 2, w, h), fitted, color, bold, complete)
+
+
+def wrap_block(
+    ctx: RenderContext,
+    field: str,
+    text: str,
+    rect: pygame.Rect,
+    line_h: int,
+    *,
+    size: int,
+    color: theme.Color = theme.TEXT,
+    bold: bool = False,
+    max_lines: int | None = None,
+    min_scale: float = 0.85,
+) -> list[Line]:
+    """`text` on as few lines as it needs (one, a little shrunk, if that does), from `rect`'s top.
+
+    With `max_lines` the last line shown ends in "…" when the text needs more.
+    """
+    if fitted_size(ctx, text, size, rect.w, bold, min_scale) is not None:
+        parts = [text]
+    else:
+        parts = wrap_lines(ctx, text, size, rect.w, bold) or [text]
+    if max_lines is not None and len(parts) > max_lines:
+        rest = "".join(parts[max_lines - 1 :]) if _joins_tight(text) else " ".join(parts[max_lines - 1 :])
+        parts = parts[: max_lines - 1] + [rest]
+    out = []
+    for i, part in enumerate(parts):
+        row = pygame.Rect(rect.x, rect.y + i * line_h, rect.w, line_h)
+        out.append(plan_text(ctx, field, part, row, size=size, color=color, bold=bold, min_scale=min_scale))
+    return out
+
+
+def _joins_tight(text: str) -> bool:
+    """Chinese text was wrapped between characters, so its lines join without a space."""
+    return not any(ch == " " for ch in text.strip())
+
+
+def draw_line(surface: pygame.Surface, ctx: RenderContext, line: Line) -> None:
+    surface.blit(render_text(ctx, line.text, line.size, line.color, line.bold), line.rect.topleft)
+
+
+# --- header -----------------------------------------------------------------------------------
+
+
+def plan_member_header(ctx: RenderContext, rect: pygame.Rect, member: MemberView) -> tuple[Line, pygame.Rect]:
+    """ "您好，张*明" and where the tier badge goes: the greeting gives way to the bare name, and
+    the name to "…", but the badge always shows whole (a long tier name makes it lower)."""
     lay = ctx.layout
     badge_h = max(round(lay.min_target * 0.8), round(lay.unit * 7.8))
-    # Measure the badge first: it must always show; the greeting gives way to the bare name.
+    floor_h = round(badge_h * 0.7)
+    while tier_badge_width(ctx, member.tier, badge_h) > rect.w * 0.6 and badge_h > floor_h:
+        badge_h -= 1
     badge_w = tier_badge_width(ctx, member.tier, badge_h)
-    room = rect.w - badge_w - lay.gap * 2
+    room = pygame.Rect(rect.x, rect.y, max(0, rect.w - badge_w - lay.gap * 2), rect.h)
     size = lay.type_size("title")
-    greeting = ctx.t("hello", name=member.masked_name)
-    if ctx.fonts.get(size, True).size(greeting)[0] > room:
-        greeting = member.masked_name
-    where = draw_text(surface, ctx, greeting, pygame.Rect(rect.x, rect.y, room, rect.h), style="title", bold=True)
-    draw_tier_badge(surface, ctx, member.tier, (where.right + lay.gap * 2, rect.centery - badge_h // 2), badge_h)
+    line = plan_text(ctx, NAME, ctx.t("hello", name=member.masked_name), room, size=size, bold=True, min_scale=1.0)
+    if not line.complete:
+        line = plan_text(ctx, NAME, member.masked_name, room, size=size, bold=True, min_scale=0.6)
+    badge = pygame.Rect(line.rect.right + lay.gap * 2, rect.centery - badge_h // 2, badge_w, badge_h)
+    return line, badge
 
 
-def stat_tile(
-    ctx: RenderContext,
-    surface: pygame.Surface,
-    rect: pygame.Rect,
-    label: str,
-    value: str,
-    style: str,
-    color: theme.Color = theme.TEXT,
-) -> None:
-    lay = ctx.layout
-    draw_panel(surface, ctx, rect)
-    inner = inset(rect, lay.gap * 2, lay.gap)
-    label_h = round(lay.type_size("label") * 1.4)
-    draw_text(
-        surface, ctx, label, pygame.Rect(inner.x, inner.y, inner.w, label_h), style="label", color=theme.TEXT_SECONDARY
-    )
-    value_rect = pygame.Rect(inner.x, inner.y + label_h, inner.w, inner.h - label_h)
-    size = min(lay.type_size(style), round(value_rect.h * 0.8))
-    draw_text(surface, ctx, value, value_rect, size=size, color=color, bold=True, min_scale=0.25)
+def draw_member_header(screen: Screen, surface: pygame.Surface, rect: pygame.Rect, member: MemberView) -> list[Line]:
+    """The header of every member screen; returns the name and tier as drawn."""
+    ctx = screen.ctx
+    name, badge = plan_member_header(ctx, rect, member)
+    draw_line(surface, ctx, name)
+    draw_tier_badge(surface, ctx, member.tier, badge.topleft, badge.h)
+    return [name, Line(TIER, local(member.tier.name, ctx.locale), badge, badge.h)]
+
+
+# --- what the fields say ------------------------------------------------------------------------
 
 
 def progress_text(ctx: RenderContext, member: MemberView) -> str:
@@ -64,118 +204,377 @@ def progress_text(ctx: RenderContext, member: MemberView) -> str:
     return ctx.t("progress_growth", amount=points(progress.still_needed), tier=tier)
 
 
-def benefit_lines(ctx: RenderContext, member: MemberView) -> list[str]:
+def perks_text(ctx: RenderContext, member: MemberView) -> str:
+    """The tier's discount and points multiplier on one line ("" when it has neither)."""
     tier = member.tier
     perks = []
     if tier.discount_pct < 100:
         perks.append(ctx.t("discount", rate=discount_rate(tier.discount_pct, ctx.locale)))
     if tier.points_multiplier not in ("", "1", "1.0"):
         perks.append(ctx.t("multiplier", mult=tier.points_multiplier))
-    lines = ["  ·  ".join(perks)] if perks else []
-    extra = local(tier.benefits, ctx.locale)
-    if extra:
-        lines.append(extra)
-    return lines
+    return " · ".join(perks)
+
+
+def expiry_texts(ctx: RenderContext, member: MemberView) -> list[str]:
+    """Every upcoming expiry, soonest first."""
+    return [
+        ctx.t("expiry_line", points=points(e.points), date=date_text(e.expires_at, ctx.tz, ctx.locale))
+        for e in sorted(member.expiries, key=lambda e: e.expires_at)
+    ]
+
+
+def benefit_items(ctx: RenderContext, member: MemberView) -> list[tuple[str, str]]:
+    """(field, text) for the tier's perks and its benefits text, those it has."""
+    items = [(PERKS, perks_text(ctx, member)), (BENEFITS, local(member.tier.benefits, ctx.locale))]
+    return [(field, text) for field, text in items if text]
+
+
+# --- the screen -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    field: str
+    text: str
+    style: str
+    color: theme.Color = theme.TEXT
+    bold: bool = False
 
 
 class MemberScreen(Screen):
     def __init__(self, ctx: RenderContext, state: MemberHome) -> None:
         super().__init__(ctx, state.online)
         self.member = state.member
-        self.buttons += footer_buttons(
-            ctx,
-            [
-                (ctx.t("rewards"), OpenRewards(), "primary", 1.4),
-                (ctx.t("my_vouchers"), OpenVouchers(), "secondary", 1.0),
-                (ctx.t("done"), Done(), "secondary", 1.0),
-            ],
-        )
-
-    def draw_header_left(self, surface: pygame.Surface, rect: pygame.Rect) -> None:
-        draw_member_header(self, surface, rect, self.member)
-
-    def draw_body(self, surface: pygame.Surface) -> None:
-        ctx, lay, member = self.ctx, self.ctx.layout, self.member
+        lay = ctx.layout
         body = lay.content
         if lay.landscape:
-            left, right = split(body, [1.0, 1.08], lay.gap * 2, horizontal=True)
+            self.buttons += footer_buttons(
+                ctx,
+                [
+                    (ctx.t("rewards"), OpenRewards(), "primary", 1.25),
+                    (ctx.t("points_history"), OpenHistory(), "secondary", 1.35),
+                    (ctx.t("my_vouchers"), OpenVouchers(), "secondary", 1.2),
+                    (ctx.t("done"), Done(), "secondary", 0.8),
+                ],
+            )
+        else:
+            # Four buttons across a portrait panel would cut "Points history" short: the two
+            # that look at the member's records get a row of their own above the footer.
+            self.buttons += footer_buttons(
+                ctx, [(ctx.t("rewards"), OpenRewards(), "primary", 1.4), (ctx.t("done"), Done(), "secondary", 1.0)]
+            )
+            row_h = max(lay.min_target, round(lay.button_height * 0.8))
+            row = pygame.Rect(body.x, body.bottom - row_h, body.w, row_h)
+            body = pygame.Rect(body.x, body.y, body.w, body.h - row_h - lay.gap * 2)
+            specs: list[tuple[str, Intent]] = [
+                (ctx.t("points_history"), OpenHistory()),
+                (ctx.t("my_vouchers"), OpenVouchers()),
+            ]
+            for (label, intent), rect in zip(specs, split_columns(row, [1.0, 1.0], lay.gap * 2)):
+                self.buttons.append(Button(rect=rect, label=label, intent=intent, key=type(intent).__name__.lower()))
+        self.body = body
+        self.header_lines: list[Line] = []
+        self.lines: list[Line] = []
+        self.bars: list[tuple[pygame.Rect, float, theme.Color]] = []
+        self.panels: list[tuple[pygame.Rect, theme.Color]] = []
+        #: Fields cut short or left out, in the order the sheet shows them.
+        self.hidden: list[str] = []
+        name, _ = plan_member_header(ctx, self.header_left_rect(), self.member)
+        if not name.complete:
+            self.hidden.append(NAME)
+        self._plan_body(body)
+        self.details_button: Button | None = None
+        if self.hidden:
+            self.details_button = Button(
+                rect=self._more_rect,
+                label=ctx.t("more_details", count=len(self.hidden)),
+                intent=None,
+                kind="secondary",
+                key=DETAILS_KEY,
+            )
+            self.buttons.append(self.details_button)
+        # The sheet with every field; opened and closed on this screen (a view matter, no intent).
+        self.sheet_open = False
+        self.sheet_rows = self._sheet_rows()
+        title_h = max(lay.min_target, round(lay.type_size("title") * 1.5))
+        sheet_inner = inset(body, lay.gap * 2, lay.gap)
+        self.sheet_title = pygame.Rect(sheet_inner.x, sheet_inner.y, sheet_inner.w, title_h)
+        close_w = max(lay.min_target * 2, round(lay.unit * 24))
+        self.close_button = Button(
+            rect=pygame.Rect(sheet_inner.right - close_w, sheet_inner.y, close_w, title_h),
+            label=ctx.t("details_close"),
+            intent=None,
+            kind="secondary",
+            key=DETAILS_CLOSE_KEY,
+        )
+        list_rect = pygame.Rect(
+            sheet_inner.x,
+            self.sheet_title.bottom + lay.gap,
+            sheet_inner.w,
+            sheet_inner.bottom - self.sheet_title.bottom - lay.gap,
+        )
+        sheet_row_h = round(lay.type_size("body") * 1.3)
+        list_rect.h -= list_rect.h % sheet_row_h  # whole rows only: a half row at rest reads as a cut
+        self.sheet = ScrollList(list_rect, sheet_row_h, len(self.sheet_rows), 0)
+        self.sheet_lines: list[Line] = []
+
+    # --- what is on screen ------------------------------------------------------------------
+    @property
+    def shown(self) -> list[Line]:
+        """Every line of member data drawn last time, with the header's name and tier."""
+        return self.header_lines + (self.sheet_lines if self.sheet_open else self.lines)
+
+    # --- planning -----------------------------------------------------------------------------
+    def _plan_body(self, body: pygame.Rect) -> None:
+        ctx, lay, member = self.ctx, self.ctx.layout, self.member
+        if lay.landscape:
+            left, right = split(body, [1.0, 1.25], lay.gap * 2, horizontal=True)
         else:
             left, right = split(body, [1.0, 1.45], lay.gap * 2, horizontal=False)
         if member.birthday_today:
-            banner_h = round(lay.type_size("body") * 1.9)
-            banner = pygame.Rect(left.x, left.y, left.w, banner_h)
-            draw_panel(surface, ctx, banner, theme.CELEBRATION)
-            draw_text(
-                surface,
-                ctx,
-                ctx.t("birthday"),
-                inset(banner, lay.gap * 2, 0),
-                style="body",
-                color=theme.TEXT_ON_ACCENT,
-                bold=True,
-                align="center",
+            banner = pygame.Rect(left.x, left.y, left.w, round(lay.type_size("body") * 1.9))
+            self.panels.append((banner, theme.CELEBRATION))
+            self._add(
+                plan_text(
+                    ctx,
+                    BIRTHDAY,
+                    ctx.t("birthday"),
+                    inset(banner, lay.gap * 2, 0),
+                    size=lay.type_size("body"),
+                    color=theme.TEXT_ON_ACCENT,
+                    bold=True,
+                    align="center",
+                    min_scale=0.6,
+                )
             )
-            left = pygame.Rect(left.x, banner.bottom + lay.gap, left.w, left.h - banner_h - lay.gap)
+            left = pygame.Rect(left.x, banner.bottom + lay.gap, left.w, left.h - banner.h - lay.gap)
         if lay.landscape:
             pts_rect, bal_rect = split_rows(left, [1.25, 1.0], lay.gap)
         else:
             pts_rect, bal_rect = split(left, [1.1, 1.0], lay.gap, horizontal=True)
-        stat_tile(ctx, surface, pts_rect, ctx.t("points"), points(member.points), "huge", theme.ACCENT)
-        stat_tile(ctx, surface, bal_rect, ctx.t("balance"), money(member.balance_fen), "big")
-        self.draw_details(surface, right)
+        self._plan_tile(pts_rect, ctx.t("points"), POINTS, points(member.points), "huge", theme.ACCENT)
+        self._plan_tile(bal_rect, ctx.t("balance"), BALANCE, money(member.balance_fen), "big", theme.TEXT)
+        self._plan_details(right)
 
-    def draw_details(self, surface: pygame.Surface, rect: pygame.Rect) -> None:
-        ctx, lay, member = self.ctx, self.ctx.layout, self.member
-        draw_panel(surface, ctx, rect)
-        inner = inset(rect, lay.gap * 2, lay.gap * 2)
-        line = round(lay.type_size("body") * 1.35)
-        small = round(lay.type_size("small") * 1.4)
-        y = inner.y
-        # Progress to the next tier: the amount still needed is the headline, the bar the picture.
-        draw_text(
-            surface, ctx, progress_text(ctx, member), pygame.Rect(inner.x, y, inner.w, line), style="body", bold=True
-        )
-        y += line + lay.gap // 2
-        bar_h = max(8, round(lay.unit * 2.4))
-        draw_progress(
-            surface,
-            pygame.Rect(inner.x, y, inner.w, bar_h),
-            member.progress.fraction,
-            theme.tier_style(member.progress.next_tier.code if member.progress.next_tier else member.tier.code).fill,
-        )
-        y += bar_h + lay.gap * 2
-        # Upcoming expiries, soonest first.
-        draw_text(
-            surface,
-            ctx,
-            ctx.t("expiries"),
-            pygame.Rect(inner.x, y, inner.w, small),
-            style="small",
-            color=theme.TEXT_SECONDARY,
-        )
-        y += small
-        expiries = sorted(member.expiries, key=lambda e: e.expires_at)[:MAX_EXPIRY_LINES]
-        if not expiries:
-            draw_text(surface, ctx, ctx.t("no_expiries"), pygame.Rect(inner.x, y, inner.w, line), style="body")
-            y += line
-        for expiry in expiries:
-            text = ctx.t(
-                "expiry_line", points=points(expiry.points), date=date_text(expiry.expires_at, ctx.tz, ctx.locale)
+    def _add(self, line: Line) -> None:
+        self.lines.append(line)
+        if not line.complete and line.field and line.field not in self.hidden:
+            self.hidden.append(line.field)
+
+    def _plan_tile(self, rect: pygame.Rect, label: str, field: str, value: str, style: str, color: theme.Color) -> None:
+        ctx, lay = self.ctx, self.ctx.layout
+        self.panels.append((rect, theme.PANEL))
+        inner = inset(rect, lay.gap * 2, lay.gap)
+        label_h = round(lay.type_size("label") * 1.4)
+        label_rect = pygame.Rect(inner.x, inner.y, inner.w, label_h)
+        self._add(
+            plan_text(
+                ctx, "", label, label_rect, size=lay.type_size("label"), color=theme.TEXT_SECONDARY, min_scale=0.6
             )
-            draw_text(surface, ctx, text, pygame.Rect(inner.x, y, inner.w, line), style="body", color=theme.WARNING)
-            y += line
-        y += lay.gap
-        draw_text(
+        )
+        value_rect = pygame.Rect(inner.x, inner.y + label_h, inner.w, inner.h - label_h)
+        size = min(lay.type_size(style), round(value_rect.h * 0.8))
+        # Numbers shrink as far as they must and are never cut.
+        self._add(plan_text(ctx, field, value, value_rect, size=size, color=color, bold=True, min_scale=0.25))
+
+    def _plan_details(self, rect: pygame.Rect) -> None:
+        ctx, lay, member = self.ctx, self.ctx.layout, self.member
+        self.panels.append((rect, theme.PANEL))
+        inner = inset(rect, round(lay.gap * 1.5))
+        body_size, small_size = lay.type_size("body"), lay.type_size("small")
+        line_h = round(body_size * 1.25)
+        head_h = round(small_size * 1.35)
+        # Progress to the next tier: the amount still needed is the headline, the bar the picture.
+        progress = wrap_block(
+            ctx,
+            PROGRESS,
+            progress_text(ctx, member),
+            inner,
+            line_h,
+            size=body_size,
+            bold=True,
+            max_lines=2,
+            min_scale=0.75,  # one smaller line leaves a line for the benefits
+        )
+        for line in progress:
+            self._add(line)
+        y = inner.y + line_h * len(progress) + lay.gap // 2
+        bar = pygame.Rect(inner.x, y, inner.w, max(8, round(lay.unit * 2.4)))
+        tier_code = member.progress.next_tier.code if member.progress.next_tier else member.tier.code
+        self.bars.append((bar, member.progress.fraction, theme.tier_style(tier_code).fill))
+        y = bar.bottom + round(lay.gap * 1.5)
+
+        expiries = expiry_texts(ctx, member)
+        benefits = [
+            (field, line.text)
+            for field, text in benefit_items(ctx, member)
+            for line in wrap_block(ctx, field, text, inner, line_h, size=body_size, min_scale=0.8)
+        ]
+        avail = inner.bottom - y
+        benefits_head = lay.gap + head_h
+        exp_n = max(1, len(expiries))  # "no points expiring soon" takes a line too
+        needed = head_h + exp_n * line_h + (benefits_head + len(benefits) * line_h if benefits else 0)
+        show_exp, show_ben = exp_n, len(benefits)
+        # As tall as a footer button's label needs, and never below the 9 mm a finger needs.
+        more_h = max(lay.min_target, round(lay.type_size("button") * 1.9))
+        self._more_rect = pygame.Rect(inner.x, inner.bottom - more_h, inner.w, more_h)
+        if needed > avail:
+            # Not everything fits: the button that opens it all takes the bottom, the soonest
+            # expiries keep their lines, the benefits get what is left, any rest goes to expiries.
+            avail -= more_h + lay.gap
+            room = (avail - head_h - (benefits_head if benefits else 0)) // line_h
+            show_exp = min(exp_n, MIN_EXPIRY_LINES, max(0, room))
+            show_ben = min(len(benefits), max(0, room - show_exp))
+            if show_ben == 0:
+                room = (avail - head_h) // line_h  # no benefits header then
+            show_exp = min(exp_n, max(0, room - show_ben))
+
+        self._add(self._label(ctx.t("expiries"), inner.x, y, inner.w, head_h))
+        y += head_h
+        if not expiries:
+            self._add(
+                plan_text(ctx, "", ctx.t("no_expiries"), pygame.Rect(inner.x, y, inner.w, line_h), size=body_size)
+            )
+            y += line_h
+        for i, text in enumerate(expiries[:show_exp]):
+            row = pygame.Rect(inner.x, y, inner.w, line_h)
+            self._add(plan_text(ctx, expiry_field(i), text, row, size=body_size, color=theme.WARNING, min_scale=0.8))
+            y += line_h
+        self.hidden.extend(expiry_field(i) for i in range(show_exp, len(expiries)))
+        if benefits and show_ben:
+            y += lay.gap
+            self._add(self._label(ctx.t("benefits"), inner.x, y, inner.w, head_h))
+            y += head_h
+            for i, (field, text) in enumerate(benefits[:show_ben]):
+                cut_here = i == show_ben - 1 and show_ben < len(benefits) and benefits[show_ben][0] == field
+                if cut_here:
+                    # The text goes on past the room: say so on the line itself.
+                    text = cut_to_fit(ctx, text + "…", body_size, inner.w, False)
+                row = pygame.Rect(inner.x, y, inner.w, line_h)
+                line = plan_text(ctx, field, text, row, size=body_size, min_scale=0.8)
+                self._add(replace(line, complete=line.complete and not cut_here))
+                y += line_h
+        for field, _ in benefits[show_ben:]:
+            if field not in self.hidden:
+                self.hidden.append(field)
+
+    def _label(self, text: str, x: int, y: int, w: int, h: int) -> Line:
+        lay = self.ctx.layout
+        return plan_text(
+            self.ctx,
+            "",
+            text,
+            pygame.Rect(x, y, w, h),
+            size=lay.type_size("small"),
+            color=theme.TEXT_SECONDARY,
+            min_scale=0.6,
+        )
+
+    def _sheet_rows(self) -> list[SheetRow]:
+        """Every field, one line of text per row, wrapped to the sheet's width."""
+        ctx, lay, member = self.ctx, self.ctx.layout, self.member
+        width = inset(self.body, lay.gap * 2, lay.gap).w - lay.gap * 2  # room for the scroll bar
+        rows: list[SheetRow] = []
+
+        def add(
+            field: str, text: str, style: str = "body", color: theme.Color = theme.TEXT, bold: bool = False
+        ) -> None:
+            if style == "small":
+                rows.append(SheetRow(field, text, style, theme.TEXT_SECONDARY))
+                return
+            for part in wrap_lines(ctx, text, lay.type_size(style), width, bold) or [text]:
+                rows.append(SheetRow(field, part, style, color, bold))
+
+        add("", ctx.t("member_label"), "small")
+        add(NAME, member.masked_name, bold=True)
+        if member.birthday_today:
+            add(BIRTHDAY, ctx.t("birthday"), color=theme.CELEBRATION, bold=True)
+        add("", ctx.t("tier_label"), "small")
+        add(TIER, local(member.tier.name, ctx.locale), bold=True)
+        add("", ctx.t("progress_label"), "small")
+        add(PROGRESS, progress_text(ctx, member))
+        add("", ctx.t("expiries"), "small")
+        expiries = expiry_texts(ctx, member)
+        if not expiries:
+            add("", ctx.t("no_expiries"))
+        for i, text in enumerate(expiries):
+            add(expiry_field(i), text, color=theme.WARNING)
+        items = benefit_items(ctx, member)
+        if items:
+            add("", ctx.t("benefits"), "small")
+        for field, text in items:
+            add(field, text)
+        add(AS_OF, ctx.t("as_of", time=datetime_text(member.as_of, ctx.tz, ctx.locale)), color=theme.TEXT_SECONDARY)
+        return rows
+
+    # --- drawing ----------------------------------------------------------------------------
+    def draw_header_left(self, surface: pygame.Surface, rect: pygame.Rect) -> None:
+        self.header_lines = draw_member_header(self, surface, rect, self.member)
+
+    def draw_body(self, surface: pygame.Surface) -> None:
+        if self.sheet_open:
+            self.draw_sheet(surface)
+            return
+        for rect, color in self.panels:
+            draw_panel(surface, self.ctx, rect, color)
+        for bar, fraction, color in self.bars:
+            draw_progress(surface, bar, fraction, color)
+        for line in self.lines:
+            draw_line(surface, self.ctx, line)
+
+    def draw_sheet(self, surface: pygame.Surface) -> None:
+        ctx, lay = self.ctx, self.ctx.layout
+        draw_panel(surface, ctx, self.body)
+        title = pygame.Rect(self.sheet_title)
+        title.w = self.close_button.rect.x - lay.gap * 2 - title.x
+        draw_line(
             surface,
             ctx,
-            ctx.t("benefits"),
-            pygame.Rect(inner.x, y, inner.w, small),
-            style="small",
-            color=theme.TEXT_SECONDARY,
+            plan_text(ctx, "", ctx.t("details_title"), title, size=lay.type_size("title"), bold=True, min_scale=0.6),
         )
-        y += small
-        for text in benefit_lines(ctx, member):
-            if y + line > inner.bottom:
-                break
-            draw_text(surface, ctx, text, pygame.Rect(inner.x, y, inner.w, line), style="body")
-            y += line
+        self.sheet_lines = []
+        self.sheet.draw(surface, self._draw_sheet_row)
+
+    def _draw_sheet_row(self, surface: pygame.Surface, index: int, rect: pygame.Rect) -> None:
+        row = self.sheet_rows[index]
+        line = plan_text(
+            self.ctx,
+            row.field,
+            row.text,
+            rect,
+            size=self.ctx.layout.type_size(row.style),
+            color=row.color,
+            bold=row.bold,
+            min_scale=0.6,
+        )
+        draw_line(surface, self.ctx, line)
+        if self.sheet.rect.contains(rect):  # only rows wholly in view count as shown
+            self.sheet_lines.append(line)
+
+    # --- touch ------------------------------------------------------------------------------
+    def tap(self, pos: tuple[int, int]) -> Intent | None:
+        button = self.button_at(pos)
+        if button is None:
+            return None
+        if button.key in (DETAILS_KEY, DETAILS_CLOSE_KEY):
+            self.set_sheet_open(button.key == DETAILS_KEY)
+            return None
+        return button.intent
+
+    def set_sheet_open(self, open_: bool) -> None:
+        """Open or close the sheet with every field (a view matter: no intent, just a redraw)."""
+        if open_ == self.sheet_open:
+            return
+        self.sheet_open = open_
+        if open_:
+            self.buttons = [b for b in self.buttons if b is not self.details_button] + [self.close_button]
+        else:
+            self.buttons = [b for b in self.buttons if b is not self.close_button]
+            if self.details_button is not None:
+                self.buttons.append(self.details_button)
+        self.needs_redraw = True
+
+    def scroll(self, dy: float) -> pygame.Rect | None:
+        if self.sheet_open and self.sheet.scroll(dy):
+            return self.sheet.rect
+        return None

@@ -2,7 +2,8 @@
 
 They are plain `kiosk.model` values (what the ledger would produce), chosen to exercise the
 layout: a long reward name, an unaffordable reward, a blocked one, an offline voucher, vouchers
-used, cancelled and returned at a till with the time and store HQ reported.
+used, cancelled and returned at a till with the time and store HQ reported, a points history
+with every kind, a pending redemption and a very long store name.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from kiosk.model import (
+    HistoryItem,
     MemberView,
     NoticeKind,
     PendingRedemptionView,
@@ -24,6 +26,7 @@ from kiosk.model import (
 from kiosk.ui_state import (
     Confirm,
     Idle,
+    MemberHistory,
     MemberHome,
     MyVouchers,
     Notice,
@@ -71,6 +74,55 @@ def member(birthday: bool = False, points: int = 12_860) -> MemberView:
         ),
         birthday_today=birthday,
         rules_version=7,
+        as_of=NOW,
+    )
+
+
+PLATINUM = TierInfo(
+    code="platinum",
+    name={"zh_CN": "铂金会员", "en": "Platinum Plus"},
+    discount_pct=88,
+    points_multiplier="1.8",
+    benefits={
+        "zh_CN": "生日当月双倍积分；会员日全场折上再享95折；每月两张免运费券；"
+        "专属客服热线；停车免费3小时；新品优先试用",
+        "en": "Double points in your birthday month; an extra 5% off on member day; two free-delivery vouchers "
+        "a month; a dedicated service line; 3 hours' free parking; early access to new products",
+    },
+)
+BLACK_DIAMOND = TierInfo(
+    code="diamond",
+    name={"zh_CN": "黑钻至尊会员", "en": "Black Diamond Elite"},
+    discount_pct=80,
+    points_multiplier="3",
+)
+
+
+def long_member() -> MemberView:
+    """The longest a member's data realistically gets: a long name, a long tier name and benefits
+    text, progress on growth points, six upcoming expiries and a birthday, all at once."""
+    return MemberView(
+        member_id="M009876",
+        masked_name="古********江",  # 古丽娜扎尔·买买提江
+        tier=PLATINUM,
+        progress=TierProgress(
+            next_tier=BLACK_DIAMOND, measure="growth_points", current=76_544, threshold=200_000, still_needed=123_456
+        ),
+        balance_fen=12_345_678,
+        points=1_234_567,
+        expiries=tuple(
+            PointExpiry(points=p, expires_at=dt.datetime(2026, month, day, 23, 59, tzinfo=STORE_TZ))
+            for p, month, day in (
+                (28_800, 12, 31),
+                (1_200, 3, 31),
+                (3_500, 6, 30),
+                (15_000, 9, 30),
+                (600, 4, 30),
+                (99_999, 11, 30),
+            )
+        ),
+        birthday_today=True,
+        rules_version=12,
         as_of=NOW,
     )
 
@@ -188,6 +240,31 @@ def used_vouchers() -> tuple[VoucherView, ...]:
     )
 
 
+#: A store name as long as real ones get (the place HQ names is the store's id or name as it chose).
+LONG_STORE = "鲜丰生活超市 · 杭州万象城旗舰店（B1层东区 Fresh Market Flagship）"
+
+
+def history() -> tuple[HistoryItem, ...]:
+    """积分明细 newest first: a redemption here HQ has not confirmed yet (pending), then HQ's list
+    with a purchase at a store with a very long name, a refund, a redemption at another kiosk, an
+    expiry (no place), a cancelled voucher's points back and a kind this kiosk does not know."""
+
+    def at(month: int, day: int, hour: int, minute: int) -> dt.datetime:
+        return dt.datetime(2026, month, day, hour, minute, tzinfo=STORE_TZ)
+
+    return (
+        HistoryItem("redemption", -1_000, at(3, 14, 9, 38), "K01", pending=True),
+        HistoryItem("earn", 1_284, at(3, 12, 14, 5), LONG_STORE),
+        HistoryItem("redemption", -5_000, at(3, 8, 18, 22), "store-0002-kiosk-01"),
+        HistoryItem("refund", -120, at(3, 2, 11, 47), "store-1"),
+        HistoryItem("expire", -800, at(3, 1, 0, 0), None),
+        HistoryItem("voucher_cancel", 1_800, at(2, 20, 16, 30), None),
+        HistoryItem("earn", 356, at(2, 14, 19, 2), "store-1"),
+        HistoryItem("checkin", 5, at(2, 14, 9, 0), "store-1"),
+        HistoryItem("earn", 12_000, at(1, 28, 20, 15), LONG_STORE),
+    )
+
+
 def all_states() -> dict[str, UiState]:
     """One example of every screen, keyed by the name used for reference images and screenshots."""
     m = member()
@@ -198,6 +275,7 @@ def all_states() -> dict[str, UiState]:
         "reading": Reading(),
         "member": MemberHome(member=m, online=True),
         "member_birthday": MemberHome(member=member(birthday=True), online=False),
+        "member_long": MemberHome(member=long_member(), online=True),
         "rewards": Rewards(member=m, options=options, online=True),
         "confirm": Confirm(
             member=m, option=options[0], points_after=m.points - options[0].cost_points, intent_id="I-0001", online=True
@@ -222,6 +300,9 @@ def all_states() -> dict[str, UiState]:
         "my_vouchers": MyVouchers(member=m, vouchers=my_vouchers(), online=True),
         "my_vouchers_used": MyVouchers(member=m, vouchers=used_vouchers(), online=True),
         "my_vouchers_empty": MyVouchers(member=m, vouchers=(), online=True),
+        "history": MemberHistory(member=m, items=history(), online=True),
+        "history_offline": MemberHistory(member=m, items=history()[:2], online=False),
+        "history_empty": MemberHistory(member=m, items=(), online=True),
     }
     for kind in NoticeKind:
         states[f"notice_{kind.value}"] = Notice(

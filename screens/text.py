@@ -39,9 +39,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "discount": {"zh_CN": "购物享{rate}", "en": "{rate} off purchases"},
     "multiplier": {"zh_CN": "消费积分 {mult} 倍", "en": "{mult}× points on spend"},
     "as_of": {"zh_CN": "数据时间 {time}", "en": "As of {time}"},
+    # what did not fit on the member screen: a button that opens it all, and the sheet it opens
+    "more_details": {"zh_CN": "还有 {count} 项 · 查看全部", "en": "{count} more · Show all"},
+    "details_title": {"zh_CN": "会员详情", "en": "Member details"},
+    "details_close": {"zh_CN": "收起", "en": "Close"},
+    "member_label": {"zh_CN": "会员", "en": "Member"},
+    "tier_label": {"zh_CN": "会员等级", "en": "Tier"},
+    "progress_label": {"zh_CN": "升级进度", "en": "Next tier"},
     # buttons
     "rewards": {"zh_CN": "兑换礼品", "en": "Rewards"},
     "my_vouchers": {"zh_CN": "我的券", "en": "My vouchers"},
+    "points_history": {"zh_CN": "积分明细", "en": "Points history"},
     "done": {"zh_CN": "完成", "en": "Done"},
     "back": {"zh_CN": "返回", "en": "Back"},
     "ok": {"zh_CN": "好的", "en": "OK"},
@@ -93,6 +101,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "why_used": {"zh_CN": "已在收银台核销", "en": "It was already used at a till"},
     "why_cancelled": {"zh_CN": "已作废，积分已退回", "en": "It was cancelled; the points were returned"},
     "why_expired": {"zh_CN": "已于 {date} 过期", "en": "It expired on {date}"},
+    # points history (积分明细): a label per HQ entry kind; a kind this kiosk does not know yet
+    # (a newer HQ's) is shown as "history_other"
+    "history_title": {"zh_CN": "积分明细", "en": "Points history"},
+    "history_empty": {"zh_CN": "暂无积分记录", "en": "No points activity yet"},
+    "history_pending": {"zh_CN": "待确认", "en": "Pending"},
+    "history_earn": {"zh_CN": "消费得积分", "en": "Earned on purchase"},
+    "history_refund": {"zh_CN": "退货扣回", "en": "Refunded purchase"},
+    "history_redemption": {"zh_CN": "积分兑换", "en": "Redeemed"},
+    "history_expire": {"zh_CN": "积分过期", "en": "Expired"},
+    "history_voucher_cancel": {"zh_CN": "券作废退还", "en": "Voucher cancelled"},
+    "history_other": {"zh_CN": "积分调整", "en": "Points adjusted"},
     # a redemption waiting for the card
     "pending_title": {"zh_CN": "兑换尚未完成", "en": "Redemption pending"},
     "pending_points_held": {"zh_CN": "已预留 {points} 积分，尚未扣除", "en": "{points} points held, not yet taken"},

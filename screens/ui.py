@@ -31,6 +31,7 @@ from kiosk.ui_state import (
     ConfirmRedeem,
     Idle,
     Intent,
+    MemberHistory,
     MemberHome,
     MyVouchers,
     Notice,
@@ -46,6 +47,7 @@ from screens import widgets
 from screens.base import Screen
 from screens.context import RenderContext
 from screens.fonts import FontBook
+from screens.history import HistoryScreen
 from screens.idle import IdleScreen, ReadingScreen
 from screens.layout import DEFAULT_PX_PER_MM, Layout
 from screens.member import MemberScreen
@@ -83,6 +85,8 @@ def build_screen(ctx: RenderContext, state: UiState) -> Screen:
         return VouchersScreen(ctx, state)
     if isinstance(state, RedemptionAwaitingCard):
         return PendingRedemptionScreen(ctx, state)
+    if isinstance(state, MemberHistory):
+        return HistoryScreen(ctx, state)
     if isinstance(state, Notice):
         return NoticeScreen(ctx, state)
     raise TypeError(f"no screen for state {type(state).__name__}")

@@ -256,6 +256,13 @@ def footer_buttons(
 # --- status, badge, progress --------------------------------------------------------------
 
 
+def status_width(ctx: RenderContext, online: bool) -> int:
+    """How wide `draw_status` draws: screens lay out the header around it before drawing."""
+    size = ctx.layout.type_size("small")
+    label_w = ctx.fonts.get(size, True).size(ctx.t("online" if online else "offline"))[0]
+    return max(4, size // 3) * 2 + ctx.layout.gap + label_w
+
+
 def draw_status(
     surface: pygame.Surface, ctx: RenderContext, online: bool, rect: pygame.Rect, align: Align = "right"
 ) -> pygame.Rect:
@@ -264,7 +271,7 @@ def draw_status(
     color = theme.ONLINE if online else theme.OFFLINE
     label = render_text(ctx, ctx.t("online" if online else "offline"), size, color, bold=True)
     dot_r = max(4, size // 3)
-    width = dot_r * 2 + ctx.layout.gap + label.get_width()
+    width = status_width(ctx, online)
     x = rect.right - width if align == "right" else rect.x
     cy = rect.centery
     pygame.gfxdraw.filled_circle(surface, x + dot_r, cy, dot_r, color)

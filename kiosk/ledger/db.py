@@ -374,8 +374,25 @@ def _migration_4(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_5(conn: sqlite3.Connection) -> None:
+    """The member's points history (积分明细) as HQ sent it: members gain `history`.
+
+    JSON text of the validated items (kiosk.ledger.snapshot), newest first, or NULL when HQ sent
+    none (members from before, or an HQ that does not send it). A column rather than a table: the
+    list is only ever replaced whole with its member's row and read whole for one member, so one
+    row read serves the screen and a snapshot writes no extra b-tree.
+    """
+    conn.execute("ALTER TABLE members ADD COLUMN history TEXT")
+
+
 #: Migration N brings a database from user_version N-1 to N. Append only; never edit a shipped one.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2, _migration_3, _migration_4)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+    _migration_5,
+)
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

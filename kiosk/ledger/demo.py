@@ -145,8 +145,30 @@ def _lot(lot_id: str, points: int, earned: dt.datetime, expires: dt.datetime) ->
     return {"lot_id": lot_id, "points": points, "earned_at": earned.isoformat(), "expires_at": expires.isoformat()}
 
 
+#: The store the built-in demo's purchases were made at (config.yaml's store id).
+DEMO_STORE = "store-0001"
+
+
+def _history(member: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
+    """积分明细 as HQ would send it: each lot's purchase, plus one expiry so the list has a minus."""
+    items = [
+        {"kind": "earn", "points": lot["points"], "at": lot["earned_at"], "store_id": DEMO_STORE}
+        for lot in member["lots"]
+    ]
+    lapsed = (now - dt.timedelta(days=30)).replace(hour=0, minute=0, second=0, microsecond=0)
+    items.append({"kind": "expire", "points": -150, "at": lapsed.isoformat()})
+    return sorted(items, key=lambda item: dt.datetime.fromisoformat(item["at"]), reverse=True)
+
+
 def demo_members(now: dt.datetime) -> list[dict[str, Any]]:
-    """Six members across the tiers, with point lots dated relative to `now`."""
+    """Six members across the tiers, with point lots dated relative to `now` and their history."""
+    members = _demo_members(now)
+    for member in members:
+        member["history"] = _history(member, now)
+    return members
+
+
+def _demo_members(now: dt.datetime) -> list[dict[str, Any]]:
     year = dt.timedelta(days=365)
 
     def earned(days_ago: int) -> dt.datetime:

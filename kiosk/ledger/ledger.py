@@ -28,7 +28,7 @@ from kiosk.ledger.redemption import OfflineLimits, PendingRedemption
 from kiosk.ledger.rules import Rules, parse_rules
 from kiosk.ledger.voucher_keys import VoucherKeyDirectory
 from kiosk.ledger.vouchers import Signer, VoucherSigner
-from kiosk.model import MemberView, PendingRedemptionView, RewardOption, VoucherView
+from kiosk.model import HistoryItem, MemberView, PendingRedemptionView, RewardOption, VoucherView
 
 _LOG = logging.getLogger(__name__)
 
@@ -189,6 +189,11 @@ class Ledger:
     def vouchers(self, member_id: str) -> tuple[VoucherView, ...]:
         with self._lock:
             return views.member_vouchers(self.conn, member_id, self._now(), self.tz)
+
+    def points_history(self, member_id: str) -> tuple[HistoryItem, ...]:
+        """积分明细: HQ's last point movements plus this kiosk's events HQ has not confirmed (pending)."""
+        with self._lock:
+            return views.points_history(self.conn, member_id, self.device_id, self.tz)
 
     def voucher(self, voucher_id: str) -> VoucherView | None:
         with self._lock:

@@ -17,6 +17,11 @@ Each member is a dict:
       "vouchers": [{"voucher_id": "kiosk-01-7", "state": "used",     # optional state changes from HQ:
                     "at": "2026-03-12T14:05:00+08:00",              # issued | used | reversed |
                     "store_id": "store-1", "till_id": "till-3"}],   # cancelled | expired; at/store/till optional
+      "history": [{"kind": "earn", "points": 120,                   # optional: the last point movements
+                   "at": "2026-03-12T06:05:00+00:00",               # (积分明细), newest first; points
+                   "store_id": "store-1"},                          # signed; store_id, device_id and
+                  {"kind": "redemption", "points": -800, "at": "...", # voucher_id optional
+                   "device_id": "kiosk-01", "voucher_id": "kiosk-01-7"}],
       "deleted": false                        # per-member update only: remove the member
     }
 
@@ -31,6 +36,8 @@ raises InvalidSnapshot naming it and nothing changes. Card counters only ever mo
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -53,8 +60,18 @@ _MEMBER_KEYS = {
     "cards",
     "lots",
     "vouchers",
+    "history",
     "deleted",
 }
+
+#: History items one member may carry. HQ sends 20 (hq/service/kiosk_entry.py); the cap bounds
+#: what a single update can make the kiosk store and the history screen draw.
+MAX_HISTORY_ITEMS = 100
+#: An entry kind as HQ names them. Unknown kinds are accepted (a newer HQ may add check-ins or
+#: prize-wheel spins) and shown under a generic label, so they never make a whole update fail.
+_HISTORY_KIND = re.compile(r"[a-z][a-z0-9_.]{0,31}")
+#: Voucher ids are HQ's (voucher_registry.voucher_id): at most 100 characters.
+_MAX_VOUCHER_ID = 100
 
 
 def snapshot_version(conn: sqlite3.Connection) -> int | None:
@@ -132,6 +149,39 @@ def _voucher_update(voucher: Any, j: int, index: int, member: Mapping[str, Any],
     return (voucher["state"], stored_at, *place, str(voucher.get("voucher_id")), member["member_id"])
 
 
+def _history(member: Mapping[str, Any], index: int) -> str | None:
+    """The validated history as stored JSON (times as stored UTC text); None when HQ sent none."""
+    if member.get("history") is None:
+        return None
+    items = _items(member, "history", index)
+    if len(items) > MAX_HISTORY_ITEMS:
+        raise _bad(index, member, f"history has {len(items)} items, at most {MAX_HISTORY_ITEMS}")
+    clean: list[dict[str, Any]] = []
+    for j, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise _bad(index, member, f"history[{j}] must be an object, got {type(item).__name__}")
+        kind = item.get("kind")
+        if not isinstance(kind, str) or not _HISTORY_KIND.fullmatch(kind):
+            raise _bad(index, member, f"history[{j}].kind must be a lower-case word, got {kind!r}")
+        points = item.get("points")
+        if isinstance(points, bool) or not isinstance(points, int) or abs(points) > _INT_MAX:
+            raise _bad(index, member, f"history[{j}].points must be an integer, got {points!r}")
+        entry: dict[str, Any] = {
+            "kind": kind,
+            "points": points,
+            "at": _when(item.get("at"), f"history[{j}].at", index, member),
+        }
+        for key, longest in (("store_id", _MAX_ID), ("device_id", _MAX_ID), ("voucher_id", _MAX_VOUCHER_ID)):
+            value = item.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not 1 <= len(value) <= longest:
+                raise _bad(index, member, f"history[{j}].{key} must be 1..{longest} characters or null, got {value!r}")
+            entry[key] = value
+        clean.append(entry)
+    return json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
+
+
 def apply(
     conn: sqlite3.Connection,
     version: int,
@@ -183,6 +233,7 @@ def apply(
                 _opt_text(member, "tier_floor", index),
                 _opt_text(member, "tier_override", index),
                 version,
+                _history(member, index),
             )
         )
         for j, lot in enumerate(_items(member, "lots", index)):
@@ -245,12 +296,13 @@ def apply(
     conn.executemany(
         """
         INSERT INTO members(member_id, name, birthday, balance_fen, spend_fen, growth_points, tier_floor,
-                            tier_override, snapshot_version)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            tier_override, snapshot_version, history)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(member_id) DO UPDATE SET name = excluded.name, birthday = excluded.birthday,
             balance_fen = excluded.balance_fen, spend_fen = excluded.spend_fen,
             growth_points = excluded.growth_points, tier_floor = excluded.tier_floor,
-            tier_override = excluded.tier_override, snapshot_version = excluded.snapshot_version
+            tier_override = excluded.tier_override, snapshot_version = excluded.snapshot_version,
+            history = excluded.history
         """,
         member_rows,
     )

@@ -1,8 +1,9 @@
 """Building the screen's view objects (kiosk.model) from the ledger's tables.
 
 Everything here is a read: the member's standing under the current rules, their live points and
-upcoming expiries, the catalog as offered to them, and their vouchers with the state the clock
-implies (an issued voucher past its expiry shows as expired without anyone updating a row).
+upcoming expiries, the catalog as offered to them, their vouchers with the state the clock
+implies (an issued voucher past its expiry shows as expired without anyone updating a row), and
+their points history: HQ's list plus this kiosk's own events HQ has not confirmed yet.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import sqlite3
 
 from kiosk.ledger import members, points
 from kiosk.ledger.db import from_ts, ts
+from kiosk.ledger.errors import UnknownMember
 from kiosk.ledger.rules import Reward, Rules, evaluate_tier
-from kiosk.model import MemberView, RewardOption, VoucherState, VoucherView
+from kiosk.model import HistoryItem, MemberView, RewardOption, VoucherState, VoucherView
 
 VOUCHER_COLUMNS = (
     "voucher_id, code, short_code, reward_name, value_fen, issued_at, expires_at, state, offline,"
@@ -186,3 +188,38 @@ def member_vouchers(
         f"SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE member_id = ? ORDER BY issued_at DESC, serial DESC", (member_id,)
     ).fetchall()
     return tuple(voucher_view(r, now, tz) for r in rows)
+
+
+def points_history(conn: sqlite3.Connection, member_id: str, device_id: str, tz: dt.tzinfo) -> tuple[HistoryItem, ...]:
+    """The member's points history, newest first: HQ's items, then this kiosk's unconfirmed events.
+
+    A local event stops being pending when HQ acknowledges it (`acked_version`), or as soon as
+    HQ's history lists its voucher: an update can carry the redemption before this kiosk learns
+    of the acknowledgement (one lost while the broker had no persistence), and the member must
+    not see one redemption twice.
+    """
+    row = conn.execute("SELECT history FROM members WHERE member_id = ?", (member_id,)).fetchone()
+    if row is None:
+        raise UnknownMember(f"no member {member_id!r} in the local ledger")
+    from_hq = json.loads(row[0]) if row[0] else []
+    items = [
+        HistoryItem(
+            kind=item["kind"],
+            points=item["points"],
+            at=from_ts(item["at"], tz),
+            place=item.get("store_id") or item.get("device_id"),
+        )
+        for item in from_hq
+    ]
+    in_hq = {item["voucher_id"] for item in from_hq if "voucher_id" in item}
+    # Found through their spends, as points.reallocate_member finds them: every unacknowledged
+    # event with points has some, and local_events has no index by member.
+    for kind, pts, created_at, voucher_id in conn.execute(
+        "SELECT kind, points, created_at, voucher_id FROM local_events"
+        " WHERE event_id IN (SELECT event_id FROM spends WHERE member_id = ?) AND acked_version IS NULL",
+        (member_id,),
+    ):
+        if voucher_id is None or voucher_id not in in_hq:
+            items.append(HistoryItem(kind=kind, points=-pts, at=from_ts(created_at, tz), place=device_id, pending=True))
+    items.sort(key=lambda item: item.at, reverse=True)
+    return tuple(items)

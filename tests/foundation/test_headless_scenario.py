@@ -24,12 +24,13 @@ EXPECTED = [
     "04-confirm",
     "05-voucher",
     "06-my-vouchers",
-    "07-idle-after-session",
-    "08-card-blocked",
-    "09-not-a-member-card",
-    "10-member-en",
-    "11-rewards-en",
-    "12-idle-en",
+    "07-history",
+    "08-idle-after-session",
+    "09-card-blocked",
+    "10-not-a-member-card",
+    "11-member-en",
+    "12-rewards-en",
+    "13-idle-en",
 ]
 
 pytestmark = pytest.mark.integration
@@ -53,7 +54,7 @@ def scenario(tmp_path_factory):
 def test_scenario_exits_0_and_lists_its_screens(scenario):
     home, result = scenario
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip().splitlines()[-1] == f"12 screens written to {home / 'shots'}"
+    assert result.stdout.strip().splitlines()[-1] == f"{len(EXPECTED)} screens written to {home / 'shots'}"
 
 
 def test_every_scripted_screen_is_a_real_picture(scenario):

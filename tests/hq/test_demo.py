@@ -58,6 +58,11 @@ def test_the_demo_members_points_come_from_purchases_at_hq(engine, kiosk_config,
         for member_id, points in lots.items():
             assert ledger.member_view(member_id).points == points
         assert ledger.member_view("M0006").tier.code == "gold"  # the manager's override
+        # 积分明细: HQ's last purchases, newest first, each at the store the till reported it from
+        history = ledger.points_history("M0001")
+        assert history and all(not item.pending for item in history)
+        assert [item.at for item in history] == sorted((item.at for item in history), reverse=True)
+        assert {item.place for item in history if item.kind == "earn"} <= {"S01", "S02", "S03"}
         assert ledger.denial(bytes.fromhex("de700005")) is not None  # reported lost
     finally:
         ledger.close()

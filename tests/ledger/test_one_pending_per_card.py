@@ -94,6 +94,7 @@ def test_a_ledger_with_two_waiting_for_one_card_keeps_the_newest_after_the_upgra
         ALTER TABLE vouchers DROP COLUMN state_store;
         ALTER TABLE vouchers DROP COLUMN state_till;
         DROP TABLE voucher_keys;
+        ALTER TABLE members DROP COLUMN history;
         PRAGMA user_version = 2;
         """
     )
