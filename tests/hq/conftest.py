@@ -4,6 +4,8 @@ starts itself (tests/hq/postgres.py), one per pytest worker, with a fresh databa
 from __future__ import annotations
 
 import itertools
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,13 +20,18 @@ _databases = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
-    # fsync off: a test server's data dies with the run; durability across kill -9 is about the
-    # server process, which keeps its page cache (the benchmark runs with fsync on).
-    server = Postgres(tmp_path_factory.mktemp("postgres"), fsync=False)
+def postgres() -> Iterator[Postgres]:
+    """One server per pytest worker, outside pytest's temp root: another pytest run of the same user
+    resets that root to mode 0700, and the server's user (`nobody` when we are root) could then no
+    longer reach its data directory to stop it. fsync off: a test server's data dies with the run;
+    durability across kill -9 is about the server process, which keeps its page cache (the benchmark
+    runs with fsync on)."""
+    folder = Path(tempfile.mkdtemp(prefix="kiosk-test-pg-"))
+    server = Postgres(folder, fsync=False)
     server.start()
     yield server
     server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

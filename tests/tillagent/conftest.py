@@ -4,8 +4,6 @@ a loopback port, on SQLite; `hq_on_both` runs a test on SQLite and on a real Pos
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,26 +17,12 @@ from hq.api.app import create_app
 from hq.store.engine import open_engine, sqlite_url
 from hq.store.migrations import migrate
 from sync.topics import HqTopics
-from tests.hq.conftest import db_url  # noqa: F401 (a fixture, shared with HQ's tests)
-from tests.hq.postgres import Postgres
+from tests.hq.conftest import db_url, postgres  # noqa: F401 (fixtures, shared with HQ's tests)
 from tests.hq.test_api import serving
 from tests.tillagent.world import OPERATOR, Hq, Proxy, RealClock
 
 #: HQ's signing key: the tills trust its public half (till.yaml's hq_public_key).
 HQ_KEY = Ed25519PrivateKey.generate()
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    """The PostgreSQL `db_url` asks for, outside pytest's temp root: a second pytest run of the same
-    user resets that root to mode 0700, and the server's user (`nobody` when we are root) could no
-    longer reach its data directory to stop."""
-    folder = Path(tempfile.mkdtemp(prefix="tillagent-pg-"))
-    server = Postgres(folder, fsync=False)
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
