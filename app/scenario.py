@@ -24,6 +24,9 @@ import pygame
 from app.errors import AppError
 from kiosk.model import NoticeKind
 from kiosk.ui_state import (
+    Back,
+    CheckedIn,
+    CheckIn,
     ChooseReward,
     Confirm,
     ConfirmRedeem,
@@ -154,13 +157,27 @@ class Scenario:
         self.intent(ToggleLocale())
         self.ui.set_locale("en")
         self.tap(2)
-        self.pump_until(lambda s: isinstance(s, MemberHome), "tap card 2")
+        home = self.pump_until(lambda s: isinstance(s, MemberHome), "tap card 2")
         self.shot("member-en")
+        self._check_in(home)
+        self.shot("checked-in-en")
+        self.intent(Back())
         self.intent(OpenRewards())
         self.shot("rewards-en")
         self.intent(Done())
         self.remove()
         self.shot("idle-en")
+
+    def _check_in(self, home: UiState) -> None:
+        """每日签到. A second run on the same store day finds it done: the member screen then says so."""
+        assert isinstance(home, MemberHome)
+        if home.member.checkin is None:
+            raise ScenarioFailed("the demo rules should offer a daily check-in")
+        if home.member.checkin.checked_in_today:
+            return
+        checked = self.intent(CheckIn())
+        if not isinstance(checked, CheckedIn) or checked.result.points <= 0:
+            raise ScenarioFailed(f"check-in should earn points, got {checked}")
 
     @staticmethod
     def _expect_notice(state: UiState, kind: NoticeKind) -> None:

@@ -66,6 +66,30 @@ class TierProgress:
 
 
 @dataclass(frozen=True)
+class CheckinStatus:
+    """Daily check-in (每日签到) as the member screen shows it.
+
+    `streak` is the run of consecutive store days ending today or yesterday (0 once broken);
+    `next_points` what a check-in now would earn, bonus included (0 when checked in today).
+    """
+
+    checked_in_today: bool
+    streak: int
+    next_points: int
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    """A check-in just made: the points earned (bonus included), the streak it makes, the day."""
+
+    day: dt.date
+    points: int
+    bonus: int
+    streak: int
+    offline: bool
+
+
+@dataclass(frozen=True)
 class MemberView:
     """Everything the member screen shows; the name is already masked (张*明)."""
 
@@ -79,6 +103,7 @@ class MemberView:
     birthday_today: bool
     rules_version: int
     as_of: dt.datetime  # when this view was computed (store timezone)
+    checkin: CheckinStatus | None = None  # None: the rules offer no daily check-in
 
 
 @dataclass(frozen=True)
@@ -156,6 +181,24 @@ class PendingRedemptionView:
     reward_name: LocalText
     cost_points: int
     prepared_at: dt.datetime
+
+
+class PinRequirement(str, enum.Enum):
+    """What stands between a member and a redemption as far as the PIN goes (kiosk.ledger.pin_lock)."""
+
+    NOT_NEEDED = "not_needed"  # the rules do not ask (and nothing is locked)
+    NEEDED = "needed"  # ask for the PIN
+    NOT_SET = "not_set"  # the rules ask, but HQ has no PIN for the member: the service desk sets one
+    LOCKED = "locked"  # too many wrong PINs: the service desk unlocks
+
+
+@dataclass(frozen=True)
+class PinCheck:
+    """The outcome of one PIN entered at the keypad."""
+
+    ok: bool
+    locked: bool  # the member's redemptions are locked (now, or already were)
+    failures_left: int  # wrong PINs still allowed before the lock (0 when locked)
 
 
 class NoticeKind(str, enum.Enum):

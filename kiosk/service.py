@@ -29,15 +29,28 @@ from kiosk.cards.tap import TapOutcome
 from kiosk.cards.verify import NOTICE_FOR, Verified
 from kiosk.ledger import (
     CardDenied,
+    CheckinRefused,
     InsufficientPoints,
     LedgerError,
+    NoRules,
     OfflineLimitReached,
     RedemptionAlreadyPending,
     RewardUnavailable,
     UnknownMember,
 )
-from kiosk.model import HistoryItem, MemberView, NoticeKind, PendingRedemptionView, RewardOption, VoucherView
-from kiosk.session import Identification, Identified, RedemptionRefused, Refused
+from kiosk.ledger.pin_lock import PinNotSet
+from kiosk.model import (
+    CheckinResult,
+    HistoryItem,
+    MemberView,
+    NoticeKind,
+    PendingRedemptionView,
+    PinCheck,
+    PinRequirement,
+    RewardOption,
+    VoucherView,
+)
+from kiosk.session import CheckinUnavailable, Identification, Identified, RedemptionRefused, Refused
 
 _LOG = logging.getLogger(__name__)
 
@@ -125,9 +138,45 @@ class KioskService:
     def points_history(self, member_id: str) -> tuple[HistoryItem, ...]:
         return self._ledger.points_history(member_id)
 
+    # --- daily check-in ---------------------------------------------------------------------
+
+    def check_in(self, member_id: str, online: bool) -> CheckinResult:
+        try:
+            result: CheckinResult = self._ledger.check_in(member_id, online=online)
+        except CheckinRefused as exc:
+            raise CheckinUnavailable(None, exc.reason) from None
+        except OfflineLimitReached as exc:
+            raise CheckinUnavailable(NoticeKind.OFFLINE_LIMIT, exc.limit) from None
+        return result
+
+    # --- PIN ------------------------------------------------------------------------------
+
+    def pin_requirement(self, member_id: str, reward_id: str) -> PinRequirement:
+        requirement: PinRequirement = self._ledger.pin_requirement(member_id, reward_id)
+        return requirement
+
+    def check_pin(self, member_id: str, pin: str, card_uid: bytes, online: bool) -> PinCheck:
+        try:
+            check: PinCheck = self._ledger.check_pin(member_id, pin, card_uid=card_uid, online=online)
+        except PinNotSet:
+            # HQ took the PIN away between confirm and OK: the keypad's "set one first" applies.
+            return PinCheck(ok=False, locked=False, failures_left=0)
+        return check
+
     # --- redemption -----------------------------------------------------------------------
 
-    def redeem(self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes, online: bool) -> VoucherView:
+    def redeem(
+        self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes, online: bool, *, pin_ok: bool = False
+    ) -> VoucherView:
+        """`pin_ok`: the member entered the right PIN for this redemption (the session's keypad)."""
+        # Checked here as well as by the session: nothing reaches the ledger past a PIN the rules
+        # ask for, or for a member whose redemptions are locked.
+        try:
+            requirement = self._ledger.pin_requirement(member_id, reward_id)
+        except (UnknownMember, NoRules):
+            requirement = PinRequirement.NOT_NEEDED  # prepare_redemption refuses these, as before
+        if requirement is PinRequirement.LOCKED or (requirement is not PinRequirement.NOT_NEEDED and not pin_ok):
+            raise RedemptionRefused(NoticeKind.REDEMPTION_FAILED, f"pin_{requirement.value}")
         try:
             pending = self._ledger.prepare_redemption(intent_id, member_id, reward_id, card_uid, online)
         except OfflineLimitReached as exc:

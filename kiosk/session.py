@@ -10,6 +10,7 @@ shopper.
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -17,9 +18,23 @@ from typing import Protocol
 
 from kiosk.cards.tap import TapOutcome
 from kiosk.errors import KioskError
-from kiosk.model import HistoryItem, MemberView, NoticeKind, PendingRedemptionView, RewardOption, VoucherView
+from kiosk.model import (
+    CheckinResult,
+    HistoryItem,
+    MemberView,
+    NoticeKind,
+    PendingRedemptionView,
+    PinCheck,
+    PinRequirement,
+    RewardOption,
+    VoucherView,
+)
 from kiosk.ui_state import (
+    PIN_LOCKED,
+    PIN_NOT_SET,
     Back,
+    CheckedIn,
+    CheckIn,
     ChooseReward,
     Confirm,
     ConfirmRedeem,
@@ -33,6 +48,10 @@ from kiosk.ui_state import (
     OpenHistory,
     OpenRewards,
     OpenVouchers,
+    PinDelete,
+    PinDigit,
+    PinEntry,
+    PinSubmit,
     Reading,
     RedemptionAwaitingCard,
     Rewards,
@@ -46,6 +65,12 @@ _LOG = logging.getLogger(__name__)
 
 #: Notices are short messages; they clear themselves sooner than a member session times out.
 NOTICE_SECONDS = 8.0
+#: The check-in confirmation goes back to the member screen by itself after this long.
+CHECKED_IN_SECONDS = 5.0
+#: Digits a PIN may have (kiosk.ledger.pin_kdf): OK does nothing below the minimum, keys nothing
+#: beyond the maximum.
+PIN_MIN_DIGITS = 4
+PIN_MAX_DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,16 @@ class RedemptionRefused(KioskError):
         self.detail = detail
 
 
+class CheckinUnavailable(KioskError):
+    """No check-in was made. `kind` None: nothing to explain beyond the member screen (checked in
+    today already, or none offered); otherwise the notice to show (the offline limit)."""
+
+    def __init__(self, kind: NoticeKind | None, detail: str = ""):
+        super().__init__(detail or (kind.value if kind else "checkin_unavailable"))
+        self.kind = kind
+        self.detail = detail
+
+
 class SessionPort(Protocol):
     """What the session needs from the domain (ledger + card checks + card writes)."""
 
@@ -91,8 +126,20 @@ class SessionPort(Protocol):
 
     def points_history(self, member_id: str) -> tuple[HistoryItem, ...]: ...
 
-    def redeem(self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes, online: bool) -> VoucherView:
-        """Carry out one redemption, idempotent by intent id; raises RedemptionRefused."""
+    def check_in(self, member_id: str, online: bool) -> CheckinResult:
+        """每日签到 for today; raises CheckinUnavailable."""
+
+    def pin_requirement(self, member_id: str, reward_id: str) -> PinRequirement: ...
+
+    def check_pin(self, member_id: str, pin: str, card_uid: bytes, online: bool) -> PinCheck:
+        """Verify and count one PIN entry (the last allowed failure locks the member)."""
+
+    def redeem(
+        self, intent_id: str, member_id: str, reward_id: str, card_uid: bytes, online: bool, *, pin_ok: bool = False
+    ) -> VoucherView:
+        """Carry out one redemption, idempotent by intent id; raises RedemptionRefused.
+
+        `pin_ok`: the member entered the right PIN for it (required where the rules ask for one)."""
 
 
 class Session:
@@ -107,12 +154,19 @@ class Session:
         monotonic: Callable[[], float],
         new_intent_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         is_online: Callable[[], bool] | None = None,
+        rng: random.Random | None = None,
     ):
         self._service = service
         self._store_name = store_name
         self._timeout = inactivity_timeout_s
         self._monotonic = monotonic
         self._new_intent_id = new_intent_id
+        # Shuffles each PIN keypad; tests inject a seeded one. SystemRandom: an observer must not
+        # predict the next keypad's order from the ones they saw.
+        self._rng = rng or random.SystemRandom()
+        # The digits typed on the keypad: kept here, never in a UiState (states are drawn, compared
+        # and logged), and dropped after every check and when the session ends.
+        self._pin: list[str] = []
         # Whether HQ is reachable right now: a redemption is marked online or offline by this, at
         # the moment it is made (the on-screen mark follows via set_online on the next tick).
         self._online: bool = False
@@ -198,10 +252,14 @@ class Session:
             # Read when opened, not kept up to date while shown: a session lasts a minute or two.
             history = self._service.points_history(state.member.member_id)
             self.state = MemberHistory(state.member, history, self._online)
+        elif isinstance(intent, CheckIn) and isinstance(state, MemberHome):
+            self._check_in(state.member)
         elif isinstance(intent, ChooseReward) and isinstance(state, Rewards):
             self._choose(state, intent.reward_id)
         elif isinstance(intent, ConfirmRedeem) and isinstance(state, Confirm):
             self._confirm(state, intent.intent_id)
+        elif isinstance(intent, (PinDigit, PinDelete, PinSubmit)) and isinstance(state, PinEntry):
+            self._pin_key(state, intent)
         elif isinstance(intent, Back):
             self._back(state)
         elif isinstance(state, Notice):
@@ -219,6 +277,10 @@ class Session:
         limit = NOTICE_SECONDS if isinstance(self.state, (Notice, Reading)) else self._timeout
         if isinstance(self.state, Notice) and self.state.kind is NoticeKind.READER_FAULT and not self._reader_ok:
             return  # stays up until the reader recovers
+        if isinstance(self.state, CheckedIn) and idle_for >= CHECKED_IN_SECONDS:
+            # The confirmation is a moment, not a screen to dismiss; the session goes on from here.
+            self.state = MemberHome(self.state.member, self._online)
+            return
         if idle_for >= limit:
             _LOG.info("session ended by inactivity after %.0f s", idle_for)
             self._end_member_session()
@@ -236,10 +298,24 @@ class Session:
     def _end_member_session(self) -> None:
         self._member_id = None
         self._card_uid = None
+        self._pin.clear()
 
     def _show_rewards(self, member: MemberView) -> None:
         member = self._service.member_view(member.member_id)
         self.state = Rewards(member, self._service.reward_options(member.member_id), self._online)
+
+    def _check_in(self, member: MemberView) -> None:
+        try:
+            result = self._service.check_in(member.member_id, bool(self._is_online()))
+        except CheckinUnavailable as unavailable:
+            _LOG.info("check-in not made: %s", unavailable)
+            if unavailable.kind is not None:
+                self.state = Notice(unavailable.kind, unavailable.detail, self._online)
+                return
+            # Already checked in today (at another kiosk, say): the screen will now say so.
+            self.state = MemberHome(self._service.member_view(member.member_id), self._online)
+            return
+        self.state = CheckedIn(self._service.member_view(member.member_id), result, self._online)
 
     def _choose(self, state: Rewards, reward_id: str) -> None:
         option = next((o for o in state.options if o.reward_id == reward_id), None)
@@ -252,10 +328,63 @@ class Session:
     def _confirm(self, state: Confirm, intent_id: str) -> None:
         if intent_id != state.intent_id or state.busy or self._card_uid is None:
             return  # a stale or repeated confirm: the first one is being or has been carried out
+        requirement = self._service.pin_requirement(state.member.member_id, state.option.reward_id)
+        if requirement is not PinRequirement.NOT_NEEDED:
+            blocked = {PinRequirement.LOCKED: PIN_LOCKED, PinRequirement.NOT_SET: PIN_NOT_SET}.get(requirement)
+            self._show_keypad(state.member, state.option, intent_id, blocked=blocked)
+            return
+        self._redeem(state.member, state.option, intent_id, pin_ok=False)
+
+    def _show_keypad(
+        self,
+        member: MemberView,
+        option: RewardOption,
+        intent_id: str,
+        *,
+        failures_left: int | None = None,
+        blocked: str | None = None,
+    ) -> None:
+        """A keypad with a new order of keys (every keypad shown, after a wrong PIN too)."""
+        self._pin.clear()
+        keys = list(range(10))
+        self._rng.shuffle(keys)
+        self.state = PinEntry(
+            member, option, intent_id, tuple(keys), 0, self._online, failures_left=failures_left, blocked=blocked
+        )
+
+    def _pin_key(self, state: PinEntry, intent: PinDigit | PinDelete | PinSubmit) -> None:
+        if state.blocked is not None or self._card_uid is None:
+            return
+        if isinstance(intent, PinDigit):
+            if len(self._pin) < PIN_MAX_DIGITS and 0 <= intent.digit <= 9:
+                self._pin.append(str(intent.digit))
+        elif isinstance(intent, PinDelete):
+            if self._pin:
+                self._pin.pop()
+        elif len(self._pin) >= PIN_MIN_DIGITS:
+            pin = "".join(self._pin)
+            self._pin.clear()
+            member_id = state.member.member_id
+            check = self._service.check_pin(member_id, pin, self._card_uid, bool(self._is_online()))
+            if check.ok:
+                self._redeem(state.member, state.option, state.intent_id, pin_ok=True)
+            elif check.locked:
+                _LOG.info("PIN keypad: redemptions locked")
+                self._show_keypad(state.member, state.option, state.intent_id, failures_left=0, blocked=PIN_LOCKED)
+            elif check.failures_left == 0:  # HQ took the PIN away meanwhile
+                self._show_keypad(state.member, state.option, state.intent_id, blocked=PIN_NOT_SET)
+            else:
+                self._show_keypad(state.member, state.option, state.intent_id, failures_left=check.failures_left)
+            return
+        # Only the count of digits reaches the screen (the dots).
+        self.state = replace(state, entered=len(self._pin))
+
+    def _redeem(self, member_view: MemberView, option: RewardOption, intent_id: str, *, pin_ok: bool) -> None:
+        assert self._card_uid is not None
         online = bool(self._is_online())
         try:
             voucher = self._service.redeem(
-                intent_id, state.member.member_id, state.option.reward_id, self._card_uid, online
+                intent_id, member_view.member_id, option.reward_id, self._card_uid, online, pin_ok=pin_ok
             )
         except RedemptionRefused as refused:
             _LOG.info("redemption refused: %s", refused.kind.value)
@@ -263,13 +392,14 @@ class Session:
             if refused.kind is not NoticeKind.CARD_REMOVED_TOO_SOON:
                 self._end_member_session()
             return
-        member = self._service.member_view(state.member.member_id)
+        member = self._service.member_view(member_view.member_id)
         self.state = VoucherIssued(member, voucher, self._online)
 
     def _back(self, state: UiState) -> None:
-        if isinstance(state, Confirm):
+        self._pin.clear()
+        if isinstance(state, (Confirm, PinEntry)):
             self._show_rewards(state.member)
-        elif isinstance(state, (Rewards, MyVouchers, VoucherIssued, MemberHistory)):
+        elif isinstance(state, (Rewards, MyVouchers, VoucherIssued, MemberHistory, CheckedIn)):
             self.state = MemberHome(self._service.member_view(state.member.member_id), self._online)
         elif isinstance(state, Notice):
             self.state = Idle(self._store_name, self._online)

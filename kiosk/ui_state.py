@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kiosk.model import HistoryItem, MemberView, NoticeKind, PendingRedemptionView, RewardOption, VoucherView
+from kiosk.model import (
+    CheckinResult,
+    HistoryItem,
+    MemberView,
+    NoticeKind,
+    PendingRedemptionView,
+    RewardOption,
+    VoucherView,
+)
 
 # --- states -------------------------------------------------------------------------------
 
@@ -53,6 +61,31 @@ class Confirm:
     busy: bool = False  # a confirm is being carried out (card write in progress)
 
 
+#: Why a keypad shows no keys: `PinEntry.blocked`.
+PIN_LOCKED = "locked"  # too many wrong PINs: "ask at the service desk to unlock"
+PIN_NOT_SET = "not_set"  # the rules ask for a PIN and the member has none: "set one at the service desk"
+
+
+@dataclass(frozen=True)
+class PinEntry:
+    """The PIN keypad between confirm and redemption, when the rules ask for the member's PIN.
+
+    `keys` are the ten digits in the order the keypad shows them: shuffled for every keypad shown
+    (smudges and a watcher's glance learn nothing from positions). The digits typed stay in the
+    session; the state only says how many (`entered`), for the dots. `failures_left` is set after
+    a wrong PIN; `blocked` replaces the keypad with where to go instead (PIN_LOCKED, PIN_NOT_SET).
+    """
+
+    member: MemberView
+    option: RewardOption
+    intent_id: str
+    keys: tuple[int, ...]
+    entered: int
+    online: bool
+    failures_left: int | None = None
+    blocked: str | None = None
+
+
 @dataclass(frozen=True)
 class VoucherIssued:
     member: MemberView
@@ -88,6 +121,16 @@ class MemberHistory:
 
 
 @dataclass(frozen=True)
+class CheckedIn:
+    """每日签到 done: the points earned, the streak it makes and the bonus, if any, briefly shown
+    over the member screen (`member` is already the view after the check-in)."""
+
+    member: MemberView
+    result: CheckinResult
+    online: bool
+
+
+@dataclass(frozen=True)
 class Notice:
     """A message instead of member data: not a member card, blocked, rejected, faults, limits."""
 
@@ -102,10 +145,12 @@ UiState = (
     | MemberHome
     | Rewards
     | Confirm
+    | PinEntry
     | VoucherIssued
     | RedemptionAwaitingCard
     | MyVouchers
     | MemberHistory
+    | CheckedIn
     | Notice
 )
 
@@ -115,10 +160,12 @@ _SCREEN_NAMES = {
     MemberHome: "member",
     Rewards: "rewards",
     Confirm: "confirm",
+    PinEntry: "pin",
     VoucherIssued: "voucher",
     RedemptionAwaitingCard: "redemption_pending",
     MyVouchers: "vouchers",
     MemberHistory: "history",
+    CheckedIn: "checked_in",
     Notice: "notice",
 }
 
@@ -167,6 +214,28 @@ class OpenHistory:
 
 
 @dataclass(frozen=True)
+class PinDigit:
+    """A digit key of the PIN keypad."""
+
+    digit: int
+
+
+@dataclass(frozen=True)
+class PinDelete:
+    """The keypad's delete key: drop the last digit typed."""
+
+
+@dataclass(frozen=True)
+class PinSubmit:
+    """The keypad's OK key: check the digits typed."""
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """每日签到: check the member in for today (the member screen's button)."""
+
+
+@dataclass(frozen=True)
 class ToggleLocale:
     pass
 
@@ -178,4 +247,18 @@ class Scroll:
     delta: float = field(default=0.0)
 
 
-Intent = OpenRewards | ChooseReward | ConfirmRedeem | Back | Done | OpenVouchers | OpenHistory | ToggleLocale | Scroll
+Intent = (
+    OpenRewards
+    | ChooseReward
+    | ConfirmRedeem
+    | Back
+    | Done
+    | OpenVouchers
+    | OpenHistory
+    | CheckIn
+    | PinDigit
+    | PinDelete
+    | PinSubmit
+    | ToggleLocale
+    | Scroll
+)

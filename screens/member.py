@@ -1,5 +1,6 @@
 """Member home: masked name, tier badge, points and stored value in big type, progress to the
-next tier, upcoming point expiries, tier benefits and, on the day, a birthday greeting.
+next tier, upcoming point expiries, tier benefits, the daily check-in (每日签到: the streak, and a
+"Check in" button until the member has checked in today) and, on the day, a birthday greeting.
 
 Nothing HQ sends about the member is dropped for want of room. The screen plans its text before it
 draws any: each field is shown whole (shrunk a little at most), or visibly cut with "…", or left
@@ -16,7 +17,7 @@ from dataclasses import dataclass, replace
 import pygame
 
 from kiosk.model import MemberView, local
-from kiosk.ui_state import Done, Intent, MemberHome, OpenHistory, OpenRewards, OpenVouchers
+from kiosk.ui_state import CheckIn, Done, Intent, MemberHome, OpenHistory, OpenRewards, OpenVouchers
 from screens import theme
 from screens.base import Screen
 from screens.context import RenderContext
@@ -45,12 +46,15 @@ PROGRESS = "progress"
 PERKS = "perks"  # discount and points multiplier of the tier
 BENEFITS = "benefits"  # the tier's benefits text from HQ
 AS_OF = "as_of"
+CHECKIN = "checkin"  # the check-in streak / "checked in today"
 
 #: Expiry lines kept on the member screen before the benefits get the room: the soonest matter most.
 MIN_EXPIRY_LINES = 2
 #: Keys of the buttons that open and close the sheet with every field.
 DETAILS_KEY = "details"
 DETAILS_CLOSE_KEY = "details_close"
+#: Key of the check-in button.
+CHECKIN_KEY = "checkin"
 
 
 def expiry_field(index: int) -> str:
@@ -223,6 +227,17 @@ def expiry_texts(ctx: RenderContext, member: MemberView) -> list[str]:
     ]
 
 
+def checkin_text(ctx: RenderContext, member: MemberView) -> str:
+    """ "今日已签到 · 已连续签到 3 天", "已连续签到 2 天", or the invitation; "" without check-in."""
+    status = member.checkin
+    if status is None:
+        return ""
+    streak = ctx.t("checkin_streak", days=status.streak) if status.streak > 0 else ""
+    if status.checked_in_today:
+        return " · ".join(part for part in (ctx.t("checkin_done"), streak) if part)
+    return streak or ctx.t("checkin_invite")
+
+
 def benefit_items(ctx: RenderContext, member: MemberView) -> list[tuple[str, str]]:
     """(field, text) for the tier's perks and its benefits text, those it has."""
     items = [(PERKS, perks_text(ctx, member)), (BENEFITS, local(member.tier.benefits, ctx.locale))]
@@ -273,6 +288,7 @@ class MemberScreen(Screen):
             for (label, intent), rect in zip(specs, split_columns(row, [1.0, 1.0], lay.gap * 2)):
                 self.buttons.append(Button(rect=rect, label=label, intent=intent, key=type(intent).__name__.lower()))
         self.body = body
+        self.checkin_button: Button | None = None
         self.header_lines: list[Line] = []
         self.lines: list[Line] = []
         self.bars: list[tuple[pygame.Rect, float, theme.Color]] = []
@@ -348,6 +364,8 @@ class MemberScreen(Screen):
                 )
             )
             left = pygame.Rect(left.x, banner.bottom + lay.gap, left.w, left.h - banner.h - lay.gap)
+        if member.checkin is not None:
+            left = self._plan_checkin(left)
         if lay.landscape:
             pts_rect, bal_rect = split_rows(left, [1.25, 1.0], lay.gap)
         else:
@@ -355,6 +373,46 @@ class MemberScreen(Screen):
         self._plan_tile(pts_rect, ctx.t("points"), POINTS, points(member.points), "huge", theme.ACCENT)
         self._plan_tile(bal_rect, ctx.t("balance"), BALANCE, money(member.balance_fen), "big", theme.TEXT)
         self._plan_details(right)
+
+    def _plan_checkin(self, rect: pygame.Rect) -> pygame.Rect:
+        """The check-in row at the bottom of `rect` (the points column); returns what is left above.
+
+        The button sits in the row it explains, next to the streak, and is as tall as a finger
+        needs; once the member has checked in today the row only says so."""
+        ctx, lay, status = self.ctx, self.ctx.layout, self.member.checkin
+        assert status is not None
+        row_h = max(lay.min_target, round(lay.button_height * 0.8))
+        row = pygame.Rect(rect.x, rect.bottom - row_h, rect.w, row_h)
+        self.panels.append((row, theme.PANEL))
+        text_rect = inset(row, lay.gap * 2, 0)
+        if not status.checked_in_today:
+            label = ctx.t("checkin_button", points=points(status.next_points))
+            label_w = ctx.fonts.get(min(lay.type_size("button"), int(row_h * 0.5)), True).size(label)[0]
+            width = min(max(lay.min_target * 2, label_w + lay.gap * 4), round(row.w * 0.55))
+            button = Button(
+                rect=pygame.Rect(row.right - width, row.y, width, row.h),
+                label=label,
+                intent=CheckIn(),
+                kind="primary",
+                key=CHECKIN_KEY,
+            )
+            self.checkin_button = button
+            self.buttons.append(button)
+            text_rect.w = button.rect.x - lay.gap * 2 - text_rect.x
+        done = status.checked_in_today
+        self._add(
+            plan_text(
+                ctx,
+                CHECKIN,
+                checkin_text(ctx, self.member),
+                text_rect,
+                size=lay.type_size("body"),
+                color=theme.SUCCESS if done else theme.TEXT,
+                bold=done,
+                min_scale=0.7,
+            )
+        )
+        return pygame.Rect(rect.x, rect.y, rect.w, rect.h - row_h - lay.gap)
 
     def _add(self, line: Line) -> None:
         self.lines.append(line)
@@ -367,12 +425,20 @@ class MemberScreen(Screen):
         inner = inset(rect, lay.gap * 2, lay.gap)
         label_h = round(lay.type_size("label") * 1.4)
         label_rect = pygame.Rect(inner.x, inner.y, inner.w, label_h)
+        value_rect = pygame.Rect(inner.x, inner.y + label_h, inner.w, inner.h - label_h)
+        if value_rect.h * 0.8 < lay.type_size(style) * 0.6:
+            # A short tile (a birthday banner and the check-in row above and below it): the label
+            # goes beside the number, which then has the tile's whole height rather than a sliver.
+            label_w = min(ctx.fonts.get(lay.type_size("label")).size(label)[0], inner.w // 3)
+            label_rect = pygame.Rect(inner.x, inner.y, label_w, inner.h)
+            value_rect = pygame.Rect(
+                label_rect.right + lay.gap * 2, inner.y, inner.right - label_rect.right - lay.gap * 2, inner.h
+            )
         self._add(
             plan_text(
                 ctx, "", label, label_rect, size=lay.type_size("label"), color=theme.TEXT_SECONDARY, min_scale=0.6
             )
         )
-        value_rect = pygame.Rect(inner.x, inner.y + label_h, inner.w, inner.h - label_h)
         size = min(lay.type_size(style), round(value_rect.h * 0.8))
         # Numbers shrink as far as they must and are never cut.
         self._add(plan_text(ctx, field, value, value_rect, size=size, color=color, bold=True, min_scale=0.25))
@@ -491,6 +557,12 @@ class MemberScreen(Screen):
             add(BIRTHDAY, ctx.t("birthday"), color=theme.CELEBRATION, bold=True)
         add("", ctx.t("tier_label"), "small")
         add(TIER, local(member.tier.name, ctx.locale), bold=True)
+        if member.checkin is not None:
+            add(
+                CHECKIN,
+                checkin_text(ctx, member),
+                color=theme.SUCCESS if member.checkin.checked_in_today else theme.TEXT,
+            )
         add("", ctx.t("progress_label"), "small")
         add(PROGRESS, progress_text(ctx, member))
         add("", ctx.t("expiries"), "small")
@@ -566,12 +638,12 @@ class MemberScreen(Screen):
         if open_ == self.sheet_open:
             return
         self.sheet_open = open_
+        # The check-in button lies in the body the sheet covers: it goes and comes back with it.
+        in_body = [b for b in (self.details_button, self.checkin_button) if b is not None]
         if open_:
-            self.buttons = [b for b in self.buttons if b is not self.details_button] + [self.close_button]
+            self.buttons = [b for b in self.buttons if b not in in_body] + [self.close_button]
         else:
-            self.buttons = [b for b in self.buttons if b is not self.close_button]
-            if self.details_button is not None:
-                self.buttons.append(self.details_button)
+            self.buttons = [b for b in self.buttons if b is not self.close_button] + in_body
         self.needs_redraw = True
 
     def scroll(self, dy: float) -> pygame.Rect | None:

@@ -12,6 +12,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from kiosk.model import (
+    CheckinResult,
+    CheckinStatus,
     HistoryItem,
     MemberView,
     NoticeKind,
@@ -24,12 +26,16 @@ from kiosk.model import (
     VoucherView,
 )
 from kiosk.ui_state import (
+    PIN_LOCKED,
+    PIN_NOT_SET,
+    CheckedIn,
     Confirm,
     Idle,
     MemberHistory,
     MemberHome,
     MyVouchers,
     Notice,
+    PinEntry,
     Reading,
     RedemptionAwaitingCard,
     Rewards,
@@ -58,7 +64,11 @@ DIAMOND = TierInfo(
 SILVER = TierInfo(code="silver", name={"zh_CN": "银卡", "en": "Silver"}, discount_pct=95, points_multiplier="1.2")
 
 
-def member(birthday: bool = False, points: int = 12_860) -> MemberView:
+#: 每日签到 as the sample members show it: a 2-day streak, today's check-in still to do.
+CHECKIN_OPEN = CheckinStatus(checked_in_today=False, streak=2, next_points=5)
+
+
+def member(birthday: bool = False, points: int = 12_860, checkin: CheckinStatus | None = CHECKIN_OPEN) -> MemberView:
     return MemberView(
         member_id="M000123",
         masked_name="张*明",
@@ -75,6 +85,7 @@ def member(birthday: bool = False, points: int = 12_860) -> MemberView:
         birthday_today=birthday,
         rules_version=7,
         as_of=NOW,
+        checkin=checkin,
     )
 
 
@@ -124,6 +135,8 @@ def long_member() -> MemberView:
         birthday_today=True,
         rules_version=12,
         as_of=NOW,
+        # A 6-day streak: the 7th day's check-in shows the bonus on the button (the widest label).
+        checkin=CheckinStatus(checked_in_today=False, streak=6, next_points=1_055),
     )
 
 
@@ -265,6 +278,10 @@ def history() -> tuple[HistoryItem, ...]:
     )
 
 
+#: The keypad's digits in the order the sample keypad shows them.
+PIN_KEYS = (7, 2, 9, 0, 4, 1, 8, 5, 3, 6)
+
+
 def all_states() -> dict[str, UiState]:
     """One example of every screen, keyed by the name used for reference images and screenshots."""
     m = member()
@@ -276,6 +293,19 @@ def all_states() -> dict[str, UiState]:
         "member": MemberHome(member=m, online=True),
         "member_birthday": MemberHome(member=member(birthday=True), online=False),
         "member_long": MemberHome(member=long_member(), online=True),
+        "member_checked_in": MemberHome(
+            member=member(checkin=CheckinStatus(checked_in_today=True, streak=3, next_points=0)), online=True
+        ),
+        "checked_in": CheckedIn(
+            member=member(points=12_865, checkin=CheckinStatus(True, 3, 0)),
+            result=CheckinResult(day=NOW.date(), points=5, bonus=0, streak=3, offline=False),
+            online=True,
+        ),
+        "checked_in_bonus": CheckedIn(
+            member=member(points=12_915, checkin=CheckinStatus(True, 7, 0)),
+            result=CheckinResult(day=NOW.date(), points=55, bonus=50, streak=7, offline=True),
+            online=False,
+        ),
         "rewards": Rewards(member=m, options=options, online=True),
         "confirm": Confirm(
             member=m, option=options[0], points_after=m.points - options[0].cost_points, intent_id="I-0001", online=True
@@ -288,6 +318,11 @@ def all_states() -> dict[str, UiState]:
             online=False,
             busy=True,
         ),
+        # The PIN keypad: one fixed shuffle (the session makes a new one for every keypad shown).
+        "pin": PinEntry(m, options[1], "I-0002", PIN_KEYS, entered=2, online=True),
+        "pin_wrong": PinEntry(m, options[1], "I-0002", PIN_KEYS[::-1], entered=0, online=False, failures_left=2),
+        "pin_locked": PinEntry(m, options[1], "I-0002", PIN_KEYS, entered=0, online=True, blocked=PIN_LOCKED),
+        "pin_not_set": PinEntry(m, options[1], "I-0002", PIN_KEYS, entered=0, online=True, blocked=PIN_NOT_SET),
         "voucher": VoucherIssued(member=m, voucher=voucher(), online=True),
         "voucher_offline": VoucherIssued(member=m, voucher=voucher(offline=True), online=False),
         "redemption_pending": RedemptionAwaitingCard(

@@ -112,6 +112,34 @@ STRINGS: dict[str, dict[str, str]] = {
     "history_expire": {"zh_CN": "积分过期", "en": "Expired"},
     "history_voucher_cancel": {"zh_CN": "券作废退还", "en": "Voucher cancelled"},
     "history_other": {"zh_CN": "积分调整", "en": "Points adjusted"},
+    "history_checkin": {"zh_CN": "每日签到", "en": "Daily check-in"},
+    # daily check-in (每日签到): the member screen's row, and the confirmation after a check-in
+    "checkin_button": {"zh_CN": "签到 +{points}", "en": "Check in +{points}"},
+    "checkin_invite": {"zh_CN": "每日签到领积分", "en": "Check in daily for points"},
+    "checkin_streak": {"zh_CN": "已连续签到 {days} 天", "en": "{days}-day streak"},
+    "checkin_done": {"zh_CN": "今日已签到", "en": "Checked in today"},
+    "checked_in_title": {"zh_CN": "签到成功", "en": "Checked in"},
+    "checked_in_points": {"zh_CN": "+{points} 积分", "en": "+{points} points"},
+    "checked_in_bonus": {
+        "zh_CN": "含连续签到 {days} 天奖励 {bonus} 积分",
+        "en": "Including a {bonus}-point bonus for {days} days in a row",
+    },
+    "checked_in_offline": {"zh_CN": "网络离线：积分将在恢复后同步", "en": "Offline: the points sync when back online"},
+    # the PIN keypad before a redemption (a PIN the rules ask for)
+    "pin_title": {"zh_CN": "请输入会员密码", "en": "Enter your PIN"},
+    "pin_hint": {"zh_CN": "4–6 位数字，按键位置每次不同", "en": "4 to 6 digits. The keys move every time"},
+    "pin_wrong": {"zh_CN": "密码错误，还可尝试 {tries} 次", "en": "Wrong PIN. {tries} tries left"},
+    "pin_delete": {"zh_CN": "删除", "en": "Delete"},
+    "pin_locked": {"zh_CN": "兑换已锁定", "en": "Redemptions locked"},
+    "pin_locked_hint": {
+        "zh_CN": "密码错误次数过多。请到服务台解锁",
+        "en": "Too many wrong PINs. Ask at the service desk to unlock",
+    },
+    "pin_not_set": {"zh_CN": "兑换需要会员密码", "en": "This needs your PIN"},
+    "pin_not_set_hint": {
+        "zh_CN": "您还没有设置密码，请先在服务台设置密码",
+        "en": "You have no PIN yet. Please set one at the service desk first",
+    },
     # a redemption waiting for the card
     "pending_title": {"zh_CN": "兑换尚未完成", "en": "Redemption pending"},
     "pending_points_held": {"zh_CN": "已预留 {points} 积分，尚未扣除", "en": "{points} points held, not yet taken"},

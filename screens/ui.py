@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import pygame
 
 from kiosk.ui_state import (
+    CheckedIn,
     Confirm,
     ConfirmRedeem,
     Idle,
@@ -35,6 +36,9 @@ from kiosk.ui_state import (
     MemberHome,
     MyVouchers,
     Notice,
+    PinDelete,
+    PinDigit,
+    PinEntry,
     Reading,
     RedemptionAwaitingCard,
     Rewards,
@@ -45,6 +49,7 @@ from kiosk.ui_state import (
 )
 from screens import widgets
 from screens.base import Screen
+from screens.checkin import CheckedInScreen
 from screens.context import RenderContext
 from screens.fonts import FontBook
 from screens.history import HistoryScreen
@@ -53,6 +58,7 @@ from screens.layout import DEFAULT_PX_PER_MM, Layout
 from screens.member import MemberScreen
 from screens.notice import NoticeScreen
 from screens.pending import PendingRedemptionScreen
+from screens.pin import PinScreen
 from screens.rewards import ConfirmScreen, RewardsScreen
 from screens.text import LOCALES, check_locale
 from screens.touch import Cancel, DragBy, Press, Rotation, Tap, TouchTracker
@@ -62,6 +68,7 @@ from screens.widgets import Button, draw_button
 _LOG = logging.getLogger(__name__)
 
 DEBOUNCE_S = 0.5
+KEYPAD_DEBOUNCE_S = 0.12
 SETTLE_S = 0.3
 TAP_SLOP_MM = 4.0
 _CONFIRMED_MEMORY = 64
@@ -79,6 +86,8 @@ def build_screen(ctx: RenderContext, state: UiState) -> Screen:
         return RewardsScreen(ctx, state)
     if isinstance(state, Confirm):
         return ConfirmScreen(ctx, state)
+    if isinstance(state, PinEntry):
+        return PinScreen(ctx, state)
     if isinstance(state, VoucherIssued):
         return VoucherScreen(ctx, state)
     if isinstance(state, MyVouchers):
@@ -87,6 +96,8 @@ def build_screen(ctx: RenderContext, state: UiState) -> Screen:
         return PendingRedemptionScreen(ctx, state)
     if isinstance(state, MemberHistory):
         return HistoryScreen(ctx, state)
+    if isinstance(state, CheckedIn):
+        return CheckedInScreen(ctx, state)
     if isinstance(state, Notice):
         return NoticeScreen(ctx, state)
     raise TypeError(f"no screen for state {type(state).__name__}")
@@ -163,12 +174,17 @@ class KioskUI:
         if state == self._state:
             return
         changed_screen = type(state) is not type(self._state)
+        # A reshuffled keypad (after a wrong PIN) is a new screen for the finger: a tap aimed at
+        # the old order must not land on whatever digit moved there.
+        reshuffled = isinstance(state, PinEntry) and (
+            not isinstance(self._state, PinEntry) or self._state.keys != state.keys
+        )
         self._state = state
         if isinstance(state, (Idle, Notice)):
             # No member data may outlive the session, not even in the text and QR caches.
             widgets.forget_rendered()
         self._rebuild()
-        if changed_screen or isinstance(state, Confirm):
+        if changed_screen or reshuffled or isinstance(state, Confirm):
             self._shown_at = self._monotonic()
             self._pressed = None
 
@@ -247,7 +263,10 @@ class KioskUI:
             self._confirmed.append(intent.intent_id)
         if isinstance(intent, ToggleLocale):
             self.set_locale(LOCALES[(LOCALES.index(self.locale) + 1) % len(LOCALES)])
-        self._quiet_until = tap.at + self._debounce_s
+        # Digits follow each other quickly; a keypad that swallowed every tap within half a second
+        # would drop digits. The settle time after a reshuffle still guards the keypad.
+        quiet = KEYPAD_DEBOUNCE_S if isinstance(intent, (PinDigit, PinDelete)) else self._debounce_s
+        self._quiet_until = tap.at + min(quiet, self._debounce_s)
         return intent
 
     # --- time and drawing -----------------------------------------------------------------

@@ -17,11 +17,14 @@ from hq.api.models import (
     MemberCreated,
     MemberView,
     NewMemberRequest,
+    PinRequest,
+    PinResult,
+    PinUnlockRequest,
     TierOverrideRequest,
     TierOverrideResult,
 )
 from hq.api.transactions import run_in_transaction
-from hq.service import members
+from hq.service import members, pins
 from kiosk.cards.record import MEMBER_ID_MAX
 
 MemberIdPath = Annotated[
@@ -82,6 +85,33 @@ def member_router(ctx: Context, *, operator: Guard, reader: Guard) -> APIRouter:
             lambda conn: members.override_tier(conn, member_id, body.tier, by=body.by, reason=body.reason, now=now),
         )
         return TierOverrideResult(member_id=member_id, tier=tier)
+
+    @router.put(
+        "/{member_id}/pin",
+        summary="Set a member's PIN at the service desk (HQ keeps only its hash; a lock is lifted)",
+        response_model=PinResult,
+        dependencies=as_operator,
+        responses=error_responses(401, 404, 413, 503, unprocessable="a PIN that is not 4 to 6 digits"),
+    )
+    def put_pin(member_id: MemberIdPath, body: PinRequest) -> PinResult:
+        now = ctx.now()
+        # The hash is ~50 ms of scrypt; it runs inside the transaction, which holds the member's row.
+        run_in_transaction(ctx.engine, lambda conn: pins.set_pin(conn, member_id, body.pin, by=body.by, now=now))
+        return PinResult(member_id=member_id, pin_set=True, pin_locked=False)
+
+    @router.post(
+        "/{member_id}/pin/unlock",
+        summary="Unlock a member's redemptions after too many wrong PINs (every kiosk hears it)",
+        response_model=PinResult,
+        dependencies=as_operator,
+        responses=error_responses(401, 404, 413, 503),
+    )
+    def post_pin_unlock(member_id: MemberIdPath, body: PinUnlockRequest) -> PinResult:
+        now = ctx.now()
+        run_in_transaction(ctx.engine, lambda conn: pins.unlock(conn, member_id, by=body.by, now=now))
+        with ctx.engine.connect() as conn:
+            has_pin = bool(pins.pin_state(conn, member_id)[0])
+        return PinResult(member_id=member_id, pin_set=has_pin, pin_locked=False)
 
     @router.get(
         "/{member_id}",

@@ -211,6 +211,28 @@ class TierOverrideResult(BaseModel):
     tier: str = Field(description="The tier in force after the change")
 
 
+class PinRequest(RequestBody):
+    pin: str = Field(
+        pattern=r"^[0-9]{4,6}$",
+        description="The member's new PIN, 4 to 6 digits. HQ stores and sends kiosks only its salted scrypt hash",
+    )
+    by: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)] = Field(
+        default="operator", description="Who set it (the service desk clerk), for the audit entry"
+    )
+
+
+class PinUnlockRequest(RequestBody):
+    by: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)] = Field(
+        default="operator", description="Who unlocked it, for the audit entry"
+    )
+
+
+class PinResult(BaseModel):
+    member_id: str
+    pin_set: bool = Field(description="The member has a PIN")
+    pin_locked: bool = Field(description="The member's redemptions are locked (wrong PINs at a kiosk)")
+
+
 class CardView(BaseModel):
     uid: str
     issue_no: int

@@ -3,7 +3,8 @@ the demo's seed. Each call returns a fresh document the caller may change.
 
 - `supermarket_program()`: spend ladder 普通会员 / 银卡 / 金卡 / 钻石 at 0 / 1,000 / 5,000 /
   10,000 yuan, 95 / 90 / 85 / 80 % of the price, points x1 / 1.5 / 2 / 2.5, no downgrade; stored
-  value with "pay 500 get 700", +20% from 10,000 yuan, and 60% spendable on the day of a top-up.
+  value with "pay 500 get 700", +20% from 10,000 yuan, and 60% spendable on the day of a top-up;
+  a daily check-in worth 5 points, +50 on the 7th consecutive day.
 - `courier_program()`: growth-points ladder 普通 / 银卡 / 金卡 / 钻石 at 0 / 1,000 / 5,000 /
   20,000 growth points (one per yuan of postage), re-evaluated yearly on the past 365 days, so a
   member who ships less moves down; no stored value.
@@ -86,6 +87,8 @@ def supermarket_program() -> dict[str, Any]:
                     "stock": 200,
                 },
             ],
+            # 每日签到: 5 points a day, +50 on the 7th day in a row (a week's habit is the goal).
+            "checkin": {"enabled": True, "points_per_day": 5, "streak_bonuses": {"7": 50}},
         },
         "earning": {"points_per_yuan": "1", "lot_validity_days": 365, "growth_per_yuan": "1"},
         "reevaluation": None,

@@ -2,7 +2,10 @@
 
     {
       "kiosk": { ... },                  # exactly kiosk.ledger.rules' document: measure, downgrade,
-                                         #   tiers, rewards; published to kiosks as it is
+                                         #   tiers, rewards, checkin (optional: points per day and
+                                         #   streak bonuses), pin (optional: when a PIN is asked
+                                         #   before spending, and after how many wrong ones the
+                                         #   member's redemptions lock); published to kiosks as it is
       "earning": {
         "points_per_yuan": "1",          # decimal string; points = floor(yuan x this x tier multiplier)
         "lot_validity_days": 365,        # a lot earned at t expires at t + this many days

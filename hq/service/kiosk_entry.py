@@ -2,7 +2,8 @@
 
 Lots carry what is *left* of them (HQ has already taken every spend it knows of), cards their
 highest counter (so a kiosk refuses an image another kiosk has moved past), vouchers their state,
-`history` the member's last `HISTORY_ITEMS` point movements (积分明细), newest first.
+`history` the member's last `HISTORY_ITEMS` point movements (积分明细), newest first, and
+`checkin_last_day` / `checkin_streak` (每日签到) so a streak continues at any kiosk.
 
 The history is a window, not a ledger: every update carries it whole, so a kiosk that missed an
 update still shows the right list, and its size stays bounded (90 to 150 bytes an item, under
@@ -23,7 +24,7 @@ from hq.store import tables as t
 HISTORY_ITEMS = 20
 #: Entry kinds that move points. `topup` moves stored value and `tier_change` the tier: neither
 #: is a points movement, and a member reading 积分明细 would take a 0 for a mistake.
-POINT_KINDS = ("earn", "refund", "redemption", "expire", "voucher_cancel")
+POINT_KINDS = ("earn", "refund", "redemption", "expire", "voucher_cancel", "checkin")
 #: Kinds whose `ref` is a purchase id, so the store is the purchase's.
 _PURCHASE_KINDS = ("earn", "refund")
 
@@ -76,6 +77,7 @@ def member_entries(conn: Connection, member_ids: Iterable[str], *, now_iso: str 
             | {name: value for name, value in place.items() if value is not None}
         )
     history = member_history(conn, ids)
+    pins = pin_fields(conn, ids)
     entries: list[dict[str, Any]] = []
     for member_id in ids:
         row = rows.get(member_id)
@@ -96,7 +98,12 @@ def member_entries(conn: Connection, member_ids: Iterable[str], *, now_iso: str 
                 "lots": lots.get(member_id, []),
                 "vouchers": vouchers.get(member_id, []),
                 "history": history.get(member_id, []),
+                # 每日签到: the fleet's streak, so the member's next kiosk continues it.
+                "checkin_last_day": row.checkin_last_day,
+                "checkin_streak": int(row.checkin_streak or 0),
             }
+            # The PIN's hash (never the PIN) and the lock, only where there is one (hq/service/pins.py).
+            | pins.get(member_id, {})
         )
     return entries
 
@@ -133,10 +140,29 @@ def member_history(
         item: dict[str, Any] = {"kind": row.kind, "points": int(row.points), "at": row.at.isoformat()}
         if row.store_id is not None:
             item["store_id"] = row.store_id
-        if row.kind == "redemption":
+        if row.kind in ("redemption", "checkin"):  # at a kiosk: say which one
             device = (row.detail or {}).get("device_id")
             if isinstance(device, str) and device:
                 item["device_id"] = device
+        if row.kind == "redemption":
             item["voucher_id"] = row.ref
         out.setdefault(row.member_id, []).append(item)
+    return out
+
+
+def pin_fields(conn: Connection, member_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The member-entry fields for kiosks: `pin_hash` where a PIN is set, `pin_locked` while locked
+    (both left out otherwise, so kiosks from before PINs existed are not sent keys they refuse)."""
+    if not member_ids:
+        return {}
+    p = t.member_pins.c
+    out: dict[str, dict[str, Any]] = {}
+    for row in conn.execute(sa.select(p.member_id, p.pin_hash, p.locked_at).where(p.member_id.in_(member_ids))):
+        fields: dict[str, Any] = {}
+        if row.pin_hash is not None:
+            fields["pin_hash"] = row.pin_hash
+        if row.locked_at is not None:
+            fields["pin_locked"] = True
+        if fields:
+            out[row.member_id] = fields
     return out

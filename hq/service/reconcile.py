@@ -9,6 +9,15 @@
 - `security.card_rollback` that HQ's card record confirms: the card is blocked fleet-wide
   (hq.service.denylist). Unconfirmed rollbacks, `security.uid_clone_suspected` and
   `security.card_rejected`: an alarm for the operator's review, subject = card UID.
+- `checkin` (每日签到): once per member per store day across the fleet, by the `checkins` key
+  (member_id, day). The first kiosk's check-in of the day earns, under the programme version the
+  kiosk used, the day's points plus the streak bonus into a lot (entry kind `checkin`), repaying
+  an overdraft first as any earning does; the streak is HQ's (the check-in of the day before, at
+  any kiosk), not the kiosk's claim. A second kiosk's check-in of that day is stored as its event
+  with outcome `duplicate` and no points; the member update it queues corrects that kiosk.
+- `pin_locked`: a kiosk locked the member's redemptions after too many wrong PINs; HQ locks them
+  fleet-wide (hq.service.pins) with a `pin_locked` alarm for the service desk, until an operator
+  unlocks. One made before the operator's last unlock (sent late by an offline kiosk) locks nothing.
 - anything else is stored as it came.
 
 The member's change is queued for the fleet with the event id, so every kiosk's next member
@@ -23,12 +32,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hq.domain.points import Lot, spend_oldest_first
+from hq.domain.points import Lot, lot_expiry, settle_overdraft, spend_oldest_first
+from hq.domain.program import Program, parse_program
 from hq.service.denylist import confirm_rollback
 from hq.service.feedback import record_change
 from hq.service.listener_store import raise_alarm
+from hq.service.pins import lock_from_kiosk
+from hq.service.programs import current_program
 from hq.service.vouchers import register_from_event
 from hq.store import tables as t
+from hq.store.upsert import insert_ignore
 from sync.schemas import EventMessage
 
 SECURITY_ALARMS = {
@@ -41,6 +54,10 @@ SECURITY_ALARMS = {
 def apply_event(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
     if event.type == "redemption":
         return _redemption(conn, event, now)
+    if event.type == "checkin":
+        return _checkin(conn, event, now)
+    if event.type == "pin_locked":
+        return _pin_locked(conn, event, now)
     alarm = SECURITY_ALARMS.get(event.type)
     if alarm is not None:
         uid = str(event.payload.get("uid") or "unknown")
@@ -111,6 +128,85 @@ def _redemption(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
     return "overdraft" if plan.shortfall else "applied"
 
 
+def _day(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def _program(conn: Connection, version: int | None) -> Program:
+    """The programme version the kiosk decided under, or the current one if HQ has no such version."""
+    if version:
+        row = conn.execute(sa.select(t.programs).where(t.programs.c.version == version)).first()
+        if row is not None:
+            return parse_program(int(row.version), row.document)
+    return current_program(conn)
+
+
+def _checkin(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
+    p = event.payload
+    member_id, day = p.get("member_id"), _day(p.get("day"))
+    if not isinstance(member_id, str) or day is None:
+        raise_alarm(conn, "bad_event", f"{event.device_id}/{event.seq}", "checkin without member/day", now)
+        return "malformed"
+    # The member's lock orders two kiosks' check-ins of one member (the key decides the winner).
+    member = conn.execute(sa.select(t.members).where(t.members.c.member_id == member_id).with_for_update()).first()
+    if member is None:
+        raise_alarm(conn, "unknown_member", member_id, f"checkin {day} from {event.device_id}", now)
+        return "unknown_member"
+    c = t.checkins.c
+    if conn.execute(sa.select(c.day).where(c.member_id == member_id, c.day == day.isoformat())).first() is not None:
+        record_change(conn, member_id, now, event.event_id)  # that kiosk shows points HQ will not give
+        return "duplicate"
+    program = _program(conn, _int(p, "rules_version"))
+    before = conn.execute(
+        sa.select(c.streak).where(c.member_id == member_id, c.day == (day - dt.timedelta(days=1)).isoformat())
+    ).scalar()
+    streak = int(before) + 1 if before is not None else 1
+    checkin = program.rules.checkin
+    points, bonus = checkin.points_for(streak) if checkin is not None and checkin.enabled else (0, 0)
+    if not insert_ignore(
+        conn,
+        t.checkins,
+        {"member_id": member_id, "day": day.isoformat(), "device_id": event.device_id, "event_id": event.event_id,
+         "points": points, "bonus": bonus, "streak": streak, "rules_version": program.version, "at": event.created_at},
+    ):  # fmt: skip
+        record_change(conn, member_id, now, event.event_id)
+        return "duplicate"
+    settlement = settle_overdraft(int(member.overdraft_points), points)
+    lot_id = f"CI-{member_id}-{day.isoformat()}"
+    if settlement.to_lot:
+        conn.execute(
+            t.lots.insert().values(
+                lot_id=lot_id, member_id=member_id, points_earned=settlement.to_lot, points_left=settlement.to_lot,
+                earned_at=event.created_at, expires_at=lot_expiry(event.created_at, program), source=event.event_id,
+            )
+        )  # fmt: skip
+    latest = member.checkin_last_day is None or day.isoformat() >= member.checkin_last_day
+    conn.execute(
+        t.members.update()
+        .where(t.members.c.member_id == member_id)
+        .values(
+            overdraft_points=settlement.overdraft_left,
+            updated_at=now,
+            # A late check-in (an offline kiosk's, of an earlier day) leaves the latest day as it is.
+            **({"checkin_last_day": day.isoformat(), "checkin_streak": streak} if latest else {}),
+        )
+    )
+    conn.execute(
+        t.entries.insert().values(
+            member_id=member_id, kind="checkin", points_delta=settlement.to_lot, overdraft_delta=-settlement.repaid,
+            lot_id=lot_id if settlement.to_lot else None, ref=f"checkin:{member_id}:{day.isoformat()}",
+            rules_version=program.version, at=event.created_at,
+            detail={"device_id": event.device_id, "event_id": event.event_id, "day": day.isoformat(),
+                    "streak": streak, "bonus": bonus, "kiosk_points": _int(p, "points"), "offline": event.offline},
+        )
+    )  # fmt: skip
+    record_change(conn, member_id, now, event.event_id)
+    return "applied" if points else "no_points"
+
+
 def _device_store(conn: Connection, device_id: str) -> str | None:
     """The kiosk's store: from its registered voucher key, else from its last status."""
     found = conn.execute(
@@ -146,3 +242,22 @@ def _move_card_counter(
         )  # fmt: skip
         return
     conn.execute(t.cards.update().where(t.cards.c.uid == uid.lower()).values(last_counter=counter))
+
+
+def _pin_locked(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
+    member_id = event.payload.get("member_id")
+    if not isinstance(member_id, str) or not member_id:
+        raise_alarm(conn, "bad_event", f"{event.device_id}/{event.seq}", "pin_locked without member_id", now)
+        return "malformed"
+    exists = conn.execute(sa.select(t.members.c.member_id).where(t.members.c.member_id == member_id)).first()
+    if exists is None:
+        raise_alarm(conn, "unknown_member", member_id, f"pin_locked from {event.device_id}", now)
+        return "unknown_member"
+    outcome = lock_from_kiosk(
+        conn, member_id, device_id=event.device_id, event_id=event.event_id, made_at=event.created_at, now=now
+    )
+    if outcome == "locked":
+        # A lock can mean a stolen card being tried: the service desk should hear of it.
+        failures = _int(event.payload, "failures")
+        raise_alarm(conn, "pin_locked", member_id, f"{failures} wrong PINs at {event.device_id}", now)
+    return outcome

@@ -18,7 +18,7 @@ from hq.store import tables
 
 VERSION_LINES = ("rules", "members", "denylist")
 #: Tables a later step creates: the initial schema is everything else.
-_ADDED_LATER = frozenset({"voucher_registry", "voucher_history", "tills", "voucher_keys"})
+_ADDED_LATER = frozenset({"voucher_registry", "voucher_history", "tills", "voucher_keys", "checkins", "member_pins"})
 _LOCK_KEY = 0x4B494F534B  # "KIOSK": pg_advisory_xact_lock key for migrations
 
 
@@ -65,9 +65,30 @@ def _voucher_write_off(conn: Connection) -> None:
     conn.execute(tables.published_versions.insert().values(version_line="voucher_keys", version=0))
 
 
+def _daily_checkin(conn: Connection) -> None:
+    """Daily check-in: the `checkins` table (one row per member and store day) and the member's
+    last check-in day and streak.
+
+    A database created by this code already has the member columns (the initial step creates
+    `members` as the tables now declare it), so they are added only where missing.
+    """
+    tables.metadata.create_all(conn, tables=[tables.checkins])
+    have = {column["name"] for column in sa.inspect(conn).get_columns("members")}
+    for name, kind in (("checkin_last_day", "VARCHAR(10)"), ("checkin_streak", "INTEGER")):
+        if name not in have:
+            conn.execute(sa.text(f"ALTER TABLE members ADD COLUMN {name} {kind}"))
+
+
+def _member_pins(conn: Connection) -> None:
+    """A PIN before spending: `member_pins` (the hash, the lock and the last unlock per member)."""
+    tables.metadata.create_all(conn, tables=[tables.member_pins])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "voucher write-off: registry, history, tills, key directory", _voucher_write_off),
+    Migration(3, "daily check-in: checkins, the member's last check-in day and streak", _daily_checkin),
+    Migration(4, "a PIN before spending: member_pins", _member_pins),
 )
 
 

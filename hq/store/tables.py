@@ -57,6 +57,10 @@ members = sa.Table(
     sa.Column("overdraft_points", BIG, nullable=False, default=0),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # 每日签到: the member's latest check-in day ("YYYY-MM-DD", the kiosk's store day) and the
+    # streak on that day, fleet-wide, so the next kiosk continues it (migration 3; NULL before).
+    sa.Column("checkin_last_day", sa.String(10)),
+    sa.Column("checkin_streak", sa.Integer),
 )
 
 cards = sa.Table(
@@ -213,6 +217,38 @@ voucher_keys = sa.Table(
     sa.Column("revoked_at", UtcDateTime),
     sa.Column("reason", sa.String(500)),
     sa.Column("added_at", UtcDateTime, nullable=False),
+)
+
+checkins = sa.Table(
+    "checkins",
+    metadata,
+    # One check-in per member per store day, fleet-wide: the key deduplicates across kiosks (a
+    # second kiosk's check-in of that day is stored as its kiosk event, outcome "duplicate").
+    sa.Column("member_id", sa.String(64), primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.String(100), nullable=False),
+    sa.Column("points", BIG, nullable=False),
+    sa.Column("bonus", BIG, nullable=False),
+    sa.Column("streak", sa.Integer, nullable=False),
+    sa.Column("rules_version", sa.Integer, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+)
+
+member_pins = sa.Table(
+    "member_pins",
+    metadata,
+    # A PIN before spending (hq/service/pins.py): the salted scrypt hash only, never the PIN, and
+    # whether the member's redemptions are locked (too many wrong PINs at a kiosk) until an operator
+    # unlocks them. Who did what is in `entries` (pin_set, pin_locked, pin_unlocked).
+    sa.Column("member_id", sa.String(64), sa.ForeignKey("members.member_id"), primary_key=True),
+    sa.Column("pin_hash", sa.String(200)),
+    sa.Column("set_at", UtcDateTime),
+    sa.Column("locked_at", UtcDateTime),
+    sa.Column("locked_by", sa.String(200)),  # "device/event id" of the kiosk's pin_locked event
+    # The last unlock: a pin_locked event a kiosk made before it (sent late from an offline
+    # kiosk) is recorded but locks nothing; the operator's unlock came after it.
+    sa.Column("unlocked_at", UtcDateTime),
 )
 
 member_changes = sa.Table(

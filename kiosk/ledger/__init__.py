@@ -2,15 +2,17 @@
 
 Use `Ledger.open(path, device_id=..., clock=..., tz=..., voucher_key=..., offline_limits=...)`.
 Module map: db (connection, pragmas, migrations), rules (tier rules + catalog), points (lots, FIFO,
-expiry), members, vouchers (signed codes), voucher_keys (the key directory every verifier uses),
-voucher_key_store (the directory HQ pushed), redemption (two-phase, idempotent), outbox, cards
-(card state + deny-list), snapshot (HQ member snapshots), views (kiosk.model objects), demo.
+expiry), checkin (每日签到: once a store day, streaks, a local lot until HQ confirms), members,
+vouchers (signed codes), voucher_keys (the key directory every verifier uses), voucher_key_store
+(the directory HQ pushed), redemption (two-phase, idempotent), outbox, cards (card state +
+deny-list), snapshot (HQ member snapshots), views (kiosk.model objects), demo.
 """
 
 from kiosk.ledger.cards import CardRecordState
 from kiosk.ledger.errors import (
     CardCounterMismatch,
     CardDenied,
+    CheckinRefused,
     CorruptDatabase,
     DenylistGap,
     InsufficientPoints,
@@ -50,6 +52,7 @@ __all__ = [
     "CardCounterMismatch",
     "CardDenied",
     "CardRecordState",
+    "CheckinRefused",
     "Clock",
     "CorruptDatabase",
     "DenylistGap",

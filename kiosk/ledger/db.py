@@ -385,6 +385,50 @@ def _migration_5(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE members ADD COLUMN history TEXT")
 
 
+def _migration_6(conn: sqlite3.Connection) -> None:
+    """Daily check-in (每日签到): once per member per store day, enforced by the key.
+
+    - members gain checkin_last_day ("YYYY-MM-DD", the store day) and checkin_streak, as HQ last
+      sent them: the streak is the fleet's, not this kiosk's.
+    - checkins holds this kiosk's own check-ins, keyed by (member_id, day), so a second one the
+      same day is refused by the schema too. `acked_version` is the member snapshot that told the
+      kiosk HQ has the event; until then its points are a local lot (lot_id "checkin:<event id>")
+      that every snapshot of the member puts back, as spends of unacknowledged redemptions are.
+    """
+    conn.execute("ALTER TABLE members ADD COLUMN checkin_last_day TEXT")
+    conn.execute("ALTER TABLE members ADD COLUMN checkin_streak INTEGER")
+    conn.execute(
+        """CREATE TABLE checkins (
+            member_id TEXT NOT NULL, day TEXT NOT NULL, event_id TEXT NOT NULL, points INTEGER NOT NULL,
+            bonus INTEGER NOT NULL, streak INTEGER NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+            offline INTEGER NOT NULL, rules_version INTEGER NOT NULL, acked_version INTEGER,
+            PRIMARY KEY (member_id, day)
+        ) WITHOUT ROWID"""
+    )
+    conn.execute("CREATE UNIQUE INDEX checkins_event ON checkins(event_id)")
+
+
+def _migration_7(conn: sqlite3.Connection) -> None:
+    """A PIN before spending (kiosk.ledger.pin_lock): HQ's PIN state per member, and this kiosk's count.
+
+    - members gain pin_hash (HQ's scrypt hash string, NULL: no PIN set) and pin_locked (1 when HQ
+      says the member's redemptions are locked: after wrong PINs at any kiosk, until an operator
+      unlocks them).
+    - pin_failures counts this kiosk's consecutive wrong PINs per member; `locked_at` and
+      `lock_event_id` say it locked the member itself and which `pin_locked` event told HQ. That
+      local lock holds, whatever HQ sends, until a member update acknowledges the event: from then
+      on HQ's pin_locked (and its operator's unlock) decides.
+    """
+    conn.execute("ALTER TABLE members ADD COLUMN pin_hash TEXT")
+    conn.execute("ALTER TABLE members ADD COLUMN pin_locked INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        """CREATE TABLE pin_failures (
+            member_id TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at TEXT, locked_at TEXT,
+            lock_event_id TEXT
+        ) WITHOUT ROWID"""
+    )
+
+
 #: Migration N brings a database from user_version N-1 to N. Append only; never edit a shipped one.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
@@ -392,6 +436,8 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
+    _migration_7,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -138,6 +138,7 @@ def demo_rules() -> dict[str, Any]:
                 "per_member_limit": {"count": 1, "period_days": 30},
             },
         ],
+        "checkin": {"enabled": True, "points_per_day": 5, "streak_bonuses": {"7": 50}},
     }
 
 

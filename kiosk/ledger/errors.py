@@ -79,6 +79,16 @@ class CardDenied(LedgerError):
         super().__init__(f"card {uid.hex()} denied: {reason}")
 
 
+class CheckinRefused(LedgerError):
+    """No check-in now: `reason` is "not_offered" (the rules have none, or it is switched off) or
+    "already_today" (this member checked in today, here or, as HQ said, at another kiosk)."""
+
+    def __init__(self, member_id: str, reason: str):
+        self.member_id = member_id
+        self.reason = reason
+        super().__init__(f"member {member_id} cannot check in: {reason}")
+
+
 class RewardUnavailable(LedgerError):
     """The reward exists but may not be redeemed now (tier, stock, dates, per-member limit)."""
 

@@ -20,15 +20,17 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from kiosk.ledger import cards, db, outbox, redemption, snapshot, views, voucher_key_store
+from kiosk.ledger import cards, checkin, db, outbox, pin_lock, redemption, snapshot, views, voucher_key_store
 from kiosk.ledger.cards import CardRecordState
 from kiosk.ledger.errors import NoRules, NoVoucherKey, StaleVersion, UnknownMember
 from kiosk.ledger.outbox import OutboxEvent
+from kiosk.ledger.pin_kdf import verify_pin
+from kiosk.ledger.pin_lock import PinCheck, PinNotSet, PinRequirement
 from kiosk.ledger.redemption import OfflineLimits, PendingRedemption
 from kiosk.ledger.rules import Rules, parse_rules
 from kiosk.ledger.voucher_keys import VoucherKeyDirectory
 from kiosk.ledger.vouchers import Signer, VoucherSigner
-from kiosk.model import HistoryItem, MemberView, PendingRedemptionView, RewardOption, VoucherView
+from kiosk.model import CheckinResult, HistoryItem, MemberView, PendingRedemptionView, RewardOption, VoucherView
 
 _LOG = logging.getLogger(__name__)
 
@@ -208,6 +210,33 @@ class Ledger:
         with self._lock:
             return int(self.conn.execute("SELECT COUNT(*) FROM members").fetchone()[0])
 
+    # --- daily check-in ------------------------------------------------------------------------
+
+    def check_in(self, member_id: str, *, online: bool) -> CheckinResult:
+        """Check the member in for today's store day: points into a local lot, a `checkin` event.
+
+        Raises CheckinRefused (none offered, or already checked in today), OfflineLimitReached.
+        """
+        with self._lock, db.transaction(self.conn):
+            result = checkin.check_in_in_tx(
+                self.conn,
+                self.rules(),
+                device_id=self.device_id,
+                tz=self.tz,
+                offline_points_per_day=self.offline_limits.points_per_day,
+                member_id=member_id,
+                online=online,
+                now=self._now(),
+            )
+        _LOG.info(
+            "check-in: day %s, streak %d, %d points (offline=%s)",
+            result.day,
+            result.streak,
+            result.points,
+            result.offline,
+        )
+        return result
+
     # --- redemption -------------------------------------------------------------------------
 
     def prepare_redemption(
@@ -276,6 +305,43 @@ class Ledger:
         """The intent id of the redemption card counter `counter` belongs to (see redemption.counter_owner)."""
         with self._lock:
             return redemption.counter_owner(self.conn, uid, member_id, counter)
+
+    # --- PIN before spending (kiosk.ledger.pin_lock) -------------------------------------------
+
+    def pin_requirement(self, member_id: str, reward_id: str) -> PinRequirement:
+        """Whether redeeming `reward_id` needs the member's PIN now, or cannot happen (locked, none set)."""
+        with self._lock:
+            rules = self._require_rules()
+            reward = rules.reward(reward_id)
+            cost = reward.cost_points if reward is not None else 0
+            tier = views.member_view(self.conn, rules, member_id, self._now(), self.tz).tier.code
+            return pin_lock.requirement(self.conn, rules.pin, member_id, tier, cost)
+
+    def check_pin(self, member_id: str, pin: str, *, card_uid: bytes | None = None, online: bool = False) -> PinCheck:
+        """Verify a PIN entered at the keypad and count the outcome; the failure that reaches the
+        rules' `max_failures` locks the member here and sends `pin_locked` to HQ (one transaction)."""
+        with self._lock:
+            max_failures = self._require_rules().pin.max_failures
+            stored, locked, _ = pin_lock.state(self.conn, member_id)
+        if locked:
+            return PinCheck(ok=False, locked=True, failures_left=0)
+        if stored is None:
+            raise PinNotSet(f"member {member_id!r} has no PIN set at HQ")
+        # ~50 ms of scrypt outside the lock: the sync thread need not wait for it.
+        ok = verify_pin(pin, stored)
+        with self._lock, db.transaction(self.conn):
+            now = self._now()
+
+            def lock_event(failures: int) -> str:
+                payload: dict[str, Any] = {"member_id": member_id, "failures": failures}
+                if card_uid is not None:
+                    payload["card_uid"] = bytes(card_uid).hex()
+                return self._event(pin_lock.LOCK_EVENT, payload, now, offline=not online).event_id
+
+            check = pin_lock.record(self.conn, member_id, ok, max_failures, now, lock_event)
+        if check.locked:
+            _LOG.warning("member redemptions locked after %d wrong PINs", max_failures)
+        return check
 
     # --- cards and deny-list ------------------------------------------------------------------
 

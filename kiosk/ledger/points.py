@@ -1,4 +1,5 @@
-"""Point lots: what is live, FIFO spending, and what expires when.
+"""Point lots: what is live, FIFO spending, what expires when, and the points a member moved
+offline today (redeemed or checked in: what the offline limits measure).
 
 HQ's snapshot gives each member dated lots (`lots.points` = what HQ says is left of the lot). Local
 redemptions HQ has not yet included are allocated to those lots oldest-expiry-first at the moment
@@ -20,6 +21,9 @@ from typing import NamedTuple
 
 from kiosk.ledger.db import from_ts
 from kiosk.model import PointExpiry
+
+#: Lot ids of the kiosk's own check-in lots (kiosk.ledger.checkin), standing until HQ confirms them.
+LOCAL_LOT_PREFIX = "checkin:"
 
 
 class LotBalance(NamedTuple):
@@ -139,7 +143,9 @@ def expiries(conn: sqlite3.Connection, member_id: str, at: str, tz: dt.tzinfo) -
     """Every upcoming expiry (not only the earliest), lots with the same deadline merged."""
     merged: dict[str, int] = {}
     for lot in live_lots(conn, member_id, at):
-        if lot.remaining > 0:
+        # A local check-in lot's expiry is a placeholder (the kiosk does not know HQ's lot
+        # validity): HQ's lot replaces it with the real date once confirmed.
+        if lot.remaining > 0 and not lot.lot_id.startswith(LOCAL_LOT_PREFIX):
             merged[lot.expires_at] = merged.get(lot.expires_at, 0) + lot.remaining
     return tuple(PointExpiry(points=pts, expires_at=from_ts(when, tz)) for when, pts in sorted(merged.items()))
 
@@ -148,3 +154,30 @@ def expiry_text(expiry: PointExpiry, locale: str) -> str:
     """ "300 points expire on 2027-01-31" / "300积分将于2027-01-31过期"."""
     day = expiry.expires_at.date().isoformat()
     return f"{expiry.points}积分将于{day}过期" if locale == "zh_CN" else f"{expiry.points} points expire on {day}"
+
+
+def offline_spent_today(
+    conn: sqlite3.Connection, member_id: str, day_start: str, except_intent: str = ""
+) -> tuple[int, int]:
+    """(offline redemptions, their points) of the member since `day_start`, prepared ones included."""
+    count, spent = conn.execute(
+        """
+        SELECT COUNT(*), COALESCE(SUM(cost_points), 0) FROM (
+            SELECT cost_points FROM vouchers WHERE member_id = ? AND offline = 1 AND issued_at >= ?
+                AND state != 'cancelled'
+            UNION ALL
+            SELECT cost_points FROM intents WHERE member_id = ? AND online = 0 AND state = 'prepared'
+                AND intent_id != ?)
+        """,
+        (member_id, day_start, member_id, except_intent),
+    ).fetchone()
+    return int(count), int(spent)
+
+
+def offline_checkin_points(conn: sqlite3.Connection, member_id: str, day_start: str) -> int:
+    """Points of the member's offline check-ins here since `day_start` (kiosk.ledger.checkin)."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(points), 0) FROM checkins WHERE member_id = ? AND offline = 1 AND created_at >= ?",
+        (member_id, day_start),
+    ).fetchone()
+    return int(row[0])

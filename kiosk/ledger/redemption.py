@@ -129,17 +129,9 @@ def _pending_from_row(ctx: Context, row: tuple, now: dt.datetime) -> PendingRede
 def _check_offline_limits(ctx: Context, member_id: str, cost: int, now: dt.datetime, intent_id: str) -> None:
     local = now.astimezone(ctx.tz)
     day_start = ts(local.replace(hour=0, minute=0, second=0, microsecond=0))
-    count, spent = ctx.conn.execute(
-        """
-        SELECT COUNT(*), COALESCE(SUM(cost_points), 0) FROM (
-            SELECT cost_points FROM vouchers WHERE member_id = ? AND offline = 1 AND issued_at >= ?
-                AND state != 'cancelled'
-            UNION ALL
-            SELECT cost_points FROM intents WHERE member_id = ? AND online = 0 AND state = 'prepared'
-                AND intent_id != ?)
-        """,
-        (member_id, day_start, member_id, intent_id),
-    ).fetchone()
+    count, spent = points.offline_spent_today(ctx.conn, member_id, day_start, intent_id)
+    # Offline check-ins draw on the same daily budget (kiosk.ledger.checkin says why).
+    spent += points.offline_checkin_points(ctx.conn, member_id, day_start)
     limits = ctx.offline_limits
     if count + 1 > limits.redemptions_per_day:
         raise OfflineLimitReached(

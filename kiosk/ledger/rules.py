@@ -19,7 +19,18 @@ The rules arrive as one versioned JSON document from HQ:
          "stock": 100,                   # optional; null = unlimited
          "tiers": ["gold", "diamond"],   # optional; null = every tier
          "valid_from": "2026-01-01T00:00:00+08:00", "valid_until": null}   # optional, aware ISO
-      ]
+      ],
+      "checkin": {                       # optional; absent or null = no daily check-in (每日签到)
+        "enabled": true,                 # false: kept in the document, not offered
+        "points_per_day": 5,             # every check-in, once per member per store calendar day
+        "streak_bonuses": {"7": 50}      # optional: +50 on the 7th consecutive day (keys: day counts)
+      },
+      "pin": {                           # optional; absent = never (no PIN before spending)
+        "required": "above_points",      # always | never | above_points | tiers
+        "above_points": 5000,            # required with above_points: a reward costing more asks
+        "tiers": ["gold", "diamond"],    # required with tiers: members of these tiers are asked
+        "max_failures": 5                # optional (default 5, 1..20): wrong PINs before the lock
+      }
     }
 
 Unknown keys are errors (a typo must not silently drop a rule). Every error names the path of the
@@ -93,12 +104,55 @@ class Reward:
 
 
 @dataclass(frozen=True)
+class Checkin:
+    """Daily check-in (每日签到): points for the first check-in of a store day, bonuses on streak days."""
+
+    enabled: bool
+    points_per_day: int
+    streak_bonuses: Mapping[int, int]  # consecutive day number -> bonus points that day
+
+    def points_for(self, streak: int) -> tuple[int, int]:
+        """(points in all, of which bonus) for a check-in that makes a streak of `streak` days."""
+        bonus = self.streak_bonuses.get(streak, 0)
+        return self.points_per_day + bonus, bonus
+
+
+PIN_REQUIRED = ("always", "never", "above_points", "tiers")
+
+
+@dataclass(frozen=True)
+class PinPolicy:
+    """When a member must enter their PIN before a redemption (kiosk.ledger.pin_lock applies it)."""
+
+    required: str  # one of PIN_REQUIRED
+    above_points: int | None = None  # with "above_points": a reward costing more than this asks
+    tiers: frozenset[str] = frozenset()  # with "tiers": members in these tiers are asked
+    max_failures: int = 5  # consecutive wrong PINs that lock the member's redemptions
+
+    def asks(self, tier_code: str, cost_points: int) -> bool:
+        """Whether a redemption of `cost_points` by a member of `tier_code` needs the PIN."""
+        if self.required == "always":
+            return True
+        if self.required == "above_points":
+            return self.above_points is not None and cost_points > self.above_points
+        if self.required == "tiers":
+            return tier_code in self.tiers
+        return False
+
+
+#: The policy of rules without a "pin" section: spending needs no PIN (as before PINs existed).
+PIN_NEVER = PinPolicy("never")
+
+
+@dataclass(frozen=True)
 class Rules:
     version: int
     measure: str
     downgrade: bool
     tiers: tuple[Tier, ...]
     rewards: tuple[Reward, ...]
+    checkin: Checkin | None = None  # None: the programme offers no check-in
+    pin: PinPolicy = PIN_NEVER
 
     def tier(self, code: str) -> Tier | None:
         return next((t for t in self.tiers if t.code == code), None)
@@ -241,11 +295,70 @@ def _reward(obj: Any, path: str, tier_codes: set[str]) -> Reward:
     )
 
 
+#: Check-in points are a gift per visit: bounded so a typo (5000000) cannot mint a fortune a day.
+_CHECKIN_POINTS_MAX = 100_000
+#: Streak days a bonus may name: a year, beyond which a streak bonus is a typo.
+_STREAK_DAYS_MAX = 366
+
+
+def _checkin(obj: Any, path: str) -> Checkin | None:
+    if obj is None:
+        return None
+    obj = _keys(obj, path, {"points_per_day"}, {"enabled", "streak_bonuses"})
+    enabled = obj.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _fail(f"{path}.enabled", f"must be true or false, got {enabled!r}")
+    per_day = _int(obj["points_per_day"], f"{path}.points_per_day", minimum=0, maximum=_CHECKIN_POINTS_MAX)
+    raw = obj.get("streak_bonuses") or {}
+    if not isinstance(raw, Mapping):
+        raise _fail(f"{path}.streak_bonuses", f"must be an object of day -> points, got {type(raw).__name__}")
+    bonuses: dict[int, int] = {}
+    for key, value in raw.items():
+        # JSON object keys are strings: "7" is the 7th consecutive day; "07" or "x" is a typo.
+        if not isinstance(key, str) or not key.isdigit() or key != str(int(key)):
+            raise _fail(f"{path}.streak_bonuses.{key}", 'must be a day count such as "7"')
+        day = int(key)
+        if not 2 <= day <= _STREAK_DAYS_MAX:
+            raise _fail(f"{path}.streak_bonuses.{key}", f"day must be between 2 and {_STREAK_DAYS_MAX}, got {day}")
+        bonuses[day] = _int(value, f"{path}.streak_bonuses.{key}", minimum=1, maximum=_CHECKIN_POINTS_MAX)
+    if per_day == 0 and not bonuses:
+        raise _fail(f"{path}.points_per_day", "must be above 0 when there are no streak_bonuses (nothing to earn)")
+    return Checkin(enabled=enabled, points_per_day=per_day, streak_bonuses=dict(sorted(bonuses.items())))
+
+
+def _pin(obj: Any, path: str, tier_codes: set[str]) -> PinPolicy:
+    if obj is None:
+        return PIN_NEVER
+    obj = _keys(obj, path, {"required"}, {"above_points", "tiers", "max_failures"})
+    required = obj["required"]
+    if required not in PIN_REQUIRED:
+        raise _fail(f"{path}.required", f"must be one of {', '.join(PIN_REQUIRED)}, got {required!r}")
+    # The companion field must be present exactly when its mode is chosen: an "above_points" left
+    # behind after switching to "always" would read as a rule that is not applied.
+    for key, mode in (("above_points", "above_points"), ("tiers", "tiers")):
+        if (key in obj) != (required == mode):
+            needs = "is required when" if required == mode else "only applies when"
+            raise _fail(f"{path}.{key}", f"{needs} {path}.required is {mode!r}")
+    above = None
+    if required == "above_points":
+        above = _int(obj["above_points"], f"{path}.above_points", minimum=0)
+    tiers: frozenset[str] = frozenset()
+    if required == "tiers":
+        if not isinstance(obj["tiers"], list) or not obj["tiers"]:
+            raise _fail(f"{path}.tiers", "must be a non-empty list of tier codes")
+        for i, code in enumerate(obj["tiers"]):
+            if not isinstance(code, str) or code not in tier_codes:
+                raise _fail(f"{path}.tiers[{i}]", f"unknown tier code {code!r}")
+        tiers = frozenset(obj["tiers"])
+    max_failures = _int(obj.get("max_failures", 5), f"{path}.max_failures", minimum=1, maximum=20)
+    return PinPolicy(required=required, above_points=above, tiers=tiers, max_failures=max_failures)
+
+
 def parse_rules(version: int, document: Any) -> Rules:
     """Validate HQ's rules document; raise InvalidRules naming the offending field."""
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise InvalidRules(f"rules document: version must be a positive integer, got {version!r}")
-    doc = _keys(document, "", {"measure", "tiers", "rewards"}, {"downgrade"})
+    doc = _keys(document, "", {"measure", "tiers", "rewards"}, {"downgrade", "checkin", "pin"})
     measure = doc["measure"]
     if measure not in MEASURES:
         raise _fail("measure", f"must be one of {', '.join(MEASURES)}, got {measure!r}")
@@ -274,7 +387,15 @@ def parse_rules(version: int, document: Any) -> Rules:
         if reward.reward_id in ids:
             raise _fail(f"rewards[{i}].reward_id", f"duplicate reward id {reward.reward_id!r}")
         ids.add(reward.reward_id)
-    return Rules(version=version, measure=measure, downgrade=downgrade, tiers=tuple(tiers), rewards=tuple(rewards))
+    return Rules(
+        version=version,
+        measure=measure,
+        downgrade=downgrade,
+        tiers=tuple(tiers),
+        rewards=tuple(rewards),
+        checkin=_checkin(doc.get("checkin"), "checkin"),
+        pin=_pin(doc.get("pin"), "pin", seen),
+    )
 
 
 # --- evaluation -----------------------------------------------------------------------------

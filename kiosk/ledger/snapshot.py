@@ -22,6 +22,10 @@ Each member is a dict:
                    "store_id": "store-1"},                          # signed; store_id, device_id and
                   {"kind": "redemption", "points": -800, "at": "...", # voucher_id optional
                    "device_id": "kiosk-01", "voucher_id": "kiosk-01-7"}],
+      "checkin_last_day": "2026-03-12" | None,  # optional: the member's last check-in (store day)
+      "checkin_streak": 3,                    #   and the streak on that day, fleet-wide (每日签到)
+      "pin_hash": "scrypt$n=16384,r=8,p=1$...",  # optional: the PIN's hash (kiosk.ledger.pin_kdf),
+      "pin_locked": false,                    #   absent = none set; pin_locked: HQ locked spending
       "deleted": false                        # per-member update only: remove the member
     }
 
@@ -36,6 +40,7 @@ raises InvalidSnapshot naming it and nothing changes. Card counters only ever mo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import sqlite3
@@ -43,6 +48,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kiosk.ledger import cards as card_store
+from kiosk.ledger import checkin, pin_lock
 from kiosk.ledger.db import get_meta, set_meta, ts
 from kiosk.ledger.errors import InvalidDenylist, InvalidSnapshot, StaleVersion
 from kiosk.ledger.points import reallocate_member
@@ -61,6 +67,10 @@ _MEMBER_KEYS = {
     "lots",
     "vouchers",
     "history",
+    "checkin_last_day",
+    "checkin_streak",
+    "pin_hash",
+    "pin_locked",
     "deleted",
 }
 
@@ -182,6 +192,18 @@ def _history(member: Mapping[str, Any], index: int) -> str | None:
     return json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
 
 
+def _checkin_day(member: Mapping[str, Any], index: int) -> str | None:
+    value = member.get("checkin_last_day")
+    if value is None:
+        return None
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise _bad(index, member, f"checkin_last_day must be a day as YYYY-MM-DD or null, got {value!r}")
+
+
 def apply(
     conn: sqlite3.Connection,
     version: int,
@@ -202,6 +224,7 @@ def apply(
     lot_rows: list[tuple] = []
     card_rows: list[tuple] = []
     voucher_updates: list[tuple] = []
+    pins: list[pin_lock.MemberPin] = []
     deleted: list[str] = []
     now_ts = ts(now)
     states = {s.value for s in VoucherState}
@@ -234,8 +257,11 @@ def apply(
                 _opt_text(member, "tier_override", index),
                 version,
                 _history(member, index),
+                _checkin_day(member, index),
+                _int(member, "checkin_streak", index),
             )
         )
+        pins.append(pin_lock.entry_pin(member, functools.partial(_bad, index, member)))
         for j, lot in enumerate(_items(member, "lots", index)):
             if not isinstance(lot, Mapping) or not isinstance(lot.get("lot_id"), str) or not lot["lot_id"]:
                 raise _bad(index, member, f"lots[{j}] needs a non-empty lot_id")
@@ -284,7 +310,12 @@ def apply(
             acked_members.add(row[0])
             conn.execute("UPDATE local_events SET acked_version = ? WHERE event_id = ?", (version, event_id))
             conn.execute("DELETE FROM spends WHERE member_id = ? AND event_id = ?", (row[0], event_id))
+        else:
+            member_of_checkin = checkin.acknowledge(conn, event_id, version)
+            if member_of_checkin is not None:
+                acked_members.add(member_of_checkin)
 
+    pins_before = pin_lock.previous(conn)  # before the deletes below take the rows away
     if full:
         conn.execute("DELETE FROM lots")
         conn.execute("DELETE FROM members")
@@ -296,22 +327,26 @@ def apply(
     conn.executemany(
         """
         INSERT INTO members(member_id, name, birthday, balance_fen, spend_fen, growth_points, tier_floor,
-                            tier_override, snapshot_version, history)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            tier_override, snapshot_version, history, checkin_last_day, checkin_streak)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(member_id) DO UPDATE SET name = excluded.name, birthday = excluded.birthday,
             balance_fen = excluded.balance_fen, spend_fen = excluded.spend_fen,
             growth_points = excluded.growth_points, tier_floor = excluded.tier_floor,
             tier_override = excluded.tier_override, snapshot_version = excluded.snapshot_version,
-            history = excluded.history
+            history = excluded.history, checkin_last_day = excluded.checkin_last_day,
+            checkin_streak = excluded.checkin_streak
         """,
         member_rows,
     )
+    pin_lock.apply_snapshot(conn, pins, pins_before, acked)
     try:
         conn.executemany(
             "INSERT INTO lots(member_id, lot_id, points, earned_at, expires_at) VALUES (?, ?, ?, ?, ?)", lot_rows
         )
     except sqlite3.IntegrityError as exc:
         raise InvalidSnapshot(f"member snapshot: duplicate lot id within a member ({exc})") from None
+    # The lots just replaced held this kiosk's unconfirmed check-ins too: they keep counting.
+    checkin.restore_local_lots(conn, None if full else [row[0] for row in member_rows])
     conn.executemany(
         """
         INSERT INTO cards(uid, member_id, issue_no, status, last_counter, updated_at) VALUES (?, ?, ?, ?, ?, ?)

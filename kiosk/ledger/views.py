@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import sqlite3
 
-from kiosk.ledger import members, points
+from kiosk.ledger import checkin, members, points
 from kiosk.ledger.db import from_ts, ts
 from kiosk.ledger.errors import UnknownMember
 from kiosk.ledger.rules import Reward, Rules, evaluate_tier
@@ -46,6 +46,7 @@ def member_view(conn: sqlite3.Connection, rules: Rules, member_id: str, now: dt.
         birthday_today=members.birthday_today(record.birthday, local_now.date()),
         rules_version=standing.rules_version,
         as_of=local_now,
+        checkin=checkin.status(conn, rules, member_id, local_now.date()),
     )
 
 
@@ -221,5 +222,6 @@ def points_history(conn: sqlite3.Connection, member_id: str, device_id: str, tz:
     ):
         if voucher_id is None or voucher_id not in in_hq:
             items.append(HistoryItem(kind=kind, points=-pts, at=from_ts(created_at, tz), place=device_id, pending=True))
+    items.extend(checkin.pending_history(conn, member_id, device_id, tz))
     items.sort(key=lambda item: item.at, reverse=True)
     return tuple(items)

@@ -29,8 +29,9 @@ EXPECTED = [
     "09-card-blocked",
     "10-not-a-member-card",
     "11-member-en",
-    "12-rewards-en",
-    "13-idle-en",
+    "12-checked-in-en",
+    "13-rewards-en",
+    "14-idle-en",
 ]
 
 pytestmark = pytest.mark.integration
@@ -87,6 +88,7 @@ def test_the_redemption_is_in_the_ledger_and_waits_in_the_outbox(scenario):
         types = [row[0] for row in conn.execute("SELECT type FROM outbox ORDER BY seq")]
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert types.count("redemption") == 1
+    assert types.count("checkin") == 1  # member 2's daily check-in
     assert any(t.startswith("security.") for t in types)  # the lost card's attempt is reported
 
 

@@ -280,6 +280,8 @@ def test_the_openapi_document_lists_every_route_with_its_request_schema(api):
         ("POST", "/v1/members"): "NewMemberRequest",
         ("POST", "/v1/members/{member_id}/cards"): "CardRequest",
         ("PUT", "/v1/members/{member_id}/tier-override"): "TierOverrideRequest",
+        ("PUT", "/v1/members/{member_id}/pin"): "PinRequest",
+        ("POST", "/v1/members/{member_id}/pin/unlock"): "PinUnlockRequest",
         ("POST", "/v1/denylist"): "BlockRequest",
         ("POST", "/v1/denylist/{uid}/release"): "ReleaseRequest",
         ("POST", "/v1/vouchers/lookup"): "LookupRequest",

@@ -95,6 +95,12 @@ def test_a_ledger_with_two_waiting_for_one_card_keeps_the_newest_after_the_upgra
         ALTER TABLE vouchers DROP COLUMN state_till;
         DROP TABLE voucher_keys;
         ALTER TABLE members DROP COLUMN history;
+        DROP TABLE checkins;
+        ALTER TABLE members DROP COLUMN checkin_last_day;
+        ALTER TABLE members DROP COLUMN checkin_streak;
+        DROP TABLE pin_failures;
+        ALTER TABLE members DROP COLUMN pin_hash;
+        ALTER TABLE members DROP COLUMN pin_locked;
         PRAGMA user_version = 2;
         """
     )

@@ -147,6 +147,13 @@ def test_a_ledger_from_before_the_history_keeps_its_members_and_starts_with_empt
     old.apply_rules(1, demo_rules())
     old.apply_member_snapshot(1, [member(points=300)])
     old.conn.execute("ALTER TABLE members DROP COLUMN history")  # as schema 4 left it
+    old.conn.executescript(
+        "DROP TABLE checkins; ALTER TABLE members DROP COLUMN checkin_last_day;"
+        " ALTER TABLE members DROP COLUMN checkin_streak;"
+    )
+    old.conn.executescript(
+        "DROP TABLE pin_failures; ALTER TABLE members DROP COLUMN pin_hash; ALTER TABLE members DROP COLUMN pin_locked;"
+    )
     old.conn.execute("PRAGMA user_version = 4")
     old.close()
     again = open_ledger()
