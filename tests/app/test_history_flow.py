@@ -20,14 +20,12 @@ from kiosk.cards.keyfile import MasterKeys
 from kiosk.cards.personalize import personalize
 from kiosk.ledger import Ledger, OfflineLimits
 from kiosk.ledger.demo import DEMO_CARDS, DEMO_STORE, seed_demo
-from kiosk.ui_state import Back, Intent, MemberHistory, MemberHome, UiState, VoucherIssued
-from screens.fonts import find_cjk_font
-from screens.loop import UiLoop
-from screens.ui import KioskUI
+from kiosk.ui_state import Back, MemberHistory, MemberHome, VoucherIssued
+from tests.app.flow import touch, ui_under_loop
 from tests.app.inline_kiosk import InlineKiosk
 from tests.cards.conftest import TEST_MASTER
 from tests.cards.reader import FAULTS, Reader
-from tests.screens.conftest import FakeMonotonic, finger
+from tests.screens.conftest import finger
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 1, 10, 0, tzinfo=TZ)
@@ -57,33 +55,7 @@ def kiosk(tmp_path):
 @pytest.fixture
 def screen(kiosk):
     """The kiosk's session under the real UI on the 7" panel, through the loop the app runs."""
-    pygame.display.init()
-    pygame.font.init()
-    pygame.event.clear()
-    monotonic = FakeMonotonic()
-    ui = KioskUI(
-        pygame.Surface((800, 480)), locale="en", tz=TZ, font_path=find_cjk_font(None), clock=FixedClock().now,
-        monotonic=monotonic,
-    )  # fmt: skip
-
-    def on_intent(intent: Intent) -> UiState:
-        kiosk.session.handle(intent)
-        return kiosk.session.state
-
-    loop = UiLoop(ui, on_intent=on_intent, monotonic=monotonic, sleep=monotonic.advance, flip=lambda rects: None)
-    # The display stays initialised: the screen tests' session fixture may share this process.
-    return ui, loop, monotonic
-
-
-def touch(ui, loop, monotonic, pos) -> None:
-    """A human moment, then a finger down and up at `pos`, each through the loop."""
-    for _ in range(5):
-        loop.step(max_wait_s=0.2)
-    pygame.event.post(finger(pygame.FINGERDOWN, ui, pos))
-    loop.step(max_wait_s=0)
-    monotonic.advance(0.08)
-    pygame.event.post(finger(pygame.FINGERUP, ui, pos))
-    loop.step(max_wait_s=0)
+    return ui_under_loop(kiosk, locale="en", tz=TZ, now=FixedClock().now)
 
 
 def drag_up(ui, loop, monotonic, start, distance: int) -> None:

@@ -14,7 +14,6 @@ import datetime as dt
 import random
 from zoneinfo import ZoneInfo
 
-import pygame
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -29,20 +28,15 @@ from kiosk.ui_state import (
     PIN_LOCKED,
     PIN_NOT_SET,
     Confirm,
-    Intent,
     MemberHome,
     PinEntry,
     Rewards,
-    UiState,
     VoucherIssued,
 )
-from screens.fonts import find_cjk_font
-from screens.loop import UiLoop
-from screens.ui import KioskUI
+from tests.app.flow import touch, ui_under_loop
 from tests.app.inline_kiosk import InlineKiosk
 from tests.cards.conftest import TEST_MASTER
 from tests.cards.reader import FAULTS, Reader
-from tests.screens.conftest import FakeMonotonic, finger
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 1, 10, 0, tzinfo=TZ)
@@ -101,32 +95,7 @@ def kiosk(ledger_path):
 
 
 def make_screen(kiosk: InlineKiosk):
-    pygame.display.init()
-    pygame.font.init()
-    pygame.event.clear()
-    monotonic = FakeMonotonic()
-    ui = KioskUI(
-        pygame.Surface((800, 480)), locale="zh_CN", tz=TZ, font_path=find_cjk_font(None), clock=FixedClock().now,
-        monotonic=monotonic,
-    )  # fmt: skip
-
-    def on_intent(intent: Intent) -> UiState:
-        kiosk.session.handle(intent)
-        return kiosk.session.state
-
-    loop = UiLoop(ui, on_intent=on_intent, monotonic=monotonic, sleep=monotonic.advance, flip=lambda rects: None)
-    return ui, loop, monotonic
-
-
-def touch(ui, loop, monotonic, pos, *, pause: int = 5) -> None:
-    """A moment (`pause` idle loop steps), then a finger down and up at `pos`, through the loop."""
-    for _ in range(pause):
-        loop.step(max_wait_s=0.2)
-    pygame.event.post(finger(pygame.FINGERDOWN, ui, pos))
-    loop.step(max_wait_s=0)
-    monotonic.advance(0.08)
-    pygame.event.post(finger(pygame.FINGERUP, ui, pos))
-    loop.step(max_wait_s=0)
+    return ui_under_loop(kiosk, locale="zh_CN", tz=TZ, now=FixedClock().now)
 
 
 def press(ui, loop, monotonic, key: str) -> None:
