@@ -1,5 +1,7 @@
-"""Till credentials from HQ's shell: `kiosk-hq till add` prints a token once (HQ keeps its SHA-256),
-`till disable` makes HQ refuse it, and the id can then get a new token."""
+"""What an operator does from HQ's shell and config: till credentials (`kiosk-hq till add` prints a
+token once and HQ keeps its SHA-256; `till disable` makes HQ refuse it, and the id can then get a new
+one), the service desk's PIN tasks (`kiosk-hq member set-pin|unlock-pin`, the PIN on stdin), and
+turning the CDN-loading API pages off in production."""
 
 from __future__ import annotations
 
@@ -91,3 +93,58 @@ def test_production_can_turn_the_cdn_loading_api_pages_off_on_the_tills_origin(t
         assert client.get("/docs").status_code == 404 and client.get("/redoc").status_code == 404
         assert client.get("/openapi.json").status_code == 200 and client.get("/till").status_code == 200
     engine.dispose()
+
+
+def enrol_one(hq_yaml) -> None:
+    """M1 at HQ, under the supermarket programme (enrolment needs one)."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from hq.domain.examples import supermarket_program
+    from hq.service.members import NewMember, enrol
+    from hq.service.programs import add_program
+    from hq.store.migrations import migrate
+    from sync.topics import HqTopics
+
+    engine = open_engine(yaml.safe_load(hq_yaml.read_text())["database"])
+    migrate(engine)
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        add_program(conn, supermarket_program(), key=Ed25519PrivateKey.generate(), topics=HqTopics("k/v1"),
+                    now=now, by="test")  # fmt: skip
+        enrol(conn, NewMember("M1", "王小明"), now)
+    engine.dispose()
+
+
+def test_the_service_desk_sets_a_pin_from_stdin_and_lifts_a_lock_from_hqs_shell(hq_yaml, capsys, monkeypatch):
+    import datetime as dt
+    import io
+
+    from hq.service import pins
+    from kiosk.ledger.pin_kdf import verify_pin
+
+    engine = open_engine(yaml.safe_load(hq_yaml.read_text())["database"])
+    enrol_one(hq_yaml)
+    monkeypatch.setattr("sys.stdin", io.StringIO("2580\n"))
+    assert main(["--config", str(hq_yaml), "member", "set-pin", "M1", "--by", "desk-anna"]) == 0
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(t.member_pins.c.pin_hash).where(t.member_pins.c.member_id == "M1")).scalar()
+    assert "2580" not in stored and verify_pin("2580", stored) and not verify_pin("1234", stored)
+    assert main(["--config", str(hq_yaml), "member", "unlock-pin", "M1", "--by", "desk-anna"]) == 0
+    assert "was not locked" in capsys.readouterr().out
+    with engine.begin() as conn:
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+        pins.lock_from_kiosk(conn, "M1", device_id="K1", event_id="e-1", made_at=later, now=later)
+    assert main(["--config", str(hq_yaml), "member", "unlock-pin", "M1", "--by", "desk-anna"]) == 0
+    assert "lifted" in capsys.readouterr().out
+    engine.dispose()
+
+
+def test_a_pin_that_is_not_4_to_6_digits_is_refused_from_the_shell(hq_yaml, capsys, monkeypatch):
+    import io
+
+    enrol_one(hq_yaml)
+    monkeypatch.setattr("sys.stdin", io.StringIO("12\n"))
+    assert main(["--config", str(hq_yaml), "member", "set-pin", "M1", "--by", "desk-anna"]) == 1
+    assert "4 to 6 digits" in capsys.readouterr().err
