@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kiosk.ledger.vouchers import MalformedVoucherCode, VoucherCode, parse_voucher_code, short_code
+from kiosk.ledger.vouchers import (
+    MalformedVoucherCode,
+    VoucherCode,
+    canonical_code,
+    normalise_short_code,
+    parse_voucher_code,
+    short_code,
+)
 
 #: The order number HQ accepts (hq.api.voucher_models.OrderNo): refused here before any request.
 ORDER_NO = re.compile(r"^[A-Za-z0-9_.\-/]{1,64}$")
@@ -53,13 +60,12 @@ def scanned(raw: str) -> Scanned:
     if not text.isascii():
         # Before upper(): "ı".upper() is "I", so a lookalike would turn into another, valid text.
         return Scanned(text, False, None, problem="not a voucher code: contains characters outside A-Z, 2-7")
-    compact = text.replace("-", "").upper().translate(str.maketrans("OIL", "011"))
-    if len(compact) <= _SHORT_MAX:
-        if not _CROCKFORD.fullmatch(compact):
+    short = normalise_short_code(text)
+    if len(short.replace("-", "")) <= _SHORT_MAX:
+        if not _CROCKFORD.fullmatch(short.replace("-", "")):
             return Scanned(text, True, None, problem="neither a voucher QR code nor an 8-character short code")
-        short = f"{compact[:4]}-{compact[4:]}"
         return Scanned(short, True, short)
-    text = text.upper()
+    text = canonical_code(text)
     try:
         voucher = parse_voucher_code(text)
     except MalformedVoucherCode as exc:

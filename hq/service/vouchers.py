@@ -31,7 +31,14 @@ from hq.service.voucher_keys import directory
 from hq.store import tables as t
 from hq.store.upsert import insert_ignore
 from kiosk.ledger.voucher_keys import VoucherKeyDirectory
-from kiosk.ledger.vouchers import MalformedVoucherCode, VerifyStatus, parse_voucher_code, short_code
+from kiosk.ledger.vouchers import (
+    MalformedVoucherCode,
+    VerifyStatus,
+    canonical_code,
+    normalise_short_code,
+    parse_voucher_code,
+    short_code,
+)
 
 #: An offline write-off replayed later than this is refused (the agent's journal is days, not months).
 MAX_OFFLINE_AGE = dt.timedelta(days=7)
@@ -183,7 +190,7 @@ def _lookup(
     conn: Connection, till: Till, policy: VoucherPolicy, now: dt.datetime, *, code: str | None, short: str | None
 ) -> VoucherStatus:
     if short is not None:
-        row = conn.execute(sa.select(t.vouchers).where(t.vouchers.c.short_code == normalise_short(short))).first()
+        row = conn.execute(sa.select(t.vouchers).where(t.vouchers.c.short_code == normalise_short_code(short))).first()
         if row is None:
             return VoucherStatus("unknown", f"no voucher with short code {short} is registered at HQ")
         if row.code is not None:
@@ -210,7 +217,7 @@ def _lookup(
     if verdict.ok and parsed is not None:
         return VoucherStatus(
             verdict="valid", reason=f"{verdict.reason}; HQ has not heard of it yet (its kiosk was offline)",
-            voucher_id=parsed.voucher_id, short_code=short_code(canonical_code(code or "")), reward_id=parsed.reward_id,
+            voucher_id=parsed.voucher_id, short_code=short_code(code or ""), reward_id=parsed.reward_id,
             value_fen=parsed.value_fen, issued_at=_iso(parsed.issued_at), expires_at=_iso(parsed.expires_at),
             issuing_store=verdict.store_id,
         )  # fmt: skip
@@ -220,18 +227,6 @@ def _lookup(
         value_fen=parsed.value_fen if parsed else None, reward_id=parsed.reward_id if parsed else None,
         expires_at=_iso(parsed.expires_at) if parsed else None, issuing_store=verdict.store_id,
     )  # fmt: skip
-
-
-def canonical_code(code: str) -> str:
-    """The code as the kiosk printed it: scanners add spaces, line breaks or padding, and the short
-    code is a hash of the exact text, so it must be taken of this form."""
-    return "".join(code.split()).upper().rstrip("=")
-
-
-def normalise_short(text: str) -> str:
-    """Typed short codes: any case, with or without the dash or spaces; Crockford's O->0, I/L->1."""
-    raw = "".join(text.split()).replace("-", "").upper().translate(str.maketrans("OIL", "011"))
-    return f"{raw[:4]}-{raw[4:]}" if len(raw) == 8 else raw
 
 
 # -- idempotency -----------------------------------------------------------------------------------
@@ -334,9 +329,8 @@ def _resolve(
     if request.code is None:
         if request.short_code is None:
             raise Refused("invalid", "give the voucher's code (from the QR) or its short code")
-        found = conn.execute(
-            sa.select(t.vouchers.c.voucher_id).where(t.vouchers.c.short_code == normalise_short(request.short_code))
-        ).scalar()
+        typed = normalise_short_code(request.short_code)
+        found = conn.execute(sa.select(t.vouchers.c.voucher_id).where(t.vouchers.c.short_code == typed)).scalar()
         if found is None:
             raise NotFound(f"no voucher with short code {request.short_code} is registered at HQ; scan its QR code")
         row = _locked(conn, found)
@@ -359,7 +353,7 @@ def _resolve(
         conn,
         t.vouchers,
         {
-            "voucher_id": parsed.voucher_id, "short_code": short_code(canonical_code(request.code)),
+            "voucher_id": parsed.voucher_id, "short_code": short_code(request.code),
             "code": canonical_code(request.code),
             "member_id": None, "device_id": parsed.device_id, "store_id": verdict.store_id,
             "reward_id": parsed.reward_id, "points": None, "value_fen": parsed.value_fen,

@@ -123,10 +123,22 @@ def encode_voucher_code(
     return base64.b32encode(payload + key.sign(payload)).decode("ascii").rstrip("=")
 
 
+def canonical_code(code: str) -> str:
+    """The code as the kiosk printed it: scanners add spaces, line breaks, lower case or padding,
+    and the short code is a hash of the exact text, so it is taken of this form."""
+    return "".join(code.split()).upper().rstrip("=")
+
+
+def normalise_short_code(text: str) -> str:
+    """A typed short code: any case, with or without the dash or spaces; Crockford's O->0, I/L->1."""
+    raw = "".join(text.split()).replace("-", "").upper().translate(str.maketrans("OIL", "011"))
+    return f"{raw[:4]}-{raw[4:]}" if len(raw) == 8 else raw
+
+
 def short_code(code: str) -> str:
-    """8 Crockford base32 characters from the code's hash, shown as "XXXX-XXXX"."""
+    """8 Crockford base32 characters from the canonical code's hash, shown as "XXXX-XXXX"."""
     # 5 bytes = exactly 8 base32 digits, most significant first, then Crockford's symbols.
-    digest = hashlib.sha256(code.strip().upper().encode("ascii", "replace")).digest()[:5]
+    digest = hashlib.sha256(canonical_code(code).encode("ascii", "replace")).digest()[:5]
     chars = base64.b32encode(digest).translate(_TO_CROCKFORD).decode("ascii")
     return f"{chars[:4]}-{chars[4:]}"
 

@@ -94,6 +94,12 @@ def test_short_code_is_eight_characters_and_stable():
     assert short != short_code(make_code(device_id="kiosk-02"))
 
 
+def test_short_code_is_the_same_for_what_a_scanner_types_with_breaks_case_and_padding():
+    code = make_code()
+    scanned = " " + code[:40].lower() + "\n" + code[40:] + "=" * (-len(code) % 8) + " "
+    assert short_code(scanned) == short_code(code)
+
+
 def test_short_code_is_the_first_40_bits_of_the_codes_sha256_in_crockford_base32():
     code = make_code()
     bits = int.from_bytes(hashlib.sha256(code.encode()).digest()[:5], "big")
