@@ -21,19 +21,15 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.kiosk import percentile
 from bench.machine import describe
 from kiosk.ledger import Ledger, OfflineLimits
 from kiosk.ledger.demo import demo_rules
 from kiosk.ledger.pin_kdf import DEFAULT_N, DEFAULT_P, DEFAULT_R, hash_pin, parse_pin_hash, verify_pin
 
 
-def _percentile(samples: list[float], pct: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
 def _summary(samples: list[float]) -> dict[str, float]:
-    return {"median": round(statistics.median(samples), 1), "p95": round(_percentile(samples, 95), 1)}
+    return {"median": round(statistics.median(samples), 1), "p95": round(percentile(samples, 95), 1)}
 
 
 class _Clock:

@@ -53,7 +53,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from bench.hq import wait_for
+from bench.hq import percentiles, wait_for
 from bench.hq_kiosks import SimKiosk
 from bench.hq_stack import PREFIX, HqFleet, enrol_members, seed_points, seed_programme
 from bench.machine import describe
@@ -107,13 +107,6 @@ QUICK = Plan(
 
 def log(message: str) -> None:
     print(f"[bench.till {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def p95(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 1)
 
 
 def raw_public_key(key: Ed25519PrivateKey) -> str:
@@ -562,7 +555,7 @@ class BackendRun:
             "double_consumed": double_consumed,
             "written_off_but_not_used_at_hq": lost,
             "forged_accepted": told.forged_accepted,
-            "consume_ms_p95": p95(told.consume_ms),
+            "consume_ms_p95": percentiles(told.consume_ms)["p95"],
             "consume_samples": len(told.consume_ms),
             "retries": told.retries,
             "refusals": dict(sorted(told.refusals.items())),
