@@ -19,14 +19,17 @@ from sync.canonical import canonical_bytes
 from sync.errors import PayloadError, PushRejected, TopicError
 from sync.schemas import SCHEMA_VERSION, iso, parse_object, parse_time, require, require_positive
 from sync.signing import TrustedKeys, key_id, sign_object
-from sync.topics import Scope
+from sync.topics import MAX_SNAPSHOT_PARTS, Scope
 
 #: Domain separation: a signature made for something else can never verify as a push.
 SIGNING_CONTEXT = b"kiosk-hq-push/v1\n"
+#: Documents with one topic each (sync.topics.DOCUMENT_TOPICS).
 DOCUMENT_TYPES = ("rules", "members", "members_update", "denylist", "denylist_delta", "voucher_keys")
+#: A part of a member snapshot: one numbered topic per part (sync.topics.HqTopics.member_part).
+PART_TYPE = "members_part"
 
 
-__all__ = ["DOCUMENT_TYPES", "EnvelopeVerifier", "VerifiedPush", "key_id", "parse_scope", "sign_envelope"]
+__all__ = ["DOCUMENT_TYPES", "PART_TYPE", "EnvelopeVerifier", "VerifiedPush", "key_id", "parse_scope", "sign_envelope"]
 
 
 def sign_envelope(
@@ -40,7 +43,7 @@ def sign_envelope(
     payload: dict[str, Any],
 ) -> dict[str, Any]:
     """Build and sign an envelope; raises `EncodingError` if the payload has floats etc."""
-    if doc_type not in DOCUMENT_TYPES:
+    if doc_type not in DOCUMENT_TYPES and doc_type != PART_TYPE:
         raise ValueError(f"unknown document type {doc_type!r}")
     if version < 1:
         raise ValueError("versions start at 1")
@@ -81,11 +84,13 @@ def parse_scope(value: Any) -> Scope:
 def _check_payload_shape(doc_type: str, payload: dict[str, Any]) -> None:
     if doc_type == "rules":
         require(payload, "document", dict)
-    elif doc_type in ("members", "members_update"):
+    elif doc_type in ("members", "members_update", "members_part"):
         require(payload, "members", list)
         ids = require(payload, "acknowledged_event_ids", list)
         if not all(isinstance(i, str) for i in ids):
             raise PayloadError("acknowledged_event_ids must be strings")
+        if doc_type == "members_part":
+            _check_part_numbers(payload)
     elif doc_type == "denylist":
         require(payload, "entries", list)
     elif doc_type == "denylist_delta":
@@ -97,6 +102,17 @@ def _check_payload_shape(doc_type: str, payload: dict[str, Any]) -> None:
     elif doc_type == "voucher_keys":
         # Only the shape here; each entry is the ledger's to judge (VoucherKeyDirectory.from_payload).
         require(payload, "keys", list)
+
+
+def _check_part_numbers(payload: dict[str, Any]) -> None:
+    """A snapshot part names the snapshot's first version, its own number and the part count."""
+    require_positive(payload, "first_version")
+    parts = require(payload, "parts", int)
+    part = require(payload, "part", int)
+    if not 1 <= parts <= MAX_SNAPSHOT_PARTS:
+        raise PayloadError(f"parts must be 1..{MAX_SNAPSHOT_PARTS}, got {parts}")
+    if not 0 <= part < parts:
+        raise PayloadError(f"part must be 0..{parts - 1}, got {part}")
 
 
 class EnvelopeVerifier:

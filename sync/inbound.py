@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sync.envelope import EnvelopeVerifier, VerifiedPush
 from sync.errors import PushRejected
 from sync.ports import Clock, DocumentAppliers
+from sync.snapshot_parts import PartCollector
 from sync.state import VersionStore
 from sync.topics import Scope
 
@@ -24,6 +25,7 @@ VERSION_LINES = {
     "rules": "rules",
     "members": "members",
     "members_update": "members",
+    "members_part": "members",
     "denylist": "denylist",
     "denylist_delta": "denylist",
     "voucher_keys": "voucher_keys",
@@ -60,19 +62,26 @@ class PushHandler:
             "denylist": ledger.denylist_version,
             "voucher_keys": ledger.voucher_keys_version,
         }
+        self._parts = PartCollector(
+            versions=versions, ledger=ledger, clock=clock, current_version=lambda: self.current_version("members")
+        )
 
     def current_version(self, version_line: str) -> int:
         accepted = self._versions.get(version_line)
         from_ledger = int(self._ledger_versions[version_line]() or 0)
         return max(accepted.version if accepted else 0, from_ledger)
 
-    def handle(self, doc_type: str, topic_scope: Scope, raw: bytes) -> PushOutcome:
+    def handle(self, doc_type: str, topic_scope: Scope, raw: bytes, *, part: int | None = None) -> PushOutcome:
+        """`part`: the number in a `members-part/{n}` topic (the signed part must name the same)."""
         version: int | None = None
         try:
             if len(raw) > self._max_bytes:
                 raise PushRejected("oversized", f"{len(raw)} bytes > {self._max_bytes}")
             push = self._verifier.verify(raw, expected_type=doc_type, topic_scope=topic_scope, now=self._clock.now())
             version = push.version
+            if push.doc_type == "members_part":
+                status, detail = self._parts.take(push, part)
+                return PushOutcome(push.doc_type, push.version, status, None, detail)
             return self._apply_if_newer(push)
         except PushRejected as exc:
             # DEBUG here: the router logs refusals at WARNING within its answer budget, so a flood

@@ -145,7 +145,7 @@ class InboundRouter:
             _LOG.debug("retained %s cleared on %s", inbound.doc_type, item.topic)
             return Routed("document", "ignored", "retained_cleared")
         assert inbound.doc_type is not None
-        outcome = self._handler.handle(inbound.doc_type, inbound.scope, item.payload)
+        outcome = self._handler.handle(inbound.doc_type, inbound.scope, item.payload, part=inbound.part)
         if outcome.status == "rejected":
             self._counters.rejected_pushes += 1
             if outcome.reason in FORGERY_REASONS:

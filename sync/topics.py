@@ -22,7 +22,12 @@ DOCUMENT_TOPICS: dict[str, str] = {
 }
 _TOPIC_DOCUMENTS = {level: doc for doc, level in DOCUMENT_TOPICS.items()}
 #: Retained documents: the broker hands the latest to every (re)connecting kiosk.
-RETAINED_DOCUMENTS = frozenset({"rules", "members", "denylist", "voucher_keys"})
+RETAINED_DOCUMENTS = frozenset({"rules", "members", "members_part", "denylist", "voucher_keys"})
+#: A full member snapshot too large for one document comes in numbered parts, each retained on
+#: `{p}/hq/{scope}/members-part/{n}` (docs/mqtt.md "Member snapshots in parts").
+MEMBER_PART_LEVEL = "members-part"
+#: Parts one snapshot may have: bounds what a kiosk stages on disk (256 x 4 MiB at most).
+MAX_SNAPSHOT_PARTS = 256
 
 SCOPE_KINDS = ("fleet", "store", "device")
 
@@ -69,6 +74,7 @@ class Inbound:
     kind: str
     scope: Scope
     doc_type: str | None = None
+    part: int | None = None  # the part number of a `members-part/{n}` topic
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,10 @@ class KioskTopics:
         if not topic.startswith(head):
             raise TopicError(f"topic {topic!r} is not under {head!r}")
         levels = topic[len(head) :].split("/")
+        part: int | None = None
+        if len(levels) >= 3 and levels[-2] == MEMBER_PART_LEVEL:
+            part = _part_number(levels[-1], topic)
+            levels = [*levels[:-2], MEMBER_PART_LEVEL]
         if levels[0] == "fleet" and len(levels) == 2:
             scope, last = Scope.fleet(), levels[1]
         elif levels[0] in ("store", "device") and len(levels) == 3:
@@ -133,6 +143,8 @@ class KioskTopics:
             raise TopicError(f"topic {topic!r} has an unexpected shape")
         if scope not in self.scopes():
             raise TopicError(f"topic {topic!r} is for another {scope.kind}")
+        if part is not None:
+            return Inbound("document", scope, "members_part", part)
         if last == "cmd":
             return Inbound("cmd", scope)
         if last == "ack":
@@ -142,6 +154,16 @@ class KioskTopics:
         if last in _TOPIC_DOCUMENTS:
             return Inbound("document", scope, _TOPIC_DOCUMENTS[last])
         raise TopicError(f"topic {topic!r}: unknown last level {last!r}")
+
+
+def _part_number(level: str, topic: str) -> int:
+    """`0`..`MAX_SNAPSHOT_PARTS - 1`, written without leading zeros (one topic per part)."""
+    if not level.isascii() or not level.isdigit() or (len(level) > 1 and level[0] == "0"):
+        raise TopicError(f"topic {topic!r}: part {level!r} is not a part number")
+    number = int(level)
+    if number >= MAX_SNAPSHOT_PARTS:
+        raise TopicError(f"topic {topic!r}: part {number} is beyond the {MAX_SNAPSHOT_PARTS} a snapshot may have")
+    return number
 
 
 @dataclass(frozen=True)
@@ -159,6 +181,12 @@ class HqTopics:
         if doc_type not in DOCUMENT_TOPICS:
             raise TopicError(f"unknown document type {doc_type!r}")
         return f"{self.prefix}/hq/{scope.topic_part}/{DOCUMENT_TOPICS[doc_type]}"
+
+    def member_part(self, scope: Scope, part: int) -> str:
+        """The retained topic of part `part` of a member snapshot."""
+        if not 0 <= part < MAX_SNAPSHOT_PARTS:
+            raise TopicError(f"part {part} is not in 0..{MAX_SNAPSHOT_PARTS - 1}")
+        return f"{self.prefix}/hq/{scope.topic_part}/{MEMBER_PART_LEVEL}/{part}"
 
     def command(self, scope: Scope) -> str:
         return f"{self.prefix}/hq/{scope.topic_part}/cmd"
