@@ -90,6 +90,48 @@ class CheckinResult:
 
 
 @dataclass(frozen=True)
+class WheelSegment:
+    """One segment of the prize wheel as drawn: the prize's id, kind and name."""
+
+    prize_id: str
+    kind: str  # "nothing", "points" or "voucher"
+    name: dict[str, str]
+    available: bool = True  # False: this kiosk gave its stock of it under the current rules
+
+
+@dataclass(frozen=True)
+class WheelStatus:
+    """The prize wheel (幸运大转盘) for one member today.
+
+    `free_left`: free spins left today (fleet-wide as far as HQ has said); `cost_points`: what the
+    next spin costs (0 while a free one is left); `can_spin` False with `reason` ("points",
+    "paid_limit", "offline_limit", "no_prizes") when the next spin is not possible.
+    """
+
+    segments: tuple[WheelSegment, ...]
+    free_left: int
+    cost_points: int
+    can_spin: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SpinResult:
+    """One spin of the wheel: which segment won and what the member got for what it cost."""
+
+    spin_id: str
+    segment: int  # index into WheelStatus.segments
+    prize_id: str
+    kind: str
+    name: dict[str, str]
+    points: int  # points won (kind "points")
+    cost_points: int  # 0 for a free spin
+    free: bool
+    offline: bool
+    voucher: VoucherView | None = None  # kind "voucher"
+
+
+@dataclass(frozen=True)
 class MemberView:
     """Everything the member screen shows; the name is already masked (张*明)."""
 
@@ -104,6 +146,7 @@ class MemberView:
     rules_version: int
     as_of: dt.datetime  # when this view was computed (store timezone)
     checkin: CheckinStatus | None = None  # None: the rules offer no daily check-in
+    wheel: WheelStatus | None = None  # None: the rules have no prize wheel
 
 
 @dataclass(frozen=True)
@@ -213,3 +256,4 @@ class NoticeKind(str, enum.Enum):
     REDEMPTION_FAILED = "redemption_failed"
     CARD_REMOVED_TOO_SOON = "card_removed_too_soon"
     REDEMPTION_PENDING = "redemption_pending"  # the card still owes an earlier redemption its write
+    CLOCK_UNTRUSTED = "clock_untrusted"  # offline with a clock not synchronised since boot (no RTC)

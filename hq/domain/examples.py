@@ -89,6 +89,41 @@ def supermarket_program() -> dict[str, Any]:
             ],
             # 每日签到: 5 points a day, +50 on the 7th day in a row (a week's habit is the goal).
             "checkin": {"enabled": True, "points_per_day": 5, "streak_bonuses": {"7": 50}},
+            # 幸运大转盘: a free spin a day, then 5 points a spin; eggs and coupons in store stock.
+            "wheel": {
+                "free_spins_per_day": 1,
+                "spin_cost_points": 5,
+                "paid_spins_per_day": 10,
+                "offline_spins_per_day": 1,
+                "prizes": [
+                    {"prize_id": "thanks", "kind": "nothing", "weight": 55, "name": _L("谢谢参与", "Try again")},
+                    {
+                        "prize_id": "pts-10",
+                        "kind": "points",
+                        "points": 10,
+                        "weight": 30,
+                        "name": _L("10积分", "10 points"),
+                    },
+                    {
+                        "prize_id": "eggs",
+                        "kind": "voucher",
+                        "value_fen": 1500,
+                        "validity_days": 7,
+                        "stock_per_kiosk": 30,
+                        "weight": 12,
+                        "name": _L("鸡蛋一盒", "Box of eggs"),
+                    },
+                    {
+                        "prize_id": "off-20",
+                        "kind": "voucher",
+                        "value_fen": 2000,
+                        "validity_days": 30,
+                        "stock_per_kiosk": 5,
+                        "weight": 3,
+                        "name": _L("20元券", "¥20 off"),
+                    },
+                ],
+            },
         },
         "earning": {"points_per_yuan": "1", "lot_validity_days": 365, "growth_per_yuan": "1"},
         "reevaluation": None,

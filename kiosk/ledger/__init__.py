@@ -2,7 +2,8 @@
 
 Use `Ledger.open(path, device_id=..., clock=..., tz=..., voucher_key=..., offline_limits=...)`.
 Module map: db (connection, pragmas, migrations), rules (tier rules + catalog), points (lots, FIFO,
-expiry), checkin (每日签到: once a store day, streaks, a local lot until HQ confirms), members,
+expiry), checkin (每日签到: once a store day, streaks, a local lot until HQ confirms), wheel (幸运大转盘:
+auditable weighted draws, free and paid spins, per-kiosk stock), members,
 vouchers (signed codes), voucher_keys (the key directory every verifier uses), voucher_key_store
 (the directory HQ pushed), redemption (two-phase, idempotent), outbox, cards (card state +
 deny-list), snapshot (HQ member snapshots), views (kiosk.model objects), demo.
@@ -34,6 +35,7 @@ from kiosk.ledger.errors import (
     UnknownMember,
     UnknownReward,
     UnknownVoucher,
+    WheelRefused,
 )
 from kiosk.ledger.ledger import Clock, Ledger
 from kiosk.ledger.outbox import OutboxEvent
@@ -80,6 +82,7 @@ __all__ = [
     "UnknownMember",
     "UnknownReward",
     "UnknownVoucher",
+    "WheelRefused",
     "VerifyResult",
     "VerifyStatus",
     "encode_voucher_code",

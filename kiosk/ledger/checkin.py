@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from kiosk.ledger import outbox
 from kiosk.ledger.db import from_ts, ts
 from kiosk.ledger.errors import CheckinRefused, OfflineLimitReached, UnknownMember
-from kiosk.ledger.points import LOCAL_LOT_PREFIX, offline_checkin_points, offline_spent_today
+from kiosk.ledger.points import LOCAL_LOT_PREFIX, offline_gift_points, offline_spent_today
 from kiosk.ledger.rules import Rules
 from kiosk.model import CheckinResult, CheckinStatus, HistoryItem
 
@@ -91,7 +91,7 @@ def _check_offline_limits(
     conn: sqlite3.Connection, points_per_day: int, member_id: str, points: int, day_start: str
 ) -> None:
     _, spent = offline_spent_today(conn, member_id, day_start)
-    used = spent + offline_checkin_points(conn, member_id, day_start)
+    used = spent + offline_gift_points(conn, member_id, day_start)
     if used + points > points_per_day:
         raise OfflineLimitReached(
             member_id,

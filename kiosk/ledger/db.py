@@ -429,6 +429,29 @@ def _migration_7(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_8(conn: sqlite3.Connection) -> None:
+    """The prize wheel (幸运大转盘, kiosk.ledger.wheel).
+
+    - members gain wheel_day ("YYYY-MM-DD") and wheel_free_used: the free spins HQ counted for the
+      member on that store day across the fleet (a free spin at another kiosk counts here too).
+    - wheel_spins holds this kiosk's spins with what decided each draw (`draw`, the weights in
+      `weights`), the prize and what it cost; the index serves the per-day counts. A points prize
+      is a local lot (lot_id "wheel:<event id>") until a member update acknowledges the event.
+    """
+    conn.execute("ALTER TABLE members ADD COLUMN wheel_day TEXT")
+    conn.execute("ALTER TABLE members ADD COLUMN wheel_free_used INTEGER")
+    conn.execute(
+        """CREATE TABLE wheel_spins (
+            event_id TEXT PRIMARY KEY, spin_id TEXT NOT NULL UNIQUE, member_id TEXT NOT NULL, day TEXT NOT NULL,
+            free INTEGER NOT NULL, cost INTEGER NOT NULL, draw INTEGER NOT NULL, weights TEXT NOT NULL,
+            prize_id TEXT NOT NULL, prize_kind TEXT NOT NULL, points INTEGER NOT NULL, voucher_id TEXT,
+            created_at TEXT NOT NULL, expires_at TEXT NOT NULL, offline INTEGER NOT NULL,
+            rules_version INTEGER NOT NULL, acked_version INTEGER
+        ) WITHOUT ROWID"""
+    )
+    conn.execute("CREATE INDEX wheel_spins_member_day ON wheel_spins(member_id, day)")
+
+
 #: Migration N brings a database from user_version N-1 to N. Append only; never edit a shipped one.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
@@ -438,6 +461,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_5,
     _migration_6,
     _migration_7,
+    _migration_8,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -139,6 +139,41 @@ def demo_rules() -> dict[str, Any]:
             },
         ],
         "checkin": {"enabled": True, "points_per_day": 5, "streak_bonuses": {"7": 50}},
+        "wheel": {
+            "enabled": True,
+            "free_spins_per_day": 1,
+            "spin_cost_points": 5,
+            "paid_spins_per_day": 10,
+            "offline_spins_per_day": 1,
+            "prizes": [
+                {
+                    "prize_id": "thanks",
+                    "kind": "nothing",
+                    "weight": 50,
+                    "name": _L("谢谢参与", "Better luck next time"),
+                },
+                {"prize_id": "pts-10", "kind": "points", "points": 10, "weight": 30, "name": _L("10积分", "10 points")},
+                {"prize_id": "pts-50", "kind": "points", "points": 50, "weight": 8, "name": _L("50积分", "50 points")},
+                {
+                    "prize_id": "tea",
+                    "kind": "voucher",
+                    "value_fen": 1800,
+                    "validity_days": 14,
+                    "stock_per_kiosk": 20,
+                    "weight": 10,
+                    "name": _L("奶茶一杯", "A milk tea"),
+                },
+                {
+                    "prize_id": "off-20",
+                    "kind": "voucher",
+                    "value_fen": 2000,
+                    "validity_days": 30,
+                    "stock_per_kiosk": 5,
+                    "weight": 2,
+                    "name": _L("20元代金券", "¥20 voucher"),
+                },
+            ],
+        },
     }
 
 

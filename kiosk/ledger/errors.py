@@ -89,6 +89,17 @@ class CheckinRefused(LedgerError):
         super().__init__(f"member {member_id} cannot check in: {reason}")
 
 
+class WheelRefused(LedgerError):
+    """No spin now: `reason` is "not_offered", "paid_limit" (no free spin left and no more paid
+    ones today), "offline_limit" (the offline spins of the day are used) or "no_prizes" (every
+    prize is out of this kiosk's stock)."""
+
+    def __init__(self, member_id: str, reason: str):
+        self.member_id = member_id
+        self.reason = reason
+        super().__init__(f"member {member_id} cannot spin the wheel: {reason}")
+
+
 class RewardUnavailable(LedgerError):
     """The reward exists but may not be redeemed now (tier, stock, dates, per-member limit)."""
 

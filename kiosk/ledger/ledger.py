@@ -7,6 +7,7 @@ The work itself lives in the small modules next to this one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from kiosk.ledger import cards, checkin, db, outbox, pin_lock, redemption, snapshot, views, voucher_key_store
+from kiosk.ledger import cards, checkin, db, outbox, pin_lock, redemption, snapshot, views, voucher_key_store, wheel
 from kiosk.ledger.cards import CardRecordState
 from kiosk.ledger.errors import NoRules, NoVoucherKey, StaleVersion, UnknownMember
 from kiosk.ledger.outbox import OutboxEvent
@@ -30,7 +31,16 @@ from kiosk.ledger.redemption import OfflineLimits, PendingRedemption
 from kiosk.ledger.rules import Rules, parse_rules
 from kiosk.ledger.voucher_keys import VoucherKeyDirectory
 from kiosk.ledger.vouchers import Signer, VoucherSigner
-from kiosk.model import CheckinResult, HistoryItem, MemberView, PendingRedemptionView, RewardOption, VoucherView
+from kiosk.model import (
+    CheckinResult,
+    HistoryItem,
+    MemberView,
+    PendingRedemptionView,
+    RewardOption,
+    SpinResult,
+    VoucherView,
+    WheelStatus,
+)
 
 _LOG = logging.getLogger(__name__)
 
@@ -182,7 +192,12 @@ class Ledger:
 
     def member_view(self, member_id: str) -> MemberView:
         with self._lock:
-            return views.member_view(self.conn, self._require_rules(), member_id, self._now(), self.tz)
+            rules, now = self._require_rules(), self._now()
+            view = views.member_view(self.conn, rules, member_id, now, self.tz)
+            if rules.wheel is None:
+                return view
+            # As it stands online; offline the wheel screen says what the offline limits allow.
+            return dataclasses.replace(view, wheel=wheel.status(self.conn, rules, member_id, now, self.tz, online=True))
 
     def reward_options(self, member_id: str) -> tuple[RewardOption, ...]:
         with self._lock:
@@ -233,6 +248,32 @@ class Ledger:
             result.day,
             result.streak,
             result.points,
+            result.offline,
+        )
+        return result
+
+    # --- prize wheel (kiosk.ledger.wheel) -------------------------------------------------------
+
+    def wheel_status(self, member_id: str, *, online: bool) -> WheelStatus | None:
+        """The member's wheel now (None when the rules have none)."""
+        with self._lock:
+            return wheel.status(self.conn, self._require_rules(), member_id, self._now(), self.tz, online)
+
+    def spin_wheel(self, spin_id: str, member_id: str, *, online: bool, draw: int) -> SpinResult:
+        """One spin: the draw, its cost, its prize (points or a signed voucher), a `wheel_spin` event.
+
+        Idempotent by `spin_id`. Raises WheelRefused, InsufficientPoints, OfflineLimitReached.
+        """
+        with self._lock, db.transaction(self.conn):
+            result = wheel.spin_in_tx(
+                self, self.rules(), spin_id=spin_id, member_id=member_id, online=online, draw=draw, now=self._now()
+            )
+        _LOG.info(
+            "wheel spin: prize %s (%s), cost %d (free=%s, offline=%s)",
+            result.prize_id,
+            result.kind,
+            result.cost_points,
+            result.free,
             result.offline,
         )
         return result

@@ -24,6 +24,8 @@ from kiosk.model import PointExpiry
 
 #: Lot ids of the kiosk's own check-in lots (kiosk.ledger.checkin), standing until HQ confirms them.
 LOCAL_LOT_PREFIX = "checkin:"
+#: Every kind of local lot: check-ins' and points won on the wheel (kiosk.ledger.wheel.LOT_PREFIX).
+LOCAL_LOT_PREFIXES = (LOCAL_LOT_PREFIX, "wheel:")
 
 
 class LotBalance(NamedTuple):
@@ -145,7 +147,7 @@ def expiries(conn: sqlite3.Connection, member_id: str, at: str, tz: dt.tzinfo) -
     for lot in live_lots(conn, member_id, at):
         # A local check-in lot's expiry is a placeholder (the kiosk does not know HQ's lot
         # validity): HQ's lot replaces it with the real date once confirmed.
-        if lot.remaining > 0 and not lot.lot_id.startswith(LOCAL_LOT_PREFIX):
+        if lot.remaining > 0 and not lot.lot_id.startswith(LOCAL_LOT_PREFIXES):
             merged[lot.expires_at] = merged.get(lot.expires_at, 0) + lot.remaining
     return tuple(PointExpiry(points=pts, expires_at=from_ts(when, tz)) for when, pts in sorted(merged.items()))
 
@@ -181,3 +183,19 @@ def offline_checkin_points(conn: sqlite3.Connection, member_id: str, day_start: 
         (member_id, day_start),
     ).fetchone()
     return int(row[0])
+
+
+def offline_wheel_points(conn: sqlite3.Connection, member_id: str, day_start: str) -> int:
+    """Points the member moved offline here on the wheel since `day_start`: spin costs and points won."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(cost + points), 0) FROM wheel_spins WHERE member_id = ? AND offline = 1"
+        " AND created_at >= ?",
+        (member_id, day_start),
+    ).fetchone()
+    return int(row[0])
+
+
+def offline_gift_points(conn: sqlite3.Connection, member_id: str, day_start: str) -> int:
+    """Points moved offline today other than by redemptions (check-ins, the wheel): they share the
+    offline points budget, since HQ cannot deduplicate them across kiosks while the link is down."""
+    return offline_checkin_points(conn, member_id, day_start) + offline_wheel_points(conn, member_id, day_start)

@@ -27,7 +27,7 @@ import hashlib
 import sqlite3
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from kiosk.ledger import cards, members, outbox, points
 from kiosk.ledger.db import from_ts, ts
@@ -130,8 +130,8 @@ def _check_offline_limits(ctx: Context, member_id: str, cost: int, now: dt.datet
     local = now.astimezone(ctx.tz)
     day_start = ts(local.replace(hour=0, minute=0, second=0, microsecond=0))
     count, spent = points.offline_spent_today(ctx.conn, member_id, day_start, intent_id)
-    # Offline check-ins draw on the same daily budget (kiosk.ledger.checkin says why).
-    spent += points.offline_checkin_points(ctx.conn, member_id, day_start)
+    # Offline check-ins and spins draw on the same daily budget (kiosk.ledger.checkin says why).
+    spent += points.offline_gift_points(ctx.conn, member_id, day_start)
     limits = ctx.offline_limits
     if count + 1 > limits.redemptions_per_day:
         raise OfflineLimitReached(
@@ -308,20 +308,8 @@ def _issue(
     """
     conn = ctx.conn
     event_id = event_id_for(ctx.device_id, intent_id)
-    serial = _next_serial(conn)
-    vid = voucher_id(ctx.device_id, serial)
-    issued_at = now.replace(microsecond=0)  # the code carries whole seconds; keep the row identical
-    expires_at = issued_at + dt.timedelta(days=reward.validity_days)
-    code = encode_voucher_code(
-        ctx.voucher_signer,
-        device_id=ctx.device_id,
-        serial=serial,
-        issued_at=issued_at,
-        expires_at=expires_at,
-        value_fen=reward.value_fen,
-        reward_id=reward.reward_id,
-    )
-    short = short_code(code)
+    minted = mint_voucher(ctx, reward.reward_id, reward.value_fen, reward.validity_days, now)
+    serial, vid, code, short, issued_at, expires_at = minted
     allocation = points.fifo_allocation(lots, cost)
     # The outbox first: its sequence number also orders the local event among same-instant ones.
     event = outbox.append(
@@ -354,44 +342,108 @@ def _issue(
         (event_id, member_id, cost, at, rules.version, intent_id, vid, 1 - int(online), event.seq),
     )
     points.record_spends(conn, member_id, event_id, allocation)
-    conn.execute(
+    store_voucher(
+        ctx,
+        minted,
+        member_id=member_id,
+        reward_id=reward.reward_id,
+        name_json=reward.name_json,
+        value_fen=reward.value_fen,
+        cost=cost,
+        online=online,
+        intent_id=intent_id,
+        event_id=event_id,
+        rules_version=rules.version,
+        card=(card_uid, counter),
+        prepared=prepared,
+    )
+    if card_uid is not None and counter is not None:  # a card's intent always has its counter
+        cards.record_counter(conn, card_uid, counter, now)
+    return minted.view(ctx.tz, dict(reward.name), reward.value_fen, online, now)
+
+
+class MintedVoucher(NamedTuple):
+    """A voucher signed and numbered, not yet stored (its id and code go into the event first)."""
+
+    serial: int
+    voucher_id: str
+    code: str
+    short_code: str
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+
+    def view(self, tz: dt.tzinfo, name: dict[str, str], value_fen: int, online: bool, now: dt.datetime) -> VoucherView:
+        return VoucherView(
+            voucher_id=self.voucher_id,
+            code=self.code,
+            short_code=self.short_code,
+            reward_name=name,
+            value_fen=value_fen,
+            issued_at=self.issued_at.astimezone(tz),
+            expires_at=self.expires_at.astimezone(tz),
+            state=VoucherState.ISSUED if now < self.expires_at else VoucherState.EXPIRED,
+            offline=not online,
+        )
+
+
+def mint_voucher(ctx: Context, reward_id: str, value_fen: int, validity_days: int, now: dt.datetime) -> MintedVoucher:
+    """Number and sign the next voucher of this kiosk (redemptions and wheel prizes alike)."""
+    serial = _next_serial(ctx.conn)
+    issued_at = now.replace(microsecond=0)  # the code carries whole seconds; keep the row identical
+    expires_at = issued_at + dt.timedelta(days=validity_days)
+    code = encode_voucher_code(
+        ctx.voucher_signer,
+        device_id=ctx.device_id,
+        serial=serial,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        value_fen=value_fen,
+        reward_id=reward_id,
+    )
+    return MintedVoucher(serial, voucher_id(ctx.device_id, serial), code, short_code(code), issued_at, expires_at)
+
+
+def store_voucher(
+    ctx: Context,
+    minted: MintedVoucher,
+    *,
+    member_id: str,
+    reward_id: str,
+    name_json: str,
+    value_fen: int,
+    cost: int,
+    online: bool,
+    intent_id: str,
+    event_id: str,
+    rules_version: int,
+    card: tuple[bytes | None, int | None],
+    prepared: tuple[str, int],
+) -> None:
+    """The voucher's row: `intent_id` is unique (a redemption's intent, a wheel spin's id)."""
+    ctx.conn.execute(
         "INSERT INTO vouchers(voucher_id, serial, member_id, reward_id, reward_name, value_fen, cost_points, code,"
         " short_code, issued_at, expires_at, state, offline, intent_id, event_id, rules_version, card_uid,"
         " card_counter, prepared_at, prepared_rules_version)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            vid,
-            serial,
+            minted.voucher_id,
+            minted.serial,
             member_id,
-            reward.reward_id,
-            reward.name_json,
-            reward.value_fen,
+            reward_id,
+            name_json,
+            value_fen,
             cost,
-            code,
-            short,
-            ts(issued_at),
-            ts(expires_at),
+            minted.code,
+            minted.short_code,
+            ts(minted.issued_at),
+            ts(minted.expires_at),
             1 - int(online),
             intent_id,
             event_id,
-            rules.version,
-            card_uid,
-            counter,
+            rules_version,
+            *card,
             *prepared,
         ),
-    )
-    if card_uid is not None and counter is not None:  # a card's intent always has its counter
-        cards.record_counter(conn, card_uid, counter, now)
-    return VoucherView(
-        voucher_id=vid,
-        code=code,
-        short_code=short,
-        reward_name=dict(reward.name),
-        value_fen=reward.value_fen,
-        issued_at=issued_at.astimezone(ctx.tz),
-        expires_at=expires_at.astimezone(ctx.tz),
-        state=VoucherState.ISSUED if now < expires_at else VoucherState.EXPIRED,
-        offline=not online,
     )
 
 

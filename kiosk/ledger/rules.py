@@ -30,6 +30,21 @@ The rules arrive as one versioned JSON document from HQ:
         "above_points": 5000,            # required with above_points: a reward costing more asks
         "tiers": ["gold", "diamond"],    # required with tiers: members of these tiers are asked
         "max_failures": 5                # optional (default 5, 1..20): wrong PINs before the lock
+      },
+      "wheel": {                         # optional; absent or null = no prize wheel (幸运大转盘)
+        "enabled": true,                 # false: kept in the document, not offered
+        "free_spins_per_day": 1,         # free spins per member per store day (0..10)
+        "spin_cost_points": 5,           # points each further spin costs (0: no paid spins)
+        "paid_spins_per_day": 10,        # optional (default 10): paid spins per member per day
+        "offline_spins_per_day": 1,      # optional (default 1): spins a member may make offline a day
+        "prizes": [                      # 2..12 segments, drawn in proportion to their weights
+          {"prize_id": "thanks", "kind": "nothing", "weight": 60,
+           "name": {"zh_CN": "谢谢参与", "en": "Try again"}},
+          {"prize_id": "pts-20", "kind": "points", "points": 20, "weight": 30, "name": {...}},
+          {"prize_id": "coffee", "kind": "voucher", "value_fen": 1200, "validity_days": 14,
+           "stock_per_kiosk": 20,        # optional: this kiosk gives it at most 20 times per version
+           "weight": 10, "name": {...}}
+        ]
       }
     }
 
@@ -140,6 +155,49 @@ class PinPolicy:
         return False
 
 
+PRIZE_KINDS = ("nothing", "points", "voucher")
+#: Reward ids of vouchers won on the wheel: "wheel:<prize_id>", apart from the catalog's rewards.
+WHEEL_REWARD_PREFIX = "wheel:"
+
+
+@dataclass(frozen=True)
+class Prize:
+    """One segment of the prize wheel: nothing, points into a lot, or a signed voucher."""
+
+    prize_id: str
+    kind: str  # one of PRIZE_KINDS
+    name: Mapping[str, str]
+    weight: int
+    points: int = 0  # kind "points"
+    value_fen: int = 0  # kind "voucher"
+    validity_days: int = 0  # kind "voucher"
+    stock_per_kiosk: int | None = None  # None: unlimited
+
+    @property
+    def reward_id(self) -> str:
+        """The reward id a voucher of this prize carries (kiosk.ledger.vouchers encodes it)."""
+        return WHEEL_REWARD_PREFIX + self.prize_id
+
+
+@dataclass(frozen=True)
+class Wheel:
+    """The prize wheel (幸运大转盘): free spins a day, the price of more, and weighted prizes."""
+
+    enabled: bool
+    free_spins_per_day: int
+    spin_cost_points: int
+    paid_spins_per_day: int
+    offline_spins_per_day: int
+    prizes: tuple[Prize, ...]
+
+    def prize(self, prize_id: str) -> Prize | None:
+        return next((p for p in self.prizes if p.prize_id == prize_id), None)
+
+    @property
+    def max_points_prize(self) -> int:
+        return max((p.points for p in self.prizes if p.kind == "points"), default=0)
+
+
 #: The policy of rules without a "pin" section: spending needs no PIN (as before PINs existed).
 PIN_NEVER = PinPolicy("never")
 
@@ -153,6 +211,7 @@ class Rules:
     rewards: tuple[Reward, ...]
     checkin: Checkin | None = None  # None: the programme offers no check-in
     pin: PinPolicy = PIN_NEVER
+    wheel: Wheel | None = None  # None: the programme has no prize wheel
 
     def tier(self, code: str) -> Tier | None:
         return next((t for t in self.tiers if t.code == code), None)
@@ -354,11 +413,83 @@ def _pin(obj: Any, path: str, tier_codes: set[str]) -> PinPolicy:
     return PinPolicy(required=required, above_points=above, tiers=tiers, max_failures=max_failures)
 
 
+#: Segments a wheel may have: fewer than 2 is no draw, more than 12 no longer reads on a 4" panel.
+_WHEEL_PRIZES = (2, 12)
+_WEIGHT_MAX = 1_000_000
+
+
+def _prize(obj: Any, path: str) -> Prize:
+    kind = obj.get("kind") if isinstance(obj, Mapping) else None
+    extra = {"points": {"points"}, "voucher": {"value_fen", "validity_days"}}.get(kind, set()) if kind else set()
+    optional = {"stock_per_kiosk"} if kind == "voucher" else set()
+    obj = _keys(obj, path, {"prize_id", "kind", "name", "weight"} | extra, optional)
+    if kind not in PRIZE_KINDS:
+        raise _fail(f"{path}.kind", f"must be one of {', '.join(PRIZE_KINDS)}, got {kind!r}")
+    prize_id = _text(obj["prize_id"], f"{path}.prize_id")
+    # The voucher code carries "wheel:<prize_id>" in at most 64 bytes (kiosk.ledger.vouchers).
+    if len((WHEEL_REWARD_PREFIX + prize_id).encode()) > 64:
+        raise _fail(f"{path}.prize_id", f"must be at most {64 - len(WHEEL_REWARD_PREFIX)} bytes, got {prize_id!r}")
+    stock = obj.get("stock_per_kiosk")
+    return Prize(
+        prize_id=prize_id,
+        kind=kind,
+        name=_local_text(obj["name"], f"{path}.name"),
+        weight=_int(obj["weight"], f"{path}.weight", minimum=1, maximum=_WEIGHT_MAX),
+        points=_int(obj["points"], f"{path}.points", minimum=1, maximum=_CHECKIN_POINTS_MAX) if kind == "points" else 0,
+        value_fen=_int(obj["value_fen"], f"{path}.value_fen", minimum=0, maximum=_VOUCHER_VALUE_MAX)
+        if kind == "voucher"
+        else 0,
+        validity_days=_int(obj["validity_days"], f"{path}.validity_days", minimum=1, maximum=3660)
+        if kind == "voucher"
+        else 0,
+        stock_per_kiosk=None if stock is None else _int(stock, f"{path}.stock_per_kiosk", minimum=0),
+    )
+
+
+def _wheel(obj: Any, path: str) -> Wheel | None:
+    if obj is None:
+        return None
+    obj = _keys(
+        obj,
+        path,
+        {"free_spins_per_day", "spin_cost_points", "prizes"},
+        {"enabled", "paid_spins_per_day", "offline_spins_per_day"},
+    )
+    enabled = obj.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _fail(f"{path}.enabled", f"must be true or false, got {enabled!r}")
+    raw = obj["prizes"]
+    low, high = _WHEEL_PRIZES
+    if not isinstance(raw, list) or not low <= len(raw) <= high:
+        raise _fail(f"{path}.prizes", f"must be a list of {low} to {high} prizes")
+    prizes = [_prize(p, f"{path}.prizes[{i}]") for i, p in enumerate(raw)]
+    seen: set[str] = set()
+    for i, prize in enumerate(prizes):
+        if prize.prize_id in seen:
+            raise _fail(f"{path}.prizes[{i}].prize_id", f"duplicate prize id {prize.prize_id!r}")
+        seen.add(prize.prize_id)
+    free = _int(obj["free_spins_per_day"], f"{path}.free_spins_per_day", minimum=0, maximum=10)
+    cost = _int(obj["spin_cost_points"], f"{path}.spin_cost_points", minimum=0, maximum=_CHECKIN_POINTS_MAX)
+    paid = _int(obj.get("paid_spins_per_day", 10), f"{path}.paid_spins_per_day", minimum=0, maximum=100)
+    if free == 0 and (cost == 0 or paid == 0):
+        raise _fail(f"{path}.free_spins_per_day", "is 0 and there are no paid spins: the wheel could never turn")
+    return Wheel(
+        enabled=enabled,
+        free_spins_per_day=free,
+        spin_cost_points=cost,
+        paid_spins_per_day=paid if cost > 0 else 0,
+        offline_spins_per_day=_int(
+            obj.get("offline_spins_per_day", 1), f"{path}.offline_spins_per_day", minimum=0, maximum=100
+        ),
+        prizes=tuple(prizes),
+    )
+
+
 def parse_rules(version: int, document: Any) -> Rules:
     """Validate HQ's rules document; raise InvalidRules naming the offending field."""
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise InvalidRules(f"rules document: version must be a positive integer, got {version!r}")
-    doc = _keys(document, "", {"measure", "tiers", "rewards"}, {"downgrade", "checkin", "pin"})
+    doc = _keys(document, "", {"measure", "tiers", "rewards"}, {"downgrade", "checkin", "pin", "wheel"})
     measure = doc["measure"]
     if measure not in MEASURES:
         raise _fail("measure", f"must be one of {', '.join(MEASURES)}, got {measure!r}")
@@ -395,6 +526,7 @@ def parse_rules(version: int, document: Any) -> Rules:
         rewards=tuple(rewards),
         checkin=_checkin(doc.get("checkin"), "checkin"),
         pin=_pin(doc.get("pin"), "pin", seen),
+        wheel=_wheel(doc.get("wheel"), "wheel"),
     )
 
 

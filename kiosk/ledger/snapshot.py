@@ -24,6 +24,8 @@ Each member is a dict:
                    "device_id": "kiosk-01", "voucher_id": "kiosk-01-7"}],
       "checkin_last_day": "2026-03-12" | None,  # optional: the member's last check-in (store day)
       "checkin_streak": 3,                    #   and the streak on that day, fleet-wide (每日签到)
+      "wheel_day": "2026-03-12" | None,       # optional: the store day of wheel_free_used, the free
+      "wheel_free_used": 1,                   #   spins HQ counted that day across kiosks (幸运大转盘)
       "pin_hash": "scrypt$n=16384,r=8,p=1$...",  # optional: the PIN's hash (kiosk.ledger.pin_kdf),
       "pin_locked": false,                    #   absent = none set; pin_locked: HQ locked spending
       "deleted": false                        # per-member update only: remove the member
@@ -48,7 +50,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kiosk.ledger import cards as card_store
-from kiosk.ledger import checkin, pin_lock
+from kiosk.ledger import checkin, pin_lock, wheel
 from kiosk.ledger.db import get_meta, set_meta, ts
 from kiosk.ledger.errors import InvalidDenylist, InvalidSnapshot, StaleVersion
 from kiosk.ledger.points import reallocate_member
@@ -69,6 +71,8 @@ _MEMBER_KEYS = {
     "history",
     "checkin_last_day",
     "checkin_streak",
+    "wheel_day",
+    "wheel_free_used",
     "pin_hash",
     "pin_locked",
     "deleted",
@@ -192,8 +196,8 @@ def _history(member: Mapping[str, Any], index: int) -> str | None:
     return json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
 
 
-def _checkin_day(member: Mapping[str, Any], index: int) -> str | None:
-    value = member.get("checkin_last_day")
+def _day(member: Mapping[str, Any], key: str, index: int) -> str | None:
+    value = member.get(key)
     if value is None:
         return None
     try:
@@ -201,7 +205,7 @@ def _checkin_day(member: Mapping[str, Any], index: int) -> str | None:
             return dt.date.fromisoformat(value).isoformat()
     except ValueError:
         pass
-    raise _bad(index, member, f"checkin_last_day must be a day as YYYY-MM-DD or null, got {value!r}")
+    raise _bad(index, member, f"{key} must be a day as YYYY-MM-DD or null, got {value!r}")
 
 
 def apply(
@@ -257,8 +261,10 @@ def apply(
                 _opt_text(member, "tier_override", index),
                 version,
                 _history(member, index),
-                _checkin_day(member, index),
+                _day(member, "checkin_last_day", index),
                 _int(member, "checkin_streak", index),
+                _day(member, "wheel_day", index),
+                _int(member, "wheel_free_used", index),
             )
         )
         pins.append(pin_lock.entry_pin(member, functools.partial(_bad, index, member)))
@@ -314,6 +320,10 @@ def apply(
             member_of_checkin = checkin.acknowledge(conn, event_id, version)
             if member_of_checkin is not None:
                 acked_members.add(member_of_checkin)
+        # A spin may have both: a local event (its cost) and a local lot (points won).
+        member_of_spin = wheel.acknowledge(conn, event_id, version)
+        if member_of_spin is not None:
+            acked_members.add(member_of_spin)
 
     pins_before = pin_lock.previous(conn)  # before the deletes below take the rows away
     if full:
@@ -327,14 +337,16 @@ def apply(
     conn.executemany(
         """
         INSERT INTO members(member_id, name, birthday, balance_fen, spend_fen, growth_points, tier_floor,
-                            tier_override, snapshot_version, history, checkin_last_day, checkin_streak)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            tier_override, snapshot_version, history, checkin_last_day, checkin_streak,
+                            wheel_day, wheel_free_used)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(member_id) DO UPDATE SET name = excluded.name, birthday = excluded.birthday,
             balance_fen = excluded.balance_fen, spend_fen = excluded.spend_fen,
             growth_points = excluded.growth_points, tier_floor = excluded.tier_floor,
             tier_override = excluded.tier_override, snapshot_version = excluded.snapshot_version,
             history = excluded.history, checkin_last_day = excluded.checkin_last_day,
-            checkin_streak = excluded.checkin_streak
+            checkin_streak = excluded.checkin_streak, wheel_day = excluded.wheel_day,
+            wheel_free_used = excluded.wheel_free_used
         """,
         member_rows,
     )
@@ -345,8 +357,10 @@ def apply(
         )
     except sqlite3.IntegrityError as exc:
         raise InvalidSnapshot(f"member snapshot: duplicate lot id within a member ({exc})") from None
-    # The lots just replaced held this kiosk's unconfirmed check-ins too: they keep counting.
-    checkin.restore_local_lots(conn, None if full else [row[0] for row in member_rows])
+    # The lots just replaced held this kiosk's unconfirmed check-ins and wheel wins too: they keep counting.
+    upserted = None if full else [row[0] for row in member_rows]
+    checkin.restore_local_lots(conn, upserted)
+    wheel.restore_local_lots(conn, upserted)
     conn.executemany(
         """
         INSERT INTO cards(uid, member_id, issue_no, status, last_counter, updated_at) VALUES (?, ?, ?, ?, ?, ?)

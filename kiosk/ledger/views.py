@@ -191,6 +191,18 @@ def member_vouchers(
     return tuple(voucher_view(r, now, tz) for r in rows)
 
 
+def wheel_history(conn: sqlite3.Connection, member_id: str, device_id: str, tz: dt.tzinfo) -> list[HistoryItem]:
+    """This kiosk's wheel wins HQ has not acknowledged, as pending lines (kiosk.ledger.wheel; what
+    a spin cost is a line of its own, from its local event)."""
+    return [
+        HistoryItem(kind="wheel", points=won, at=from_ts(created_at, tz), place=device_id, pending=True)
+        for won, created_at in conn.execute(
+            "SELECT points, created_at FROM wheel_spins WHERE member_id = ? AND acked_version IS NULL AND points > 0",
+            (member_id,),
+        )
+    ]
+
+
 def points_history(conn: sqlite3.Connection, member_id: str, device_id: str, tz: dt.tzinfo) -> tuple[HistoryItem, ...]:
     """The member's points history, newest first: HQ's items, then this kiosk's unconfirmed events.
 
@@ -223,5 +235,6 @@ def points_history(conn: sqlite3.Connection, member_id: str, device_id: str, tz:
         if voucher_id is None or voucher_id not in in_hq:
             items.append(HistoryItem(kind=kind, points=-pts, at=from_ts(created_at, tz), place=device_id, pending=True))
     items.extend(checkin.pending_history(conn, member_id, device_id, tz))
+    items.extend(wheel_history(conn, member_id, device_id, tz))
     items.sort(key=lambda item: item.at, reverse=True)
     return tuple(items)

@@ -16,6 +16,7 @@ from kiosk.ledger import RedemptionAlreadyPending
 from kiosk.ledger.db import ts
 from kiosk.ledger.views import reserved_points
 from tests.ledger.conftest import SECOND, T0, with_member
+from tests.ledger.schema_undo import undo_migrations_after
 
 UID = bytes.fromhex("04a1b2c3")
 
@@ -86,24 +87,7 @@ def test_a_ledger_with_two_waiting_for_one_card_keeps_the_newest_after_the_upgra
     # What a kiosk before the rule could leave behind: its schema (version 2, a plain index, none
     # of the later migrations' columns and tables) and a second redemption prepared for the card
     # while the first waited.
-    ledger.conn.executescript(
-        """
-        DROP INDEX intents_prepared_card;
-        CREATE INDEX intents_prepared_card ON intents(card_uid, created_at) WHERE state = 'prepared';
-        ALTER TABLE vouchers DROP COLUMN state_at;
-        ALTER TABLE vouchers DROP COLUMN state_store;
-        ALTER TABLE vouchers DROP COLUMN state_till;
-        DROP TABLE voucher_keys;
-        ALTER TABLE members DROP COLUMN history;
-        DROP TABLE checkins;
-        ALTER TABLE members DROP COLUMN checkin_last_day;
-        ALTER TABLE members DROP COLUMN checkin_streak;
-        DROP TABLE pin_failures;
-        ALTER TABLE members DROP COLUMN pin_hash;
-        ALTER TABLE members DROP COLUMN pin_locked;
-        PRAGMA user_version = 2;
-        """
-    )
+    undo_migrations_after(ledger.conn, 2)
     a_second_later = ts(T0 + SECOND)
     ledger.conn.execute(
         "INSERT INTO intents SELECT 'newer', member_id, 'off-5', card_uid, online, state, card_counter, 500,"

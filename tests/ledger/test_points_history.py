@@ -13,6 +13,7 @@ from kiosk.ledger.demo import demo_rules
 from kiosk.ledger.snapshot import MAX_HISTORY_ITEMS
 from kiosk.model import HistoryItem
 from tests.ledger.conftest import DAY, T0, TZ, member, with_member
+from tests.ledger.schema_undo import undo_migrations_after
 
 UTC = dt.UTC
 
@@ -146,15 +147,7 @@ def test_a_ledger_from_before_the_history_keeps_its_members_and_starts_with_empt
     old = open_ledger()
     old.apply_rules(1, demo_rules())
     old.apply_member_snapshot(1, [member(points=300)])
-    old.conn.execute("ALTER TABLE members DROP COLUMN history")  # as schema 4 left it
-    old.conn.executescript(
-        "DROP TABLE checkins; ALTER TABLE members DROP COLUMN checkin_last_day;"
-        " ALTER TABLE members DROP COLUMN checkin_streak;"
-    )
-    old.conn.executescript(
-        "DROP TABLE pin_failures; ALTER TABLE members DROP COLUMN pin_hash; ALTER TABLE members DROP COLUMN pin_locked;"
-    )
-    old.conn.execute("PRAGMA user_version = 4")
+    undo_migrations_after(old.conn, 4)  # as schema 4 left it
     old.close()
     again = open_ledger()
     assert again.member_view("M1").points == 300 and again.points_history("M1") == ()
