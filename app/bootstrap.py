@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
+from app.clock_trust import ClockSource, ClockStatus, ClockTrust, effective_policy
 from app.errors import AppError
 from app.hq_documents import import_hq_documents
 from app.key_files import ensure_keys
 from app.kiosk_app import KioskApp
+from app.package_state import CommandRunner, package_state, run_command
 from app.reader_params import transport_params
 from app.version import software_version
 from drivers.errors import AuthError, CardTimeout, ReaderError
@@ -132,6 +134,22 @@ def _build_link(config: Config, app: KioskApp) -> HqLink | None:
         drain_rate_per_s=hq.drain_rate_per_s,
         state_path=config.ledger.sync_state_file,
         software_version=software_version(),
+        package=app.package.to_json() if app.package is not None else None,
+        discovery=_discovery(config, hq.topic_prefix) if config.monitoring.ha_discovery else None,
+    )
+
+
+def _discovery(config: Config, topic_prefix: str) -> Callable[[], list[tuple[str, bytes]]]:
+    """Home Assistant's retained configs, built when the link connects (sync/ha_discovery.py)."""
+    from sync.ha_discovery import discovery_messages
+    from sync.topics import KioskTopics
+
+    topics = KioskTopics(topic_prefix, config.device.id, config.device.store_id)
+    return lambda: discovery_messages(
+        topics,
+        display_name=config.device.display_name,
+        software_version=software_version(),
+        prefix=config.monitoring.ha_discovery_prefix,
     )
 
 
@@ -147,9 +165,22 @@ def simulated_cards(config: Config, keys: MasterKeys, *, fresh: bool) -> Simulat
     return SimulatedCards(state_file, keys, CARD_FAULTS, version=config.reader.emulator_version)
 
 
-def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> KioskApp:
-    """Open keys, ledger, reader and HQ link; nothing is drawn yet."""
+def build_app(
+    config: Config,
+    *,
+    wake: Callable[[], None] | None = None,
+    clock_source: Callable[[], ClockStatus] | None = None,
+    package_query: CommandRunner = run_command,
+) -> KioskApp:
+    """Open keys, ledger, reader and HQ link; nothing is drawn yet.
+
+    `clock_source` says whether the system clock is synchronised (default: the system's own,
+    app/clock_trust.py); `package_query` runs dpkg-query (app/package_state.py).
+    """
     clock = StoreClock(config.device.tz)
+    clock_trust = ClockTrust(
+        clock_source or ClockSource().read, effective_policy(config.device.clock_policy, config.reader.driver)
+    )
     if config.simulation.enabled and config.simulation.generate_keys:
         ensure_keys(config, simulation=True)
     master_keys = load_key("card_master_key", load_master_keys, config.security.card_master_key)
@@ -191,6 +222,7 @@ def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> Kios
         clock.now,
         denylist_max_age=dt.timedelta(hours=config.ledger.denylist_max_age_h),
         stale_denylist_max_points=config.ledger.stale_denylist_max_points,
+        clock_trusted=clock_trust.trusted,
     )
     session = Session(
         service,
@@ -200,5 +232,7 @@ def build_app(config: Config, *, wake: Callable[[], None] | None = None) -> Kios
         is_online=lambda: app.online,
     )
     app = KioskApp(config, clock, ledger, reader, reader_thread, events, service, session, simulation)
+    app.clock_trust = clock_trust
+    app.package = package_state(package_query)
     app.link = _build_link(config, app)
     return app

@@ -13,7 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from app.clock_trust import ClockTrust, ClockVerdict
 from app.notify import status_line
+from app.package_state import PackageState
 from app.version import software_version
 from drivers.events import CardPresented, CardRemoved, ReaderEvent, ReaderHealthChanged, ReadFailed
 from drivers.reader_service import ReaderService
@@ -54,6 +56,12 @@ class KioskApp:
     session: Session
     simulation: SimulatedCards | None = None
     link: HqLink | None = None
+    #: The clock-trust predicate the service got (app/clock_trust.py); None = always trusted.
+    clock_trust: ClockTrust | None = None
+    #: How this software was installed (dpkg), asked once at start.
+    package: PackageState | None = None
+    #: When the last card was read (any verdict), for telemetry and metrics.
+    last_tap_at: dt.datetime | None = None
     _outbox_depth: int = 0
     _outbox_checked: float = float("-inf")
     _stale_checked: float = float("-inf")
@@ -74,6 +82,7 @@ class KioskApp:
 
     def _apply_reader_event(self, event: ReaderEvent[TapOutcome]) -> None:
         if isinstance(event, CardPresented):
+            self.last_tap_at = self.clock.now()
             self.session.card_read(event.result, event.uid)
         elif isinstance(event, CardRemoved):
             self.session.card_removed(event.uid)
@@ -131,12 +140,35 @@ class KioskApp:
         """The STATUS line; names `state`'s screen (default: the session's current state)."""
         state = self.session.state if state is None else state
         screen = f"notice {state.kind.value}" if isinstance(state, Notice) else screen_name(state)
-        return status_line(screen, self.online, self.outbox_depth(), self.reader.health.state)
+        line = status_line(screen, self.online, self.outbox_depth(), self.reader.health.state)
+        clock = self.clock_verdict()
+        return line if clock.trusted else f"{line}, clock not synchronised"
+
+    @property
+    def link_state(self) -> str:
+        """ "online", "hq_unreachable" (broker up, HQ silent), "disconnected", or "disabled" (no hq.host)."""
+        if self.link is None:
+            return "disabled"
+        if self.link.online:
+            return "online"
+        return "hq_unreachable" if self.link.connected else "disconnected"
+
+    def clock_verdict(self) -> ClockVerdict:
+        if self.clock_trust is None:
+            return ClockVerdict(True, "ignore", "ignored")
+        return self.clock_trust.verdict()
 
     def telemetry(self) -> dict[str, Any]:
+        """The app's part of telemetry (docs/mqtt.md): `reader` and the `extra` fields HA's templates read."""
         health = self.reader.health
+        clock = self.clock_trust.report() if self.clock_trust is not None else {"trusted": True, "policy": "ignore"}
         return {
             "software": software_version(),
+            "package": self.package.to_json() if self.package is not None else None,
+            "link_state": self.link_state,
+            "offline_mode": not self.online,
+            "last_tap_at": self.last_tap_at.isoformat(timespec="seconds") if self.last_tap_at else None,
+            "clock": clock,
             "reader": {
                 "state": health.state,
                 "last_error": health.last_error,

@@ -76,7 +76,10 @@ class KioskService:
         *,
         denylist_max_age: dt.timedelta,
         stale_denylist_max_points: int,
+        clock_trusted: Callable[[], bool] = lambda: True,
     ):
+        """`clock_trusted`: False while the wall clock is known to be wrong (app/clock_trust.py);
+        offline redemptions are then refused, online ones go ahead (HQ reconciles them)."""
         self._ledger = ledger
         self._keys = keys
         self._faults = faults
@@ -84,6 +87,7 @@ class KioskService:
         self._now = now
         self._denylist_max_age = denylist_max_age
         self._stale_limit = stale_denylist_max_points
+        self._clock_trusted = clock_trusted
 
     # --- identity -------------------------------------------------------------------------
 
@@ -197,10 +201,12 @@ class KioskService:
             max_age=self._denylist_max_age,
             small_limit_points=self._stale_limit,
             points=pending.cost_points,
+            clock_trusted=online or self._clock_trusted(),
         )
         if not decision.allowed:
             self._ledger.abandon_redemption(intent_id)
-            raise RedemptionRefused(NoticeKind.OFFLINE_LIMIT, decision.reason)
+            kind = NoticeKind.CLOCK_UNTRUSTED if decision.reason == "clock_untrusted" else NoticeKind.OFFLINE_LIMIT
+            raise RedemptionRefused(kind, decision.reason)
         return self._write_and_confirm(intent_id, card_uid, member_id, pending.card_counter)
 
     def _write_and_confirm(self, intent_id: str, card_uid: bytes, member_id: str, counter: int) -> VoucherView:

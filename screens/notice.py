@@ -27,6 +27,7 @@ NOTICE_LOOK: dict[NoticeKind, tuple[str, theme.Color]] = {
     NoticeKind.REDEMPTION_FAILED: ("!", theme.WARNING),
     NoticeKind.CARD_REMOVED_TOO_SOON: ("i", theme.INFO),
     NoticeKind.REDEMPTION_PENDING: ("i", theme.WARNING),
+    NoticeKind.CLOCK_UNTRUSTED: ("!", theme.OFFLINE),
 }
 
 #: Notices the shopper cannot dismiss: the kiosk leaves them when its condition clears.

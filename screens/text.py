@@ -190,6 +190,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh_CN": "请拿开卡片，再放回感应区完成它",
         "en": "Lift your card, then hold it on the reader again to finish it",
     },
+    "notice_clock_untrusted": {"zh_CN": "时间未校准，暂停离线兑换", "en": "Clock not set: no offline redeeming"},
+    "notice_clock_untrusted_hint": {
+        "zh_CN": "本机联网对时后即可兑换，余额与积分仍可查看",
+        "en": "Redeeming resumes once the kiosk is online or its clock is set",
+    },
     "staff_code": {"zh_CN": "代码 {detail}", "en": "Code {detail}"},
 }
 

@@ -81,6 +81,8 @@ class HqLink:
         state_path: Path,
         on_online_change: Callable[[bool], None] | None = None,
         software_version: str,
+        package: Mapping[str, Any] | None = None,
+        discovery: Callable[[], Sequence[tuple[str, bytes]]] | None = None,
         telemetry_interval_s: float = 60.0,
         window: int = 1000,
         ack_timeout_s: float = 30.0,
@@ -102,6 +104,8 @@ class HqLink:
         self._state_path = Path(state_path)
         self._on_online_change = on_online_change
         self._software = software_version
+        self._package = package
+        self._discovery = discovery
         self._telemetry_interval = telemetry_interval_s
         self._window = window
         self._ack_timeout = ack_timeout_s
@@ -148,6 +152,11 @@ class HqLink:
         return self._online
 
     @property
+    def connected(self) -> bool:
+        """The broker connection is up (HQ may still be silent: see `online`)."""
+        return self._client.connected
+
+    @property
     def topics(self) -> KioskTopics:
         return self._topics
 
@@ -189,6 +198,7 @@ class HqLink:
             self._clock.now(),
             self._software,
             self._client.protocol,
+            self._package,
         )
 
     def _status_will(self) -> Will:
@@ -349,9 +359,17 @@ class _Worker:
     def _on_connected(self) -> None:
         self.takeovers.connected()
         self.client.publish(self.topics.status, dumps(self.link._status("online").to_json()), qos=1, retain=True)
+        self._publish_discovery()
         self.relay.connected()
         self.link._set_online(self.relay.reaches_hq)
         self._publish_telemetry()
+
+    def _publish_discovery(self) -> None:
+        """Retained configs for a store's Home Assistant (sync/ha_discovery.py), when the app asks for them."""
+        if self.link._discovery is None:
+            return
+        for topic, payload in self.link._discovery():
+            self.client.publish(topic, payload, qos=1, retain=True)
 
     def _publish_telemetry(self) -> None:
         self.next_telemetry = self.clock.monotonic() + self.link._telemetry_interval

@@ -96,9 +96,11 @@ class Status:
     at: dt.datetime
     software: str
     protocol: str
+    #: How the software was installed (app/package_state.py): {"source", "version", "status", "detail"}.
+    package: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "v": SCHEMA_VERSION,
             "device_id": self.device_id,
             "store_id": self.store_id,
@@ -107,6 +109,9 @@ class Status:
             "software": self.software,
             "protocol": self.protocol,
         }
+        if self.package is not None:
+            body["package"] = dict(self.package)
+        return body
 
 
 def parse_status(raw: bytes) -> Status:
@@ -121,6 +126,7 @@ def parse_status(raw: bytes) -> Status:
         parse_time(obj.get("at"), "at"),
         str(obj.get("software", "")),
         str(obj.get("protocol", "")),
+        obj["package"] if isinstance(obj.get("package"), dict) else None,
     )
 
 

@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.clock_trust import ClockStatus, effective_policy, judge
 from app.doctor.check_storage import database_files
 from app.doctor.core import CheckResult, DoctorContext
 from app.doctor.probes import latest_recorded_times
 
 NAME = "clock"
+POLICY_NAME = "clock policy"
 BACKWARDS_TOLERANCE = dt.timedelta(days=1)
 AHEAD_LIMIT = dt.timedelta(days=365)
 
@@ -109,4 +111,30 @@ def check_clock(ctx: DoctorContext) -> list[CheckResult]:
         results.append(CheckResult.passed("ntp", "NTP-synchronised"))
     else:
         results.append(CheckResult.skip("ntp", "cannot tell whether NTP is synchronised (no timedatectl)"))
+    results.append(check_clock_policy(ctx))
     return results
+
+
+def check_clock_policy(ctx: DoctorContext) -> CheckResult:
+    """What the running kiosk makes of the clock for offline redemptions (device.clock_policy)."""
+    if ctx.config is None:
+        return CheckResult.skip(POLICY_NAME, "no usable config")
+    policy = effective_policy(ctx.config.device.clock_policy, ctx.config.reader.driver)
+    # The same answer the ntp check got (timedatectl's NTPSynchronized is the kernel's adjtimex state).
+    status = ClockStatus(ctx.ntp_synchronized(), ctx.rtc_set_clock())
+    verdict = judge(status, policy)
+    seen = (
+        f"synchronised since boot: {_yes_no(status.synchronized)}, "
+        f"set from an RTC at boot: {_yes_no(status.rtc_set_clock)}"
+    )
+    if not verdict.trusted:
+        return CheckResult.warning(
+            POLICY_NAME,
+            f"offline redemptions are refused until the clock is synchronised ({seen}; policy {policy})",
+            f"{NTP_FIX}\n{RTC_FIX}",
+        )
+    return CheckResult.passed(POLICY_NAME, f"offline redemptions allowed ({verdict.reason}; {seen}; policy {policy})")
+
+
+def _yes_no(value: bool | None) -> str:
+    return {True: "yes", False: "no", None: "unknown"}[value]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.clock_trust import RTC_HCTOSYS, read_flag
 from app.doctor import probes
 from drivers.chips import SelfTestResult
 
@@ -105,6 +106,8 @@ class DoctorContext:
     db_probe: Callable[[Path], list[str]] = probes.sqlite_integrity
     disk_usage: Callable[[Path], Any] = shutil.disk_usage
     ntp_synchronized: Callable[[], bool | None] = probes.ntp_synchronized
+    #: Whether the kernel set the clock from an RTC at boot (None: no RTC); see app/clock_trust.py.
+    rtc_set_clock: Callable[[], bool | None] = lambda: read_flag(RTC_HCTOSYS)
     #: When this software was built/installed: the clock cannot be earlier than that.
     build_time: Callable[[], dt.datetime | None] = probes.package_build_time
     font_candidates: Sequence[Path] = probes.CJK_FONT_CANDIDATES

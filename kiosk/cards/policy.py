@@ -14,7 +14,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class RedemptionPolicyDecision:
     allowed: bool
-    reason: str  # "online", "denylist_fresh", "within_offline_limit", "denylist_stale", "no_denylist"
+    # "online", "denylist_fresh", "within_offline_limit", "denylist_stale", "no_denylist", "clock_untrusted"
+    reason: str
     denylist_age: dt.timedelta | None = None
 
 
@@ -26,6 +27,7 @@ def offline_redemption_allowed(
     max_age: dt.timedelta,
     small_limit_points: int,
     points: int,
+    clock_trusted: bool = True,
 ) -> RedemptionPolicyDecision:
     """May a redemption costing `points` go ahead given the deny-list's age?
 
@@ -37,11 +39,16 @@ def offline_redemption_allowed(
     Offline, a list older than `max_age` (or none at all) allows only redemptions costing at most
     `small_limit_points` (config: ledger.stale_denylist_max_points). A list "issued" in the
     future (clock skew) counts as fresh, not stale.
+    Offline with a clock known to be wrong (`clock_trusted` False: not synchronised since boot on a
+    board without an RTC, app/clock_trust.py) nothing is redeemed: the deny-list's age, the daily
+    offline limits and expiries are all judged by that clock.
     """
     if now.tzinfo is None or (denylist_issued_at is not None and denylist_issued_at.tzinfo is None):
         raise ValueError("times must be timezone-aware")
     if online:
         return RedemptionPolicyDecision(True, "online")
+    if not clock_trusted:
+        return RedemptionPolicyDecision(False, "clock_untrusted")
     if denylist_issued_at is None:
         allowed = points <= small_limit_points
         return RedemptionPolicyDecision(allowed, "within_offline_limit" if allowed else "no_denylist")

@@ -386,7 +386,7 @@ def _opened_problem(context: str, problem: str, text: str, index: int, noticed: 
 def _resolve_paths(config: Config, base: Path) -> Config:
     """Make every relative path absolute against the config file's directory."""
     updates: dict[str, BaseModel] = {}
-    for section_name in ("ledger", "hq", "security", "simulation"):
+    for section_name in ("ledger", "hq", "security", "monitoring", "simulation"):
         section = getattr(config, section_name)
         changed = {}
         for name, value in section:
@@ -478,6 +478,15 @@ def _missing_files(loaded: _Loaded) -> list[tuple[tuple[str, ...], str]]:
     device = _missing_reader_device(config.reader)
     if device is not None:
         problems.append(device)
+    metrics = config.monitoring.metrics_file
+    if metrics is not None and not metrics.parent.is_dir():
+        problems.append(
+            (
+                ("monitoring", "metrics_file"),
+                f"{metrics.parent} is not a directory; install prometheus-node-exporter (it reads "
+                "/var/lib/prometheus/node-exporter) or point metrics_file at its textfile directory",
+            )
+        )
     return problems
 
 

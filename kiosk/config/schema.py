@@ -137,6 +137,9 @@ class DeviceConfig(_Section):
     store_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
     display_name: str = Field(min_length=1, max_length=60, description="Store name shown on the idle screen")
     timezone: str = "Asia/Shanghai"
+    # When the clock may decide offline redemptions (app/clock_trust.py): auto = sync_or_rtc with a
+    # real reader, ignore with the emulator (a laptop's clock is not the kiosk's business).
+    clock_policy: Literal["auto", "sync_or_rtc", "sync", "ignore"] = "auto"
 
     @field_validator("timezone")
     @classmethod
@@ -283,6 +286,24 @@ class LoggingConfig(_Section):
     format: Literal["plain", "json"] = "plain"
 
 
+class MonitoringConfig(_Section):
+    """What the kiosk tells the people who look after it besides HQ: Home Assistant and Prometheus."""
+
+    # Home Assistant MQTT discovery on the kiosk's broker (docs/operations.md): off by default.
+    ha_discovery: bool = False
+    ha_discovery_prefix: str = Field("homeassistant", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+    # node_exporter's textfile collector reads *.prom files from one directory; null = no file.
+    metrics_file: Path | None = None
+    metrics_interval_s: int = Field(30, ge=5, le=3600)
+
+    @field_validator("metrics_file")
+    @classmethod
+    def _prom_file(cls, value: Path | None) -> Path | None:
+        if value is not None and value.suffix != ".prom":
+            raise ValueError(f"must end in .prom: node_exporter's textfile collector reads only those (got {value})")
+        return value
+
+
 class SimulationConfig(_Section):
     enabled: bool = False
     demo_data: bool = True
@@ -302,6 +323,7 @@ class Config(_Section):
     hq: HqConfig = HqConfig()
     security: SecurityConfig
     logging: LoggingConfig = LoggingConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     simulation: SimulationConfig = SimulationConfig()
 
     #: Where the file came from (set by load_config, not read from YAML).
