@@ -11,9 +11,11 @@ import logging
 import queue
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.clock_trust import ClockTrust, ClockVerdict
+from app.metrics import render_metrics, write_textfile
 from app.notify import status_line
 from app.package_state import PackageState
 from app.version import software_version
@@ -65,6 +67,7 @@ class KioskApp:
     _outbox_depth: int = 0
     _outbox_checked: float = float("-inf")
     _stale_checked: float = float("-inf")
+    _metrics_written: float = float("-inf")
 
     # --- reader events -> session (main thread) ------------------------------------------
 
@@ -124,6 +127,17 @@ class KioskApp:
             self._stale_checked = now
             # A card pulled mid-write keeps its redemption prepared for a re-tap; not forever.
             self.ledger.abandon_stale_redemptions(PENDING_REDEMPTION_TTL)
+        monitoring = self.config.monitoring
+        if monitoring.metrics_file is not None and now - self._metrics_written >= monitoring.metrics_interval_s:
+            self._metrics_written = now
+            self.write_metrics(monitoring.metrics_file)
+
+    def write_metrics(self, path: Path) -> None:
+        """node_exporter's textfile (app/metrics.py); a failed write is logged, never fatal."""
+        try:
+            write_textfile(path, render_metrics(self.telemetry(), self.outbox_depth()))
+        except OSError as exc:
+            _LOG.warning("cannot write the metrics file %s: %s", path, exc)
 
     def nudge_link(self) -> None:
         if self.link is not None:
