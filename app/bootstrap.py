@@ -8,6 +8,7 @@ runs the loop. Tests and benchmarks build the same app through the same function
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import queue
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from app.clock_trust import ClockSource, ClockStatus, ClockTrust, effective_policy
 from app.errors import AppError
 from app.hq_documents import import_hq_documents
+from app.journal import member_tag
 from app.key_files import ensure_keys
 from app.kiosk_app import KioskApp
 from app.package_state import CommandRunner, package_state, run_command
@@ -233,6 +235,7 @@ def build_app(
     )
     app = KioskApp(config, clock, ledger, reader, reader_thread, events, service, session, simulation)
     app.clock_trust = clock_trust
+    app.member_tag = functools.partial(member_tag, master_keys.mac_key)
     app.package = package_state(package_query)
     app.link = _build_link(config, app)
     return app

@@ -10,11 +10,13 @@ import datetime as dt
 import logging
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.clock_trust import ClockTrust, ClockVerdict
+from app.journal import event_fields
 from app.metrics import render_metrics, write_textfile
 from app.notify import status_line
 from app.package_state import PackageState
@@ -64,6 +66,8 @@ class KioskApp:
     package: PackageState | None = None
     #: When the last card was read (any verdict), for telemetry and metrics.
     last_tap_at: dt.datetime | None = None
+    #: Member id -> the keyed hash the journal may hold (app/journal.py); None logs no member.
+    member_tag: Callable[[str], str] | None = None
     _outbox_depth: int = 0
     _outbox_checked: float = float("-inf")
     _stale_checked: float = float("-inf")
@@ -86,6 +90,15 @@ class KioskApp:
     def _apply_reader_event(self, event: ReaderEvent[TapOutcome]) -> None:
         if isinstance(event, CardPresented):
             self.last_tap_at = self.clock.now()
+            verdict = event.result.verdict
+            member_id = getattr(verdict, "member_id", None)
+            fields = event_fields(
+                "tap",
+                card_uid=event.uid,
+                member=self.member_tag(member_id) if member_id and self.member_tag else None,
+                verdict=type(verdict).__name__,
+            )
+            _LOG.info("card read: %s", type(verdict).__name__, extra={"kiosk": fields})
             self.session.card_read(event.result, event.uid)
         elif isinstance(event, CardRemoved):
             self.session.card_removed(event.uid)

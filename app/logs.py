@@ -27,9 +27,13 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from kiosk.cards.redact import redact_uid
+
+#: journald's native socket (app/journal.py); used when stderr is the journal.
+JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
 
 if TYPE_CHECKING:  # for annotations only; the config loader is not needed to log
     from kiosk.config import Config
@@ -219,10 +223,13 @@ def setup_logging(
     stream: TextIO | None = None,
     syslog_prefix: bool | None = None,
     environ: Mapping[str, str] | None = None,
+    journal_socket: Path | None = None,
 ) -> logging.Handler:
     """Configure the root logger once, for the entry point. Calling it again replaces our handler.
 
-    ``syslog_prefix=None`` turns the ``<N>`` prefix on exactly when stderr is the journal.
+    ``syslog_prefix=None`` turns the ``<N>`` prefix on exactly when stderr is the journal. With
+    ``journal_socket`` (journald's native socket), a plain-format kiosk whose stderr is the journal
+    sends structured entries there instead (app/journal.py: ``KIOSK_EVENT=...`` fields).
     """
     if fmt not in FORMATS:
         raise ValueError(f"log format must be one of {', '.join(FORMATS)} (got {fmt!r})")
@@ -233,8 +240,14 @@ def setup_logging(
     if syslog_prefix is None:
         syslog_prefix = fmt == "plain" and stderr_is_journal(stream, environ)
 
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else PlainFormatter(syslog_prefix))
+    handler: logging.Handler
+    if journal_socket is not None and fmt == "plain" and stderr_is_journal(stream, environ) and journal_socket.exists():
+        from app.journal import JournalHandler
+
+        handler = JournalHandler(journal_socket)
+    else:
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(JsonFormatter() if fmt == "json" else PlainFormatter(syslog_prefix))
     handler.addFilter(RedactingFilter(secrets))
     setattr(handler, _INSTALLED_ATTR, True)
 
@@ -278,4 +291,5 @@ def setup_logging_from_config(
         stream=stream,
         syslog_prefix=syslog_prefix,
         environ=environ,
+        journal_socket=JOURNAL_SOCKET,
     )
