@@ -8,6 +8,7 @@
     kiosk-hq demo --config hq.yaml         load the demo data set; write HQ's signed documents for ./run.sh
     kiosk-hq till add | device add-key | device revoke-key    tills and kiosk voucher keys (hq.cli_vouchers)
     kiosk-hq member set-pin | unlock-pin                     the service desk's PIN tasks (hq.cli_members)
+    kiosk-hq publish-snapshot              queue the full member snapshot now (hq.cli_snapshots)
 
 Exit status: 0 ok, 1 failed, 2 unusable input (config, file) with one line saying why.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from hq import cli_members, cli_vouchers
+from hq import cli_members, cli_snapshots, cli_vouchers
 from hq.config import HqSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     program.add_argument("--by", default="kiosk-hq program", help="who adds it (kept with the version)")
     cli_vouchers.register(sub)
     cli_members.register(sub)
+    cli_snapshots.register(sub)
     return parser
 
 
@@ -94,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_vouchers.run(settings, args)
     if args.command == "member":
         return cli_members.run(settings, args)
+    if args.command == "publish-snapshot":
+        return cli_snapshots.run(settings, args)
     from hq.runtime import HqRuntime
 
     try:

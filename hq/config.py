@@ -9,6 +9,7 @@
     http: {host: 127.0.0.1, port: 8080, api_docs: true}
     vouchers: {till_scope: store, reverse_window_s: 86400, unregistered_cap_fen: 10000,
                short_code_lookups_per_minute: 20}
+    feedback: {member_scope: fleet, snapshot_interval_s: 21600, snapshot_part_bytes: 3145728}
     publish_interval_s: 0.2
 
 The operator token comes from the environment (`KIOSK_HQ_OPERATOR_TOKEN`), never from the file.
@@ -80,6 +81,20 @@ class VoucherSettings(_Section):
         )
 
 
+class FeedbackSettings(_Section):
+    """What kiosks are told about members, and where (docs/hq.md "What kiosks are told")."""
+
+    # fleet: every kiosk hears every member; store: the stores a member belongs to
+    # (hq/service/member_scope.py says what "belongs" means, and the trade-off).
+    member_scope: str = Field("fleet", pattern=r"^(fleet|store)$")
+    # The retained full snapshot, for kiosks away longer than the broker kept their session. Keep
+    # it well within the broker's session expiry (7 days in the kiosk's CONNECT) and the
+    # snapshot's own validity (30 days).
+    snapshot_interval_s: float = Field(21_600, ge=60, le=7 * 86_400)
+    # Each part's bytes, below every kiosk's `max_push_bytes` (4 MiB by default) with headroom.
+    snapshot_part_bytes: int = Field(3 * 1024 * 1024, ge=64 * 1024, le=4 * 1024 * 1024 - 64 * 1024)
+
+
 class HqSettings(_Section):
     database: str
     signing_key: Path
@@ -87,6 +102,7 @@ class HqSettings(_Section):
     mqtt: MqttSettings = MqttSettings()
     http: HttpSettings = HttpSettings()
     vouchers: VoucherSettings = VoucherSettings()
+    feedback: FeedbackSettings = FeedbackSettings()
     publish_interval_s: float = Field(0.2, gt=0, le=60)
     expiry_interval_s: float = Field(300, gt=0, le=86400)
 

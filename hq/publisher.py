@@ -35,6 +35,7 @@ class FeedbackPump:
         clock: Clock,
         interval_s: float = 0.2,
         on_sent: Callable[[int], None] | None = None,
+        member_scope: str = "fleet",
     ) -> None:
         self._engine = engine
         self._client = client
@@ -43,6 +44,7 @@ class FeedbackPump:
         self._clock = clock
         self._interval = interval_s
         self._on_sent = on_sent
+        self._member_scope = member_scope
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -74,7 +76,7 @@ class FeedbackPump:
 
     def run_once(self) -> int:
         with self._engine.begin() as conn:
-            prepare_member_update(conn, self._key, self._topics, self._clock.now())
+            prepare_member_update(conn, self._key, self._topics, self._clock.now(), member_scope=self._member_scope)
         with self._engine.begin() as conn:
             prepare_denylist(conn, self._key, self._topics, self._clock.now())
         if not self._client.connected:

@@ -3,6 +3,7 @@
 - the database (SQLite or PostgreSQL), migrated at start;
 - `HqListener` over `SqlListenerStore`: kiosk events stored and reconciled once, acks signed;
 - `FeedbackPump`: member updates and programmes out to the fleet, signed, in order;
+- the full member snapshot in parts, retained, every `feedback.snapshot_interval_s`;
 - the HTTP API (FastAPI under uvicorn) for tills and operators.
 
 Several processes may run against one PostgreSQL and one share group: deduplication and ordering
@@ -27,6 +28,7 @@ from hq.publisher import FeedbackPump
 from hq.service.jobs import expire_due_lots
 from hq.service.listener_store import SqlListenerStore
 from hq.service.reconcile import apply_event
+from hq.service.snapshots import prepare_member_snapshots
 from hq.store.engine import open_engine
 from hq.store.migrations import migrate
 from sync.hq.listener import HqListener
@@ -81,6 +83,7 @@ class HqRuntime:
             topics=self.topics,
             clock=self.clock,
             interval_s=settings.publish_interval_s,
+            member_scope=settings.feedback.member_scope,
         )
         self.listener = HqListener(
             signing_key=self.key,
@@ -96,6 +99,7 @@ class HqRuntime:
         )
         self._jobs_stop = threading.Event()
         self._jobs_thread: threading.Thread | None = None
+        self._snapshot_thread: threading.Thread | None = None
         self._http: object | None = None
         self._http_thread: threading.Thread | None = None
         self.http_port: int | None = None
@@ -106,6 +110,8 @@ class HqRuntime:
         self.pump.start()
         self._jobs_thread = threading.Thread(target=self._jobs, name="hq-jobs", daemon=True)
         self._jobs_thread.start()
+        self._snapshot_thread = threading.Thread(target=self._snapshots, name="hq-snapshots", daemon=True)
+        self._snapshot_thread.start()
         if http:
             self._start_http()
         _LOG.info("HQ serving: database %s, broker %s:%d", self.engine.url.render_as_string(hide_password=True),
@@ -120,6 +126,27 @@ class HqRuntime:
             except Exception:  # noqa: BLE001 - the database is away: next round
                 _LOG.exception("expiring points failed; retrying later")
             if self._jobs_stop.wait(self.settings.expiry_interval_s):
+                return
+
+    def _snapshots(self) -> None:
+        """The retained full member snapshot, when the last one (by any HQ process) is due."""
+        feedback = self.settings.feedback
+        every = dt.timedelta(seconds=feedback.snapshot_interval_s)
+        while True:
+            try:
+                with self.engine.begin() as conn:
+                    published = prepare_member_snapshots(
+                        conn, self.key, self.topics, self.clock.now(), member_scope=feedback.member_scope,
+                        part_bytes=feedback.snapshot_part_bytes, due_after=every,
+                    )  # fmt: skip
+                for snapshot in published:
+                    _LOG.info("member snapshot for %s: %d member(s) in %d part(s) from version %d",
+                              snapshot.scope, snapshot.members, snapshot.parts, snapshot.first_version)  # fmt: skip
+                if published:
+                    self.pump.nudge()
+            except Exception:  # noqa: BLE001 - the database is away, or a member too large: next round
+                _LOG.exception("preparing the member snapshot failed; retrying later")
+            if self._jobs_stop.wait(min(feedback.snapshot_interval_s, 60.0)):
                 return
 
     def _start_http(self) -> None:

@@ -32,20 +32,31 @@ def queue_signed(
     payload: dict[str, Any],
     now: dt.datetime,
     validity: dt.timedelta,
+    scope: Scope | None = None,
+    topic: str | None = None,
 ) -> str:
-    """Sign a fleet-wide document and queue it; returns its topic."""
+    """Sign a document for `scope` (the fleet by default) and queue it; returns its topic (the
+    document type's topic in that scope unless `topic` names another, e.g. a snapshot part's)."""
+    scope = scope or Scope.fleet()
     envelope = sign_envelope(
-        key, doc_type=doc_type, scope=Scope.fleet(), version=version, issued_at=now, not_after=now + validity,
+        key, doc_type=doc_type, scope=scope, version=version, issued_at=now, not_after=now + validity,
         payload=payload,
     )  # fmt: skip
-    topic = topics.document(doc_type, Scope.fleet())
+    body = dumps(envelope)
+    topic = topic or topics.document(doc_type, scope)
+    queue_raw(conn, VERSION_LINES[doc_type], version, topic, body, retain=doc_type in RETAINED_DOCUMENTS, now=now)
+    return topic
+
+
+def queue_raw(
+    conn: Connection, line: str, version: int, topic: str, payload: bytes, *, retain: bool, now: dt.datetime
+) -> None:
+    """Queue bytes as they are (a retained empty payload clears the topic at the broker)."""
     conn.execute(
         t.publications.insert().values(
-            version_line=VERSION_LINES[doc_type], version=version, topic=topic, payload=dumps(envelope),
-            retain=doc_type in RETAINED_DOCUMENTS, created_at=now,
+            version_line=line, version=version, topic=topic, payload=payload, retain=retain, created_at=now
         )
-    )  # fmt: skip
-    return topic
+    )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ from hq.store import tables
 
 VERSION_LINES = ("rules", "members", "denylist")
 #: Tables a later step creates: the initial schema is everything else.
-_ADDED_LATER = frozenset({"voucher_registry", "voucher_history", "tills", "voucher_keys", "checkins", "member_pins"})
+_ADDED_LATER = frozenset(
+    {"voucher_registry", "voucher_history", "tills", "voucher_keys", "checkins", "member_pins", "member_snapshots"}
+)
 _LOCK_KEY = 0x4B494F534B  # "KIOSK": pg_advisory_xact_lock key for migrations
 
 
@@ -84,11 +86,19 @@ def _member_pins(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=[tables.member_pins])
 
 
+def _member_snapshots(conn: Connection) -> None:
+    """Full member snapshots in parts: `member_snapshots` (the last one per scope) and the version
+    line that numbers the retained clears of part topics a shorter snapshot no longer uses."""
+    tables.metadata.create_all(conn, tables=[tables.member_snapshots])
+    conn.execute(tables.published_versions.insert().values(version_line="members_clear", version=0))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "voucher write-off: registry, history, tills, key directory", _voucher_write_off),
     Migration(3, "daily check-in: checkins, the member's last check-in day and streak", _daily_checkin),
     Migration(4, "a PIN before spending: member_pins", _member_pins),
+    Migration(5, "member snapshots in parts: member_snapshots, members_clear", _member_snapshots),
 )
 
 

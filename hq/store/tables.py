@@ -279,6 +279,18 @@ publications = sa.Table(
     sa.UniqueConstraint("version_line", "version", name="publications_once_per_version"),
 )
 
+member_snapshots = sa.Table(
+    "member_snapshots",
+    metadata,
+    # The full member snapshot last published per scope (hq/service/snapshots.py): when the next is
+    # due, and how many retained part topics it left, so a shorter one clears the rest.
+    sa.Column("scope", sa.String(80), primary_key=True),  # "fleet" or "store/<id>"
+    sa.Column("first_version", BIG, nullable=False),
+    sa.Column("parts", sa.Integer, nullable=False),
+    sa.Column("members", sa.Integer, nullable=False),
+    sa.Column("published_at", UtcDateTime, nullable=False),
+)
+
 published_versions = sa.Table(
     "published_versions",
     metadata,
