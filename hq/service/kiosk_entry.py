@@ -3,7 +3,8 @@
 Lots carry what is *left* of them (HQ has already taken every spend it knows of), cards their
 highest counter (so a kiosk refuses an image another kiosk has moved past), vouchers their state,
 `history` the member's last `HISTORY_ITEMS` point movements (积分明细), newest first, and
-`checkin_last_day` / `checkin_streak` (每日签到) so a streak continues at any kiosk.
+`checkin_last_day` / `checkin_streak` (每日签到) so a streak continues at any kiosk, and
+`wheel_day` / `wheel_free_used` (幸运大转盘) so free spins are counted across the fleet.
 
 The history is a window, not a ledger: every update carries it whole, so a kiosk that missed an
 update still shows the right list, and its size stays bounded (90 to 150 bytes an item, under
@@ -24,7 +25,7 @@ from hq.store import tables as t
 HISTORY_ITEMS = 20
 #: Entry kinds that move points. `topup` moves stored value and `tier_change` the tier: neither
 #: is a points movement, and a member reading 积分明细 would take a 0 for a mistake.
-POINT_KINDS = ("earn", "refund", "redemption", "expire", "voucher_cancel", "checkin")
+POINT_KINDS = ("earn", "refund", "redemption", "expire", "voucher_cancel", "checkin", "wheel")
 #: Kinds whose `ref` is a purchase id, so the store is the purchase's.
 _PURCHASE_KINDS = ("earn", "refund")
 
@@ -101,6 +102,9 @@ def member_entries(conn: Connection, member_ids: Iterable[str], *, now_iso: str 
                 # 每日签到: the fleet's streak, so the member's next kiosk continues it.
                 "checkin_last_day": row.checkin_last_day,
                 "checkin_streak": int(row.checkin_streak or 0),
+                # 幸运大转盘: the free spins HQ counted on `wheel_day` across the fleet.
+                "wheel_day": row.wheel_day,
+                "wheel_free_used": int(row.wheel_free_used or 0),
             }
             # The PIN's hash (never the PIN) and the lock, only where there is one (hq/service/pins.py).
             | pins.get(member_id, {})
@@ -140,7 +144,7 @@ def member_history(
         item: dict[str, Any] = {"kind": row.kind, "points": int(row.points), "at": row.at.isoformat()}
         if row.store_id is not None:
             item["store_id"] = row.store_id
-        if row.kind in ("redemption", "checkin"):  # at a kiosk: say which one
+        if row.kind in ("redemption", "checkin", "wheel"):  # at a kiosk: say which one
             device = (row.detail or {}).get("device_id")
             if isinstance(device, str) and device:
                 item["device_id"] = device

@@ -23,9 +23,15 @@ from sync.schemas import EventMessage, PushAck
 EventApplier = Callable[[Connection, EventMessage, dt.datetime], str]
 
 
+_MEMBER_ID_MAX = 64  # kiosk_events.member_id (hq.store.tables)
+
+
 def _member_of(event: EventMessage) -> str | None:
+    """The event's member, when it names one that fits its column: a longer id names no member,
+    and storing it would fail the whole batch on PostgreSQL (resent forever); the event's
+    reconciliation refuses it instead."""
     member = event.payload.get("member_id")
-    return member if isinstance(member, str) and member else None
+    return member if isinstance(member, str) and 0 < len(member) <= _MEMBER_ID_MAX else None
 
 
 class SqlListenerStore:

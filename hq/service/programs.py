@@ -31,6 +31,12 @@ def current_program(conn: Connection) -> Program:
     return parse_program(int(row.version), row.document)
 
 
+def program_of(conn: Connection, version: int) -> Program | None:
+    """Programme `version` as HQ stored it; None when HQ has no such version."""
+    row = conn.execute(sa.select(t.programs).where(t.programs.c.version == version)).first()
+    return parse_program(int(row.version), row.document) if row is not None else None
+
+
 def add_program(
     conn: Connection,
     document: Any,

@@ -18,6 +18,13 @@
 - `pin_locked`: a kiosk locked the member's redemptions after too many wrong PINs; HQ locks them
   fleet-wide (hq.service.pins) with a `pin_locked` alarm for the service desk, until an operator
   unlocks. One made before the operator's last unlock (sent late by an offline kiosk) locks nothing.
+- `wheel_spin` (幸运大转盘, hq.service.wheel_spins): validated field by field (a malformed spin is
+  stored with outcome `malformed` and a `bad_event` alarm saying why); applied once by its event
+  id: the cost debited like a redemption (overdraft + alarm when HQ cannot cover it), points won
+  into a lot, a won voucher into the registry, the spin into `wheel_spins` for the audit
+  (hq.service.wheel). A free spin beyond the day's free spins (two kiosks offline) is accepted
+  and flagged (`duplicate_free`); a spin disagreeing with the rules or its own draw is applied
+  as the rules say and flagged (`wheel_mismatch` alarm).
 - anything else is stored as it came.
 
 The member's change is queued for the fleet with the event id, so every kiosk's next member
@@ -32,14 +39,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hq.domain.points import Lot, lot_expiry, settle_overdraft, spend_oldest_first
-from hq.domain.program import Program, parse_program
+from hq.domain.points import lot_expiry, settle_overdraft
+from hq.domain.program import Program
 from hq.service.denylist import confirm_rollback
 from hq.service.feedback import record_change
 from hq.service.listener_store import raise_alarm
 from hq.service.pins import lock_from_kiosk
-from hq.service.programs import current_program
+from hq.service.point_lots import debit_oldest_first
+from hq.service.programs import current_program, program_of
+from hq.service.voucher_keys import device_store
 from hq.service.vouchers import register_from_event
+from hq.service.wheel_spins import apply_spin
 from hq.store import tables as t
 from hq.store.upsert import insert_ignore
 from sync.schemas import EventMessage
@@ -58,6 +68,8 @@ def apply_event(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
         return _checkin(conn, event, now)
     if event.type == "pin_locked":
         return _pin_locked(conn, event, now)
+    if event.type == "wheel_spin":
+        return apply_spin(conn, event, now)
     alarm = SECURITY_ALARMS.get(event.type)
     if alarm is not None:
         uid = str(event.payload.get("uid") or "unknown")
@@ -88,22 +100,9 @@ def _redemption(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
     if member is None:
         raise_alarm(conn, "unknown_member", member_id, f"redemption {voucher_id} from {event.device_id}", now)
         return "unknown_member"
-    rows = conn.execute(sa.select(t.lots).where(t.lots.c.member_id == member_id, t.lots.c.points_left > 0)).all()
-    lots = [Lot(r.lot_id, int(r.points_left), r.earned_at, r.expires_at) for r in rows]
-    plan = spend_oldest_first(lots, points, event.created_at)
-    for allocation in plan.allocations:
-        conn.execute(
-            t.lots.update()
-            .where(t.lots.c.lot_id == allocation.lot_id)
-            .values(points_left=t.lots.c.points_left - allocation.points)
-        )
+    plan = debit_oldest_first(conn, member_id, points, event.created_at, now)
     rules_version = _int(p, "rules_version") or 0
     if plan.shortfall:
-        conn.execute(
-            t.members.update()
-            .where(t.members.c.member_id == member_id)
-            .values(overdraft_points=t.members.c.overdraft_points + plan.shortfall, updated_at=now)
-        )
         raise_alarm(
             conn, "overdraft", member_id,
             f"redemption {voucher_id} at {event.device_id} ({'offline' if event.offline else 'online'}) "
@@ -120,7 +119,7 @@ def _redemption(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
     )  # fmt: skip
     register_from_event(
         conn, voucher_id=voucher_id, member_id=member_id, device_id=event.device_id,
-        store_id=_device_store(conn, event.device_id), payload=p, points=points, issued_at=event.created_at,
+        store_id=device_store(conn, event.device_id), payload=p, points=points, issued_at=event.created_at,
         expires_at=_time(p.get("expires_at")), event_id=event.event_id, now=now,
     )  # fmt: skip
     _move_card_counter(conn, event, member_id, voucher_id, now)
@@ -137,11 +136,8 @@ def _day(value: Any) -> dt.date | None:
 
 def _program(conn: Connection, version: int | None) -> Program:
     """The programme version the kiosk decided under, or the current one if HQ has no such version."""
-    if version:
-        row = conn.execute(sa.select(t.programs).where(t.programs.c.version == version)).first()
-        if row is not None:
-            return parse_program(int(row.version), row.document)
-    return current_program(conn)
+    found = program_of(conn, version) if version else None
+    return found if found is not None else current_program(conn)
 
 
 def _checkin(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
@@ -205,16 +201,6 @@ def _checkin(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
     )  # fmt: skip
     record_change(conn, member_id, now, event.event_id)
     return "applied" if points else "no_points"
-
-
-def _device_store(conn: Connection, device_id: str) -> str | None:
-    """The kiosk's store: from its registered voucher key, else from its last status."""
-    found = conn.execute(
-        sa.select(t.voucher_keys.c.store_id).where(t.voucher_keys.c.device_id == device_id).limit(1)
-    ).scalar()
-    if found is None:
-        found = conn.execute(sa.select(t.devices.c.store_id).where(t.devices.c.device_id == device_id)).scalar()
-    return found
 
 
 def _time(value: Any) -> dt.datetime | None:

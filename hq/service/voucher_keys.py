@@ -32,6 +32,16 @@ class KeyConflict(HqServiceError):
     status = 409
 
 
+def device_store(conn: Connection, device_id: str) -> str | None:
+    """A kiosk's store: from its registered voucher key, else from its last status."""
+    found = conn.execute(
+        sa.select(t.voucher_keys.c.store_id).where(t.voucher_keys.c.device_id == device_id).limit(1)
+    ).scalar()
+    if found is None:
+        found = conn.execute(sa.select(t.devices.c.store_id).where(t.devices.c.device_id == device_id)).scalar()
+    return found
+
+
 def _entry(row: Any) -> DirectoryEntry:
     return DirectoryEntry(
         device_id=row.device_id,

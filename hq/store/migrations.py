@@ -19,8 +19,11 @@ from hq.store import tables
 VERSION_LINES = ("rules", "members", "denylist")
 #: Tables a later step creates: the initial schema is everything else.
 _ADDED_LATER = frozenset(
-    {"voucher_registry", "voucher_history", "tills", "voucher_keys", "checkins", "member_pins", "member_snapshots"}
-)
+    {
+        "voucher_registry", "voucher_history", "tills", "voucher_keys", "checkins", "member_pins", "member_snapshots",
+        "wheel_spins",
+    }
+)  # fmt: skip
 _LOCK_KEY = 0x4B494F534B  # "KIOSK": pg_advisory_xact_lock key for migrations
 
 
@@ -75,8 +78,14 @@ def _daily_checkin(conn: Connection) -> None:
     `members` as the tables now declare it), so they are added only where missing.
     """
     tables.metadata.create_all(conn, tables=[tables.checkins])
+    _add_member_columns(conn, (("checkin_last_day", "VARCHAR(10)"), ("checkin_streak", "INTEGER")))
+
+
+def _add_member_columns(conn: Connection, columns: tuple[tuple[str, str], ...]) -> None:
+    """Add the `(name, SQL type)` columns `members` lacks (a database the initial step created
+    from the current tables has them already)."""
     have = {column["name"] for column in sa.inspect(conn).get_columns("members")}
-    for name, kind in (("checkin_last_day", "VARCHAR(10)"), ("checkin_streak", "INTEGER")):
+    for name, kind in columns:
         if name not in have:
             conn.execute(sa.text(f"ALTER TABLE members ADD COLUMN {name} {kind}"))
 
@@ -93,12 +102,24 @@ def _member_snapshots(conn: Connection) -> None:
     conn.execute(tables.published_versions.insert().values(version_line="members_clear", version=0))
 
 
+def _prize_wheel(conn: Connection) -> None:
+    """The prize wheel (幸运大转盘): `wheel_spins` (every spin with its draw, for the audit) and the
+    member's free spins counted fleet-wide (`wheel_day`, `wheel_free_used`).
+
+    A database created by this code already has the member columns (the initial step creates
+    `members` as the tables now declare it), so they are added only where missing.
+    """
+    tables.metadata.create_all(conn, tables=[tables.wheel_spins])
+    _add_member_columns(conn, (("wheel_day", "VARCHAR(10)"), ("wheel_free_used", "INTEGER")))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "voucher write-off: registry, history, tills, key directory", _voucher_write_off),
     Migration(3, "daily check-in: checkins, the member's last check-in day and streak", _daily_checkin),
     Migration(4, "a PIN before spending: member_pins", _member_pins),
     Migration(5, "member snapshots in parts: member_snapshots, members_clear", _member_snapshots),
+    Migration(6, "prize wheel: wheel_spins, the member's free spins of the day", _prize_wheel),
 )
 
 

@@ -61,6 +61,10 @@ members = sa.Table(
     # streak on that day, fleet-wide, so the next kiosk continues it (migration 3; NULL before).
     sa.Column("checkin_last_day", sa.String(10)),
     sa.Column("checkin_streak", sa.Integer),
+    # 幸运大转盘: the store day of wheel_free_used, the free spins HQ counted for the member that day
+    # across kiosks, so the member's next kiosk knows (migration 6; NULL before).
+    sa.Column("wheel_day", sa.String(10)),
+    sa.Column("wheel_free_used", sa.Integer),
 )
 
 cards = sa.Table(
@@ -233,6 +237,35 @@ checkins = sa.Table(
     sa.Column("streak", sa.Integer, nullable=False),
     sa.Column("rules_version", sa.Integer, nullable=False),
     sa.Column("at", UtcDateTime, nullable=False),
+)
+
+wheel_spins = sa.Table(
+    "wheel_spins",
+    metadata,
+    # Every prize-wheel spin HQ applied (hq.service.wheel_spins), with what decided its draw, for
+    # the audit (hq.service.wheel): the prize must follow from `draw` and `weights`, the prizes
+    # from the weights, and no kiosk may give more than a prize's stock_per_kiosk per version.
+    sa.Column("event_id", sa.String(100), primary_key=True),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("spin_id", sa.String(100), nullable=False),
+    sa.Column("member_id", sa.String(64), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),  # the kiosk's store day, YYYY-MM-DD
+    sa.Column("free", sa.Boolean, nullable=False),
+    # A free spin beyond the rules' free spins of that day (two kiosks offline): kept, flagged.
+    sa.Column("duplicate_free", sa.Boolean, nullable=False),
+    sa.Column("cost", BIG, nullable=False),
+    sa.Column("draw", BIG, nullable=False),  # below 2**63: fits a signed 64-bit integer
+    sa.Column("weights", sa.JSON, nullable=False),  # [[prize_id, weight], ...] as the kiosk drew
+    sa.Column("prize_id", sa.String(64), nullable=False),
+    sa.Column("prize_kind", sa.String(16), nullable=False),
+    sa.Column("points", BIG, nullable=False),  # points credited (the rules' prize)
+    sa.Column("voucher_id", sa.String(100)),
+    sa.Column("rules_version", sa.Integer, nullable=False),
+    sa.Column("offline", sa.Boolean, nullable=False),
+    sa.Column("mismatch", sa.String(500)),  # what disagreed with the rules or the draw; NULL: nothing
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index("wheel_spins_member_day", "member_id", "day"),
+    sa.Index("wheel_spins_version", "rules_version", "device_id"),
 )
 
 member_pins = sa.Table(
