@@ -37,6 +37,7 @@ from kiosk.ledger import (
     RedemptionAlreadyPending,
     RewardUnavailable,
     UnknownMember,
+    WheelRefused,
 )
 from kiosk.ledger.pin_lock import PinNotSet
 from kiosk.model import (
@@ -48,9 +49,18 @@ from kiosk.model import (
     PinCheck,
     PinRequirement,
     RewardOption,
+    SpinResult,
     VoucherView,
+    WheelStatus,
 )
-from kiosk.session import CheckinUnavailable, Identification, Identified, RedemptionRefused, Refused
+from kiosk.session import (
+    CheckinUnavailable,
+    Identification,
+    Identified,
+    RedemptionRefused,
+    Refused,
+    SpinUnavailable,
+)
 
 _LOG = logging.getLogger(__name__)
 
@@ -151,6 +161,23 @@ class KioskService:
             raise CheckinUnavailable(None, exc.reason) from None
         except OfflineLimitReached as exc:
             raise CheckinUnavailable(NoticeKind.OFFLINE_LIMIT, exc.limit) from None
+        return result
+
+    # --- prize wheel ------------------------------------------------------------------------
+
+    def wheel_status(self, member_id: str, online: bool) -> WheelStatus | None:
+        status: WheelStatus | None = self._ledger.wheel_status(member_id, online=online)
+        return status
+
+    def spin_wheel(self, spin_id: str, member_id: str, online: bool, draw: int) -> SpinResult:
+        try:
+            result: SpinResult = self._ledger.spin_wheel(spin_id, member_id, online=online, draw=draw)
+        except WheelRefused as exc:
+            raise SpinUnavailable(None, exc.reason) from None
+        except InsufficientPoints:
+            raise SpinUnavailable(None, "points") from None
+        except OfflineLimitReached as exc:
+            raise SpinUnavailable(NoticeKind.OFFLINE_LIMIT, exc.limit) from None
         return result
 
     # --- PIN ------------------------------------------------------------------------------

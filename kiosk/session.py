@@ -27,7 +27,9 @@ from kiosk.model import (
     PinCheck,
     PinRequirement,
     RewardOption,
+    SpinResult,
     VoucherView,
+    WheelStatus,
 )
 from kiosk.ui_state import (
     PIN_LOCKED,
@@ -48,6 +50,7 @@ from kiosk.ui_state import (
     OpenHistory,
     OpenRewards,
     OpenVouchers,
+    OpenWheel,
     PinDelete,
     PinDigit,
     PinEntry,
@@ -56,9 +59,11 @@ from kiosk.ui_state import (
     RedemptionAwaitingCard,
     Rewards,
     Scroll,
+    SpinWheel,
     ToggleLocale,
     UiState,
     VoucherIssued,
+    WheelSpin,
 )
 
 _LOG = logging.getLogger(__name__)
@@ -69,6 +74,10 @@ NOTICE_SECONDS = 8.0
 CHECKED_IN_SECONDS = 5.0
 #: Digits a PIN may have (kiosk.ledger.pin_kdf): OK does nothing below the minimum, keys nothing
 #: beyond the maximum.
+#: How long the wheel turns before it shows the prize (screens.wheel draws the same curve).
+SPIN_SECONDS = 3.0
+#: Draws are integers below this (kiosk.ledger.wheel.DRAW_BOUND: SQLite's signed 64 bits).
+DRAW_BOUND = 2**63
 PIN_MIN_DIGITS = 4
 PIN_MAX_DIGITS = 6
 
@@ -113,6 +122,16 @@ class CheckinUnavailable(KioskError):
         self.detail = detail
 
 
+class SpinUnavailable(KioskError):
+    """No spin was made. `kind` None: the wheel screen explains (`detail`: "points",
+    "paid_limit", "offline_limit", "no_prizes", "not_offered"); otherwise the notice to show."""
+
+    def __init__(self, kind: NoticeKind | None, detail: str = ""):
+        super().__init__(detail or (kind.value if kind else "spin_unavailable"))
+        self.kind = kind
+        self.detail = detail
+
+
 class SessionPort(Protocol):
     """What the session needs from the domain (ledger + card checks + card writes)."""
 
@@ -128,6 +147,11 @@ class SessionPort(Protocol):
 
     def check_in(self, member_id: str, online: bool) -> CheckinResult:
         """每日签到 for today; raises CheckinUnavailable."""
+
+    def wheel_status(self, member_id: str, online: bool) -> WheelStatus | None: ...
+
+    def spin_wheel(self, spin_id: str, member_id: str, online: bool, draw: int) -> SpinResult:
+        """One spin of the prize wheel, idempotent by spin id; raises SpinUnavailable."""
 
     def pin_requirement(self, member_id: str, reward_id: str) -> PinRequirement: ...
 
@@ -246,7 +270,7 @@ class Session:
             return  # the UI handles these itself
         elif isinstance(intent, OpenRewards) and isinstance(state, (MemberHome, VoucherIssued, MyVouchers)):
             self._show_rewards(state.member)
-        elif isinstance(intent, OpenVouchers) and isinstance(state, (MemberHome, VoucherIssued, Rewards)):
+        elif isinstance(intent, OpenVouchers) and isinstance(state, (MemberHome, VoucherIssued, Rewards, WheelSpin)):
             self.state = MyVouchers(state.member, self._service.vouchers(state.member.member_id), self._online)
         elif isinstance(intent, OpenHistory) and isinstance(state, (MemberHome, VoucherIssued, MyVouchers)):
             # Read when opened, not kept up to date while shown: a session lasts a minute or two.
@@ -254,6 +278,10 @@ class Session:
             self.state = MemberHistory(state.member, history, self._online)
         elif isinstance(intent, CheckIn) and isinstance(state, MemberHome):
             self._check_in(state.member)
+        elif isinstance(intent, OpenWheel) and isinstance(state, MemberHome):
+            self._show_wheel(state.member)
+        elif isinstance(intent, SpinWheel) and isinstance(state, WheelSpin):
+            self._spin(state, intent.spin_id)
         elif isinstance(intent, ChooseReward) and isinstance(state, Rewards):
             self._choose(state, intent.reward_id)
         elif isinstance(intent, ConfirmRedeem) and isinstance(state, Confirm):
@@ -277,6 +305,11 @@ class Session:
         limit = NOTICE_SECONDS if isinstance(self.state, (Notice, Reading)) else self._timeout
         if isinstance(self.state, Notice) and self.state.kind is NoticeKind.READER_FAULT and not self._reader_ok:
             return  # stays up until the reader recovers
+        state = self.state
+        if isinstance(state, WheelSpin) and state.spun_at is not None and not state.revealed:
+            if self._monotonic() - state.spun_at >= SPIN_SECONDS:
+                self._reveal(state)
+            return  # the wheel is turning: nobody is idle
         if isinstance(self.state, CheckedIn) and idle_for >= CHECKED_IN_SECONDS:
             # The confirmation is a moment, not a screen to dismiss; the session goes on from here.
             self.state = MemberHome(self.state.member, self._online)
@@ -316,6 +349,40 @@ class Session:
             self.state = MemberHome(self._service.member_view(member.member_id), self._online)
             return
         self.state = CheckedIn(self._service.member_view(member.member_id), result, self._online)
+
+    def _show_wheel(self, member: MemberView) -> None:
+        status = self._service.wheel_status(member.member_id, bool(self._is_online()))
+        if status is None:  # the rules changed under the member screen
+            self.state = MemberHome(self._service.member_view(member.member_id), self._online)
+            return
+        self.state = WheelSpin(member, status, self._new_intent_id(), self._online)
+
+    def _spin(self, state: WheelSpin, spin_id: str) -> None:
+        if spin_id != state.spin_id or (state.result is not None and not state.revealed):
+            return  # a repeated tap: this spin was made and the wheel is turning
+        member_id = state.member.member_id
+        try:
+            result = self._service.spin_wheel(
+                spin_id, member_id, bool(self._is_online()), self._rng.randrange(DRAW_BOUND)
+            )
+        except SpinUnavailable as unavailable:
+            _LOG.info("spin not made: %s", unavailable)
+            if unavailable.kind is not None:
+                self.state = Notice(unavailable.kind, unavailable.detail, self._online)
+                return
+            # The screen says why (points, limits) from a fresh status.
+            self._show_wheel(self._service.member_view(member_id))
+            return
+        self.state = replace(state, result=result, spun_at=self._monotonic(), revealed=False)
+        self._touch()
+
+    def _reveal(self, state: WheelSpin) -> None:
+        """The wheel stopped: the prize shows, with the member's points and the next spin's price."""
+        member = self._service.member_view(state.member.member_id)
+        status = self._service.wheel_status(member.member_id, bool(self._is_online())) or state.status
+        # A new id for the next spin: a tap aimed at this one cannot spin again.
+        self.state = replace(state, member=member, status=status, revealed=True, spin_id=self._new_intent_id())
+        self._touch()  # the member watched the wheel: the inactivity clock starts now
 
     def _choose(self, state: Rewards, reward_id: str) -> None:
         option = next((o for o in state.options if o.reward_id == reward_id), None)
@@ -399,7 +466,9 @@ class Session:
         self._pin.clear()
         if isinstance(state, (Confirm, PinEntry)):
             self._show_rewards(state.member)
-        elif isinstance(state, (Rewards, MyVouchers, VoucherIssued, MemberHistory, CheckedIn)):
+        elif isinstance(state, WheelSpin) and state.result is not None and not state.revealed:
+            return  # the wheel is turning: its prize shows in a moment
+        elif isinstance(state, (Rewards, MyVouchers, VoucherIssued, MemberHistory, CheckedIn, WheelSpin)):
             self.state = MemberHome(self._service.member_view(state.member.member_id), self._online)
         elif isinstance(state, Notice):
             self.state = Idle(self._store_name, self._online)

@@ -15,7 +15,9 @@ from kiosk.model import (
     NoticeKind,
     PendingRedemptionView,
     RewardOption,
+    SpinResult,
     VoucherView,
+    WheelStatus,
 )
 
 # --- states -------------------------------------------------------------------------------
@@ -131,6 +133,22 @@ class CheckedIn:
 
 
 @dataclass(frozen=True)
+class WheelSpin:
+    """The prize wheel (幸运大转盘). Before a spin `result` is None and `status` says what the next
+    spin costs; `spin_id` is the id the spin button carries (a double tap spins once). After a
+    spin, `result` is the prize (already recorded: the wheel only shows it), `spun_at` the
+    monotonic time the animation started, and `revealed` turns true when it has stopped."""
+
+    member: MemberView
+    status: WheelStatus
+    spin_id: str
+    online: bool
+    result: SpinResult | None = None
+    spun_at: float | None = None
+    revealed: bool = False
+
+
+@dataclass(frozen=True)
 class Notice:
     """A message instead of member data: not a member card, blocked, rejected, faults, limits."""
 
@@ -151,6 +169,7 @@ UiState = (
     | MyVouchers
     | MemberHistory
     | CheckedIn
+    | WheelSpin
     | Notice
 )
 
@@ -166,6 +185,7 @@ _SCREEN_NAMES = {
     MyVouchers: "vouchers",
     MemberHistory: "history",
     CheckedIn: "checked_in",
+    WheelSpin: "wheel",
     Notice: "notice",
 }
 
@@ -236,6 +256,18 @@ class CheckIn:
 
 
 @dataclass(frozen=True)
+class OpenWheel:
+    """Show the prize wheel (the member screen's wheel row)."""
+
+
+@dataclass(frozen=True)
+class SpinWheel:
+    """The wheel's spin button: spin once under `spin_id`."""
+
+    spin_id: str
+
+
+@dataclass(frozen=True)
 class ToggleLocale:
     pass
 
@@ -256,6 +288,8 @@ Intent = (
     | OpenVouchers
     | OpenHistory
     | CheckIn
+    | OpenWheel
+    | SpinWheel
     | PinDigit
     | PinDelete
     | PinSubmit

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import pygame
 
 from kiosk.model import MemberView, local
-from kiosk.ui_state import CheckIn, Done, Intent, MemberHome, OpenHistory, OpenRewards, OpenVouchers
+from kiosk.ui_state import CheckIn, Done, Intent, MemberHome, OpenHistory, OpenRewards, OpenVouchers, OpenWheel
 from screens import theme
 from screens.base import Screen
 from screens.context import RenderContext
@@ -55,6 +55,8 @@ DETAILS_KEY = "details"
 DETAILS_CLOSE_KEY = "details_close"
 #: Key of the check-in button.
 CHECKIN_KEY = "checkin"
+WHEEL = "wheel"  # the prize wheel row: free spins left, or the price of a spin
+WHEEL_KEY = "wheel"
 
 
 def expiry_field(index: int) -> str:
@@ -238,6 +240,29 @@ def checkin_text(ctx: RenderContext, member: MemberView) -> str:
     return streak or ctx.t("checkin_invite")
 
 
+def wheel_text(ctx: RenderContext, member: MemberView) -> str:
+    """ "Lucky wheel · 1 free today" / "Lucky wheel · 5 points a spin"; empty without a wheel."""
+    status = member.wheel
+    if status is None:
+        return ""
+    if status.free_left > 0:
+        return ctx.t("wheel_row_free", count=status.free_left)
+    return ctx.t("wheel_row_paid", points=points(status.cost_points))
+
+
+def wheel_compact_label(ctx: RenderContext, member: MemberView) -> str:
+    """The wheel's button where it shares the check-in row: "Free spin" / "Wheel 5 pts"."""
+    status = member.wheel
+    assert status is not None
+    if status.free_left > 0:
+        return ctx.t("wheel_button_free")
+    return ctx.t("wheel_button_paid", points=points(status.cost_points))
+
+
+#: (label, intent, key) of a button in an action row.
+RowButton = tuple[str, Intent, str]
+
+
 def benefit_items(ctx: RenderContext, member: MemberView) -> list[tuple[str, str]]:
     """(field, text) for the tier's perks and its benefits text, those it has."""
     items = [(PERKS, perks_text(ctx, member)), (BENEFITS, local(member.tier.benefits, ctx.locale))]
@@ -289,6 +314,7 @@ class MemberScreen(Screen):
                 self.buttons.append(Button(rect=rect, label=label, intent=intent, key=type(intent).__name__.lower()))
         self.body = body
         self.checkin_button: Button | None = None
+        self.wheel_button: Button | None = None
         self.header_lines: list[Line] = []
         self.lines: list[Line] = []
         self.bars: list[tuple[pygame.Rect, float, theme.Color]] = []
@@ -346,7 +372,14 @@ class MemberScreen(Screen):
         if lay.landscape:
             left, right = split(body, [1.0, 1.25], lay.gap * 2, horizontal=True)
         else:
-            left, right = split(body, [1.0, 1.45], lay.gap * 2, horizontal=False)
+            # The points column takes what its rows and tiles need; the details get the rest.
+            row_h = max(lay.min_target, round(lay.button_height * 0.8)) + lay.gap
+            banner_h = round(lay.type_size("body") * 1.9) + lay.gap if member.birthday_today else 0
+            rows = 1 if member.checkin is not None or member.wheel is not None else 0  # one row: see below
+            tiles_h = round(lay.type_size("huge") * (1.2 if member.birthday_today else 1.5))
+            top_h = min(banner_h + rows * row_h + tiles_h, round(body.h * 0.55))
+            left = pygame.Rect(body.x, body.y, body.w, top_h)
+            right = pygame.Rect(body.x, left.bottom + lay.gap * 2, body.w, body.bottom - left.bottom - lay.gap * 2)
         if member.birthday_today:
             banner = pygame.Rect(left.x, left.y, left.w, round(lay.type_size("body") * 1.9))
             self.panels.append((banner, theme.CELEBRATION))
@@ -364,8 +397,16 @@ class MemberScreen(Screen):
                 )
             )
             left = pygame.Rect(left.x, banner.bottom + lay.gap, left.w, left.h - banner.h - lay.gap)
-        if member.checkin is not None:
-            left = self._plan_checkin(left)
+        wheel_button = (ctx.t("wheel_open"), OpenWheel(), WHEEL_KEY)
+        if member.wheel is not None and member.checkin is not None and not lay.landscape:
+            # Portrait has no height to spare for two rows: the wheel's button joins the check-in
+            # row and says itself what a spin costs ("Free spin" / "Wheel 5 pts").
+            left = self._plan_checkin(left, (wheel_compact_label(ctx, member), OpenWheel(), WHEEL_KEY))
+        else:
+            if member.wheel is not None:
+                left = self._plan_row(left, WHEEL, wheel_text(ctx, member), [wheel_button])
+            if member.checkin is not None:
+                left = self._plan_checkin(left)
         if lay.landscape:
             pts_rect, bal_rect = split_rows(left, [1.25, 1.0], lay.gap)
         else:
@@ -374,37 +415,57 @@ class MemberScreen(Screen):
         self._plan_tile(bal_rect, ctx.t("balance"), BALANCE, money(member.balance_fen), "big", theme.TEXT)
         self._plan_details(right)
 
-    def _plan_checkin(self, rect: pygame.Rect) -> pygame.Rect:
-        """The check-in row at the bottom of `rect` (the points column); returns what is left above.
-
-        The button sits in the row it explains, next to the streak, and is as tall as a finger
-        needs; once the member has checked in today the row only says so."""
-        ctx, lay, status = self.ctx, self.ctx.layout, self.member.checkin
+    def _plan_checkin(self, rect: pygame.Rect, extra: RowButton | None = None) -> pygame.Rect:
+        """The check-in row: the streak, and a button until the member has checked in today."""
+        ctx, status = self.ctx, self.member.checkin
         assert status is not None
+        buttons: list[RowButton] = []
+        if not status.checked_in_today:
+            buttons.append((ctx.t("checkin_button", points=points(status.next_points)), CheckIn(), CHECKIN_KEY))
+        if extra is not None:
+            buttons.append(extra)
+        done = status.checked_in_today
+        return self._plan_row(rect, CHECKIN, checkin_text(ctx, self.member), buttons, done=done)
+
+    def _plan_row(
+        self, rect: pygame.Rect, field: str, text: str, buttons: list[RowButton], *, done: bool = False
+    ) -> pygame.Rect:
+        """An action row at the bottom of `rect` (the points column); returns what is left above.
+
+        The buttons sit at the right of the row they explain, next to its text, as tall as a
+        finger needs; `done` draws the text as an achievement (checked in today)."""
+        ctx, lay = self.ctx, self.ctx.layout
         row_h = max(lay.min_target, round(lay.button_height * 0.8))
         row = pygame.Rect(rect.x, rect.bottom - row_h, rect.w, row_h)
         self.panels.append((row, theme.PANEL))
         text_rect = inset(row, lay.gap * 2, 0)
-        if not status.checked_in_today:
-            label = ctx.t("checkin_button", points=points(status.next_points))
+        right = row.right
+        share = 0.55 if len(buttons) < 2 else 0.33
+        for label, intent, key in reversed(buttons):
             label_w = ctx.fonts.get(min(lay.type_size("button"), int(row_h * 0.5)), True).size(label)[0]
-            width = min(max(lay.min_target * 2, label_w + lay.gap * 4), round(row.w * 0.55))
+            padding = lay.gap * (4 if len(buttons) < 2 else 2)
+            width = min(max(lay.min_target * 2, label_w + padding), round(row.w * share))
             button = Button(
-                rect=pygame.Rect(row.right - width, row.y, width, row.h),
+                rect=pygame.Rect(right - width, row.y, width, row.h),
                 label=label,
-                intent=CheckIn(),
+                intent=intent,
                 kind="primary",
-                key=CHECKIN_KEY,
+                key=key,
             )
-            self.checkin_button = button
+            if key == CHECKIN_KEY:
+                self.checkin_button = button
+            else:
+                self.wheel_button = button
             self.buttons.append(button)
-            text_rect.w = button.rect.x - lay.gap * 2 - text_rect.x
-        done = status.checked_in_today
+            right = button.rect.x - lay.gap  # the next button (if any) keeps a gap from this one
+        if buttons:
+            right += lay.gap
+        text_rect.w = right - lay.gap * 2 - text_rect.x
         self._add(
             plan_text(
                 ctx,
-                CHECKIN,
-                checkin_text(ctx, self.member),
+                field,
+                text,
                 text_rect,
                 size=lay.type_size("body"),
                 color=theme.SUCCESS if done else theme.TEXT,
@@ -484,9 +545,10 @@ class MemberScreen(Screen):
         # As tall as a footer button's label needs, and never below the 9 mm a finger needs.
         more_h = max(lay.min_target, round(lay.type_size("button") * 1.9))
         self._more_rect = pygame.Rect(inner.x, inner.bottom - more_h, inner.w, more_h)
-        if needed > avail:
-            # Not everything fits: the button that opens it all takes the bottom, the soonest
-            # expiries keep their lines, the benefits get what is left, any rest goes to expiries.
+        if needed > avail or self.hidden:
+            # Not everything fits (here, or in the points column: the button shows either way):
+            # the button that opens it all takes the bottom, the soonest expiries keep their lines,
+            # the benefits get what is left, any rest goes to expiries.
             avail -= more_h + lay.gap
             room = (avail - head_h - (benefits_head if benefits else 0)) // line_h
             show_exp = min(exp_n, MIN_EXPIRY_LINES, max(0, room))
@@ -563,6 +625,8 @@ class MemberScreen(Screen):
                 checkin_text(ctx, member),
                 color=theme.SUCCESS if member.checkin.checked_in_today else theme.TEXT,
             )
+        if member.wheel is not None:
+            add(WHEEL, wheel_text(ctx, member))
         add("", ctx.t("progress_label"), "small")
         add(PROGRESS, progress_text(ctx, member))
         add("", ctx.t("expiries"), "small")
@@ -639,7 +703,7 @@ class MemberScreen(Screen):
             return
         self.sheet_open = open_
         # The check-in button lies in the body the sheet covers: it goes and comes back with it.
-        in_body = [b for b in (self.details_button, self.checkin_button) if b is not None]
+        in_body = [b for b in (self.details_button, self.checkin_button, self.wheel_button) if b is not None]
         if open_:
             self.buttons = [b for b in self.buttons if b not in in_body] + [self.close_button]
         else:

@@ -20,10 +20,13 @@ from kiosk.model import (
     PendingRedemptionView,
     PointExpiry,
     RewardOption,
+    SpinResult,
     TierInfo,
     TierProgress,
     VoucherState,
     VoucherView,
+    WheelSegment,
+    WheelStatus,
 )
 from kiosk.ui_state import (
     PIN_LOCKED,
@@ -41,6 +44,7 @@ from kiosk.ui_state import (
     Rewards,
     UiState,
     VoucherIssued,
+    WheelSpin,
 )
 
 STORE_TZ = ZoneInfo("Asia/Shanghai")
@@ -68,7 +72,24 @@ SILVER = TierInfo(code="silver", name={"zh_CN": "银卡", "en": "Silver"}, disco
 CHECKIN_OPEN = CheckinStatus(checked_in_today=False, streak=2, next_points=5)
 
 
-def member(birthday: bool = False, points: int = 12_860, checkin: CheckinStatus | None = CHECKIN_OPEN) -> MemberView:
+#: The prize wheel (幸运大转盘) of the samples: the demo's five prizes, the ¥20 one given out here.
+WHEEL_SEGMENTS = (
+    WheelSegment("thanks", "nothing", {"zh_CN": "谢谢参与", "en": "Better luck next time"}),
+    WheelSegment("pts-10", "points", {"zh_CN": "10积分", "en": "10 points"}),
+    WheelSegment("pts-50", "points", {"zh_CN": "50积分", "en": "50 points"}),
+    WheelSegment("tea", "voucher", {"zh_CN": "奶茶一杯", "en": "A milk tea"}),
+    WheelSegment("off-20", "voucher", {"zh_CN": "20元代金券", "en": "¥20 voucher"}, available=False),
+)
+WHEEL_FREE = WheelStatus(WHEEL_SEGMENTS, free_left=1, cost_points=0, can_spin=True)
+WHEEL_PAID = WheelStatus(WHEEL_SEGMENTS, free_left=0, cost_points=5, can_spin=True)
+
+
+def member(
+    birthday: bool = False,
+    points: int = 12_860,
+    checkin: CheckinStatus | None = CHECKIN_OPEN,
+    wheel: WheelStatus | None = WHEEL_FREE,
+) -> MemberView:
     return MemberView(
         member_id="M000123",
         masked_name="张*明",
@@ -86,6 +107,7 @@ def member(birthday: bool = False, points: int = 12_860, checkin: CheckinStatus 
         rules_version=7,
         as_of=NOW,
         checkin=checkin,
+        wheel=wheel,
     )
 
 
@@ -137,6 +159,7 @@ def long_member() -> MemberView:
         as_of=NOW,
         # A 6-day streak: the 7th day's check-in shows the bonus on the button (the widest label).
         checkin=CheckinStatus(checked_in_today=False, streak=6, next_points=1_055),
+        wheel=WheelStatus(WHEEL_SEGMENTS, free_left=0, cost_points=12_345, can_spin=True),
     )
 
 
@@ -282,6 +305,22 @@ def history() -> tuple[HistoryItem, ...]:
 PIN_KEYS = (7, 2, 9, 0, 4, 1, 8, 5, 3, 6)
 
 
+def spin(segment: int, *, points: int = 0, offline: bool = False, with_voucher: bool = False) -> SpinResult:
+    prize = WHEEL_SEGMENTS[segment]
+    return SpinResult(
+        spin_id="S-0001",
+        segment=segment,
+        prize_id=prize.prize_id,
+        kind=prize.kind,
+        name=prize.name,
+        points=points,
+        cost_points=0,
+        free=True,
+        offline=offline,
+        voucher=voucher(offline=offline) if with_voucher else None,
+    )
+
+
 def all_states() -> dict[str, UiState]:
     """One example of every screen, keyed by the name used for reference images and screenshots."""
     m = member()
@@ -338,6 +377,41 @@ def all_states() -> dict[str, UiState]:
         "history": MemberHistory(member=m, items=history(), online=True),
         "history_offline": MemberHistory(member=m, items=history()[:2], online=False),
         "history_empty": MemberHistory(member=m, items=(), online=True),
+        "wheel": WheelSpin(m, WHEEL_FREE, "S-0001", online=True),
+        "wheel_turning": WheelSpin(m, WHEEL_FREE, "S-0001", True, result=spin(1, points=10), spun_at=0.0),
+        "wheel_won_points": WheelSpin(
+            member(points=12_910, wheel=WHEEL_PAID),
+            WHEEL_PAID,
+            "S-0002",
+            True,
+            result=spin(2, points=50),
+            spun_at=0.0,
+            revealed=True,
+        ),
+        "wheel_won_voucher": WheelSpin(
+            member(wheel=WHEEL_PAID),
+            WHEEL_PAID,
+            "S-0002",
+            True,
+            result=spin(3, with_voucher=True),
+            spun_at=0.0,
+            revealed=True,
+        ),
+        "wheel_nothing_offline": WheelSpin(
+            member(wheel=WHEEL_PAID),
+            WheelStatus(WHEEL_SEGMENTS, 0, 5, can_spin=False, reason="offline_limit"),
+            "S-0002",
+            False,
+            result=spin(0, offline=True),
+            spun_at=0.0,
+            revealed=True,
+        ),
+        "wheel_no_points": WheelSpin(
+            member(points=3, wheel=WHEEL_PAID),
+            WheelStatus(WHEEL_SEGMENTS, 0, 5, can_spin=False, reason="points"),
+            "S-0003",
+            True,
+        ),
     }
     for kind in NoticeKind:
         states[f"notice_{kind.value}"] = Notice(

@@ -46,6 +46,7 @@ from kiosk.ui_state import (
     ToggleLocale,
     UiState,
     VoucherIssued,
+    WheelSpin,
 )
 from screens import widgets
 from screens.base import Screen
@@ -63,6 +64,7 @@ from screens.rewards import ConfirmScreen, RewardsScreen
 from screens.text import LOCALES, check_locale
 from screens.touch import Cancel, DragBy, Press, Rotation, Tap, TouchTracker
 from screens.voucher import VoucherScreen, VouchersScreen
+from screens.wheel import WheelScreen
 from screens.widgets import Button, draw_button
 
 _LOG = logging.getLogger(__name__)
@@ -98,6 +100,8 @@ def build_screen(ctx: RenderContext, state: UiState) -> Screen:
         return HistoryScreen(ctx, state)
     if isinstance(state, CheckedIn):
         return CheckedInScreen(ctx, state)
+    if isinstance(state, WheelSpin):
+        return WheelScreen(ctx, state)
     if isinstance(state, Notice):
         return NoticeScreen(ctx, state)
     raise TypeError(f"no screen for state {type(state).__name__}")
