@@ -9,6 +9,7 @@
     kiosk-hq till add | device add-key | device revoke-key    tills and kiosk voucher keys (hq.cli_vouchers)
     kiosk-hq member set-pin | unlock-pin                     the service desk's PIN tasks (hq.cli_members)
     kiosk-hq publish-snapshot              queue the full member snapshot now (hq.cli_snapshots)
+    kiosk-hq operator add | disable | list  named operator accounts for the HTTP API (hq.cli_operators)
 
 Exit status: 0 ok, 1 failed, 2 unusable input (config, file) with one line saying why.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from hq import cli_members, cli_snapshots, cli_vouchers
+from hq import cli_members, cli_operators, cli_snapshots, cli_vouchers
 from hq.config import HqSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_vouchers.register(sub)
     cli_members.register(sub)
     cli_snapshots.register(sub)
+    cli_operators.register(sub)
     return parser
 
 
@@ -98,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_members.run(settings, args)
     if args.command == "publish-snapshot":
         return cli_snapshots.run(settings, args)
+    if args.command == "operator":
+        return cli_operators.run(settings, args)
     from hq.runtime import HqRuntime
 
     try:

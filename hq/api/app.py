@@ -40,8 +40,10 @@ HQ's API for tills and operators.
 * Till requests carry an idempotency key: retry with the same key and body after any failure; the
   first answer comes back with `replayed: true`. A key reused for another body is a 409.
 * Refusals answer `{"error": code, "message": text}`; request-schema errors FastAPI's 422 `detail`.
-* Authentication: `Authorization: Bearer <token>`: the operator token, or a till's own token
-  (`kiosk-hq till add`), which acts only as that till, for its store.
+* Authentication: `Authorization: Bearer <token>`: a named operator's token (`kiosk-hq operator
+  add`: a `viewer` reads only, `store` staff act only on their store, an `admin` on everything),
+  the bootstrap operator token (an admin), or a till's own token (`kiosk-hq till add`), which acts
+  only as that till, for its store. A write a role may not make is a 403.
 * Request bodies are limited to 1 MiB.
 """
 
@@ -87,7 +89,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    operator = operator_guard(operator_token)
+    operator = operator_guard(engine, operator_token)
     tills = till_guard(engine, operator_token)
     app.include_router(till_router(ctx, tills))
     app.include_router(member_router(ctx, operator=operator, reader=tills))

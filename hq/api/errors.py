@@ -93,7 +93,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 _DESCRIPTIONS = {
     401: "Missing or wrong bearer token (`error`: unauthorized)",
-    403: "The till's token does not allow this: another till or store (`error`: forbidden, other_store)",
+    403: "The token does not allow this: a viewer's write, store staff acting beyond their store, a till "
+    "speaking for another till or store (`error`: forbidden, other_store)",
     404: "The member or purchase does not exist (`error`: not_found)",
     409: "Conflict: `idempotency_conflict` (the key was used for another request), `duplicate_order`, "
     "or `member_exists`",

@@ -200,9 +200,16 @@ class CardAdded(BaseModel):
     uid: str
 
 
+Who = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)]
+_WHO = (
+    "Who did it, for the audit trail: kept for the bootstrap token only; a named operator is recorded "
+    "under its own name"
+)
+
+
 class TierOverrideRequest(RequestBody):
     tier: Id | None = Field(description="A tier code of the current programme, or null to clear the override")
-    by: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)]
+    by: Who | None = Field(None, description=_WHO)
     reason: Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX), AfterValidator(_printable)]
 
 
@@ -354,7 +361,7 @@ class BlockRequest(RequestBody):
 
 
 class ReleaseRequest(RequestBody):
-    by: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)]
+    by: Who | None = Field(None, description=_WHO)
     note: Text
 
 

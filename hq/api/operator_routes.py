@@ -47,11 +47,16 @@ def operator_router(ctx: Context, *, operator: Guard) -> APIRouter:
         status_code=status.HTTP_201_CREATED,
         response_model=ProgramCreated,
         responses=error_responses(
-            401, 413, 503, unprocessable="an invalid document (`invalid_program`; the message names the field's path)"
+            401,
+            403,
+            413,
+            503,
+            unprocessable="an invalid document (`invalid_program`; the message names the field's path)",
         ),
     )
     def post_program(document: ProgramDocument, caller: Annotated[Caller, Depends(operator)]) -> ProgramCreated:
-        by = caller.role
+        caller.check_admin("a programme version")
+        by = caller.actor()
         now = ctx.now()
         program = run_in_transaction(
             ctx.engine,
@@ -102,17 +107,18 @@ def operator_router(ctx: Context, *, operator: Guard) -> APIRouter:
         tags=["deny-list"],
         status_code=status.HTTP_201_CREATED,
         response_model=DenylistView,
-        responses=error_responses(401, 413, 503),
+        responses=error_responses(401, 403, 413, 503),
     )
     def post_block(body: BlockRequest, caller: Annotated[Caller, Depends(operator)]) -> DenylistView:
-        by = caller.role
+        caller.check_write()
+        by = caller.actor()
         now = ctx.now()
-        run_in_transaction(
-            ctx.engine,
-            lambda conn: denylist.block(
-                conn, body.uid, body.reason, source="operator", ref=f"{by}: {body.note}", now=now
-            ),
-        )
+
+        def apply(conn: sa.Connection) -> None:
+            caller.check_card(conn, body.uid)
+            denylist.block(conn, body.uid, body.reason, source="operator", ref=f"{by}: {body.note}", now=now)
+
+        run_in_transaction(ctx.engine, apply)
         return get_denylist()
 
     @router.post(
@@ -120,11 +126,17 @@ def operator_router(ctx: Context, *, operator: Guard) -> APIRouter:
         summary="Release a blocked card after review (who and why are kept)",
         tags=["deny-list"],
         response_model=DenylistView,
-        responses=error_responses(401, 404, 413, 503),
+        responses=error_responses(401, 403, 404, 413, 503),
     )
-    def post_release(uid: CardUid, body: ReleaseRequest) -> DenylistView:
+    def post_release(uid: CardUid, body: ReleaseRequest, caller: Annotated[Caller, Depends(operator)]) -> DenylistView:
+        caller.check_write()
         now = ctx.now()
-        run_in_transaction(ctx.engine, lambda conn: denylist.release(conn, uid, by=body.by, note=body.note, now=now))
+
+        def apply(conn: sa.Connection) -> None:
+            caller.check_card(conn, uid)
+            denylist.release(conn, uid, by=caller.actor(body.by), note=body.note, now=now)
+
+        run_in_transaction(ctx.engine, apply)
         return get_denylist()
 
     return router

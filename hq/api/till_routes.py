@@ -24,7 +24,7 @@ from hq.api.context import Context
 from hq.api.errors import error_responses
 from hq.api.models import PurchaseRequest, PurchaseResult, RefundRequest, RefundResult, TopupRequest, TopupResult
 from hq.api.transactions import run_in_transaction
-from hq.service import till
+from hq.service import operators, till
 
 _REFUSED = "a refusal from HQ's rules (`bad_amount`, `first_day_limit`, `insufficient_balance`, ...)"
 
@@ -74,6 +74,9 @@ def till_router(ctx: Context, guard: Guard) -> APIRouter:
         responses=_with_replay(RefundResult, common),
     )
     def post_refund(body: RefundRequest, response: Response, caller: Authorised) -> RefundResult:
+        if not caller.is_till:
+            with ctx.engine.connect() as conn:
+                caller.check_till(caller.name, operators.purchase_store(conn, body.purchase_id))
         request = till.Refund(body.idempotency_key, body.purchase_id, body.amount_fen, body.at)
         now = ctx.now()
         result = run_in_transaction(ctx.engine, lambda conn: till.refund(conn, request, now))

@@ -48,10 +48,12 @@ DeviceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-
 
 
 def _till(caller: Caller, till_id: str | None = None) -> vouchers.Till:
-    if caller.role == "till":
+    """The till the caller acts as: its own; for an operator the one it names (else its own name,
+    for the voucher's history), bound to its store for store staff."""
+    if caller.is_till:
         assert caller.till_id is not None
         return vouchers.Till(caller.till_id, caller.store_id)
-    return vouchers.Till(till_id or "operator", None)
+    return vouchers.Till(till_id or caller.name, caller.store_id if caller.role == "store" else None)
 
 
 def voucher_router(
@@ -164,6 +166,7 @@ def voucher_router(
         responses={**error_responses(401, 403, 404, 413, 503), **used_409},
     )
     def post_cancel(voucher_id: VoucherId, body: CancelRequest, caller: AsTill) -> VoucherStatusBody:
+        caller.check_write()
         till = _till(caller)
         now = ctx.now()
         done = run_in_transaction(
@@ -209,9 +212,10 @@ def voucher_router(
         tags=["operators"],
         status_code=status.HTTP_201_CREATED,
         response_model=TillCreated,
-        responses=error_responses(401, 413, 503),
+        responses=error_responses(401, 403, 413, 503),
     )
-    def post_till(body: NewTillRequest, _caller: AsOperator) -> TillCreated:
+    def post_till(body: NewTillRequest, caller: AsOperator) -> TillCreated:
+        caller.check_store(body.store_id)
         token = new_till_token()
         now = ctx.now()
         run_in_transaction(
@@ -224,9 +228,10 @@ def voucher_router(
         summary="Register a kiosk's voucher public key for its store; re-signs and pushes the directory",
         tags=["operators"],
         response_model=KeyDirectoryChanged,
-        responses=error_responses(401, 409, 413, 503, unprocessable="a key that is not 32 bytes of base64"),
+        responses=error_responses(401, 403, 409, 413, 503, unprocessable="a key that is not 32 bytes of base64"),
     )
-    def post_voucher_key(device_id: DeviceId, body: VoucherKeyRequest, _caller: AsOperator) -> KeyDirectoryChanged:
+    def post_voucher_key(device_id: DeviceId, body: VoucherKeyRequest, caller: AsOperator) -> KeyDirectoryChanged:
+        caller.check_store(body.store_id)
         now = ctx.now()
 
         def apply(conn: sa.Connection) -> KeyDirectoryChanged:
@@ -246,9 +251,10 @@ def voucher_router(
         summary="Revoke a kiosk's voucher keys (stolen kiosk): every voucher they signed is refused",
         tags=["operators"],
         response_model=KeyDirectoryChanged,
-        responses=error_responses(401, 404, 413, 503),
+        responses=error_responses(401, 403, 404, 413, 503),
     )
-    def post_revoke(device_id: DeviceId, body: RevokeKeyRequest, _caller: AsOperator) -> KeyDirectoryChanged:
+    def post_revoke(device_id: DeviceId, body: RevokeKeyRequest, caller: AsOperator) -> KeyDirectoryChanged:
+        caller.check_admin("revoking a kiosk's voucher keys")
         now = ctx.now()
 
         def apply(conn: sa.Connection) -> KeyDirectoryChanged:

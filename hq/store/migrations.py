@@ -21,7 +21,7 @@ VERSION_LINES = ("rules", "members", "denylist")
 _ADDED_LATER = frozenset(
     {
         "voucher_registry", "voucher_history", "tills", "voucher_keys", "checkins", "member_pins", "member_snapshots",
-        "wheel_spins",
+        "wheel_spins", "operators",
     }
 )  # fmt: skip
 _LOCK_KEY = 0x4B494F534B  # "KIOSK": pg_advisory_xact_lock key for migrations
@@ -113,6 +113,11 @@ def _prize_wheel(conn: Connection) -> None:
     _add_member_columns(conn, (("wheel_day", "VARCHAR(10)"), ("wheel_free_used", "INTEGER")))
 
 
+def _operators(conn: Connection) -> None:
+    """Named operator accounts for the HTTP API: `operators` (role, store, the token's SHA-256)."""
+    tables.metadata.create_all(conn, tables=[tables.operators])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "voucher write-off: registry, history, tills, key directory", _voucher_write_off),
@@ -120,6 +125,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "a PIN before spending: member_pins", _member_pins),
     Migration(5, "member snapshots in parts: member_snapshots, members_clear", _member_snapshots),
     Migration(6, "prize wheel: wheel_spins, the member's free spins of the day", _prize_wheel),
+    Migration(7, "named operator accounts: operators", _operators),
 )
 
 

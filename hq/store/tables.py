@@ -312,6 +312,18 @@ publications = sa.Table(
     sa.UniqueConstraint("version_line", "version", name="publications_once_per_version"),
 )
 
+operators = sa.Table(
+    "operators",
+    metadata,
+    # Named accounts for the HTTP API (hq/service/operators.py): HQ keeps the token's SHA-256 only.
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),  # viewer | store | admin
+    sa.Column("store_id", sa.String(64)),  # a store operator's store
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("disabled_at", UtcDateTime),
+)
+
 member_snapshots = sa.Table(
     "member_snapshots",
     metadata,
