@@ -7,7 +7,8 @@ intents go through the same `Session.handle` the touchscreen uses; screens are d
 
 Script: idle -> tap card 1 -> member -> rewards -> confirm -> voucher -> my vouchers -> points
 history (the redemption just made, pending) -> done -> idle; lost card (blocked); a card from
-another shop (not a member card); an NTAG sticker; card 2 in English (birthday) -> idle. Returns 0
+another shop (not a member card); an NTAG sticker; card 2 in English (birthday) -> check-in -> the
+prize wheel (one spin, the prize it stopped on) -> idle. Returns 0
 when every step reached its expected screen.
 """
 
@@ -39,10 +40,13 @@ from kiosk.ui_state import (
     OpenHistory,
     OpenRewards,
     OpenVouchers,
+    OpenWheel,
     Rewards,
+    SpinWheel,
     ToggleLocale,
     UiState,
     VoucherIssued,
+    WheelSpin,
 )
 
 _LOG = logging.getLogger(__name__)
@@ -162,6 +166,8 @@ class Scenario:
         self._check_in(home)
         self.shot("checked-in-en")
         self.intent(Back())
+        self._spin_the_wheel()
+        self.intent(Back())
         self.intent(OpenRewards())
         self.shot("rewards-en")
         self.intent(Done())
@@ -178,6 +184,21 @@ class Scenario:
         checked = self.intent(CheckIn())
         if not isinstance(checked, CheckedIn) or checked.result.points <= 0:
             raise ScenarioFailed(f"check-in should earn points, got {checked}")
+
+    def _spin_the_wheel(self) -> None:
+        """幸运大转盘: the wheel, one spin (free the first time a store day), the prize it stopped on."""
+        wheel = self.intent(OpenWheel())
+        if not isinstance(wheel, WheelSpin):
+            raise ScenarioFailed(f"the demo rules should offer the prize wheel, got {wheel}")
+        self.shot("wheel-en")
+        if not wheel.status.can_spin:  # a run past the day's paid spins: the screen says why
+            _LOG.info("scenario: no spin left today (%s)", wheel.status.reason)
+            return
+        turning = self.intent(SpinWheel(wheel.spin_id))
+        if not isinstance(turning, WheelSpin) or turning.result is None:
+            raise ScenarioFailed(f"a spin should give a result, got {turning}")
+        self.pump_until(lambda s: isinstance(s, WheelSpin) and s.revealed, "the wheel stopping")
+        self.shot("wheel-prize-en")
 
     @staticmethod
     def _expect_notice(state: UiState, kind: NoticeKind) -> None:

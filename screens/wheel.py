@@ -81,7 +81,10 @@ def render_wheel(ctx: RenderContext, state: WheelSpin, side: int, lit: int | Non
             (centre[0] + radius * math.cos(a), centre[1] + radius * math.sin(a))
             for a in (start + (end - start) * k / 24 for k in range(25))
         ]
-        color = _LIT if i == lit else (_SEGMENT_COLORS[i % len(_SEGMENT_COLORS)] if segment.available else _GONE)
+        shade = i % len(_SEGMENT_COLORS)
+        if i == n - 1 and shade == 0 and n > 1:
+            shade = 2  # the last segment touches the first: never the same shade side by side
+        color = _LIT if i == lit else (_SEGMENT_COLORS[shade] if segment.available else _GONE)
         pygame.draw.polygon(surface, color, arc)
         pygame.draw.line(
             surface,

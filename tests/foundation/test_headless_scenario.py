@@ -30,8 +30,10 @@ EXPECTED = [
     "10-not-a-member-card",
     "11-member-en",
     "12-checked-in-en",
-    "13-rewards-en",
-    "14-idle-en",
+    "13-wheel-en",
+    "14-wheel-prize-en",
+    "15-rewards-en",
+    "16-idle-en",
 ]
 
 pytestmark = pytest.mark.integration
