@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent development set-up, shared by ./run.sh and ./test.sh (and so by .ci/run):
 #   1. Debian packages the project needs (python3-venv, mosquitto, postgresql for HQ's tests and
-#      benchmarks, a CJK font, libzbar0, chromium for the cashier's-page browser tests),
+#      benchmarks, a CJK font, libzbar0, chromium for the cashier's-page browser tests, debootstrap,
+#      proot and apt-utils for the Debian package's install/upgrade test in a Bookworm root),
 #      installed with apt-get only when missing (as root, or through sudo when it is passwordless);
 #   2. a virtual environment in .venv with the project installed editable plus its dev extras,
 #      reinstalled only when pyproject.toml changed.
@@ -10,7 +11,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${KIOSK_VENV:-$ROOT/.venv}"
-APT_PACKAGES=(python3-venv python3-dev mosquitto postgresql fonts-wqy-microhei libzbar0 shellcheck systemd chromium)
+APT_PACKAGES=(python3-venv python3-dev mosquitto postgresql fonts-wqy-microhei libzbar0 shellcheck systemd chromium
+    debootstrap proot apt-utils)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
