@@ -10,6 +10,7 @@
     kiosk-hq member set-pin | unlock-pin                     the service desk's PIN tasks (hq.cli_members)
     kiosk-hq publish-snapshot              queue the full member snapshot now (hq.cli_snapshots)
     kiosk-hq operator add | disable | list  named operator accounts for the HTTP API (hq.cli_operators)
+    kiosk-hq wheel audit [--since D] [--json]  the prize wheel's fairness and stock audit (hq.cli_wheel)
 
 Exit status: 0 ok, 1 failed, 2 unusable input (config, file) with one line saying why.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from hq import cli_members, cli_operators, cli_snapshots, cli_vouchers
+from hq import cli_members, cli_operators, cli_snapshots, cli_vouchers, cli_wheel
 from hq.config import HqSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_members.register(sub)
     cli_snapshots.register(sub)
     cli_operators.register(sub)
+    cli_wheel.register(sub)
     return parser
 
 
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_snapshots.run(settings, args)
     if args.command == "operator":
         return cli_operators.run(settings, args)
+    if args.command == "wheel":
+        return cli_wheel.run(settings, args)
     from hq.runtime import HqRuntime
 
     try:

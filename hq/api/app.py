@@ -27,6 +27,7 @@ from hq.api.operator_routes import operator_router
 from hq.api.till_page import mount_till_page
 from hq.api.till_routes import till_router
 from hq.api.voucher_routes import voucher_router
+from hq.api.wheel_routes import wheel_router
 from hq.config import VoucherSettings
 from hq.store.migrations import current_version
 from sync.topics import HqTopics
@@ -57,6 +58,7 @@ TAGS = [
     },
     {"name": "operators", "description": "Till credentials and the kiosks' voucher key directory."},
     {"name": "alarms", "description": "What reconciliation and the fleet raised for an operator."},
+    {"name": "wheel", "description": "The prize wheel (幸运大转盘): the fairness and stock audit."},
     {"name": "health", "description": "Liveness and schema version, for load balancers and monitoring."},
 ]
 
@@ -100,6 +102,7 @@ def create_app(
             short_code_lookups_per_minute=vouchers.short_code_lookups_per_minute,
         )
     )  # fmt: skip
+    app.include_router(wheel_router(ctx, operator=operator))
     mount_till_page(app)
 
     @app.get(
