@@ -132,6 +132,24 @@ class SpinResult:
 
 
 @dataclass(frozen=True)
+class BirthdayGiftStatus:
+    """The birthday gift (生日礼) in its claim window: what it is, until when, whether it is taken."""
+
+    name: dict[str, str]
+    value_fen: int
+    until: dt.date  # the last store day it can be claimed
+    claimed: bool  # claimed this year (here, or at another kiosk as HQ said)
+
+
+@dataclass(frozen=True)
+class MemberDayInfo:
+    """Today is member day (会员日): purchases earn `points_multiplier` times the points at HQ."""
+
+    name: dict[str, str]
+    points_multiplier: str  # a decimal as text, "2"
+
+
+@dataclass(frozen=True)
 class MemberView:
     """Everything the member screen shows; the name is already masked (张*明)."""
 
@@ -147,6 +165,8 @@ class MemberView:
     as_of: dt.datetime  # when this view was computed (store timezone)
     checkin: CheckinStatus | None = None  # None: the rules offer no daily check-in
     wheel: WheelStatus | None = None  # None: the rules have no prize wheel
+    birthday_gift: BirthdayGiftStatus | None = None  # None: none offered, or outside its window
+    member_day: MemberDayInfo | None = None  # None: today is not member day
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,18 @@ def supermarket_program() -> dict[str, Any]:
             # 每日签到: 5 points a day, +50 on the 7th day in a row (a week's habit is the goal).
             "checkin": {"enabled": True, "points_per_day": 5, "streak_bonuses": {"7": 50}},
             # 幸运大转盘: a free spin a day, then 5 points a spin; eggs and coupons in store stock.
+            "birthday_gift": {
+                "name": _L("生日蛋糕券", "Birthday cake voucher"),
+                "value_fen": 3000,
+                "validity_days": 30,
+                "window_days": 7,
+            },
+            "member_day": {
+                "weekdays": [3],
+                "month_days": [8, 18, 28],
+                "points_multiplier": "2",
+                "name": _L("会员日", "Member day"),
+            },
             "wheel": {
                 "free_spins_per_day": 1,
                 "spin_cost_points": 5,

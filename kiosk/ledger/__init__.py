@@ -3,7 +3,8 @@
 Use `Ledger.open(path, device_id=..., clock=..., tz=..., voucher_key=..., offline_limits=...)`.
 Module map: db (connection, pragmas, migrations), rules (tier rules + catalog), points (lots, FIFO,
 expiry), checkin (每日签到: once a store day, streaks, a local lot until HQ confirms), wheel (幸运大转盘:
-auditable weighted draws, free and paid spins, per-kiosk stock), members,
+auditable weighted draws, free and paid spins, per-kiosk stock), birthday (生日礼 once a year, 会员日),
+members,
 vouchers (signed codes), voucher_keys (the key directory every verifier uses), voucher_key_store
 (the directory HQ pushed), redemption (two-phase, idempotent), outbox, cards (card state +
 deny-list), snapshot (HQ member snapshots), views (kiosk.model objects), demo.
@@ -11,6 +12,7 @@ deny-list), snapshot (HQ member snapshots), views (kiosk.model objects), demo.
 
 from kiosk.ledger.cards import CardRecordState
 from kiosk.ledger.errors import (
+    BirthdayGiftRefused,
     CardCounterMismatch,
     CardDenied,
     CheckinRefused,
@@ -51,6 +53,7 @@ from kiosk.ledger.vouchers import (
 )
 
 __all__ = [
+    "BirthdayGiftRefused",
     "CardCounterMismatch",
     "CardDenied",
     "CardRecordState",

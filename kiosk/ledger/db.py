@@ -452,6 +452,23 @@ def _migration_8(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX wheel_spins_member_day ON wheel_spins(member_id, day)")
 
 
+def _migration_9(conn: sqlite3.Connection) -> None:
+    """The birthday gift (生日礼, kiosk.ledger.birthday): once per member and year.
+
+    - members gain birthday_gift_year: the last year HQ recorded a claim (at any kiosk).
+    - birthday_gifts holds this kiosk's claims, keyed by (member_id, year) so the schema refuses
+      a second one; `claim_id` is the voucher's intent id (a repeated claim returns the voucher).
+    """
+    conn.execute("ALTER TABLE members ADD COLUMN birthday_gift_year INTEGER")
+    conn.execute(
+        """CREATE TABLE birthday_gifts (
+            member_id TEXT NOT NULL, year INTEGER NOT NULL, claim_id TEXT NOT NULL UNIQUE, event_id TEXT NOT NULL,
+            voucher_id TEXT NOT NULL, created_at TEXT NOT NULL, offline INTEGER NOT NULL,
+            PRIMARY KEY (member_id, year)
+        ) WITHOUT ROWID"""
+    )
+
+
 #: Migration N brings a database from user_version N-1 to N. Append only; never edit a shipped one.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
@@ -462,6 +479,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_6,
     _migration_7,
     _migration_8,
+    _migration_9,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -139,6 +139,18 @@ def demo_rules() -> dict[str, Any]:
             },
         ],
         "checkin": {"enabled": True, "points_per_day": 5, "streak_bonuses": {"7": 50}},
+        "birthday_gift": {
+            "name": _L("生日蛋糕券", "Birthday cake voucher"),
+            "value_fen": 3000,
+            "validity_days": 30,
+            "window_days": 7,
+        },
+        "member_day": {
+            "weekdays": [3],
+            "month_days": [8, 18, 28],
+            "points_multiplier": "2",
+            "name": _L("会员日", "Member day"),
+        },
         "wheel": {
             "enabled": True,
             "free_spins_per_day": 1,

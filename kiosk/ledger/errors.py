@@ -89,6 +89,16 @@ class CheckinRefused(LedgerError):
         super().__init__(f"member {member_id} cannot check in: {reason}")
 
 
+class BirthdayGiftRefused(LedgerError):
+    """No birthday gift now: `reason` is "not_offered", "not_now" (outside the claim window) or
+    "claimed" (this year's gift was claimed, here or, as HQ said, at another kiosk)."""
+
+    def __init__(self, member_id: str, reason: str):
+        self.member_id = member_id
+        self.reason = reason
+        super().__init__(f"member {member_id} cannot claim a birthday gift: {reason}")
+
+
 class WheelRefused(LedgerError):
     """No spin now: `reason` is "not_offered", "paid_limit" (no free spin left and no more paid
     ones today), "offline_limit" (the offline spins of the day are used) or "no_prizes" (every

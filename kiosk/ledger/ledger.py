@@ -21,7 +21,19 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from kiosk.ledger import cards, checkin, db, outbox, pin_lock, redemption, snapshot, views, voucher_key_store, wheel
+from kiosk.ledger import (
+    birthday,
+    cards,
+    checkin,
+    db,
+    outbox,
+    pin_lock,
+    redemption,
+    snapshot,
+    views,
+    voucher_key_store,
+    wheel,
+)
 from kiosk.ledger.cards import CardRecordState
 from kiosk.ledger.errors import NoRules, NoVoucherKey, StaleVersion, UnknownMember
 from kiosk.ledger.outbox import OutboxEvent
@@ -194,10 +206,17 @@ class Ledger:
         with self._lock:
             rules, now = self._require_rules(), self._now()
             view = views.member_view(self.conn, rules, member_id, now, self.tz)
-            if rules.wheel is None:
-                return view
-            # As it stands online; offline the wheel screen says what the offline limits allow.
-            return dataclasses.replace(view, wheel=wheel.status(self.conn, rules, member_id, now, self.tz, online=True))
+            today = now.astimezone(self.tz).date()
+            birthday_of = self.conn.execute("SELECT birthday FROM members WHERE member_id = ?", (member_id,)).fetchone()
+            return dataclasses.replace(
+                view,
+                # As it stands online; offline the wheel screen says what the offline limits allow.
+                wheel=wheel.status(self.conn, rules, member_id, now, self.tz, online=True) if rules.wheel else None,
+                birthday_gift=birthday.status(self.conn, rules, member_id, birthday_of[0], today)
+                if rules.birthday_gift
+                else None,
+                member_day=birthday.member_day(rules, today),
+            )
 
     def reward_options(self, member_id: str) -> tuple[RewardOption, ...]:
         with self._lock:
@@ -277,6 +296,18 @@ class Ledger:
             result.offline,
         )
         return result
+
+    # --- birthday gift (kiosk.ledger.birthday) ---------------------------------------------------
+
+    def claim_birthday_gift(self, claim_id: str, member_id: str, *, online: bool) -> VoucherView:
+        """This year's birthday gift as a signed voucher and a `birthday_gift` event; idempotent by
+        `claim_id`. Raises BirthdayGiftRefused, OfflineLimitReached."""
+        with self._lock, db.transaction(self.conn):
+            voucher = birthday.claim_in_tx(
+                self, self.rules(), claim_id=claim_id, member_id=member_id, online=online, now=self._now()
+            )
+        _LOG.info("birthday gift claimed: voucher %s (offline=%s)", voucher.voucher_id, voucher.offline)
+        return voucher
 
     # --- redemption -------------------------------------------------------------------------
 

@@ -45,6 +45,17 @@ The rules arrive as one versioned JSON document from HQ:
            "stock_per_kiosk": 20,        # optional: this kiosk gives it at most 20 times per version
            "weight": 10, "name": {...}}
         ]
+      },
+      "birthday_gift": {                 # optional: a voucher claimed at a kiosk once a year (生日礼)
+        "name": {"zh_CN": "生日蛋糕券", "en": "Birthday cake voucher"},
+        "value_fen": 3000, "validity_days": 30,
+        "window_days": 7                 # optional (default 7, 1..31): claimable from the birthday on
+      },
+      "member_day": {                    # optional: member day (会员日): more points on purchases
+        "weekdays": [3],                 # ISO weekdays (1 = Monday) and/or
+        "month_days": [8, 18, 28],       # days of the month, in the store's calendar
+        "points_multiplier": "2",        # decimal string, above 1 and at most 10; HQ earns with it
+        "name": {"zh_CN": "会员日", "en": "Member day"}
       }
     }
 
@@ -202,6 +213,40 @@ class Wheel:
 PIN_NEVER = PinPolicy("never")
 
 
+#: Reward id of birthday gift vouchers (the voucher code carries it).
+BIRTHDAY_REWARD_ID = "birthday-gift"
+
+
+@dataclass(frozen=True)
+class BirthdayGift:
+    """A voucher a member claims at a kiosk once a year, from their birthday for `window_days` days."""
+
+    enabled: bool
+    name: Mapping[str, str]
+    value_fen: int
+    validity_days: int
+    window_days: int
+    #: `name` as the JSON text the voucher row stores.
+    name_json: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name_json", json.dumps(dict(self.name), ensure_ascii=False))
+
+
+@dataclass(frozen=True)
+class MemberDay:
+    """Member day (会员日): purchases on these store days earn `points_multiplier` times the points
+    (HQ earns; the kiosk shows it)."""
+
+    weekdays: frozenset[int]  # ISO, 1 = Monday
+    month_days: frozenset[int]
+    points_multiplier: Decimal
+    name: Mapping[str, str]
+
+    def includes(self, day: dt.date) -> bool:
+        return day.isoweekday() in self.weekdays or day.day in self.month_days
+
+
 @dataclass(frozen=True)
 class Rules:
     version: int
@@ -212,6 +257,8 @@ class Rules:
     checkin: Checkin | None = None  # None: the programme offers no check-in
     pin: PinPolicy = PIN_NEVER
     wheel: Wheel | None = None  # None: the programme has no prize wheel
+    birthday_gift: BirthdayGift | None = None  # None: no birthday gift
+    member_day: MemberDay | None = None  # None: no member day
 
     def tier(self, code: str) -> Tier | None:
         return next((t for t in self.tiers if t.code == code), None)
@@ -419,12 +466,14 @@ _WEIGHT_MAX = 1_000_000
 
 
 def _prize(obj: Any, path: str) -> Prize:
-    kind = obj.get("kind") if isinstance(obj, Mapping) else None
+    raw_kind = obj.get("kind") if isinstance(obj, Mapping) else None
+    # A list or object here must be refused by name, not looked up (it is unhashable).
+    kind = raw_kind if isinstance(raw_kind, str) else None
     extra = {"points": {"points"}, "voucher": {"value_fen", "validity_days"}}.get(kind, set()) if kind else set()
     optional = {"stock_per_kiosk"} if kind == "voucher" else set()
     obj = _keys(obj, path, {"prize_id", "kind", "name", "weight"} | extra, optional)
     if kind not in PRIZE_KINDS:
-        raise _fail(f"{path}.kind", f"must be one of {', '.join(PRIZE_KINDS)}, got {kind!r}")
+        raise _fail(f"{path}.kind", f"must be one of {', '.join(PRIZE_KINDS)}, got {raw_kind!r}")
     prize_id = _text(obj["prize_id"], f"{path}.prize_id")
     # The voucher code carries "wheel:<prize_id>" in at most 64 bytes (kiosk.ledger.vouchers).
     if len((WHEEL_REWARD_PREFIX + prize_id).encode()) > 64:
@@ -485,11 +534,63 @@ def _wheel(obj: Any, path: str) -> Wheel | None:
     )
 
 
+def _birthday_gift(obj: Any, path: str) -> BirthdayGift | None:
+    if obj is None:
+        return None
+    obj = _keys(obj, path, {"name", "value_fen", "validity_days"}, {"enabled", "window_days"})
+    enabled = obj.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _fail(f"{path}.enabled", f"must be true or false, got {enabled!r}")
+    return BirthdayGift(
+        enabled=enabled,
+        name=_local_text(obj["name"], f"{path}.name"),
+        value_fen=_int(obj["value_fen"], f"{path}.value_fen", minimum=0, maximum=_VOUCHER_VALUE_MAX),
+        validity_days=_int(obj["validity_days"], f"{path}.validity_days", minimum=1, maximum=3660),
+        window_days=_int(obj.get("window_days", 7), f"{path}.window_days", minimum=1, maximum=31),
+    )
+
+
+def _day_list(obj: Mapping[str, Any], key: str, path: str, low: int, high: int) -> frozenset[int]:
+    raw = obj.get(key, [])
+    if not isinstance(raw, list):
+        raise _fail(f"{path}.{key}", f"must be a list of integers {low}..{high}")
+    return frozenset(_int(v, f"{path}.{key}[{i}]", minimum=low, maximum=high) for i, v in enumerate(raw))
+
+
+def _member_day(obj: Any, path: str) -> MemberDay | None:
+    if obj is None:
+        return None
+    obj = _keys(obj, path, {"points_multiplier", "name"}, {"weekdays", "month_days"})
+    weekdays = _day_list(obj, "weekdays", path, 1, 7)
+    month_days = _day_list(obj, "month_days", path, 1, 31)
+    if not weekdays and not month_days:
+        raise _fail(f"{path}.weekdays", "or month_days must name at least one day")
+    raw = obj["points_multiplier"]
+    # A string, as HQ's programme insists: a JSON number such as 1.1 is not what it looks like.
+    try:
+        multiplier = Decimal(raw) if isinstance(raw, str) else None
+    except InvalidOperation:
+        multiplier = None
+    if multiplier is None or not multiplier.is_finite() or not 1 < multiplier <= 10:
+        raise _fail(f"{path}.points_multiplier", f'must be a decimal string above 1 and at most 10 ("2"), got {raw!r}')
+    return MemberDay(
+        weekdays=weekdays,
+        month_days=month_days,
+        points_multiplier=multiplier,
+        name=_local_text(obj["name"], f"{path}.name"),
+    )
+
+
 def parse_rules(version: int, document: Any) -> Rules:
     """Validate HQ's rules document; raise InvalidRules naming the offending field."""
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise InvalidRules(f"rules document: version must be a positive integer, got {version!r}")
-    doc = _keys(document, "", {"measure", "tiers", "rewards"}, {"downgrade", "checkin", "pin", "wheel"})
+    doc = _keys(
+        document,
+        "",
+        {"measure", "tiers", "rewards"},
+        {"downgrade", "checkin", "pin", "wheel", "birthday_gift", "member_day"},
+    )
     measure = doc["measure"]
     if measure not in MEASURES:
         raise _fail("measure", f"must be one of {', '.join(MEASURES)}, got {measure!r}")
@@ -527,6 +628,8 @@ def parse_rules(version: int, document: Any) -> Rules:
         checkin=_checkin(doc.get("checkin"), "checkin"),
         pin=_pin(doc.get("pin"), "pin", seen),
         wheel=_wheel(doc.get("wheel"), "wheel"),
+        birthday_gift=_birthday_gift(doc.get("birthday_gift"), "birthday_gift"),
+        member_day=_member_day(doc.get("member_day"), "member_day"),
     )
 
 

@@ -26,6 +26,7 @@ Each member is a dict:
       "checkin_streak": 3,                    #   and the streak on that day, fleet-wide (每日签到)
       "wheel_day": "2026-03-12" | None,       # optional: the store day of wheel_free_used, the free
       "wheel_free_used": 1,                   #   spins HQ counted that day across kiosks (幸运大转盘)
+      "birthday_gift_year": 2026 | None,      # optional: the last year HQ recorded a birthday gift
       "pin_hash": "scrypt$n=16384,r=8,p=1$...",  # optional: the PIN's hash (kiosk.ledger.pin_kdf),
       "pin_locked": false,                    #   absent = none set; pin_locked: HQ locked spending
       "deleted": false                        # per-member update only: remove the member
@@ -73,6 +74,7 @@ _MEMBER_KEYS = {
     "checkin_streak",
     "wheel_day",
     "wheel_free_used",
+    "birthday_gift_year",
     "pin_hash",
     "pin_locked",
     "deleted",
@@ -196,6 +198,15 @@ def _history(member: Mapping[str, Any], index: int) -> str | None:
     return json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
 
 
+def _opt_year(member: Mapping[str, Any], index: int) -> int | None:
+    value = member.get("birthday_gift_year")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 9999:
+        raise _bad(index, member, f"birthday_gift_year must be a year or null, got {value!r}")
+    return value
+
+
 def _day(member: Mapping[str, Any], key: str, index: int) -> str | None:
     value = member.get(key)
     if value is None:
@@ -265,6 +276,7 @@ def apply(
                 _int(member, "checkin_streak", index),
                 _day(member, "wheel_day", index),
                 _int(member, "wheel_free_used", index),
+                _opt_year(member, index),
             )
         )
         pins.append(pin_lock.entry_pin(member, functools.partial(_bad, index, member)))
@@ -338,15 +350,15 @@ def apply(
         """
         INSERT INTO members(member_id, name, birthday, balance_fen, spend_fen, growth_points, tier_floor,
                             tier_override, snapshot_version, history, checkin_last_day, checkin_streak,
-                            wheel_day, wheel_free_used)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            wheel_day, wheel_free_used, birthday_gift_year)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(member_id) DO UPDATE SET name = excluded.name, birthday = excluded.birthday,
             balance_fen = excluded.balance_fen, spend_fen = excluded.spend_fen,
             growth_points = excluded.growth_points, tier_floor = excluded.tier_floor,
             tier_override = excluded.tier_override, snapshot_version = excluded.snapshot_version,
             history = excluded.history, checkin_last_day = excluded.checkin_last_day,
             checkin_streak = excluded.checkin_streak, wheel_day = excluded.wheel_day,
-            wheel_free_used = excluded.wheel_free_used
+            wheel_free_used = excluded.wheel_free_used, birthday_gift_year = excluded.birthday_gift_year
         """,
         member_rows,
     )

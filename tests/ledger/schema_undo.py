@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 _UNDO = {
+    9: "DROP TABLE birthday_gifts; ALTER TABLE members DROP COLUMN birthday_gift_year;",
     8: "DROP TABLE wheel_spins; ALTER TABLE members DROP COLUMN wheel_day;"
     " ALTER TABLE members DROP COLUMN wheel_free_used;",
     7: "DROP TABLE pin_failures; ALTER TABLE members DROP COLUMN pin_hash; ALTER TABLE members DROP COLUMN pin_locked;",
