@@ -128,29 +128,39 @@ def _reason(prize_id: str, drawn: str, weights: list[tuple[str, int]], wheel: Wh
     return "; ".join(reasons) or None
 
 
-def _fit(version: int, wheel: Wheel | None, rows: list[Any], alpha: float) -> VersionFit:
-    order = [p.prize_id for p in wheel.prizes] if wheel is not None else []
-    observed: dict[str, int] = dict.fromkeys(order, 0)
-    expected: dict[str, float] = dict.fromkeys(order, 0.0)
-    for row in rows:
-        weights = [(str(p), int(w)) for p, w in row.weights]
+class _Tally:
+    """One rules version's outcomes, summed as the spins stream past (memory per prize, not per spin)."""
+
+    def __init__(self, wheel: Wheel | None) -> None:
+        order = [p.prize_id for p in wheel.prizes] if wheel is not None else []
+        self.spins = 0
+        self.duplicate_free = 0
+        self.observed: dict[str, int] = dict.fromkeys(order, 0)
+        self.expected: dict[str, float] = dict.fromkeys(order, 0.0)
+
+    def add(self, prize_id: str, weights: list[tuple[str, int]], duplicate_free: bool) -> None:
         total = sum(w for _, w in weights)
-        for prize_id, weight in weights:
-            expected[prize_id] = expected.get(prize_id, 0.0) + weight / total
-        observed[row.prize_id] = observed.get(row.prize_id, 0) + 1
-        expected.setdefault(row.prize_id, 0.0)
-    ids = list(expected)
-    test = pearson([observed.get(i, 0) for i in ids], [expected[i] for i in ids])
-    return VersionFit(
-        rules_version=version,
-        spins=len(rows),
-        duplicate_free=sum(1 for row in rows if row.duplicate_free),
-        prizes=tuple(PrizeCount(i, observed.get(i, 0), round(expected[i], 3)) for i in ids),
-        chi_square=None if test is None else round(test.statistic, 3),
-        dof=None if test is None else test.dof,
-        p_value=None if test is None else test.p_value,
-        fair=test is None or test.p_value >= alpha,
-    )
+        for segment, weight in weights:
+            self.expected[segment] = self.expected.get(segment, 0.0) + weight / total
+        self.expected.setdefault(prize_id, 0.0)
+        self.observed[prize_id] = self.observed.get(prize_id, 0) + 1
+        self.spins += 1
+        self.duplicate_free += int(duplicate_free)
+
+    def fit(self, version: int, alpha: float) -> VersionFit:
+        ids = list(self.expected)
+        observed = [self.observed.get(i, 0) for i in ids]
+        test = pearson(observed, [self.expected[i] for i in ids])
+        return VersionFit(
+            rules_version=version,
+            spins=self.spins,
+            duplicate_free=self.duplicate_free,
+            prizes=tuple(PrizeCount(i, n, round(self.expected[i], 3)) for i, n in zip(ids, observed, strict=True)),
+            chi_square=None if test is None else round(test.statistic, 3),
+            dof=None if test is None else test.dof,
+            p_value=None if test is None else test.p_value,
+            fair=test is None or test.p_value >= alpha,
+        )
 
 
 def _stock(conn: Connection, versions: list[int], wheels: _Wheels) -> list[StockExcess]:
@@ -180,30 +190,33 @@ def audit(conn: Connection, *, since: dt.datetime | None = None, alpha: float = 
     query = sa.select(
         s.event_id, s.device_id, s.rules_version, s.at, s.draw, s.weights, s.prize_id, s.duplicate_free
     ).order_by(s.rules_version, s.at, s.event_id)
+    # Streamed (a server-side cursor on PostgreSQL): memory grows with prizes and versions, not spins.
+    query = query.execution_options(yield_per=2000)
     if since is not None:
         query = query.where(s.at >= since)
     wheels = _Wheels(conn)
-    by_version: dict[int, list[Any]] = {}
+    tallies: dict[int, _Tally] = {}
     mismatches: list[Mismatch] = []
     count = 0
     for row in conn.execute(query):
         version = int(row.rules_version)
-        by_version.setdefault(version, []).append(row)
+        wheel = wheels(version)
         weights = [(str(p), int(w)) for p, w in row.weights]
+        tallies.setdefault(version, _Tally(wheel)).add(row.prize_id, weights, bool(row.duplicate_free))
         drawn = weights[pick(int(row.draw), weights)][0]
-        reason = _reason(row.prize_id, drawn, weights, wheels(version))
+        reason = _reason(row.prize_id, drawn, weights, wheel)
         if reason is not None:
             count += 1
             if len(mismatches) < MISMATCHES_LISTED:
                 at = row.at.isoformat()
                 mismatches.append(Mismatch(row.event_id, row.device_id, version, at, row.prize_id, drawn, reason))
-    versions = sorted(by_version)
+    versions = sorted(tallies)
     return WheelAudit(
         since=since.isoformat() if since is not None else None,
         alpha=alpha,
-        spins=sum(len(rows) for rows in by_version.values()),
+        spins=sum(tally.spins for tally in tallies.values()),
         mismatch_count=count,
         mismatches=tuple(mismatches),
-        versions=tuple(_fit(v, wheels(v), by_version[v], alpha) for v in versions),
+        versions=tuple(tallies[v].fit(v, alpha) for v in versions),
         stock_excess=tuple(_stock(conn, versions, wheels)) if versions else (),
     )

@@ -296,6 +296,7 @@ def test_the_openapi_document_lists_every_route_with_its_request_schema(api):
         ("GET", "/v1/voucher-keys"), ("GET", "/v1/vouchers/{voucher_id}"),
         ("GET", "/v1/members/{member_id}"), ("GET", "/v1/members/{member_id}/history"),
         ("GET", "/v1/programs/current"), ("GET", "/v1/alarms"), ("GET", "/healthz"), ("GET", "/v1/denylist"),
+        ("GET", "/v1/wheel/audit"),
     }  # fmt: skip
     assert set(routes) == set(bodies) | reads | {("POST", "/v1/programs")}
     for route, model in bodies.items():
