@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.machine import describe
 
-BENCHMARKS = ("reader", "ledger", "render", "outbox", "kiosk", "chaos", "fleet", "flood", "hq", "pin")
+BENCHMARKS = ("reader", "ledger", "render", "outbox", "kiosk", "chaos", "fleet", "flood", "hq", "pin", "wheel")
 REPO = Path(__file__).resolve().parents[1]
 SUMMARY_START = "<!-- bench:summary:start (written by `python -m bench`; edit outside these markers) -->"
 SUMMARY_END = "<!-- bench:summary:end -->"
