@@ -36,7 +36,20 @@ ISSUE_KEYS = (
 def test_quick_run_ends_with_one_json_line_of_the_issues_figures():
     env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "KIOSK_SIM_CONTROL")}
     result = subprocess.run(
-        [sys.executable, "-m", "bench.kiosk", "--taps", "3", "--idle-seconds", "0.5", "--warm-starts", "1"],
+        # Instruction counts (callgrind) are left out here: they take a minute (bench.callgrind's
+        # parsing has its own test, tests/bench/test_callgrind.py).
+        [
+            sys.executable,
+            "-m",
+            "bench.kiosk",
+            "--taps",
+            "3",
+            "--idle-seconds",
+            "0.5",
+            "--warm-starts",
+            "1",
+            "--no-instructions",
+        ],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -53,6 +66,10 @@ def test_quick_run_ends_with_one_json_line_of_the_issues_figures():
     assert figures["taps_failed"] == 0 and figures["taps_failed_baseline"] == 0
     assert figures["rss_mb"] > 0 and figures["rss_mb_baseline"] > 0
     assert sum(1 for line in lines if line.startswith("{")) == 1
+    # The floor under tap-to-screen for the configured poll interval: a poll wait plus the exchange.
+    assert figures["poll_interval_ms"] < figures["tap_floor_ms_p95"] < figures["poll_interval_ms"] + 100
+    assert figures["tap_exchange_ms"] > 0
+    assert figures["idle_instructions_per_s"] is None and "not measured" in figures["instructions_note"]
 
 
 @pytest.mark.integration
