@@ -61,8 +61,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame
 
 from bench.machine import describe
-from kiosk.session import SPIN_SECONDS
-from kiosk.ui_state import WheelSpin
+from kiosk.ui_state import SPIN_SECONDS, WheelSpin
 from screens import samples
 from screens.fonts import find_cjk_font
 from screens.loop import NoInputs, UiLoop

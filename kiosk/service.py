@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -28,6 +29,7 @@ from kiosk.cards.redeem_step import CardWriteRefused, RedemptionConfirmed, Redem
 from kiosk.cards.tap import TapOutcome
 from kiosk.cards.verify import NOTICE_FOR, Verified
 from kiosk.ledger import (
+    BirthdayGiftRefused,
     CardDenied,
     CheckinRefused,
     InsufficientPoints,
@@ -162,6 +164,17 @@ class KioskService:
         except OfflineLimitReached as exc:
             raise CheckinUnavailable(NoticeKind.OFFLINE_LIMIT, exc.limit) from None
         return result
+
+    # --- birthday gift ----------------------------------------------------------------------
+
+    def claim_birthday_gift(self, member_id: str, online: bool) -> VoucherView:
+        try:
+            voucher: VoucherView = self._ledger.claim_birthday_gift(uuid.uuid4().hex, member_id, online=online)
+        except BirthdayGiftRefused as exc:
+            raise RedemptionRefused(NoticeKind.REDEMPTION_FAILED, exc.reason) from None
+        except OfflineLimitReached as exc:
+            raise RedemptionRefused(NoticeKind.OFFLINE_LIMIT, exc.limit) from None
+        return voucher
 
     # --- prize wheel ------------------------------------------------------------------------
 

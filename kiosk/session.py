@@ -34,10 +34,12 @@ from kiosk.model import (
 from kiosk.ui_state import (
     PIN_LOCKED,
     PIN_NOT_SET,
+    SPIN_SECONDS,
     Back,
     CheckedIn,
     CheckIn,
     ChooseReward,
+    ClaimBirthdayGift,
     Confirm,
     ConfirmRedeem,
     Done,
@@ -74,8 +76,6 @@ NOTICE_SECONDS = 8.0
 CHECKED_IN_SECONDS = 5.0
 #: Digits a PIN may have (kiosk.ledger.pin_kdf): OK does nothing below the minimum, keys nothing
 #: beyond the maximum.
-#: How long the wheel turns before it shows the prize (screens.wheel draws the same curve).
-SPIN_SECONDS = 3.0
 #: Draws are integers below this (kiosk.ledger.wheel.DRAW_BOUND: SQLite's signed 64 bits).
 DRAW_BOUND = 2**63
 PIN_MIN_DIGITS = 4
@@ -149,6 +149,9 @@ class SessionPort(Protocol):
         """每日签到 for today; raises CheckinUnavailable."""
 
     def wheel_status(self, member_id: str, online: bool) -> WheelStatus | None: ...
+
+    def claim_birthday_gift(self, member_id: str, online: bool) -> VoucherView:
+        """This year's birthday gift as a voucher; raises RedemptionRefused."""
 
     def spin_wheel(self, spin_id: str, member_id: str, online: bool, draw: int) -> SpinResult:
         """One spin of the prize wheel, idempotent by spin id; raises SpinUnavailable."""
@@ -278,6 +281,8 @@ class Session:
             self.state = MemberHistory(state.member, history, self._online)
         elif isinstance(intent, CheckIn) and isinstance(state, MemberHome):
             self._check_in(state.member)
+        elif isinstance(intent, ClaimBirthdayGift) and isinstance(state, MemberHome):
+            self._claim_gift(state.member)
         elif isinstance(intent, OpenWheel) and isinstance(state, MemberHome):
             self._show_wheel(state.member)
         elif isinstance(intent, SpinWheel) and isinstance(state, WheelSpin):
@@ -349,6 +354,18 @@ class Session:
             self.state = MemberHome(self._service.member_view(member.member_id), self._online)
             return
         self.state = CheckedIn(self._service.member_view(member.member_id), result, self._online)
+
+    def _claim_gift(self, member: MemberView) -> None:
+        try:
+            voucher = self._service.claim_birthday_gift(member.member_id, bool(self._is_online()))
+        except RedemptionRefused as refused:
+            _LOG.info("birthday gift not claimed: %s", refused.detail)
+            if refused.kind is NoticeKind.OFFLINE_LIMIT:
+                self.state = Notice(refused.kind, refused.detail, self._online)
+            else:  # claimed meanwhile (at another kiosk) or the window closed: the screen says so
+                self.state = MemberHome(self._service.member_view(member.member_id), self._online)
+            return
+        self.state = VoucherIssued(self._service.member_view(member.member_id), voucher, self._online)
 
     def _show_wheel(self, member: MemberView) -> None:
         status = self._service.wheel_status(member.member_id, bool(self._is_online()))

@@ -132,6 +132,11 @@ class CheckedIn:
     online: bool
 
 
+#: How long the wheel turns before it shows the prize (the session reveals it; screens.wheel
+#: draws the light on the same curve).
+SPIN_SECONDS = 3.0
+
+
 @dataclass(frozen=True)
 class WheelSpin:
     """The prize wheel (幸运大转盘). Before a spin `result` is None and `status` says what the next
@@ -256,6 +261,11 @@ class CheckIn:
 
 
 @dataclass(frozen=True)
+class ClaimBirthdayGift:
+    """Claim this year's birthday gift (the member screen's birthday banner)."""
+
+
+@dataclass(frozen=True)
 class OpenWheel:
     """Show the prize wheel (the member screen's wheel row)."""
 
@@ -290,6 +300,7 @@ Intent = (
     | CheckIn
     | OpenWheel
     | SpinWheel
+    | ClaimBirthdayGift
     | PinDigit
     | PinDelete
     | PinSubmit

@@ -17,7 +17,17 @@ from dataclasses import dataclass, replace
 import pygame
 
 from kiosk.model import MemberView, local
-from kiosk.ui_state import CheckIn, Done, Intent, MemberHome, OpenHistory, OpenRewards, OpenVouchers, OpenWheel
+from kiosk.ui_state import (
+    CheckIn,
+    ClaimBirthdayGift,
+    Done,
+    Intent,
+    MemberHome,
+    OpenHistory,
+    OpenRewards,
+    OpenVouchers,
+    OpenWheel,
+)
 from screens import theme
 from screens.base import Screen
 from screens.context import RenderContext
@@ -55,6 +65,8 @@ DETAILS_KEY = "details"
 DETAILS_CLOSE_KEY = "details_close"
 #: Key of the check-in button.
 CHECKIN_KEY = "checkin"
+MEMBER_DAY = "member_day"  # 会员日: more points on purchases today
+GIFT_KEY = "claimbirthdaygift"
 WHEEL = "wheel"  # the prize wheel row: free spins left, or the price of a spin
 WHEEL_KEY = "wheel"
 
@@ -240,6 +252,22 @@ def checkin_text(ctx: RenderContext, member: MemberView) -> str:
     return streak or ctx.t("checkin_invite")
 
 
+def gift_open(member: MemberView) -> bool:
+    """A birthday gift waits to be claimed (the banner is then its button)."""
+    return member.birthday_gift is not None and not member.birthday_gift.claimed
+
+
+def banner_shown(member: MemberView) -> bool:
+    return member.birthday_today or gift_open(member)
+
+
+def member_day_text(ctx: RenderContext, member: MemberView) -> str:
+    """ "会员日 · 今日消费积分 2 倍" / "Member day: 2x points on purchases today"."""
+    day = member.member_day
+    assert day is not None
+    return ctx.t("member_day_line", name=local(day.name, ctx.locale), times=day.points_multiplier)
+
+
 def wheel_text(ctx: RenderContext, member: MemberView) -> str:
     """ "Lucky wheel · 1 free today" / "Lucky wheel · 5 points a spin"; empty without a wheel."""
     status = member.wheel
@@ -315,6 +343,7 @@ class MemberScreen(Screen):
         self.body = body
         self.checkin_button: Button | None = None
         self.wheel_button: Button | None = None
+        self.gift_button: Button | None = None
         self.header_lines: list[Line] = []
         self.lines: list[Line] = []
         self.bars: list[tuple[pygame.Rect, float, theme.Color]] = []
@@ -374,13 +403,23 @@ class MemberScreen(Screen):
         else:
             # The points column takes what its rows and tiles need; the details get the rest.
             row_h = max(lay.min_target, round(lay.button_height * 0.8)) + lay.gap
-            banner_h = round(lay.type_size("body") * 1.9) + lay.gap if member.birthday_today else 0
+            banner_h = max(lay.min_target, round(lay.type_size("body") * 1.9)) + lay.gap if banner_shown(member) else 0
             rows = 1 if member.checkin is not None or member.wheel is not None else 0  # one row: see below
-            tiles_h = round(lay.type_size("huge") * (1.2 if member.birthday_today else 1.5))
+            tiles_h = round(lay.type_size("huge") * (1.2 if banner_shown(member) else 1.5))
             top_h = min(banner_h + rows * row_h + tiles_h, round(body.h * 0.55))
             left = pygame.Rect(body.x, body.y, body.w, top_h)
             right = pygame.Rect(body.x, left.bottom + lay.gap * 2, body.w, body.bottom - left.bottom - lay.gap * 2)
-        if member.birthday_today:
+        if gift_open(member):
+            # The birthday gift waiting to be claimed: the banner is its button.
+            assert member.birthday_gift is not None
+            banner = pygame.Rect(left.x, left.y, left.w, max(lay.min_target, round(lay.type_size("body") * 1.9)))
+            label = ctx.t("birthday_gift_claim", name=local(member.birthday_gift.name, ctx.locale))
+            self.gift_button = Button(
+                rect=banner, label=label, intent=ClaimBirthdayGift(), kind="primary", key=GIFT_KEY
+            )
+            self.buttons.append(self.gift_button)
+            left = pygame.Rect(left.x, banner.bottom + lay.gap, left.w, left.h - banner.h - lay.gap)
+        elif member.birthday_today:
             banner = pygame.Rect(left.x, left.y, left.w, round(lay.type_size("body") * 1.9))
             self.panels.append((banner, theme.CELEBRATION))
             self._add(
@@ -511,6 +550,16 @@ class MemberScreen(Screen):
         body_size, small_size = lay.type_size("body"), lay.type_size("small")
         line_h = round(body_size * 1.25)
         head_h = round(small_size * 1.35)
+        if member.member_day is not None:
+            # 会员日 first: it changes what a purchase today earns.
+            row = pygame.Rect(inner.x, inner.y, inner.w, line_h)
+            self._add(
+                plan_text(
+                    ctx, MEMBER_DAY, member_day_text(ctx, member), row, size=body_size, color=theme.CELEBRATION,
+                    bold=True, min_scale=0.7,
+                )
+            )  # fmt: skip
+            inner = pygame.Rect(inner.x, inner.y + line_h, inner.w, inner.h - line_h)
         # Progress to the next tier: the amount still needed is the headline, the bar the picture.
         progress = wrap_block(
             ctx,
@@ -617,6 +666,8 @@ class MemberScreen(Screen):
         add(NAME, member.masked_name, bold=True)
         if member.birthday_today:
             add(BIRTHDAY, ctx.t("birthday"), color=theme.CELEBRATION, bold=True)
+        if member.member_day is not None:
+            add(MEMBER_DAY, member_day_text(ctx, member), color=theme.CELEBRATION, bold=True)
         add("", ctx.t("tier_label"), "small")
         add(TIER, local(member.tier.name, ctx.locale), bold=True)
         if member.checkin is not None:
@@ -703,7 +754,9 @@ class MemberScreen(Screen):
             return
         self.sheet_open = open_
         # The check-in button lies in the body the sheet covers: it goes and comes back with it.
-        in_body = [b for b in (self.details_button, self.checkin_button, self.wheel_button) if b is not None]
+        in_body = [
+            b for b in (self.details_button, self.checkin_button, self.wheel_button, self.gift_button) if b is not None
+        ]
         if open_:
             self.buttons = [b for b in self.buttons if b not in in_body] + [self.close_button]
         else:

@@ -12,9 +12,11 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from kiosk.model import (
+    BirthdayGiftStatus,
     CheckinResult,
     CheckinStatus,
     HistoryItem,
+    MemberDayInfo,
     MemberView,
     NoticeKind,
     PendingRedemptionView,
@@ -89,6 +91,8 @@ def member(
     points: int = 12_860,
     checkin: CheckinStatus | None = CHECKIN_OPEN,
     wheel: WheelStatus | None = WHEEL_FREE,
+    birthday_gift: BirthdayGiftStatus | None = None,
+    member_day: MemberDayInfo | None = None,
 ) -> MemberView:
     return MemberView(
         member_id="M000123",
@@ -108,6 +112,8 @@ def member(
         as_of=NOW,
         checkin=checkin,
         wheel=wheel,
+        birthday_gift=birthday_gift,
+        member_day=member_day,
     )
 
 
@@ -332,6 +338,18 @@ def all_states() -> dict[str, UiState]:
         "member": MemberHome(member=m, online=True),
         "member_birthday": MemberHome(member=member(birthday=True), online=False),
         "member_long": MemberHome(member=long_member(), online=True),
+        "member_birthday_gift": MemberHome(
+            member=member(
+                birthday=True,
+                birthday_gift=BirthdayGiftStatus(
+                    {"zh_CN": "生日蛋糕券", "en": "Birthday cake voucher"}, 3000, NOW.date(), claimed=False
+                ),
+            ),
+            online=True,
+        ),
+        "member_day": MemberHome(
+            member=member(member_day=MemberDayInfo({"zh_CN": "会员日", "en": "Member day"}, "2")), online=True
+        ),
         "member_checked_in": MemberHome(
             member=member(checkin=CheckinStatus(checked_in_today=True, streak=3, next_points=0)), online=True
         ),

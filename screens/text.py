@@ -115,6 +115,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "history_checkin": {"zh_CN": "每日签到", "en": "Daily check-in"},
     "history_wheel": {"zh_CN": "幸运大转盘", "en": "Lucky wheel"},
     # the prize wheel (幸运大转盘): the member screen's row and the wheel screen
+    "birthday_gift_claim": {"zh_CN": "领取生日礼：{name}", "en": "Claim your birthday gift: {name}"},
+    "member_day_line": {
+        "zh_CN": "{name} · 今日消费积分 {times} 倍",
+        "en": "{name}: {times}x points on purchases today",
+    },
     "wheel_title": {"zh_CN": "幸运大转盘", "en": "Lucky wheel"},
     "wheel_row_free": {"zh_CN": "大转盘 免费 {count} 次", "en": "Wheel: {count} free"},
     "wheel_row_paid": {"zh_CN": "大转盘 {points}积分/次", "en": "Wheel: {points} pts"},

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 
 import pygame
 
-from kiosk.session import SPIN_SECONDS
-from kiosk.ui_state import Back, Done, Intent, OpenVouchers, SpinWheel, WheelSpin
+from kiosk.ui_state import SPIN_SECONDS, Back, Done, Intent, OpenVouchers, SpinWheel, WheelSpin
 from screens import theme
 from screens.base import Screen
 from screens.context import RenderContext

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 
-from kiosk.session import SPIN_SECONDS, Session
-from kiosk.ui_state import Back, MemberHome, WheelSpin
+from kiosk.session import Session
+from kiosk.ui_state import SPIN_SECONDS, Back, MemberHome, WheelSpin
 from screens.member import WHEEL_KEY
 from screens.wheel import WheelLight
 from tests.app.flow import touch
