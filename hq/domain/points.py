@@ -26,17 +26,33 @@ from hq.domain.errors import InvalidAmount
 from hq.domain.program import Program
 
 
-def earn_points(amount_fen: int, multiplier: Decimal, program: Program) -> int:
-    """Points for a purchase of `amount_fen`: floor(amount_fen / 100 x points_per_yuan x multiplier).
+def earn_points(amount_fen: int, multiplier: Decimal, program: Program, *, member_day: Decimal | None = None) -> int:
+    """Points for a purchase of `amount_fen`:
+    floor(amount_fen / 100 x points_per_yuan x multiplier x member_day).
 
     `multiplier` is the tier multiplier the member had when paying (the tier whose discount the
-    till applied, before any upgrade this purchase causes), times any other (e.g. a birthday
-    double) the caller combines first. The product is exact and floored once per purchase, not
-    per yuan or per line: 99 fen earns 0 at 1 point per yuan, 150 fen at x1.5 earns 2 (2.25).
+    till applied, before any upgrade this purchase causes); `member_day` the rules' member-day
+    multiplier when the purchase fell on member day (`member_day_multiplier`), None otherwise. The
+    product is exact and floored once per purchase, not per yuan, line or factor: 99 fen earns 0 at
+    1 point per yuan, 150 fen at x1.5 earns 2 (2.25), and at x1.5 on a x1.5 member day 3 (3.375).
     """
     count(amount_fen, "amount_fen")
     factor = Fraction(program.earning.points_per_yuan) * Fraction(decimal_factor(multiplier, "multiplier"))
+    if member_day is not None:
+        factor *= Fraction(decimal_factor(member_day, "member_day"))
     return math.floor(Fraction(amount_fen, 100) * factor)
+
+
+def member_day_multiplier(program: Program, at: dt.datetime) -> Decimal | None:
+    """The rules' member-day (会员日) points multiplier when `at` falls on member day, else None.
+
+    The day is `at`'s calendar day in its own UTC offset: a till reports the sale with its store's
+    offset (as for the stored-value limit of a top-up day), and HQ keeps no time zone per store.
+    """
+    day = program.rules.member_day
+    if day is None or not day.includes(aware(at, "at").date()):
+        return None
+    return day.points_multiplier
 
 
 def earn_growth(amount_fen: int, program: Program) -> int:

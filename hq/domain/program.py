@@ -5,7 +5,9 @@
                                          #   tiers, rewards, checkin (optional: points per day and
                                          #   streak bonuses), pin (optional: when a PIN is asked
                                          #   before spending, and after how many wrong ones the
-                                         #   member's redemptions lock); published to kiosks as it is
+                                         #   member's redemptions lock), member_day (optional: the
+                                         #   days purchases earn more, hq.domain.points) and
+                                         #   birthday_gift (optional); published to kiosks as it is
       "earning": {
         "points_per_yuan": "1",          # decimal string; points = floor(yuan x this x tier multiplier)
         "lot_validity_days": 365,        # a lot earned at t expires at t + this many days
@@ -22,8 +24,9 @@
     }
 
 The kiosk part is validated by kiosk's own `parse_rules`, so HQ and the kiosks share one rules
-language; HQ is stricter in one respect: every multiplier, the tiers' included, must be a plain
-decimal string ("1.5"), never a JSON number, because a float such as 1.1 is not what it looks like.
+language; HQ is stricter in one respect: every multiplier, the tiers' and member day's included,
+must be a plain decimal string with at most 6 places ("1.5"), never a JSON number, because a float
+such as 1.1 is not what it looks like.
 
 Unknown keys are errors and every error names the path of the offending field, e.g.
 `programme document: topup.bonuses[1].min_fen: must be greater than topup.bonuses[0].min_fen (50000)`
@@ -161,6 +164,8 @@ def _kiosk(obj: Any, version: int) -> Rules:
         raise InvalidProgram(f"programme document: kiosk.{detail}") from exc
     for i, tier in enumerate(obj["tiers"]):
         _decimal(tier["points_multiplier"], f"kiosk.tiers[{i}].points_multiplier", maximum=Decimal(100))
+    if rules.member_day is not None:  # kiosk's parser allows any decimal string; HQ earns with at most 6 places
+        _decimal(obj["member_day"]["points_multiplier"], "kiosk.member_day.points_multiplier", maximum=Decimal(10))
     return rules
 
 

@@ -5,6 +5,11 @@ returns the first answer and changes nothing; the same key with another body is 
 (`IdempotencyConflict`), like WeChat's `consume_request_no` — retry the same request, never a new
 number. Each call is one transaction that locks the member's row, so two HQ processes never
 interleave on one member, and ends with a `member_changes` row so the kiosks hear of it.
+
+A purchase on member day (会员日: the rules' `member_day`, the purchase's day in the till's own
+offset) earns at the tier multiplier times the member-day multiplier, floored once; its `earn`
+entry records the member-day multiplier (`detail.member_day`) beside the tier's. A refund reverses
+its share of what the purchase earned (`purchases.points`), member-day points included.
 """
 
 from __future__ import annotations
@@ -18,7 +23,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from hq.domain.points import earn_growth, earn_points, lot_expiry, refund_points, settle_overdraft
+from hq.domain.points import (
+    earn_growth,
+    earn_points,
+    lot_expiry,
+    member_day_multiplier,
+    refund_points,
+    settle_overdraft,
+)
 from hq.domain.program import Program
 from hq.domain.tiers import TierState, tier_after_purchase
 from hq.domain.topup import stored_value_spend_allowed, topup_bonus
@@ -122,7 +134,9 @@ def _record_new_purchase(
         balance -= purchase.amount_fen
     state = TierState(tier=member.tier, override=member.tier_override)
     tier = program.tier(state.effective) or program.rules.tiers[0]
-    earned = earn_points(purchase.amount_fen, Decimal(tier.points_multiplier), program)
+    # 会员日: the day is the purchase's in the till's offset (hq.domain.points.member_day_multiplier).
+    member_day = member_day_multiplier(program, purchase.at)
+    earned = earn_points(purchase.amount_fen, Decimal(tier.points_multiplier), program, member_day=member_day)
     growth = earn_growth(purchase.amount_fen, program)
     settlement = settle_overdraft(int(member.overdraft_points), earned)
     lot_id = f"L-{purchase_id}"
@@ -161,7 +175,8 @@ def _record_new_purchase(
             overdraft_delta=-settlement.repaid, spend_delta_fen=purchase.amount_fen, growth_delta=growth,
             balance_delta_fen=balance - int(member.balance_fen), lot_id=lot_id if settlement.to_lot else None,
             ref=purchase_id, rules_version=program.version, at=purchase.at,
-            detail={"multiplier": str(tier.points_multiplier), "tier": tier.code, "paid_with": purchase.paid_with},
+            detail={"multiplier": str(tier.points_multiplier), "tier": tier.code, "paid_with": purchase.paid_with}
+            | ({"member_day": str(member_day)} if member_day is not None else {}),
         )
     )  # fmt: skip
     fresh = locked_member(conn, member.member_id)

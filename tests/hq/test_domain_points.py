@@ -18,6 +18,7 @@ from hq.domain.points import (
     earn_points,
     expire,
     lot_expiry,
+    member_day_multiplier,
     new_lot,
     refund_points,
     settle_overdraft,
@@ -83,6 +84,26 @@ def test_huge_amounts_are_exact_beyond_decimal_precision():
 def test_a_multiplier_with_many_places_is_exact():
     assert earn_points(300, Decimal("0.333333"), PROGRAM) == 0  # 0.999999
     assert earn_points(301, Decimal("0.333333"), PROGRAM) == 1
+
+
+def test_member_day_multiplies_with_the_tier_and_floors_once():
+    assert earn_points(150, Decimal("1.5"), PROGRAM, member_day=Decimal("1.5")) == 3  # 3.375
+    # 66 fen x1.5 x2 = 1.98: 1 point; flooring the tier's 0.99 first would leave 0 to double.
+    assert earn_points(66, Decimal("1.5"), PROGRAM, member_day=Decimal("2")) == 1
+
+
+def test_member_day_is_the_rules_day_in_the_times_own_offset():
+    # The supermarket programme's member day: Wednesdays and the 8th, 18th, 28th, x2.
+    wednesday = dt.datetime(2026, 12, 2, 0, 30, tzinfo=CST)
+    assert member_day_multiplier(PROGRAM, wednesday) == Decimal("2")
+    assert member_day_multiplier(PROGRAM, wednesday.astimezone(dt.UTC)) is None  # still Tuesday in UTC
+    assert member_day_multiplier(PROGRAM, dt.datetime(2026, 12, 8, 12, 0, tzinfo=CST)) == Decimal("2")
+
+
+def test_no_member_day_section_is_no_member_day():
+    document = supermarket_program()
+    del document["kiosk"]["member_day"]
+    assert member_day_multiplier(parse_program(1, document), dt.datetime(2026, 12, 2, 12, 0, tzinfo=CST)) is None
 
 
 @pytest.mark.parametrize("amount_fen", [-1, True, 1.0, "100"])

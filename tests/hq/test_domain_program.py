@@ -115,6 +115,10 @@ SUPERMARKET_FAULTS = [
         'kiosk.tiers[1].points_multiplier: must be a decimal string like "1.5"',
     ),
     (_set("kiosk.tiers.1.points_multiplier", "1e0"), "kiosk.tiers[1].points_multiplier: must be a decimal string"),
+    (
+        _set("kiosk.member_day.points_multiplier", "1.0000001"),
+        "kiosk.member_day.points_multiplier: must be a decimal string like",
+    ),
     (_set("earning.bonus", 1), "programme document: earning.bonus: unknown key"),
     (_delete("earning.growth_per_yuan"), "programme document: earning.growth_per_yuan: is required"),
     (_set("earning.points_per_yuan", 1.5), "earning.points_per_yuan: must be a decimal string"),

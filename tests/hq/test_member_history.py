@@ -14,6 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hq.domain.examples import supermarket_program
+from hq.domain.points import member_day_multiplier
+from hq.domain.program import parse_program
 from hq.service import till, vouchers
 from hq.service.feedback import MAX_MEMBERS_PER_UPDATE, prepare_member_update
 from hq.service.jobs import expire_due_lots
@@ -117,7 +119,9 @@ def test_only_the_last_items_are_sent_newest_first(hq):
         buy(hq, f"A{n}", 1_000 + n * 100, days(-100 + n))
     items = history(hq)
     assert len(items) == HISTORY_ITEMS
-    assert [item["points"] for item in items] == [10 + n for n in reversed(range(5, HISTORY_ITEMS + 5))]
+    program = parse_program(1, supermarket_program())  # member days (会员日) earn double
+    expected = [(10 + n) * int(member_day_multiplier(program, days(-100 + n)) or 1) for n in range(HISTORY_ITEMS + 5)]
+    assert [item["points"] for item in items] == [expected[n] for n in reversed(range(5, HISTORY_ITEMS + 5))]
 
 
 def test_a_member_without_point_movements_has_an_empty_history(hq):
