@@ -42,6 +42,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hq.service.event_fields import (
+    ID_MAX,
+    MEMBER_ID_MAX,
+    VERSION_MAX,
+    BadPayload,
+    SignedVoucher,
+    flag,
+    integer,
+    keys,
+    signed_voucher,
+    text,
+)
 from hq.service.feedback import record_change
 from hq.service.listener_store import raise_alarm
 from hq.service.point_lots import credit_lot, debit_oldest_first
@@ -51,7 +63,6 @@ from hq.service.vouchers import register_from_event
 from hq.store import tables as t
 from hq.store.upsert import insert_ignore
 from kiosk.ledger.rules import PRIZE_KINDS, WHEEL_REWARD_PREFIX, Wheel
-from kiosk.ledger.vouchers import MalformedVoucherCode, parse_voucher_code, voucher_id
 from kiosk.ledger.wheel import DRAW_BOUND, pick
 from sync.schemas import EventMessage
 
@@ -62,12 +73,7 @@ WEIGHT_MAX = 1_000_000
 SEGMENTS_MAX = 12
 #: A prize id fits the voucher's reward id, "wheel:<prize_id>", in 64 bytes.
 PRIZE_ID_MAX = 64 - len(WHEEL_REWARD_PREFIX)
-VALUE_MAX = 2**32 - 1
-_ID_MAX = 100  # event, spin and voucher ids (hq.store.tables)
-_MEMBER_ID_MAX = 64
 _LOT_ID_MAX = 200
-_CODE_MAX = 512
-_VERSION_MAX = 2**31 - 1
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _REQUIRED = frozenset(
     {
@@ -75,21 +81,10 @@ _REQUIRED = frozenset(
         "prize_kind", "points", "rules_version", "offline",
     }
 )  # fmt: skip
-_VOUCHER_KEYS = frozenset({"voucher_id", "voucher_code", "reward_id", "value_fen", "issued_at", "expires_at"})
 
 
-class BadSpin(ValueError):
+class BadSpin(BadPayload):
     """A `wheel_spin` payload HQ refuses; the message names the field."""
-
-
-@dataclass(frozen=True)
-class WonVoucher:
-    voucher_id: str
-    voucher_code: str
-    reward_id: str
-    value_fen: int
-    issued_at: dt.datetime
-    expires_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -110,40 +105,10 @@ class Spin:
     points: int
     rules_version: int
     offline: bool
-    voucher: WonVoucher | None
+    voucher: SignedVoucher | None
 
 
 # --- validation ----------------------------------------------------------------------------------
-
-
-def _keys(obj: Any, what: str, required: frozenset[str], optional: frozenset[str] = frozenset()) -> Mapping[str, Any]:
-    if not isinstance(obj, Mapping):
-        raise BadSpin(f"{what} must be an object, got {type(obj).__name__}")
-    missing = sorted(required - obj.keys())
-    if missing:
-        raise BadSpin(f"{what}.{missing[0]}: is required")
-    unknown = sorted(set(obj) - required - optional)
-    if unknown:
-        raise BadSpin(f"{what}.{unknown[0]}: unknown key")
-    return obj
-
-
-def _text(value: Any, name: str, longest: int) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= longest or not value.isprintable():
-        raise BadSpin(f"{name}: must be 1 to {longest} printable characters, got {value!r:.80}")
-    return value
-
-
-def _integer(value: Any, name: str, lowest: int, highest: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
-        raise BadSpin(f"{name}: must be an integer from {lowest} to {highest}, got {value!r:.80}")
-    return value
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise BadSpin(f"{name}: must be true or false, got {value!r:.80}")
-    return value
 
 
 def _day(value: Any) -> dt.date:
@@ -155,16 +120,6 @@ def _day(value: Any) -> dt.date:
     raise BadSpin(f"day: must be a store day as YYYY-MM-DD, got {value!r:.80}")
 
 
-def _time(value: Any, name: str) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 40 else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise BadSpin(f"{name}: must be a time with a UTC offset, got {value!r:.80}")
-    return moment
-
-
 def _pairs(value: Any, name: str, longest: int, highest: int, most: int) -> tuple[tuple[str, int], ...]:
     if not isinstance(value, list) or len(value) > most:
         raise BadSpin(f"{name}: must be a list of at most {most} [id, number] pairs")
@@ -172,41 +127,17 @@ def _pairs(value: Any, name: str, longest: int, highest: int, most: int) -> tupl
     for i, pair in enumerate(value):
         if not isinstance(pair, list) or len(pair) != 2:
             raise BadSpin(f"{name}[{i}]: must be an [id, number] pair, got {pair!r:.80}")
-        pairs.append((_text(pair[0], f"{name}[{i}][0]", longest), _integer(pair[1], f"{name}[{i}][1]", 1, highest)))
+        pairs.append((text(pair[0], f"{name}[{i}][0]", longest), integer(pair[1], f"{name}[{i}][1]", 1, highest)))
     return tuple(pairs)
-
-
-def _voucher(obj: Any, device_id: str, prize_id: str) -> WonVoucher:
-    v = _keys(obj, "voucher", _VOUCHER_KEYS)
-    won = WonVoucher(
-        voucher_id=_text(v["voucher_id"], "voucher.voucher_id", _ID_MAX),
-        voucher_code=_text(v["voucher_code"], "voucher.voucher_code", _CODE_MAX),
-        reward_id=_text(v["reward_id"], "voucher.reward_id", 64),
-        value_fen=_integer(v["value_fen"], "voucher.value_fen", 0, VALUE_MAX),
-        issued_at=_time(v["issued_at"], "voucher.issued_at"),
-        expires_at=_time(v["expires_at"], "voucher.expires_at"),
-    )
-    if won.reward_id != WHEEL_REWARD_PREFIX + prize_id:
-        raise BadSpin(f"voucher.reward_id: must be {WHEEL_REWARD_PREFIX + prize_id!r}, got {won.reward_id!r}")
-    if won.expires_at <= won.issued_at:
-        raise BadSpin("voucher.expires_at: must be after issued_at")
-    try:
-        code = parse_voucher_code(won.voucher_code)
-    except MalformedVoucherCode as exc:
-        raise BadSpin(f"voucher.voucher_code: {exc}") from None
-    decoded = (voucher_id(code.device_id, code.serial), code.reward_id, code.value_fen)
-    if code.device_id != device_id or decoded != (won.voucher_id, won.reward_id, won.value_fen):
-        raise BadSpin("voucher.voucher_code: does not carry this voucher's id, reward and value")
-    return won
 
 
 def parse_spin(payload: Mapping[str, Any], device_id: str) -> Spin:
     """The spin in `payload` (of an event from `device_id`); BadSpin naming the field otherwise."""
-    p = _keys(payload, "payload", _REQUIRED, frozenset({"voucher"}))
+    p = keys(payload, "payload", _REQUIRED, frozenset({"voucher"}))
     if p["device_id"] != device_id:
         raise BadSpin(f"device_id: {p['device_id']!r:.80} is not the sending kiosk {device_id!r}")
-    free = _flag(p["free"], "free")
-    cost = _integer(p["cost_points"], "cost_points", 0, 0 if free else POINTS_MAX)
+    free = flag(p["free"], "free")
+    cost = integer(p["cost_points"], "cost_points", 0, 0 if free else POINTS_MAX)
     lots = _pairs(p["lots"], "lots", _LOT_ID_MAX, POINTS_MAX, max(cost, 0))
     if sum(points for _, points in lots) != cost:
         raise BadSpin(f"lots: must allocate the cost of {cost} points, allocate {sum(n for _, n in lots)}")
@@ -214,31 +145,31 @@ def parse_spin(payload: Mapping[str, Any], device_id: str) -> Spin:
     ids = [prize for prize, _ in weights]
     if not weights or len(set(ids)) != len(ids):
         raise BadSpin("weights: must name 1 to 12 distinct prizes")
-    prize_id = _text(p["prize_id"], "prize_id", PRIZE_ID_MAX)
+    prize_id = text(p["prize_id"], "prize_id", PRIZE_ID_MAX)
     if prize_id not in ids:
         raise BadSpin(f"prize_id: {prize_id!r} is not among the weights the draw was taken over")
     kind = p["prize_kind"]
     if kind not in PRIZE_KINDS:
         raise BadSpin(f"prize_kind: must be one of {', '.join(PRIZE_KINDS)}, got {kind!r:.80}")
-    points = _integer(p["points"], "points", 1 if kind == "points" else 0, POINTS_MAX if kind == "points" else 0)
+    points = integer(p["points"], "points", 1 if kind == "points" else 0, POINTS_MAX if kind == "points" else 0)
     if (kind == "voucher") != ("voucher" in p):
         raise BadSpin("voucher: is required for a voucher prize and only then")
     return Spin(
         device_id=device_id,
-        spin_id=_text(p["spin_id"], "spin_id", _ID_MAX),
-        member_id=_text(p["member_id"], "member_id", _MEMBER_ID_MAX),
+        spin_id=text(p["spin_id"], "spin_id", ID_MAX),
+        member_id=text(p["member_id"], "member_id", MEMBER_ID_MAX),
         day=_day(p["day"]),
         free=free,
         cost_points=cost,
         lots=lots,
-        draw=_integer(p["draw"], "draw", 0, DRAW_BOUND - 1),
+        draw=integer(p["draw"], "draw", 0, DRAW_BOUND - 1),
         weights=weights,
         prize_id=prize_id,
         prize_kind=kind,
         points=points,
-        rules_version=_integer(p["rules_version"], "rules_version", 1, _VERSION_MAX),
-        offline=_flag(p["offline"], "offline"),
-        voucher=_voucher(p["voucher"], device_id, prize_id) if kind == "voucher" else None,
+        rules_version=integer(p["rules_version"], "rules_version", 1, VERSION_MAX),
+        offline=flag(p["offline"], "offline"),
+        voucher=signed_voucher(p["voucher"], device_id, WHEEL_REWARD_PREFIX + prize_id) if kind == "voucher" else None,
     )
 
 
@@ -298,7 +229,7 @@ def apply_spin(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
     mismatch | duplicate (this event id was applied before) | malformed | unknown_member."""
     try:
         spin = parse_spin(event.payload, event.device_id)
-    except BadSpin as exc:
+    except BadPayload as exc:
         return _refuse(conn, event, str(exc), now)
     m = t.members.c
     member = conn.execute(sa.select(t.members).where(m.member_id == spin.member_id).with_for_update()).first()
@@ -369,7 +300,7 @@ def apply_spin(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
         register_from_event(
             conn, voucher_id=v.voucher_id, member_id=spin.member_id, device_id=spin.device_id,
             store_id=device_store(conn, spin.device_id),
-            payload={"voucher_code": v.voucher_code, "value_fen": v.value_fen, "reward_id": v.reward_id},
+            payload=v.registry_payload(),
             points=0, issued_at=v.issued_at, expires_at=v.expires_at, event_id=event.event_id, now=now,
         )  # fmt: skip
     if spin.free and (member.wheel_day is None or spin.day.isoformat() >= member.wheel_day):
