@@ -4,7 +4,8 @@ Lots carry what is *left* of them (HQ has already taken every spend it knows of)
 highest counter (so a kiosk refuses an image another kiosk has moved past), vouchers their state,
 `history` the member's last `HISTORY_ITEMS` point movements (积分明细), newest first, and
 `checkin_last_day` / `checkin_streak` (每日签到) so a streak continues at any kiosk, and
-`wheel_day` / `wheel_free_used` (幸运大转盘) so free spins are counted across the fleet.
+`wheel_day` / `wheel_free_used` (幸运大转盘) so free spins are counted across the fleet, and
+`birthday_gift_year` (生日礼) so a gift claimed at one kiosk is not given again at another.
 
 The history is a window, not a ledger: every update carries it whole, so a kiosk that missed an
 update still shows the right list, and its size stays bounded (90 to 150 bytes an item, under
@@ -105,6 +106,8 @@ def member_entries(conn: Connection, member_ids: Iterable[str], *, now_iso: str 
                 # 幸运大转盘: the free spins HQ counted on `wheel_day` across the fleet.
                 "wheel_day": row.wheel_day,
                 "wheel_free_used": int(row.wheel_free_used or 0),
+                # 生日礼: the latest year HQ recorded a gift claim, at any kiosk (null: none).
+                "birthday_gift_year": row.birthday_gift_year,
             }
             # The PIN's hash (never the PIN) and the lock, only where there is one (hq/service/pins.py).
             | pins.get(member_id, {})

@@ -25,6 +25,11 @@
   (hq.service.wheel). A free spin beyond the day's free spins (two kiosks offline) is accepted
   and flagged (`duplicate_free`); a spin disagreeing with the rules or its own draw is applied
   as the rules say and flagged (`wheel_mismatch` alarm).
+- `birthday_gift` (生日礼, hq.service.birthday_gifts): validated field by field like a spin; applied
+  once by its event id: the voucher into the registry (reward "birthday-gift", cost 0), the
+  member's `birthday_gift_year`, a 0-point `birthday_gift` entry. A second claim of a member and
+  year (two kiosks offline) is accepted and flagged (`duplicate_year`, `birthday_gift_duplicate`
+  alarm); one disagreeing with the rules or the birthday is applied and flagged (`birthday_mismatch`).
 - anything else is stored as it came.
 
 The member's change is queued for the fleet with the event id, so every kiosk's next member
@@ -41,6 +46,7 @@ from sqlalchemy.engine import Connection
 
 from hq.domain.points import lot_expiry, settle_overdraft
 from hq.domain.program import Program
+from hq.service.birthday_gifts import apply_gift
 from hq.service.denylist import confirm_rollback
 from hq.service.feedback import record_change
 from hq.service.listener_store import raise_alarm
@@ -70,6 +76,8 @@ def apply_event(conn: Connection, event: EventMessage, now: dt.datetime) -> str:
         return _pin_locked(conn, event, now)
     if event.type == "wheel_spin":
         return apply_spin(conn, event, now)
+    if event.type == "birthday_gift":
+        return apply_gift(conn, event, now)
     alarm = SECURITY_ALARMS.get(event.type)
     if alarm is not None:
         uid = str(event.payload.get("uid") or "unknown")

@@ -21,7 +21,7 @@ VERSION_LINES = ("rules", "members", "denylist")
 _ADDED_LATER = frozenset(
     {
         "voucher_registry", "voucher_history", "tills", "voucher_keys", "checkins", "member_pins", "member_snapshots",
-        "wheel_spins", "operators",
+        "wheel_spins", "operators", "birthday_gifts",
     }
 )  # fmt: skip
 _LOCK_KEY = 0x4B494F534B  # "KIOSK": pg_advisory_xact_lock key for migrations
@@ -118,6 +118,13 @@ def _operators(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=[tables.operators])
 
 
+def _birthday_gift(conn: Connection) -> None:
+    """The birthday gift (生日礼): `birthday_gifts` (every claim HQ applied) and the member's
+    `birthday_gift_year`, added only where missing as for the wheel's columns."""
+    tables.metadata.create_all(conn, tables=[tables.birthday_gifts])
+    _add_member_columns(conn, (("birthday_gift_year", "INTEGER"),))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "voucher write-off: registry, history, tills, key directory", _voucher_write_off),
@@ -126,6 +133,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "member snapshots in parts: member_snapshots, members_clear", _member_snapshots),
     Migration(6, "prize wheel: wheel_spins, the member's free spins of the day", _prize_wheel),
     Migration(7, "named operator accounts: operators", _operators),
+    Migration(8, "birthday gift: birthday_gifts, the member's birthday_gift_year", _birthday_gift),
 )
 
 

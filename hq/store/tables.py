@@ -65,6 +65,9 @@ members = sa.Table(
     # across kiosks, so the member's next kiosk knows (migration 6; NULL before).
     sa.Column("wheel_day", sa.String(10)),
     sa.Column("wheel_free_used", sa.Integer),
+    # 生日礼: the latest year HQ recorded a birthday gift claim for the member at any kiosk, sent to
+    # kiosks so the member's next kiosk refuses a second claim that year (migration 8; NULL: none).
+    sa.Column("birthday_gift_year", sa.Integer),
 )
 
 cards = sa.Table(
@@ -266,6 +269,27 @@ wheel_spins = sa.Table(
     sa.Column("at", UtcDateTime, nullable=False),
     sa.Index("wheel_spins_member_day", "member_id", "day"),
     sa.Index("wheel_spins_version", "rules_version", "device_id"),
+)
+
+birthday_gifts = sa.Table(
+    "birthday_gifts",
+    metadata,
+    # Every birthday gift claim HQ applied (hq.service.birthday_gifts), one row per event: a
+    # second claim of a member and year (two kiosks offline) is kept with `duplicate` set, since the
+    # member holds its voucher; (member_id, year) is indexed, not unique, for that reason.
+    sa.Column("event_id", sa.String(100), primary_key=True),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("claim_id", sa.String(100), nullable=False),
+    sa.Column("member_id", sa.String(64), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("voucher_id", sa.String(100), nullable=False),
+    sa.Column("value_fen", BIG, nullable=False),
+    sa.Column("rules_version", sa.Integer, nullable=False),
+    sa.Column("offline", sa.Boolean, nullable=False),
+    sa.Column("duplicate", sa.Boolean, nullable=False),
+    sa.Column("mismatch", sa.String(500)),  # what disagreed with the rules or the birthday; NULL: nothing
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index("birthday_gifts_member_year", "member_id", "year"),
 )
 
 member_pins = sa.Table(
