@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from hq.api.auth import operator_guard, till_guard
 from hq.api.body_limit import MIB, BodyLimit
+from hq.api.console_routes import mount_console
 from hq.api.context import Context, NowClock
 from hq.api.errors import error_json, install_error_handlers
 from hq.api.member_routes import member_router
@@ -104,6 +105,7 @@ def create_app(
     )  # fmt: skip
     app.include_router(wheel_router(ctx, operator=operator))
     mount_till_page(app)
+    mount_console(app, ctx, operator_token=operator_token, policy=vouchers.policy())
 
     @app.get(
         "/healthz",
