@@ -26,9 +26,10 @@ from app.kiosk_app import KioskApp
 from app.package_state import CommandRunner, package_state, run_command
 from app.reader_params import transport_params
 from app.version import software_version
-from drivers.errors import AuthError, CardTimeout, ReaderError
+from drivers.errors import AuthError, CardTimeout, GpioFault, ReaderError
 from drivers.events import ReaderEvent
 from drivers.mfrc522 import Mfrc522
+from drivers.presence import PresenceSensor
 from drivers.reader_service import ReaderService
 from drivers.reader_thread import ReaderThread
 from drivers.transport import open_transport
@@ -155,6 +156,27 @@ def _discovery(config: Config, topic_prefix: str) -> Callable[[], list[tuple[str
     )
 
 
+def open_presence(config: Config, simulation: SimulatedCards | None) -> PresenceSensor | None:
+    """reader.presence_pin's sensor (the simulation's with the emulator); None: none, or it failed.
+
+    A sensor that cannot be opened does not stop the kiosk: it logs why and polls fast all the
+    time, as without a sensor."""
+    reader = config.reader
+    if reader.presence_pin is None:
+        return None
+    if simulation is not None:
+        return simulation.presence
+    from drivers.presence import GpioPresence
+
+    try:
+        return GpioPresence(
+            reader.presence_pin, active_high=reader.presence_active == "high", backend=reader.gpio_backend
+        )
+    except GpioFault as exc:
+        _LOG.error("presence sensor on BCM%d unusable, polling fast all the time: %s", reader.presence_pin, exc)
+        return None
+
+
 def simulated_cards(config: Config, keys: MasterKeys, *, fresh: bool) -> SimulatedCards | None:
     """The simulation's demo cards (app.simulation.SimulatedCards), or None with a real reader."""
     if config.reader.driver != "emulator":
@@ -204,7 +226,16 @@ def build_app(
         read_job=tap_job(master_keys, ledger, CARD_FAULTS),
     )
     events: queue.Queue[ReaderEvent[TapOutcome]] = queue.Queue()
-    reader_thread = ReaderThread(reader, events, wake=wake)
+    presence = open_presence(config, simulation)
+    reader_thread = ReaderThread(
+        reader,
+        events,
+        wake=wake,
+        presence=presence,
+        idle_interval_s=config.reader.idle_poll_interval_ms / 1000,
+        hold_s=config.reader.presence_hold_s,
+        monotonic=clock.monotonic,
+    )
 
     def run_on_card(job: Callable[[TagSession], T]) -> T:
         future = reader_thread.submit(job)

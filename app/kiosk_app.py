@@ -212,6 +212,8 @@ class KioskApp:
         if self.link is not None:
             self.link.stop()
         self.reader_thread.stop()
+        if self.reader_thread.presence is not None:
+            self.reader_thread.presence.close()
         if self.simulation is not None:
             self.simulation.remove()
             self.simulation.save()

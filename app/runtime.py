@@ -176,6 +176,7 @@ def _run_interactive(app: KioskApp) -> int:
         max_fps=display.fps_cap,
         flip=flip,
         inputs=inputs,
+        on_input=app.reader_thread.activity,  # somebody is here: the reader polls fast again
     )
     if control is not None:
         control.start()

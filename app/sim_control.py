@@ -13,7 +13,11 @@ Protocol: one JSON object per line over a UNIX stream socket, one JSON reply per
         every process on Linux, so a benchmark can time from the card, not from its request)
     {"cmd": "state"}                -> {"ok": true, "screen": "member", "member_id": "M0001", ...}
     {"cmd": "intent", "intent": "open_rewards" | "choose" | "confirm" | "back" | "done" | "vouchers",
-     "reward_id": "..."}            -> the state after it, as for "state"
+     "reward_id": "..."}            -> the state after it, as for "state" (an intent is a touch:
+                                       the reader polls fast again, as after a real one)
+    {"cmd": "presence", "near": true | false}
+                                    -> {"ok": true}: the simulated presence sensor's output
+                                       (used with reader.presence_pin; read by the reader at its polls)
 Commands run on the kiosk's main thread (the UI loop), between frames; the socket thread only
 parses and waits for the answer.
 """
@@ -151,7 +155,14 @@ def run_command(app: Any, command: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
     if cmd == "state":
         return describe(session.state)
+    if cmd == "presence":
+        near = command.get("near")
+        if not isinstance(near, bool):
+            return {"ok": False, "error": "presence needs near: true or false"}
+        app.simulation.presence.near = near
+        return {"ok": True}
     if cmd == "intent":
+        app.reader_thread.activity()
         name = command.get("intent")
         if name == "open_rewards":
             session.handle(OpenRewards())

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from drivers.emulator import Field, MFRC522Emulator, MifareClassic1K, Ntag213
 from drivers.mfrc522 import Mfrc522
+from drivers.presence import SimulatedPresence
 from drivers.session import open_session
 from drivers.transport.emulator import EmulatorTransport
 from kiosk.cards.errors import CardFaults
@@ -57,6 +58,8 @@ class SimulatedCards:
         self.state_file = state_file
         self.field = Field()
         self.chip = MFRC522Emulator(self.field, version=version)
+        #: the presence sensor, used when config has reader.presence_pin (the shopper sets it)
+        self.presence = SimulatedPresence()
         self.cards: dict[int, MifareClassic1K | Ntag213] = {}
         self._present: int | None = None
         saved = self._load()

@@ -127,6 +127,11 @@ class ReaderService(Generic[R]):
         presence = self._presence
         return presence.uid if presence is not None and presence.read_ok else None
 
+    @property
+    def card_in_field(self) -> bool:
+        """A card is being followed (read or not): the presentation has not ended yet."""
+        return self._presence is not None
+
     def poll_once(self) -> list[ReaderEvent[R]]:
         events: list[ReaderEvent[R]] = []
         now = self.clock.monotonic()

@@ -48,6 +48,8 @@ _LOG = logging.getLogger(__name__)
 READER_EVENT: int = pygame.event.custom_type()
 #: Posted by `UiLoop.stop()` so a waiting loop notices at once.
 _WAKE_EVENT: int = pygame.event.custom_type()
+#: What a person does to the screen or the keys: `UiLoop.on_input` hears of each (somebody is here).
+TOUCH_EVENTS = frozenset({pygame.MOUSEBUTTONDOWN, pygame.FINGERDOWN, pygame.KEYDOWN})
 
 Handler = Callable[[Any], UiState | None]
 
@@ -158,6 +160,8 @@ class UiLoop:
     on_intent: Callable[[Intent], UiState | None]
     on_tick: Callable[[float], UiState | None] = lambda now: None
     on_reader_event: Handler = lambda payload: None
+    #: Called for every touch, click or key press (TOUCH_EVENTS), before it is dispatched.
+    on_input: Callable[[], None] = lambda: None
     max_fps: float = 30.0
     # How often on_tick runs (session timeouts, watchdog, status): a multiple of the attract screen's
     # ripple frame period (1/6 s), so there a tick never wakes the loop on its own.
@@ -209,6 +213,8 @@ class UiLoop:
             if event.type == READER_EVENT:
                 self._show(self._call(self.on_reader_event, getattr(event, "payload", None)))
                 continue
+            if event.type in TOUCH_EVENTS:
+                self.on_input()
             intent = self.ui.handle_event(event)
             if intent is not None:
                 self._show(self._call(self.on_intent, intent))

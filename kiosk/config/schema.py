@@ -178,6 +178,30 @@ class ReaderConfig(_Section):
     rx_gain_db: Literal[18, 23, 33, 38, 43, 48] = 33
     spy: bool = False
     emulator_version: int = Field(0x92, ge=0, le=0xFF)
+    # An optional presence sensor (PIR, radar) on a GPIO: while nobody is near the field is polled
+    # every idle_poll_interval_ms instead of poll_interval_ms (drivers/presence.py,
+    # drivers/reader_thread.py). With driver emulator it is the simulation's sensor.
+    presence_pin: int | None = Field(None, ge=0, le=27, description="BCM pin of a presence sensor's output")
+    presence_active: Literal["high", "low"] = "high"
+    idle_poll_interval_ms: int = Field(250, ge=10, le=2000)
+    presence_hold_s: float = Field(10.0, ge=0.5, le=600.0)
+
+    @model_validator(mode="after")
+    def _presence_sensor_wiring(self) -> ReaderConfig:
+        pin = self.presence_pin
+        if pin is None:
+            return self
+        for role, other in (("reset_pin", self.reset_pin), ("irq_pin", self.irq_pin)):
+            if other == pin:
+                raise ValueError(f"presence_pin BCM{pin} is also the {role}: wire the sensor to a pin of its own")
+        if self.driver != "emulator" and self.gpio_backend == "none":
+            raise ValueError("presence_pin needs a GPIO library: gpio_backend must not be none")
+        if self.idle_poll_interval_ms < self.poll_interval_ms:
+            raise ValueError(
+                f"idle_poll_interval_ms ({self.idle_poll_interval_ms}) must not be shorter than "
+                f"poll_interval_ms ({self.poll_interval_ms})"
+            )
+        return self
 
 
 class DisplayConfig(_Section):

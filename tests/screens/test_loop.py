@@ -376,3 +376,18 @@ def test_only_opaque_full_size_frames_claim_to_cover_their_region():
     keyed = pygame.Surface((40, 40))
     keyed.set_colorkey((0, 0, 0))
     assert not FrameLoop(rect, [keyed], 8.0).covers
+
+
+def test_every_touch_is_reported_before_it_is_dispatched(ui, monotonic):
+    # A touch anywhere tells the reader somebody is here (it polls fast again), intent or not.
+    seen: list[str] = []
+    loop, _, _ = make_loop(ui, monotonic, on_intent=lambda i: seen.append("intent"))
+    loop.on_input = lambda: seen.append("touch")
+    loop.step(max_wait_s=0)
+    monotonic.advance(1.0)
+    pos = ui.button("done").rect.center
+    pygame.event.post(finger(pygame.FINGERDOWN, ui, pos))
+    pygame.event.post(finger(pygame.FINGERUP, ui, pos))
+    pygame.event.post(finger(pygame.FINGERDOWN, ui, (1, 1)))  # on no button: still somebody here
+    loop.step(max_wait_s=0)
+    assert seen == ["touch", "intent", "touch"]
