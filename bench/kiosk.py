@@ -5,8 +5,11 @@
 The real kiosk runs as systemd would run it, in simulation (emulated RC522, demo member cards),
 from a copy of the shipped config.yaml in a temporary directory, with SDL's dummy video driver.
 This benchmark plays systemd (a NOTIFY_SOCKET it reads on a thread) and the shopper (the
-simulation control socket, $KIOSK_SIM_CONTROL). The only config change: reader.cooldown_ms is
-200 instead of 1500, so a removed card is forgotten sooner and the taps can follow each other.
+simulation control socket, $KIOSK_SIM_CONTROL). Config changes: reader.cooldown_ms is 200 instead
+of 1500, so a removed card is forgotten sooner and the taps can follow each other; and the
+simulation's presence sensor is configured (reader.presence_pin; `--no-presence` leaves it out):
+the shopper walks up before the taps (the reader polls fast), walks away after them, and the
+reader backs its poll off once reader.presence_hold_s has passed with nobody near.
 
 Figures, for the kiosk and, side by side in the same run, for bench/baseline_kiosk.py (the
 `mfrc522` package's SimpleMFRC522 polled in a pygame loop redrawing every frame at 30 fps):
@@ -18,6 +21,13 @@ Figures, for the kiosk and, side by side in the same run, for bench/baseline_kio
 - idle_cpu_pct: utime+stime of all threads (/proc/PID/stat) over `--idle-seconds` on the idle
   screen, in percent of one core; idle_wakeups_per_s: context switches of all threads per second
   over the same window (how often the process wakes up, which is what its idle CPU is made of).
+  With the presence sensor that window has nobody near; `*_near` repeats it with somebody standing
+  at the kiosk (the fast poll, which is also what a kiosk without a sensor costs all the time).
+- idle_instructions_per_s, tap_instructions (and `*_baseline`, `*_near`): user-space instructions
+  counted under callgrind (bench/callgrind.py; `--no-instructions` skips them), and
+  idle_cpu_pct_a53_projected: those per second on a Cortex-A53 at 1.2 GHz and an assumed IPC 0.6.
+- tap_floor_ms_p95: the 95th percentile of a poll wait (configured poll interval, card arriving at a
+  random moment) plus the card exchange modelled by the emulator's timing model.
 - rss_mb: VmRSS after the taps and the idle minute; rss_peak_mb is VmHWM.
 - tap_to_screen_ms_p50/p95: from the moment the card entered the emulated field (the control
   reply's `at_monotonic`; CLOCK_MONOTONIC is shared by all processes) to the receipt of the
@@ -64,6 +74,12 @@ MEMBER_KEYS = (1, 2, 3, 4, 6, 7)
 SCREEN_TIMEOUT_S = 10.0
 STARTUP_TIMEOUT_S = 60.0
 SETTLE_S = 2.0  # after start-up or the last tap, before idle CPU is sampled
+#: reader.presence_pin in the benchmark's config: with the emulator, the simulation's sensor.
+PRESENCE_PIN = 17
+#: The shipped default of reader.idle_poll_interval_ms, and of reader.presence_hold_s (which the
+#: benchmark sets: --presence-hold-s, shorter in quick runs so that they stay quick).
+IDLE_POLL_S = 0.25
+PRESENCE_HOLD_S = 10.0
 TARGETS = {"idle_cpu_pct": 3.0, "tap_to_screen_ms_p95": 100.0, "startup_s": 2.0, "rss_mb": 80.0}
 
 
@@ -96,6 +112,9 @@ class Measured:
     startup_s: float
     idle_cpu_pct: float = 0.0
     idle_wakeups_per_s: float = 0.0
+    #: the same with somebody standing near (the reader polls fast: what a kiosk without a sensor costs)
+    near_cpu_pct: float | None = None
+    near_wakeups_per_s: float | None = None
     rss_mb: float = 0.0
     rss_peak_mb: float = 0.0
     taps: list[TapTiming] = field(default_factory=list)
@@ -196,9 +215,13 @@ class MeasuredProcess:
 
 
 # --- the two kiosks -------------------------------------------------------------------------------------
-def write_kiosk_config(workdir: Path) -> Path:
+def write_kiosk_config(workdir: Path, *, presence_hold_s: float | None = PRESENCE_HOLD_S) -> Path:
+    """The shipped config with the benchmark's changes; `presence_hold_s` None: no presence sensor."""
     data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     data["reader"]["cooldown_ms"] = COOLDOWN_MS
+    if presence_hold_s is not None:  # the simulation's presence sensor; the shopper sets it (control socket)
+        data["reader"]["presence_pin"] = PRESENCE_PIN
+        data["reader"]["presence_hold_s"] = presence_hold_s
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
@@ -273,23 +296,45 @@ def run_taps(proc: MeasuredProcess, taps: int, tap, rng: random.Random, result: 
             result.taps.append(timing)
 
 
-def measure_idle_and_memory(proc: MeasuredProcess, idle_s: float, result: Measured) -> None:
-    time.sleep(SETTLE_S)
+def somebody_near(proc: MeasuredProcess, near: bool) -> None:
+    """The shopper walks up to the kiosk (or away): the simulated presence sensor's output.
+
+    Walking up, the benchmark then waits one idle poll interval: a sensor sees a person a metre or
+    more away, well before their card can reach the antenna, and the reader reads it at its next
+    (slow) poll."""
+    proc.send(cmd="presence", near=near)
+    if near:
+        time.sleep(IDLE_POLL_S + 0.05)
+
+
+def measure_idle_and_memory(
+    proc: MeasuredProcess, idle_s: float, result: Measured, presence_hold_s: float | None = None
+) -> None:
+    # With the sensor, nobody near: the poll backs off once the hold time after the last sign of
+    # somebody (the taps) has passed.
+    presence = presence_hold_s is not None
+    time.sleep(SETTLE_S + (presence_hold_s or 0.0))
     share = measure_cpu_share(proc.pid, idle_s)
     result.idle_cpu_pct = share.percent
     result.idle_wakeups_per_s = share.wakeups_per_s
     result.load = (share.load_before, share.load_after)
+    if presence:
+        somebody_near(proc, True)
+        time.sleep(SETTLE_S)
+        near = measure_cpu_share(proc.pid, idle_s)
+        result.near_cpu_pct, result.near_wakeups_per_s = near.percent, near.wakeups_per_s
+        somebody_near(proc, False)
     memory = memory_mb(proc.pid)
     result.rss_mb, result.rss_peak_mb = memory["VmRSS"], memory["VmHWM"]
 
 
 def bench_kiosk(
-    root: Path, taps: int, idle_s: float, warm_starts: int, rng: random.Random
+    root: Path, taps: int, idle_s: float, warm_starts: int, rng: random.Random, presence_hold_s: float | None
 ) -> tuple[Measured, float, list[float]]:
     """Cold start, warm starts, then taps, idle and memory on the last warm one."""
     workdir = root / "kiosk"
     workdir.mkdir()
-    write_kiosk_config(workdir)
+    write_kiosk_config(workdir, presence_hold_s=presence_hold_s)
     cold = start_kiosk(workdir)
     try:
         cold_s = cold.wait_ready()
@@ -305,8 +350,12 @@ def bench_kiosk(
             if i < warm_starts - 1:
                 continue
             result = Measured(statistics.median(warm))
+            if presence_hold_s is not None:
+                somebody_near(proc, True)  # shoppers come: the reader polls fast while they are there
             run_taps(proc, taps, tap_kiosk, rng, result)
-            measure_idle_and_memory(proc, idle_s, result)
+            if presence_hold_s is not None:
+                somebody_near(proc, False)
+            measure_idle_and_memory(proc, idle_s, result, presence_hold_s)
         finally:
             code = proc.stop()
         if i == warm_starts - 1:
@@ -350,18 +399,36 @@ class Instructions:
     #: how busy the process was under callgrind while idle (far below 100: its timers were on time)
     valgrind_cpu_pct: float
     idle_window_s: float
+    #: per second with somebody near (the kiosk with a presence sensor: the fast poll)
+    near_per_s: float | None = None
 
 
 def count_under_callgrind(
-    proc: MeasuredProcess, out: Path, idle_s: float, taps: int, tap, count_calls: tuple[str, ...] = ()
-) -> tuple[callgrind.Window, list[callgrind.Window]]:
-    """An idle window, then one window per tap, of `proc` started with `callgrind.command_prefix(out)`."""
+    proc: MeasuredProcess,
+    out: Path,
+    idle_s: float,
+    taps: int,
+    tap,
+    count_calls: tuple[str, ...] = (),
+    *,
+    presence_hold_s: float | None = None,
+) -> tuple[callgrind.Window, callgrind.Window | None, list[callgrind.Window]]:
+    """An idle window, then one window per tap, of `proc` started with `callgrind.command_prefix(out)`.
+
+    With `presence_hold_s` (the kiosk with the simulation's sensor): the idle window comes once the hold
+    time has passed with nobody near, then a second one with somebody near (the fast poll), in
+    which the taps follow."""
     try:
         proc.wait_ready()
         control = callgrind.Callgrind(proc.pid, out)
         control.instrument(True)
-        time.sleep(SETTLE_S)
+        time.sleep(SETTLE_S + (presence_hold_s or 0.0))
         idle = control.window(idle_s, count_calls)
+        near = None
+        if presence_hold_s is not None:
+            somebody_near(proc, True)
+            time.sleep(SETTLE_S)
+            near = control.window(idle_s, count_calls)
         windows = []
         for i in range(taps):
             started = control.begin()
@@ -370,19 +437,22 @@ def count_under_callgrind(
             windows.append(control.end(started, count_calls))
     finally:
         proc.stop()
-    return idle, windows
+    return idle, near, windows
 
 
-def instructions_kiosk(workdir: Path, idle_s: float, taps: int) -> Instructions:
-    """The kiosk under callgrind (warm start in `workdir`): an idle window, then `taps` taps one by one.
+def instructions_kiosk(workdir: Path, idle_s: float, taps: int, presence_hold_s: float | None) -> Instructions:
+    """The kiosk under callgrind (warm start in `workdir`): idle with nobody near, idle with somebody
+    near, then `taps` taps one by one.
 
     Per tap: the instructions of its window (card in, member screen, Done, card out, removal
-    noticed) less what the idle kiosk executes in a window that long."""
+    noticed) less what the kiosk executes in a window that long with somebody near."""
     out = workdir / "callgrind.out"
     proc = start_kiosk(workdir, prefix=callgrind.command_prefix(out))
-    idle, windows = count_under_callgrind(proc, out, idle_s, taps, tap_kiosk)
-    per_tap = [w.instructions - idle.per_s * w.wall_s for w in windows]
-    return Instructions(idle.per_s, statistics.median(per_tap), idle.cpu_pct, idle.wall_s)
+    idle, near, windows = count_under_callgrind(proc, out, idle_s, taps, tap_kiosk, presence_hold_s=presence_hold_s)
+    during_taps = near if near is not None else idle
+    per_tap = [w.instructions - during_taps.per_s * w.wall_s for w in windows]
+    near_per_s = near.per_s if near is not None else None
+    return Instructions(idle.per_s, statistics.median(per_tap), idle.cpu_pct, idle.wall_s, near_per_s)
 
 
 def instructions_baseline(root: Path, idle_s: float, taps: int) -> Instructions:
@@ -395,7 +465,7 @@ def instructions_baseline(root: Path, idle_s: float, taps: int) -> Instructions:
     out = workdir / "callgrind.out"
     proc = start_baseline(workdir, prefix=callgrind.command_prefix(out))
     frame = (BASELINE_FRAME_CALL,)
-    idle, windows = count_under_callgrind(proc, out, idle_s, taps, tap_baseline, frame)
+    idle, _, windows = count_under_callgrind(proc, out, idle_s, taps, tap_baseline, frame)
     frames = idle.calls[BASELINE_FRAME_CALL]
     if frames < 1:
         raise BenchError(f"baseline under callgrind: no call of {BASELINE_FRAME_CALL} counted")
@@ -497,6 +567,11 @@ def report(
         (f"idle CPU over {idle_s:.0f} s, % of a core", f"{kiosk.idle_cpu_pct:.2f}", f"{base.idle_cpu_pct:.1f}"),
         ("  thread wake-ups per s while idle", f"{kiosk.idle_wakeups_per_s:.0f}", f"{base.idle_wakeups_per_s:.0f}"),
         (
+            "  same with somebody near: CPU %, wake-ups/s",
+            f"{kiosk.near_cpu_pct or 0:.2f}, {kiosk.near_wakeups_per_s or 0:.0f}",
+            "",
+        ),
+        (
             "RSS / peak, MiB",
             f"{kiosk.rss_mb:.1f} / {kiosk.rss_peak_mb:.1f}",
             f"{base.rss_mb:.1f} / {base.rss_peak_mb:.1f}",
@@ -539,6 +614,8 @@ def report(
         "kiosk_log_problems": len(kiosk.log_problems),
         "idle_seconds": idle_s,
         "idle_wakeups_per_s": round(kiosk.idle_wakeups_per_s, 1),
+        "idle_cpu_pct_near": None if kiosk.near_cpu_pct is None else round(kiosk.near_cpu_pct, 2),
+        "idle_wakeups_per_s_near": None if kiosk.near_wakeups_per_s is None else round(kiosk.near_wakeups_per_s, 1),
         "idle_wakeups_per_s_baseline": round(base.idle_wakeups_per_s, 1),
         "startup_s_baseline": round(base.startup_s, 3),
         "rss_mb_baseline": round(base.rss_mb, 1),
@@ -587,10 +664,12 @@ def extra_figures(extra: Extra) -> dict[str, Any]:
         "poll_interval_ms": round(extra.poll_interval_s * 1e3, 1),
         "idle_instructions_per_s": round(ours.idle_per_s) if ours else None,
         "idle_instructions_per_s_baseline": round(theirs.idle_per_s) if theirs else None,
+        "idle_instructions_per_s_near": round(ours.near_per_s) if ours and ours.near_per_s else None,
         "tap_instructions": round(ours.tap) if ours else None,
         "tap_instructions_baseline": round(theirs.tap) if theirs else None,
         "idle_cpu_pct_a53_projected": round(a53_cpu_pct(ours.idle_per_s), 3) if ours else None,
         "idle_cpu_pct_a53_projected_baseline": round(a53_cpu_pct(theirs.idle_per_s), 2) if theirs else None,
+        "idle_cpu_pct_a53_projected_near": round(a53_cpu_pct(ours.near_per_s), 3) if ours and ours.near_per_s else None,
         "a53_assumption": f"{A53_HZ / 1e9:g} GHz, IPC {A53_IPC}, user-space instructions as counted on x86-64",
         "callgrind_cpu_pct": round(ours.valgrind_cpu_pct, 1) if ours else None,
         "callgrind_idle_window_s": round(ours.idle_window_s, 1) if ours else None,
@@ -610,7 +689,9 @@ def measure_extra(root: Path, args: argparse.Namespace) -> Extra:
         extra.instructions_note = "not measured: valgrind (callgrind_control) is not installed"
     else:
         print("counting instructions under callgrind ...", flush=True)
-        extra.kiosk_instructions = instructions_kiosk(root / "kiosk", args.instruction_seconds, args.instruction_taps)
+        extra.kiosk_instructions = instructions_kiosk(
+            root / "kiosk", args.instruction_seconds, args.instruction_taps, args.presence_hold_s
+        )
         extra.baseline_instructions = instructions_baseline(root, args.instruction_seconds, args.instruction_taps)
     return extra
 
@@ -630,6 +711,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--instruction-seconds", type=float, help="idle window under callgrind (default 10; quick 3)")
     parser.add_argument("--instruction-taps", type=int, help="taps counted under callgrind (default 3; quick 1)")
+    parser.add_argument(
+        "--presence-hold-s",
+        type=float,
+        help=f"the kiosk's reader.presence_hold_s (default {PRESENCE_HOLD_S:g}; quick 1)",
+    )
+    parser.add_argument(
+        "--no-presence",
+        action="store_true",
+        help="no presence sensor: the reader polls fast all the time (as on a kiosk without one)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick or os.environ.get("KIOSK_BENCH_QUICK") == "1"
     args.taps = args.taps if args.taps is not None else (20 if quick else 200)
@@ -639,6 +730,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.instruction_seconds = 3.0 if quick else 10.0
     if args.instruction_taps is None:
         args.instruction_taps = 1 if quick else 3
+    if args.no_presence:
+        args.presence_hold_s = None
+    elif args.presence_hold_s is None:
+        args.presence_hold_s = 1.0 if quick else PRESENCE_HOLD_S
     if args.taps < 1 or args.idle_seconds <= 0 or args.warm_starts < 1:
         parser.error("--taps and --warm-starts must be at least 1, --idle-seconds positive")
     return args
@@ -650,7 +745,9 @@ def main(argv: list[str]) -> int:
     root = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
     try:
         print("machine: " + ", ".join(f"{k} {v}" for k, v in describe().items()), flush=True)
-        kiosk, cold_s, warm = bench_kiosk(root, args.taps, args.idle_seconds, args.warm_starts, rng)
+        kiosk, cold_s, warm = bench_kiosk(
+            root, args.taps, args.idle_seconds, args.warm_starts, rng, args.presence_hold_s
+        )
         base = bench_baseline(root, args.taps, args.idle_seconds, rng)
         extra = measure_extra(root, args)
         figures = report(kiosk, cold_s, warm, base, args.idle_seconds, extra)

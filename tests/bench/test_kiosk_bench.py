@@ -49,6 +49,8 @@ def test_quick_run_ends_with_one_json_line_of_the_issues_figures():
             "--warm-starts",
             "1",
             "--no-instructions",
+            "--presence-hold-s",
+            "1",
         ],
         cwd=REPO,
         env=env,
@@ -70,6 +72,8 @@ def test_quick_run_ends_with_one_json_line_of_the_issues_figures():
     assert figures["poll_interval_ms"] < figures["tap_floor_ms_p95"] < figures["poll_interval_ms"] + 100
     assert figures["tap_exchange_ms"] > 0
     assert figures["idle_instructions_per_s"] is None and "not measured" in figures["instructions_note"]
+    # Idle twice: nobody near (the poll backed off, with the simulation's presence sensor), somebody near.
+    assert figures["idle_cpu_pct_near"] >= 0 and figures["idle_wakeups_per_s_near"] > 0
 
 
 @pytest.mark.integration
