@@ -16,6 +16,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 #: Longest first (seconds on a 2-core box); every other file keeps its place after these.
 LONG_RUNNING_FILES = (
+    "tests/ops/test_debian_package.py",  # ~270: build the package, install/upgrade/roll back in a root
     "tests/bench/test_chaos.py",  # ~80
     "tests/sync/test_frozen_broker.py",  # ~27
     "tests/app/test_ledger_rebuild.py",  # ~20

@@ -152,7 +152,7 @@ build_native() {
   sum="$(sha256sum "$sdist" | cut -c1-16)"
   dest="$CACHE/native-$ARCH/$(basename "$sdist")-$sum"
   if ! ls "$dest"/*.whl >/dev/null 2>&1; then
-    builder="$CACHE/builder-$ARCH-$(basename "$(dirname "$("$SRC/packaging/root.sh" base "$ARCH")")").tar"
+    builder="$CACHE/builder-$ARCH-$(basename "$(dirname "$("$SRC/packaging/root.sh" base "$ARCH")")")-$(sha256sum "$SRC/packaging/proot-access.c" | cut -c1-8).tar"
     if [ ! -f "$builder" ]; then
       say "making the $ARCH build root (once per base root; minutes under emulation)"
       rm -f "$CACHE"/builder-"$ARCH"-*.tar
@@ -160,6 +160,15 @@ build_native() {
       "$SRC/packaging/root.sh" copy "$ARCH" "$root"
       "$SRC/packaging/root.sh" run "$root" -- sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends gcc libc6-dev python3-dev python3-pip python3-setuptools python3-wheel' >"$WORK/builder.log" 2>&1 ||
         { tail -20 "$WORK/builder.log" >&2; die "could not install the compilers in the $ARCH build root"; }
+      # gcc finds cc1, crt*.o and its plugin with access(), which Bookworm's proot does not
+      # translate (packaging/proot-access.c): build the shim that answers it with fstatat(), the
+      # one step that runs cc1 from PATH and links with plain ld.
+      install -D -m 0644 "$SRC/packaging/proot-access.c" "$root/usr/local/src/proot-access.c"
+      # shellcheck disable=SC2016  # expanded by the root's sh
+      "$SRC/packaging/root.sh" run "$root" -- sh -ec 'libexec="/usr/lib/gcc/$(gcc -dumpmachine)/$(gcc -dumpversion)"
+        PATH="$libexec:$PATH" gcc -O2 -fPIC -c /usr/local/src/proot-access.c -o /tmp/proot-access.o
+        ld -shared -o /usr/local/lib/proot-access.so /tmp/proot-access.o' >>"$WORK/builder.log" 2>&1 ||
+        { tail -20 "$WORK/builder.log" >&2; die "could not build packaging/proot-access.c in the $ARCH build root"; }
       tar -C "$root" -cf "$builder.part" . && mv "$builder.part" "$builder"
       rm -rf "$root"
     fi
@@ -167,6 +176,7 @@ build_native() {
     rm -rf "$root"; mkdir -p "$root" "$dest.part"
     tar -C "$root" -xf "$builder"
     "$SRC/packaging/root.sh" run "$root" -b "$(dirname "$sdist"):/in" -b "$dest.part:/out" -- \
+      env LD_PRELOAD=/usr/local/lib/proot-access.so \
       python3 -m pip wheel --no-deps --no-build-isolation --no-index -w /out "/in/$(basename "$sdist")" >"$WORK/native.log" 2>&1 ||
       { tail -20 "$WORK/native.log" >&2; die "building $(basename "$sdist") for $ARCH failed"; }
     rm -rf "$root" "$dest"; mv "$dest.part" "$dest"
@@ -210,6 +220,8 @@ EOF
   say "some files did not byte-compile (they compile at run time instead): $(grep -c '^\*\*\*' "$WORK/compile.log" || true)"
 
 # --- 5. unit, lockdown, config, docs ------------------------------------------------------------
+install -d "$STAGE/usr/bin"
+ln -s "$VENV/bin/kiosk" "$STAGE/usr/bin/kiosk"  # `sudo kiosk doctor`; kiosk-hq and kiosk-till stay in the venv
 install -D -m 0644 "$WORK/src/systemd/kiosk.service" "$STAGE/lib/systemd/system/kiosk.service"
 sed -i "s|^Documentation=.*|Documentation=file:/usr/share/doc/$PACKAGE/operations.md|" "$STAGE/lib/systemd/system/kiosk.service"
 lockdown="$WORK/src/systemd/lockdown"

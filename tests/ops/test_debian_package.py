@@ -285,7 +285,7 @@ def test_install_upgrade_rollback(arch: str, workdir: Path) -> None:
     # machine), the user exists, this device's voucher key was made, nothing else in /etc/kiosk/keys.
     root.install(V1)
     assert root.dpkg_status() == f"{V1} install ok installed"
-    root.sh("/opt/kiosk/venv/bin/python -m pip check")
+    root.sh("/opt/kiosk/venv/bin/python -m pip check && kiosk --version")
     assert "kiosk:x:" in root.accounts() and "kiosk-touch:x:" in root.accounts()
     assert sorted(p.name for p in (root.path / "etc/kiosk/keys").iterdir()) == [
         "voucher_signing.pem",
