@@ -8,9 +8,12 @@ is positive: a fully refunded purchase did not happen. Purchases are always a me
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from hq.store import tables as t
 
@@ -47,3 +50,38 @@ def counted(start: dt.datetime, end: dt.datetime, store_id: str | None) -> list[
 def share(part: int, whole: int) -> float | None:
     """part / whole, or None when there is no whole (a rate of nothing is not 0)."""
     return part / whole if whole else None
+
+
+#: PostgreSQL settings for the per-member aggregations (RFM, pyramid), measured over 1,000,000
+#: members and 20,000,000 purchases (docs/benchmarks.md, bench.console): left to itself the planner
+#: hashes ~10 million rows into a million groups (Partial HashAggregate, 24 s of server CPU for
+#: rfm_segments), where reading the (member_id, at) index in order and aggregating each member as
+#: it passes (Parallel Index Only Scan, Partial GroupAggregate) takes 8 s; and JIT compilation
+#: alone cost 2-4 s per query. The planner's cost model does not see the hash table's cache misses.
+PER_MEMBER_PLAN = {
+    "jit": "off",
+    "enable_hashagg": "off",
+    "enable_seqscan": "off",
+    "parallel_setup_cost": "0",
+    "parallel_tuple_cost": "0.0001",
+}
+#: For the monthly pass, which already streams the index in order: JIT only.
+NO_JIT = {"jit": "off"}
+
+
+@contextlib.contextmanager
+def planner(conn: Connection, settings: dict[str, str]) -> Iterator[None]:
+    """Planner settings for the statements inside, on PostgreSQL (elsewhere nothing): set for the
+    caller's transaction with set_config(..., is_local) and put back as they were afterwards, so
+    the caller's other statements plan as before. After an error the transaction is aborted and
+    its rollback undoes the settings."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    before = {name: conn.execute(sa.text("SELECT current_setting(:n)"), {"n": name}).scalar_one() for name in settings}
+    set_config = sa.text("SELECT set_config(:n, :v, true)")
+    for name, value in settings.items():
+        conn.execute(set_config, {"n": name, "v": value})
+    yield
+    for name, value in before.items():
+        conn.execute(set_config, {"n": name, "v": value})

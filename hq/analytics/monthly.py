@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hq.analytics._common import NET, AnalyticsError, P, counted, share
+from hq.analytics._common import NET, NO_JIT, AnalyticsError, P, counted, planner, share
 from hq.store import tables as t
 from hq.store.types import UtcDateTime
 
@@ -121,44 +121,62 @@ def monthly_metrics(
     first, last = wanted[0] - 1, wanted[-1]  # the month before the first: its churn
     bounds = [_start(o, tz) for o in range(first, last + 2)]
     span = len(bounds) - 1
-    grouped = by_store or store_id is not None
 
-    bucket = _bucket(P.c.at, bounds, 0, span).label("bucket")
-    keys: list[Any] = [P.c.store_id] if by_store else []
-    per_member_month = (
-        sa.select(*keys, P.c.member_id, bucket, sa.func.count().label("n"), sa.func.sum(NET).label("sales"))
+    # One pass over the purchases in (member, time) order: each row knows the month of the
+    # member's previous two purchases (LAG), so the first purchase of a member in a month counts
+    # them active, the second counts a repeat, and a first one whose predecessor is in the month
+    # before counts them retained (churned = last month's active - this month's retained). Only
+    # months are grouped: no table of members or member-months is built, and an index on
+    # (member_id, at) hands PostgreSQL the rows in order (hq.store.migrations, step 9).
+    partition: list[Any] = [P.c.store_id, P.c.member_id] if by_store else [P.c.member_id]
+    inner = (
+        sa.select(*partition, _bucket(P.c.at, bounds, 0, span).label("bucket"), NET, P.c.at)
         .where(*counted(bounds[0], bounds[-1], store_id))
-        .group_by(*keys, P.c.member_id, bucket)
-        .subquery("per_member_month")
+        .subquery("inner")
     )
-    pmm = per_member_month.c
-    partition = [pmm.store_id, pmm.member_id] if by_store else [pmm.member_id]
-    nxt = sa.func.lead(pmm.bucket).over(partition_by=partition, order_by=pmm.bucket)
-    columns: list[Any] = [*([pmm.store_id] if by_store else []), pmm.bucket, pmm.n, pmm.sales, nxt.label("next")]
-    source: Any = per_member_month
-    if grouped:
+    i = inner.c
+    members_of: list[Any] = [i.store_id, i.member_id] if by_store else [i.member_id]
+    ordered = sa.select(
+        *([i.store_id] if by_store else []),
+        i.member_id,
+        i.bucket,
+        i.net_fen,
+        sa.func.lag(i.bucket, 1).over(partition_by=members_of, order_by=i.at).label("prev1"),
+        sa.func.lag(i.bucket, 2).over(partition_by=members_of, order_by=i.at).label("prev2"),
+    ).subquery("ordered")
+    o = ordered.c
+    first_in_month = sa.or_(o.prev1.is_(None), o.prev1 != o.bucket)
+    second_in_month = sa.and_(o.prev1 == o.bucket, sa.or_(o.prev2.is_(None), o.prev2 != o.bucket))
+    enrolled_here: Any = first_in_month
+    source: Any = ordered
+    if by_store or store_id is not None:
         m = t.members
-        source = source.outerjoin(m, m.c.member_id == pmm.member_id)
-        here = pmm.store_id if by_store else sa.literal(store_id, sa.String)
-        columns.append(sa.case((m.c.home_store == here, 1), else_=0).label("enrolled_here"))
-    else:
-        columns.append(sa.literal(1, sa.Integer).label("enrolled_here"))
-    with_next = sa.select(*columns).select_from(source).subquery("with_next")
-    w = with_next.c
-    store_key: list[Any] = [w.store_id] if by_store else []
-    activity = sa.select(
-        *store_key,
-        w.bucket,
-        sa.func.count().label("active"),
-        sa.func.sum(w.enrolled_here).label("active_enrolled"),
-        sa.func.sum(sa.case((w.n >= 2, 1), else_=0)).label("repeat"),
-        sa.func.sum(w.n).label("purchases"),
-        sa.func.sum(w.sales).label("sales"),
-        # active in `bucket`, not in the next month: churned in bucket + 1
-        sa.func.sum(sa.case((sa.or_(w.next.is_(None), w.next != w.bucket + 1), 1), else_=0)).label("leaving"),
-    ).group_by(*store_key, w.bucket)
+        source = ordered.outerjoin(m, m.c.member_id == o.member_id)
+        here = o.store_id if by_store else sa.literal(store_id, sa.String)
+        enrolled_here = sa.and_(first_in_month, m.c.home_store == here)
+
+    def count_if(condition: Any) -> Any:
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    store_key: list[Any] = [o.store_id] if by_store else []
+    by_month = (
+        sa.select(
+            *store_key,
+            o.bucket,
+            count_if(first_in_month).label("active"),
+            count_if(enrolled_here).label("active_enrolled"),
+            count_if(second_in_month).label("repeat"),
+            count_if(o.prev1 == o.bucket - 1).label("retained"),
+            sa.func.count().label("purchases"),
+            sa.func.sum(o.net_fen).label("sales"),
+        )
+        .select_from(source)
+        .group_by(*store_key, o.bucket)
+    )
     acts: dict[tuple[str | None, int], Any] = {}
-    for row in conn.execute(activity):
+    with planner(conn, NO_JIT):
+        found = conn.execute(by_month).all()
+    for row in found:
         acts[(row.store_id if by_store else store_id, int(row.bucket))] = row
 
     # Enrolments: per (home store,) bucket, -1 before the first month; cumulated below.
@@ -197,7 +215,7 @@ def monthly_metrics(
             active_enrolled = int(cur.active_enrolled) if cur else 0
             repeat = int(cur.repeat) if cur else 0
             prev_active = int(prev.active) if prev else 0
-            churned = int(prev.leaving) if prev else 0
+            churned = prev_active - (int(cur.retained) if cur else 0)
             out.append(
                 MonthMetrics(
                     month=_name(ordinal),

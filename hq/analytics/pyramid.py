@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hq.analytics._common import NET, AnalyticsError, P, counted, share, window_start
+from hq.analytics._common import NET, PER_MEMBER_PLAN, AnalyticsError, P, counted, planner, share, window_start
 
 TIERS = ("A", "B", "C", "D")
 CUTOFFS_PCT = (50, 80, 95)
@@ -83,7 +83,8 @@ def pyramid(
         sa.func.min(tiered.c.revenue).label("low"),
         sa.func.max(tiered.c.revenue).label("high"),
     ).group_by(tiered.c.tier)
-    found = {row.tier: row for row in conn.execute(query)}
+    with planner(conn, PER_MEMBER_PLAN):
+        found = {row.tier: row for row in conn.execute(query)}
     members = sum(int(row.members) for row in found.values())
     revenue = sum(int(row.revenue) for row in found.values())
     out = []

@@ -38,7 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hq.analytics._common import NET, AnalyticsError, P, counted, share, window_start
+from hq.analytics._common import NET, PER_MEMBER_PLAN, AnalyticsError, P, counted, planner, share, window_start
 
 SEGMENTS: tuple[str, ...] = (
     "champions",
@@ -160,8 +160,10 @@ def rfm(
         query = query.where(scored.c.segment == segment)
     if limit is not None:
         query = query.limit(limit)
+    with planner(conn, PER_MEMBER_PLAN):
+        found = conn.execute(query).all()
     rows = []
-    for row in conn.execute(query):
+    for row in found:
         last_at: dt.datetime = row.last_at
         rows.append(
             RfmRow(
@@ -190,7 +192,8 @@ def rfm_segments(
         sa.func.sum(scored.c.frequency).label("purchases"),
         sa.func.sum(scored.c.monetary).label("revenue"),
     ).group_by(scored.c.segment)
-    found = {row.segment: row for row in conn.execute(query)}
+    with planner(conn, PER_MEMBER_PLAN):
+        found = {row.segment: row for row in conn.execute(query)}
     members = sum(int(row.members) for row in found.values())
     revenue = sum(int(row.revenue) for row in found.values())
     out = []
@@ -207,5 +210,6 @@ def rfm_grid(conn: Connection, *, as_of: dt.datetime, window_days: int, store_id
     query = sa.select(
         scored.c.r, scored.c.f, sa.func.count().label("members"), sa.func.sum(scored.c.monetary).label("revenue")
     ).group_by(scored.c.r, scored.c.f)
-    found = {(int(row.r), int(row.f)): (int(row.members), int(row.revenue)) for row in conn.execute(query)}
+    with planner(conn, PER_MEMBER_PLAN):
+        found = {(int(row.r), int(row.f)): (int(row.members), int(row.revenue)) for row in conn.execute(query)}
     return [RfmCell(r, f, segment_of(r, f), *found.get((r, f), (0, 0))) for r in range(1, 6) for f in range(1, 6)]

@@ -125,6 +125,13 @@ def _birthday_gift(conn: Connection) -> None:
     _add_member_columns(conn, (("birthday_gift_year", "INTEGER"),))
 
 
+def _analytics_index(conn: Connection) -> None:
+    """The member analytics' index on purchases, (member_id, at, store_id, amount_fen,
+    refunded_fen): a database created by this code already has it."""
+    index = next(i for i in tables.purchases.indexes if i.name == "purchases_member_time")
+    index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "voucher write-off: registry, history, tills, key directory", _voucher_write_off),
@@ -134,6 +141,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "prize wheel: wheel_spins, the member's free spins of the day", _prize_wheel),
     Migration(7, "named operator accounts: operators", _operators),
     Migration(8, "birthday gift: birthday_gifts, the member's birthday_gift_year", _birthday_gift),
+    Migration(9, "member analytics: an index on purchases by member and time", _analytics_index),
 )
 
 

@@ -40,6 +40,7 @@ from hq.analytics import (
     to_csv,
 )
 from hq.store import tables as t
+from hq.store.migrations import MIGRATIONS
 
 UTC = dt.UTC
 AS_OF = dt.datetime(2026, 7, 1, tzinfo=UTC)
@@ -290,6 +291,7 @@ def test_bad_months_are_refused(hq: Engine) -> None:
             with pytest.raises(AnalyticsError):
                 monthly_metrics(conn, months=[bad])
         assert monthly_metrics(conn, months=[]) == []
+        assert len(monthly_metrics(conn, months=["2020-01", "2026-06"])) == 2  # 78 months read, two returned
 
 
 def test_csv_export(hq: Engine) -> None:
@@ -315,3 +317,28 @@ def test_purchases_are_all_members_so_member_share_is_unknown(hq: Engine) -> Non
     assert t.purchases.c.member_id.nullable is False
     with hq.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(t.purchases)).scalar() == len(PURCHASES)
+
+
+def test_migration_9_adds_the_analytics_index_to_a_version_8_database(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP INDEX purchases_member_time"))
+    (step,) = [m for m in MIGRATIONS if m.version == 9]
+    for _ in range(2):  # the second time: a database the initial step created with the index
+        with engine.begin() as conn:
+            step.apply(conn)
+    with engine.connect() as conn:
+        names = {index["name"] for index in sa.inspect(conn).get_indexes("purchases")}
+    assert "purchases_member_time" in names
+
+
+def test_planner_settings_are_put_back_for_the_callers_next_statements(hq: Engine) -> None:
+    # On PostgreSQL the per-member queries plan with their own settings (hq.analytics._common);
+    # the caller's transaction has its own again afterwards. SQLite has no such settings.
+    with hq.connect() as conn:
+        rfm_segments(conn, as_of=AS_OF, window_days=WINDOW)
+        pyramid(conn, as_of=AS_OF, window_days=WINDOW)
+        if hq.dialect.name == "postgresql":
+            for name in ("jit", "enable_hashagg", "enable_seqscan", "parallel_tuple_cost"):
+                now = conn.execute(sa.text(f"SHOW {name}")).scalar_one()
+                default = conn.execute(sa.text(f"SELECT reset_val FROM pg_settings WHERE name = '{name}'")).scalar_one()
+                assert now == default or name == "parallel_tuple_cost" and float(now) == float(default), name
