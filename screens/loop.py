@@ -181,6 +181,8 @@ class UiLoop:
     _running: bool = True
     _next_tick: float = 0.0
     _last_flip: float = float("-inf")
+    _shown: UiState | None = None  # the last state handed to ui.show
+    _new_screen: bool = False  # this step showed a state other than the last one
 
     def stop(self) -> None:
         """Ask the loop to return after the current step (thread-safe)."""
@@ -224,18 +226,25 @@ class UiLoop:
             self._show(self._call(self.on_tick, now))
         self.ui.update(now)
         # Cap the frame rate: hold the next flip back until a frame period has passed (a loop,
-        # because the doorbell may end a sleep early).
-        while (wait_for_frame := self._last_flip + 1.0 / self.max_fps - self.monotonic()) > EPSILON_S:
-            self.sleep(wait_for_frame)
+        # because the doorbell may end a sleep early). A new screen is not held back: the cap is
+        # for animations, and a member screen that came just after an attract-screen frame would
+        # otherwise wait up to a frame period for nothing (bench.kiosk's tap-to-screen).
+        if not self._new_screen:
+            while (wait_for_frame := self._last_flip + 1.0 / self.max_fps - self.monotonic()) > EPSILON_S:
+                self.sleep(wait_for_frame)
         rects = self.ui.draw()
         if rects:
             self.flip(rects)
             self.frames += 1
             self._last_flip = self.monotonic()
+        self._new_screen = False
         return True
 
     def _show(self, state: UiState | None) -> None:
         if state is not None:
+            if state is not self._shown and state != self._shown:
+                self._new_screen = True
+                self._shown = state
             self.ui.show(state)
 
     @staticmethod

@@ -391,3 +391,19 @@ def test_every_touch_is_reported_before_it_is_dispatched(ui, monotonic):
     pygame.event.post(finger(pygame.FINGERDOWN, ui, (1, 1)))  # on no button: still somebody here
     loop.step(max_wait_s=0)
     assert seen == ["touch", "intent", "touch"]
+
+
+def test_a_new_screen_is_not_held_back_by_the_frame_cap_but_animation_frames_are(ui, monotonic):
+    # The cap is for animations; a card's screen right after an attract frame goes out at once.
+    loop, flips, sleeps = make_loop(
+        ui, monotonic, max_fps=5, on_reader_event=lambda p: Notice(kind=NoticeKind.CARD_BLOCKED)
+    )
+    loop.step(max_wait_s=0)
+    assert len(flips) == 1
+    sleeps.clear()
+    post_reader_event("card")
+    loop.step(max_wait_s=0)
+    assert len(flips) == 2 and sleeps == []  # flipped without waiting out the 200 ms frame period
+    ui.show(samples.all_states()["reading"])  # the same screen's next frames: capped again
+    loop.step(max_wait_s=0)
+    assert sum(sleeps) >= 0.2 - 1e-6
