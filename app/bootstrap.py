@@ -92,7 +92,7 @@ def open_ledger(config: Config, clock: StoreClock) -> tuple[Ledger, bool]:
         if folder is not None and import_hq_documents(config, ledger, clock, folder):
             _LOG.info("seeded the ledger from HQ's demo (points from HQ's purchase history)")
         else:
-            seed_demo(ledger, clock.now())
+            seed_demo(ledger, clock.now(), with_pin=True)
             _LOG.info("seeded the ledger with the built-in demo members")
         fresh = True
     return ledger, fresh

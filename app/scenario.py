@@ -7,8 +7,9 @@ intents go through the same `Session.handle` the touchscreen uses; screens are d
 
 Script: idle -> tap card 1 -> member -> rewards -> confirm -> voucher -> my vouchers -> points
 history (the redemption just made, pending) -> done -> idle; lost card (blocked); a card from
-another shop (not a member card); an NTAG sticker; card 2 in English (birthday) -> check-in -> the
-prize wheel (one spin, the prize it stopped on) -> idle. Returns 0
+another shop (not a member card); an NTAG sticker; card 2 in English (birthday: its gift claimed) -> check-in -> the
+prize wheel (one spin, the prize it stopped on) -> rewards -> a reward behind the PIN (keypad, the
+demo PIN, the voucher) -> idle. Returns 0
 when every step reached its expected screen.
 """
 
@@ -23,12 +24,14 @@ from typing import Any
 import pygame
 
 from app.errors import AppError
+from kiosk.ledger.demo import DEMO_PIN
 from kiosk.model import NoticeKind
 from kiosk.ui_state import (
     Back,
     CheckedIn,
     CheckIn,
     ChooseReward,
+    ClaimBirthdayGift,
     Confirm,
     ConfirmRedeem,
     Done,
@@ -41,6 +44,9 @@ from kiosk.ui_state import (
     OpenRewards,
     OpenVouchers,
     OpenWheel,
+    PinDigit,
+    PinEntry,
+    PinSubmit,
     Rewards,
     SpinWheel,
     ToggleLocale,
@@ -163,6 +169,7 @@ class Scenario:
         self.tap(2)
         home = self.pump_until(lambda s: isinstance(s, MemberHome), "tap card 2")
         self.shot("member-en")
+        self._claim_birthday_gift(home)
         self._check_in(home)
         self.shot("checked-in-en")
         self.intent(Back())
@@ -170,6 +177,7 @@ class Scenario:
         self.intent(Back())
         self.intent(OpenRewards())
         self.shot("rewards-en")
+        self._redeem_with_pin()
         self.intent(Done())
         self.remove()
         self.shot("idle-en")
@@ -185,6 +193,20 @@ class Scenario:
         if not isinstance(checked, CheckedIn) or checked.result.points <= 0:
             raise ScenarioFailed(f"check-in should earn points, got {checked}")
 
+    def _claim_birthday_gift(self, home: UiState) -> None:
+        """Card 2's birthday is today: the banner claims the rules' gift, once a year."""
+        assert isinstance(home, MemberHome)
+        gift = home.member.birthday_gift
+        if gift is None:
+            raise ScenarioFailed("the demo rules should offer card 2 a birthday gift today")
+        if gift.claimed:  # a second run this year
+            return
+        voucher = self.intent(ClaimBirthdayGift())
+        if not isinstance(voucher, VoucherIssued):
+            raise ScenarioFailed(f"the birthday gift should be a voucher, got {voucher}")
+        self.shot("birthday-gift-en")
+        self.intent(Back())
+
     def _spin_the_wheel(self) -> None:
         """幸运大转盘: the wheel, one spin (free the first time a store day), the prize it stopped on."""
         wheel = self.intent(OpenWheel())
@@ -199,6 +221,34 @@ class Scenario:
             raise ScenarioFailed(f"a spin should give a result, got {turning}")
         self.pump_until(lambda s: isinstance(s, WheelSpin) and s.revealed, "the wheel stopping")
         self.shot("wheel-prize-en")
+
+    def _redeem_with_pin(self) -> None:
+        """The demo rules ask silver members (card 2) for their PIN: the keypad (its keys in a new
+        order every time), the demo PIN typed on it, the voucher. The cheapest reward, so an offline
+        kiosk without a deny-list yet may still redeem it (ledger.stale_denylist_max_points)."""
+        rewards = self.app.session.state
+        assert isinstance(rewards, Rewards)
+        usable = [o for o in rewards.options if o.affordable and o.available]
+        if not usable:  # a run that used up card 2's points or limits
+            _LOG.info("scenario: no reward left for card 2 today")
+            return
+        choice = min(usable, key=lambda o: o.cost_points)
+        confirm = self.intent(ChooseReward(choice.reward_id))
+        assert isinstance(confirm, Confirm)
+        keypad = self.intent(ConfirmRedeem(confirm.intent_id))
+        if not isinstance(keypad, PinEntry) or keypad.blocked is not None:
+            raise ScenarioFailed(f"the demo rules should ask card 2 for the PIN, got {keypad}")
+        for digit in DEMO_PIN[:2]:
+            self.intent(PinDigit(int(digit)))
+        self.shot("pin-en")
+        for digit in DEMO_PIN[2:]:
+            self.intent(PinDigit(int(digit)))
+        voucher = self.intent(PinSubmit())
+        if not isinstance(voucher, VoucherIssued):
+            raise ScenarioFailed(f"the right PIN should issue the voucher, got {voucher}")
+        self.shot("voucher-en")
+        self.intent(Back())
+        self.intent(OpenRewards())
 
     @staticmethod
     def _expect_notice(state: UiState, kind: NoticeKind) -> None:

@@ -26,10 +26,12 @@ from hq.service.denylist import entries as denylist_entries
 from hq.service.feedback import next_version
 from hq.service.kiosk_entry import member_entries
 from hq.service.members import NewMember, add_card, enrol, override_tier
+from hq.service.pins import set_pin
 from hq.service.programs import add_program, current_program
 from hq.service.voucher_keys import add_key, directory
 from hq.service.vouchers import TillExists, add_till, new_till_token, token_digest
 from hq.store import tables as t
+from kiosk.ledger.demo import DEMO_PIN, DEMO_PIN_MEMBER
 from sync.envelope import sign_envelope
 from sync.schemas import dumps
 from sync.topics import HqTopics, Scope
@@ -100,6 +102,8 @@ def build_demo(engine: Engine, key: Ed25519PrivateKey, topics: HqTopics, now: dt
         conn.execute(t.cards.update().where(t.cards.c.uid == "de700005").values(status="lost"))
         block(conn, "de700005", "lost", source="operator", ref="demo: member called", now=now)
         override_tier(conn, "M0006", "gold", by="store manager", reason="long-standing customer", now=now)
+        # 李娜 set a PIN at the service desk (the demo rules ask silver members and above for one).
+        set_pin(conn, DEMO_PIN_MEMBER, DEMO_PIN, by="demo: service desk", now=now)
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,7 @@ class MemberView:
     wheel: WheelStatus | None = None  # None: the rules have no prize wheel
     birthday_gift: BirthdayGiftStatus | None = None  # None: none offered, or outside its window
     member_day: MemberDayInfo | None = None  # None: today is not member day
+    redemptions_locked: bool = False  # too many wrong PINs: the service desk unlocks
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ DETAILS_CLOSE_KEY = "details_close"
 #: Key of the check-in button.
 CHECKIN_KEY = "checkin"
 MEMBER_DAY = "member_day"  # 会员日: more points on purchases today
+PIN_LOCK = "pin_lock"  # redemptions locked after wrong PINs
 GIFT_KEY = "claimbirthdaygift"
 WHEEL = "wheel"  # the prize wheel row: free spins left, or the price of a spin
 WHEEL_KEY = "wheel"
@@ -550,6 +551,16 @@ class MemberScreen(Screen):
         body_size, small_size = lay.type_size("body"), lay.type_size("small")
         line_h = round(body_size * 1.25)
         head_h = round(small_size * 1.35)
+        if member.redemptions_locked:
+            # Locked after wrong PINs: said before anything else, with where to go.
+            row = pygame.Rect(inner.x, inner.y, inner.w, line_h)
+            self._add(
+                plan_text(
+                    ctx, PIN_LOCK, ctx.t("member_pin_locked"), row, size=body_size, color=theme.ERROR, bold=True,
+                    min_scale=0.7,
+                )
+            )  # fmt: skip
+            inner = pygame.Rect(inner.x, inner.y + line_h, inner.w, inner.h - line_h)
         if member.member_day is not None:
             # 会员日 first: it changes what a purchase today earns.
             row = pygame.Rect(inner.x, inner.y, inner.w, line_h)
@@ -666,6 +677,8 @@ class MemberScreen(Screen):
         add(NAME, member.masked_name, bold=True)
         if member.birthday_today:
             add(BIRTHDAY, ctx.t("birthday"), color=theme.CELEBRATION, bold=True)
+        if member.redemptions_locked:
+            add(PIN_LOCK, ctx.t("member_pin_locked"), color=theme.ERROR, bold=True)
         if member.member_day is not None:
             add(MEMBER_DAY, member_day_text(ctx, member), color=theme.CELEBRATION, bold=True)
         add("", ctx.t("tier_label"), "small")

@@ -93,6 +93,7 @@ def member(
     wheel: WheelStatus | None = WHEEL_FREE,
     birthday_gift: BirthdayGiftStatus | None = None,
     member_day: MemberDayInfo | None = None,
+    redemptions_locked: bool = False,
 ) -> MemberView:
     return MemberView(
         member_id="M000123",
@@ -114,6 +115,7 @@ def member(
         wheel=wheel,
         birthday_gift=birthday_gift,
         member_day=member_day,
+        redemptions_locked=redemptions_locked,
     )
 
 
@@ -350,6 +352,7 @@ def all_states() -> dict[str, UiState]:
         "member_day": MemberHome(
             member=member(member_day=MemberDayInfo({"zh_CN": "会员日", "en": "Member day"}, "2")), online=True
         ),
+        "member_pin_locked": MemberHome(member=member(redemptions_locked=True), online=True),
         "member_checked_in": MemberHome(
             member=member(checkin=CheckinStatus(checked_in_today=True, streak=3, next_points=0)), online=True
         ),

@@ -115,6 +115,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "history_checkin": {"zh_CN": "每日签到", "en": "Daily check-in"},
     "history_wheel": {"zh_CN": "幸运大转盘", "en": "Lucky wheel"},
     # the prize wheel (幸运大转盘): the member screen's row and the wheel screen
+    "member_pin_locked": {"zh_CN": "兑换已锁定，请到服务台解锁", "en": "Redeeming locked: ask at the service desk"},
     "birthday_gift_claim": {"zh_CN": "领取生日礼：{name}", "en": "Claim your birthday gift: {name}"},
     "member_day_line": {
         "zh_CN": "{name} · 今日消费积分 {times} 倍",

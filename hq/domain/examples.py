@@ -90,6 +90,8 @@ def supermarket_program() -> dict[str, Any]:
             # 每日签到: 5 points a day, +50 on the 7th day in a row (a week's habit is the goal).
             "checkin": {"enabled": True, "points_per_day": 5, "streak_bonuses": {"7": 50}},
             # 幸运大转盘: a free spin a day, then 5 points a spin; eggs and coupons in store stock.
+            # A PIN before silver members and above spend (a lost card cannot be drained by a tap).
+            "pin": {"required": "tiers", "tiers": ["silver", "gold", "diamond"]},
             "birthday_gift": {
                 "name": _L("生日蛋糕券", "Birthday cake voucher"),
                 "value_fen": 3000,

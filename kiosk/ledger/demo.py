@@ -13,8 +13,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.ledger.pin_kdf import hash_pin
+
 DEMO_RULES_VERSION = 1
 DEMO_SNAPSHOT_VERSION = 1
+#: 李娜's (card 2's) PIN: the demo rules ask silver members and above for one (HQ's demo sets the same).
+DEMO_PIN_MEMBER = "M0002"
+DEMO_PIN = "2468"
+#: The demo rules' PIN policy (HQ's example programme has the same): members with the most to lose.
+DEMO_PIN_POLICY: dict[str, Any] = {"required": "tiers", "tiers": ["silver", "gold", "diamond"]}
 
 
 @dataclass(frozen=True)
@@ -45,9 +52,12 @@ def _L(zh: str, en: str) -> dict[str, str]:
     return {"zh_CN": zh, "en": en}
 
 
-def demo_rules() -> dict[str, Any]:
-    """The demo rules + catalog document (also a realistic example of HQ's format)."""
-    return {
+def demo_rules(*, with_pin: bool = False) -> dict[str, Any]:
+    """The demo rules + catalog document (also a realistic example of HQ's format).
+
+    `with_pin`: with the PIN policy the simulation runs with (silver members and above are asked
+    for their PIN); tests take the rules without it unless they are about the PIN."""
+    document: dict[str, Any] = {
         "measure": "spend_fen",
         "downgrade": False,
         "tiers": [
@@ -187,6 +197,9 @@ def demo_rules() -> dict[str, Any]:
             ],
         },
     }
+    if with_pin:
+        document["pin"] = {**DEMO_PIN_POLICY, "tiers": list(DEMO_PIN_POLICY["tiers"])}
+    return document
 
 
 def _lot(lot_id: str, points: int, earned: dt.datetime, expires: dt.datetime) -> dict[str, Any]:
@@ -249,6 +262,7 @@ def _demo_members(now: dt.datetime) -> list[dict[str, Any]]:
                 _lot("L1", 1_100, earned(300), earned(300) + year),
                 _lot("L2", 1_500, earned(20), earned(20) + year),
             ],
+            "pin_hash": hash_pin(DEMO_PIN),
         },
         {
             "member_id": "M0003",
@@ -296,9 +310,10 @@ def _demo_members(now: dt.datetime) -> list[dict[str, Any]]:
     ]
 
 
-def seed_demo(ledger: Any, now: dt.datetime) -> None:
-    """Load the demo rules and members into an empty ledger (parts already present are kept)."""
+def seed_demo(ledger: Any, now: dt.datetime, *, with_pin: bool = False) -> None:
+    """Load the demo rules and members into an empty ledger (parts already present are kept);
+    `with_pin`: the rules ask silver members and above for their PIN (the simulation's)."""
     if ledger.rules_version() is None:
-        ledger.apply_rules(DEMO_RULES_VERSION, demo_rules())
+        ledger.apply_rules(DEMO_RULES_VERSION, demo_rules(with_pin=with_pin))
     if ledger.member_snapshot_version() is None:
         ledger.apply_member_snapshot(DEMO_SNAPSHOT_VERSION, demo_members(now), (), full=True)

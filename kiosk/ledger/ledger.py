@@ -216,6 +216,7 @@ class Ledger:
                 if rules.birthday_gift
                 else None,
                 member_day=birthday.member_day(rules, today),
+                redemptions_locked=pin_lock.state(self.conn, member_id)[1],
             )
 
     def reward_options(self, member_id: str) -> tuple[RewardOption, ...]:

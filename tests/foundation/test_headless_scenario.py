@@ -29,11 +29,14 @@ EXPECTED = [
     "09-card-blocked",
     "10-not-a-member-card",
     "11-member-en",
-    "12-checked-in-en",
-    "13-wheel-en",
-    "14-wheel-prize-en",
-    "15-rewards-en",
-    "16-idle-en",
+    "12-birthday-gift-en",
+    "13-checked-in-en",
+    "14-wheel-en",
+    "15-wheel-prize-en",
+    "16-rewards-en",
+    "17-pin-en",
+    "18-voucher-en",
+    "19-idle-en",
 ]
 
 pytestmark = pytest.mark.integration
@@ -89,8 +92,9 @@ def test_the_redemption_is_in_the_ledger_and_waits_in_the_outbox(scenario):
     with sqlite3.connect(home / "var/data/ledger.db") as conn:
         types = [row[0] for row in conn.execute("SELECT type FROM outbox ORDER BY seq")]
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert types.count("redemption") == 1
+    assert types.count("redemption") == 2  # member 1's, and member 2's behind the PIN
     assert types.count("checkin") == 1  # member 2's daily check-in
+    assert types.count("wheel_spin") == 1 and types.count("birthday_gift") == 1  # member 2's spin and gift
     assert any(t.startswith("security.") for t in types)  # the lost card's attempt is reported
 
 

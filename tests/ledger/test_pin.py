@@ -247,3 +247,15 @@ def test_a_bad_pin_field_refuses_the_whole_update(pin_ledger, extra, message):
     with pytest.raises(InvalidSnapshot, match=message):
         pin_ledger.apply_member_snapshot(2, [member("M1", points=1, **extra)])
     assert pin_ledger.pin_requirement("M1", "off-10") is PinRequirement.NEEDED
+
+
+def test_the_member_screen_learns_that_redemptions_are_locked(pin_ledger):
+    assert not pin_ledger.member_view("M1").redemptions_locked
+    for _ in range(3):
+        pin_ledger.check_pin("M1", "999999")
+    assert pin_ledger.member_view("M1").redemptions_locked
+
+
+def test_the_member_screen_learns_of_a_lock_from_hq(pin_ledger):
+    pin_ledger.apply_member_snapshot(2, [member("M1", points=9000, pin_hash=PIN_HASH, pin_locked=True)])
+    assert pin_ledger.member_view("M1").redemptions_locked
