@@ -148,7 +148,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "wheel_out_of_stock": {"zh_CN": "已发完", "en": "Gone"},
     # daily check-in (每日签到): the member screen's row, and the confirmation after a check-in
     "checkin_button": {"zh_CN": "签到 +{points}", "en": "Check in +{points}"},
-    "checkin_invite": {"zh_CN": "每日签到领积分", "en": "Check in daily for points"},
+    "checkin_invite": {"zh_CN": "每日签到领积分", "en": "Daily check-in"},
     "checkin_streak": {"zh_CN": "已连续签到 {days} 天", "en": "{days}-day streak"},
     "checkin_done": {"zh_CN": "今日已签到", "en": "Checked in today"},
     "checked_in_title": {"zh_CN": "签到成功", "en": "Checked in"},
