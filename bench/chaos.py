@@ -10,8 +10,15 @@ Parts, all real and each its own process:
 - HQ: `kiosk hq listen` (events stored once by (device, seq), acked after the commit), and
   `kiosk hq publish-members` once at the start so the demo members have points to spend.
 
-Workload (one shopper after another): tap a demo card (1-4, 6, 7 in turn), open the rewards,
-choose the cheapest one the member can have, confirm, Done, take the card away.
+Workload (one shopper after another): tap a demo card (1-4, 6, 7 in turn); on the member screen
+check in (每日签到, once a store day), claim the birthday gift when its window is open (HQ's snapshot
+gives cards 1, 2 and 4 a birthday today), then either spin the prize wheel (about one visit in
+three, while it can spin) or open the rewards, choose the cheapest one the member can have,
+confirm and type the PIN when the keypad asks (the snapshot gives every member the demo PIN);
+Done, take the card away. Cards 3 and 7 forget their PIN: from their third visit on they type
+wrong PINs until the kiosk locks their redemptions (`pin_locked`), once each (nobody at this
+HQ unlocks them), and go on checking in and spinning. The kiosk runs as bench.chaos_kiosk: `kiosk
+run` with these touches on its simulation control socket.
 
 Nemesis, two independent timelines so faults overlap as they would in a shop:
 - kiosk: `kill_kiosk` (SIGKILL; the supervisor restarts it) and `pause_kiosk` (SIGSTOP past the
@@ -35,13 +42,20 @@ Nemesis, two independent timelines so faults overlap as they would in a shop:
   Meanwhile HQ sends a signed, non-retained `request_telemetry` every few seconds (what the forger
   captures), and the telemetry it brings back carries the kiosk's own count of what it refused.
 
-Check (Jepsen's "set" test), after the nemesis has stopped, everything is restarted healthy and the
+Check (Jepsen's "set" test, per event type), after the nemesis has stopped, everything is restarted healthy and the
 outbox has drained: a redemption is *confirmed* when the control socket answered the voucher screen
 with a voucher id (also when a later tap finished it); *indeterminate* when the confirm got no
 answer (kiosk killed or stopped mid-request): it may or may not have happened; *failed* when the
 kiosk answered with another screen. Then, against HQ's `events` table:
 lost = confirmed vouchers not at HQ; duplicated = vouchers (or event ids) stored more than once, plus
 (device, seq) conflicts; unexpected = vouchers at HQ that were neither confirmed nor indeterminate.
+The same for the other events the kiosk sends, each by its own key: `checkin` by member and day (confirmed: the check-in
+screen came back), `wheel_spin` by spin id (the wheel answered with the prize of that spin),
+`birthday_gift` and `pin_locked` by member (the voucher; the keypad saying locked), once per run
+each; an indeterminate one (no answer) may or may not be at HQ. Besides what the shopper saw,
+every event of these types the kiosk's ledger holds (its checkins, wheel_spins, birthday_gifts
+and PIN-lock rows) must be at HQ (`ledger_not_at_hq`): with an empty outbox, that is no event
+acked without HQ storing it.
 Also: the kiosk's outbox is empty and `PRAGMA integrity_check` passes on its ledger (kiosk stopped)
 and on HQ's database, and every voucher in the kiosk's ledger is at HQ. And the kiosk noticed each
 frozen broker by itself: no screen answered while the broker was frozen may still say "online" once
@@ -50,7 +64,9 @@ the freeze has lasted past the keepalive's limit (2 x keepalive and a margin), c
 command answers: `forged_commands_applied`), and the kiosk noticed the forged acks (telemetry
 `link.unverified_acks`, or a `security.unverified_ack` event at HQ).
 
-Final line: JSON with confirmed, lost, duplicated, unexpected, faults (and the details). Exit
+Final line: JSON with confirmed (redemptions), lost, duplicated, unexpected (all types), faults,
+confirmed_by_type / lost_by_type / duplicated_by_type / unexpected_by_type, `events_by_type` (the
+audit of each type) and the details. Exit
 status 1 if any check failed.
 """
 
@@ -80,7 +96,8 @@ import yaml
 from bench.control_client import ControlClient, ControlError
 from bench.forger import FORGED_ID_PREFIX, Forger, HqCommander
 from bench.machine import describe
-from bench.supervisor import KioskUnit, kiosk_argv
+from bench.supervisor import KioskUnit
+from kiosk.ledger.demo import DEMO_PIN
 from sync.keys import generate_keypair, load_private_key
 from sync.topics import Scope
 from tests.sync.broker import Mosquitto
@@ -90,6 +107,16 @@ _LOG = logging.getLogger("bench.chaos")
 REPO = Path(__file__).resolve().parents[1]
 PREFIX = "kiosk/v1"
 MEMBER_KEYS = (1, 2, 3, 4, 6, 7)  # 5 is a card reported lost
+#: Members HQ's snapshot gives a birthday today (cards 1, 2, 4; card 2's demo birthday is today anyway).
+BIRTHDAY_MEMBERS = ("M0001", "M0002", "M0004")
+#: Cards whose member types wrong PINs until locked out, from that card's visit LOCKOUT_FROM_VISIT on.
+LOCKOUT_KEYS = (3, 7)
+LOCKOUT_FROM_VISIT = 3
+WRONG_PIN = "1357"
+#: Share of visits that spin the wheel instead of redeeming (while the wheel can spin).
+SPIN_SHARE = 0.35
+#: The event types audited besides redemptions (docs/mqtt.md), each by its own key.
+OTHER_EVENTS = ("checkin", "wheel_spin", "birthday_gift", "pin_locked")
 COOLDOWN_MS = 200
 #: Member snapshot version HQ publishes (the demo seed is version 1).
 SNAPSHOT_VERSION = 2
@@ -165,6 +192,12 @@ class History:
     screens: collections.Counter = field(default_factory=collections.Counter)  # notices etc. seen after a tap
     offline_confirmed: int = 0
     resumed: int = 0
+    # The other event types (OTHER_EVENTS), by the keys `event_key` gives: confirmed keys, and the
+    # loose keys (what was known before asking) of those that got no answer.
+    events_confirmed: dict[str, set[str]] = field(default_factory=lambda: {t: set() for t in OTHER_EVENTS})
+    events_indeterminate: dict[str, set[str]] = field(default_factory=lambda: {t: set() for t in OTHER_EVENTS})
+    events_failed: collections.Counter = field(default_factory=collections.Counter)  # "type:reason"
+    locked_members: set[str] = field(default_factory=set)  # no more lock-outs (nor redemptions) for them
 
 
 @dataclass
@@ -247,11 +280,19 @@ def write_config(workdir: Path, port: int) -> Path:
 
 
 def write_member_snapshot(path: Path) -> None:
-    from kiosk.ledger.demo import demo_members
+    """The demo members with plenty of points, every one with the demo PIN (the rules ask silver
+    and above for it), and BIRTHDAY_MEMBERS born today (the birthday gift's window is open)."""
+    from kiosk.ledger.demo import DEMO_PIN, demo_members
+    from kiosk.ledger.pin_kdf import hash_pin
 
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     members = demo_members(now)
+    pin_hash = hash_pin(DEMO_PIN)
+    birthday = now.date().replace(year=1992).isoformat()  # UTC's day: today or yesterday in the store
     for member in members:
+        member["pin_hash"] = pin_hash
+        if member["member_id"] in BIRTHDAY_MEMBERS:
+            member["birthday"] = birthday
         member["lots"].append(
             {
                 "lot_id": "CHAOS",
@@ -393,12 +434,14 @@ class Shopper(threading.Thread):
 
     def run(self) -> None:
         turn = 0
+        visits: collections.Counter = collections.Counter()
         while not self.stop_event.is_set():
             key = MEMBER_KEYS[turn % len(MEMBER_KEYS)]
             turn += 1
+            visits[key] += 1
             try:
                 self._connect()
-                self._redeem(key)
+                self._visit(key, lock_out=key in LOCKOUT_KEYS and visits[key] >= LOCKOUT_FROM_VISIT)
             except (ControlError, OSError) as exc:  # the kiosk died, was stopped, or is restarting
                 self.errors += 1
                 _LOG.debug("shopper: %s", exc)
@@ -434,7 +477,8 @@ class Shopper(threading.Thread):
                 return state
             time.sleep(0.03)
 
-    def _redeem(self, key: int) -> None:
+    def _visit(self, key: int, *, lock_out: bool) -> None:
+        """One shopper at the kiosk: tap, check in, birthday gift, then a spin, a redemption or a lock-out."""
         ask = self._ask
         ask(cmd="intent", intent="done")
         ask(cmd="remove")
@@ -450,37 +494,126 @@ class Shopper(threading.Thread):
                 return
             if state.get("screen") != "member":
                 return
-            rewards = ask(cmd="intent", intent="open_rewards")
-            choosable = [r for r in rewards.get("rewards", []) if r["choosable"]]
-            if not choosable:
+            member_id = str(state.get("member_id"))
+            if state.get("checked_in_today") is False:
+                state = self._feature(
+                    "checkin",
+                    member_id,
+                    "check_in",
+                    lambda a: a.get("checkin_day") and f"{member_id}/{a['checkin_day']}",
+                )
+            if state.get("screen") == "member" and state.get("birthday_gift") == "open":
+                state = self._feature(
+                    "birthday_gift", member_id, "claim_birthday_gift", lambda a: a.get("voucher_id") and member_id
+                )
+            if state.get("screen") != "member":
                 return
-            reward = min(choosable, key=lambda r: (r["cost"], r["reward_id"]))
-            confirm = ask(cmd="intent", intent="choose", reward_id=reward["reward_id"])
-            if confirm.get("screen") != "confirm":
-                return
-            intent_id = confirm["intent_id"]
-            self.history.attempts += 1
-            try:
-                answer = ask(cmd="intent", intent="confirm")
-            except (ControlError, OSError):
-                self.history.indeterminate.add(intent_id)
-                raise
-            if answer.get("screen") == "voucher" and answer.get("voucher_id"):
-                self.history.confirmed[answer["voucher_id"]] = intent_id
-                self.watch.confirmed()
-                self.history.offline_confirmed += bool(answer.get("offline"))
-            elif not answer.get("ok") and "screen" not in answer:
-                # "did not answer in time": the command is still queued and may yet run.
-                self.history.indeterminate.add(intent_id)
-            elif answer.get("notice") == "card_removed_too_soon":
-                self.history.indeterminate.add(intent_id)  # pending: the next tap may finish it
-            else:
-                self.history.failed[intent_id] = answer.get("notice") or answer.get("screen") or "?"
+            if lock_out and member_id not in self.history.locked_members:
+                self._lock_out(member_id)
+            elif state.get("can_spin") and self.rng.random() < SPIN_SHARE:
+                self._spin()
+            elif member_id not in self.history.locked_members:
+                self._redeem()
         finally:
             if self.client is not None:
                 ask(cmd="intent", intent="done")
                 ask(cmd="remove")
         time.sleep(self.rng.uniform(0, 0.1))
+
+    def _feature(self, kind: str, loose: str, intent: str, confirmed_key: Any) -> dict[str, Any]:
+        """One touch that makes a `kind` event; `confirmed_key(answer)` is the event's key when the
+        answer shows it done. Back to the member screen afterwards; returns that state."""
+        try:
+            answer = self._ask(cmd="intent", intent=intent)
+        except (ControlError, OSError):
+            self.history.events_indeterminate[kind].add(loose)
+            raise
+        if not answer.get("ok") and "screen" not in answer:
+            self.history.events_indeterminate[kind].add(loose)  # still queued: it may yet run
+            return answer
+        key = confirmed_key(answer)
+        if key:
+            self.history.events_confirmed[kind].add(key)
+        else:
+            self.history.events_failed[f"{kind}:{answer.get('notice') or answer.get('screen')}"] += 1
+        return self._ask(cmd="intent", intent="back")
+
+    def _spin(self) -> None:
+        wheel = self._ask(cmd="intent", intent="open_wheel")
+        if not (wheel.get("spin_id") and wheel.get("can_spin")):
+            return
+        spin_id = str(wheel["spin_id"])
+        try:
+            answer = self._ask(cmd="intent", intent="spin")
+        except (ControlError, OSError):
+            self.history.events_indeterminate["wheel_spin"].add(spin_id)
+            raise
+        if answer.get("spun_id") == spin_id:
+            self.history.events_confirmed["wheel_spin"].add(spin_id)
+        elif not answer.get("ok") and "screen" not in answer:
+            self.history.events_indeterminate["wheel_spin"].add(spin_id)
+        else:
+            self.history.events_failed[f"wheel_spin:{answer.get('notice') or answer.get('spin_reason')}"] += 1
+
+    def _keypad(self) -> dict[str, Any] | None:
+        """Rewards and the cheapest choosable one: the confirm screen, or None."""
+        ask = self._ask
+        rewards = ask(cmd="intent", intent="open_rewards")
+        choosable = [r for r in rewards.get("rewards", []) if r["choosable"]]
+        if not choosable:
+            return None
+        reward = min(choosable, key=lambda r: (r["cost"], r["reward_id"]))
+        confirm = ask(cmd="intent", intent="choose", reward_id=reward["reward_id"])
+        if confirm.get("screen") != "confirm":
+            return None
+        return confirm
+
+    def _lock_out(self, member_id: str) -> None:
+        """Wrong PINs at the keypad until the kiosk locks the member's redemptions."""
+        confirm = self._keypad()
+        if confirm is None:
+            return
+        keypad = self._ask(cmd="intent", intent="confirm")
+        while "pin_blocked" in keypad and keypad["pin_blocked"] is None:
+            try:
+                keypad = self._ask(cmd="intent", intent="pin", pin=WRONG_PIN)
+            except (ControlError, OSError):
+                self.history.events_indeterminate["pin_locked"].add(member_id)  # the wrong PIN may have locked
+                raise
+            if not keypad.get("ok") and "screen" not in keypad:
+                self.history.events_indeterminate["pin_locked"].add(member_id)
+                return
+            if keypad.get("pin_blocked") == "locked":
+                self.history.events_confirmed["pin_locked"].add(member_id)
+        if keypad.get("pin_blocked") == "locked":
+            self.history.locked_members.add(member_id)  # locked now, or by a lock-out that got no answer
+
+    def _redeem(self) -> None:
+        confirm = self._keypad()
+        if confirm is None:
+            return
+        intent_id = confirm["intent_id"]
+        self.history.attempts += 1
+        try:
+            answer = self._ask(cmd="intent", intent="confirm")
+            if "pin_blocked" in answer and answer["pin_blocked"] is None:  # the keypad: the right PIN
+                answer = self._ask(cmd="intent", intent="pin", pin=DEMO_PIN)
+        except (ControlError, OSError):
+            self.history.indeterminate.add(intent_id)
+            raise
+        if answer.get("screen") == "voucher" and answer.get("voucher_id"):
+            self.history.confirmed[answer["voucher_id"]] = intent_id
+            self.watch.confirmed()
+            self.history.offline_confirmed += bool(answer.get("offline"))
+        elif not answer.get("ok") and "screen" not in answer:
+            # "did not answer in time": the command is still queued and may yet run.
+            self.history.indeterminate.add(intent_id)
+        elif answer.get("notice") == "card_removed_too_soon":
+            self.history.indeterminate.add(intent_id)  # pending: the next tap may finish it
+        elif answer.get("pin_blocked"):
+            self.history.failed[intent_id] = f"pin_{answer['pin_blocked']}"
+        else:
+            self.history.failed[intent_id] = answer.get("notice") or answer.get("screen") or "?"
 
 
 # --- nemesis ----------------------------------------------------------------------------------------------
@@ -608,7 +741,10 @@ def check(history: History, hq_db: Path, ledger_db: Path) -> dict[str, Any]:
     )
     failed_at_hq = sorted(v for v, intent in intents_at_hq.items() if intent in history.failed)
     ledger_vouchers = {v for (v,) in query(ledger_db, "SELECT voucher_id FROM vouchers")}
+    by_type, prize_vouchers = check_events(history, hq_db, ledger_db)
+    hq_vouchers = set(by_voucher) | prize_vouchers  # redemptions, wheel prizes, birthday gifts
     return {
+        "events_by_type": by_type,
         "lost": len(lost),
         "duplicated": duplicated,
         "unexpected": len(unexpected),
@@ -621,9 +757,68 @@ def check(history: History, hq_db: Path, ledger_db: Path) -> dict[str, Any]:
         "conflicts": conflicts,
         "indeterminate_at_hq": indeterminate_at_hq,
         "ledger_vouchers": len(ledger_vouchers),
-        "ledger_vouchers_not_at_hq": len(ledger_vouchers - set(by_voucher)),
-        "hq_vouchers_not_in_ledger": len(set(by_voucher) - ledger_vouchers),
+        "ledger_vouchers_not_at_hq": len(ledger_vouchers - hq_vouchers),
+        "hq_vouchers_not_in_ledger": len(hq_vouchers - ledger_vouchers),
     }
+
+
+def event_key(kind: str, payload: dict[str, Any]) -> tuple[str, str]:
+    """(key, loose key) of an event at HQ: the shopper confirms by key; an attempt that got no answer
+    is known only by its loose key (the member, or the spin id the wheel showed before the spin)."""
+    member = str(payload.get("member_id"))
+    if kind == "checkin":
+        return f"{member}/{payload.get('day')}", member
+    if kind == "wheel_spin":
+        return str(payload.get("spin_id")), str(payload.get("spin_id"))
+    return member, member  # birthday_gift, pin_locked: once per member in a run
+
+
+#: Each type's events in the kiosk's ledger (what it committed), by event id.
+LEDGER_EVENT_IDS = {
+    "checkin": "SELECT event_id FROM checkins",
+    "wheel_spin": "SELECT event_id FROM wheel_spins",
+    "birthday_gift": "SELECT event_id FROM birthday_gifts",
+    "pin_locked": "SELECT lock_event_id FROM pin_failures WHERE lock_event_id IS NOT NULL",
+}
+
+
+def check_events(history: History, hq_db: Path, ledger_db: Path) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """The set check of each of OTHER_EVENTS against HQ's events table and the kiosk's ledger; also
+    the voucher ids HQ holds from wheel prizes and birthday gifts."""
+    by_type: dict[str, dict[str, Any]] = {}
+    vouchers: set[str] = set()
+    for kind in OTHER_EVENTS:
+        keys: collections.Counter = collections.Counter()
+        event_ids: collections.Counter = collections.Counter()
+        loose_of: dict[str, str] = {}
+        for event_id, payload in query(hq_db, "SELECT event_id, payload FROM events WHERE type = ?", (kind,)):
+            body = json.loads(payload)
+            key, loose = event_key(kind, body)
+            keys[key] += 1
+            event_ids[event_id] += 1
+            loose_of[key] = loose
+            voucher = body.get("voucher")
+            if isinstance(voucher, dict) and voucher.get("voucher_id"):
+                vouchers.add(str(voucher["voucher_id"]))
+        confirmed = history.events_confirmed[kind]
+        maybe = history.events_indeterminate[kind]
+        lost = sorted(confirmed - set(keys))
+        unexpected = sorted(k for k in keys if k not in confirmed and loose_of[k] not in maybe)
+        ledger_ids = {row[0] for row in query(ledger_db, LEDGER_EVENT_IDS[kind])}
+        by_type[kind] = {
+            "confirmed": len(confirmed),
+            "indeterminate": len(maybe),
+            "at_hq": sum(keys.values()),
+            "lost": len(lost),
+            "duplicated": sum(n - 1 for n in keys.values() if n > 1) + sum(n - 1 for n in event_ids.values() if n > 1),
+            "unexpected": len(unexpected),
+            "indeterminate_at_hq": sum(1 for k in keys if k not in confirmed and loose_of[k] in maybe),
+            "in_ledger": len(ledger_ids),
+            "ledger_not_at_hq": len(ledger_ids - set(event_ids)),
+            "lost_keys": lost[:10],
+            "unexpected_keys": unexpected[:10],
+        }
+    return by_type, vouchers
 
 
 def forgery_report(hq_db: Path) -> dict[str, Any]:
@@ -678,7 +873,7 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
     hq = HqProcess(workdir, broker.port, hq_key)
     hq.start()
     unit = KioskUnit(
-        kiosk_argv(config),
+        [sys.executable, "-m", "bench.chaos_kiosk", "run", "--config", str(config)],
         cwd=kiosk_dir,
         notify_path=kiosk_dir / "notify.sock",
         log_path=kiosk_dir / "kiosk.log",
@@ -766,11 +961,23 @@ def run(workdir: Path, profile: Profile, seed: int) -> dict[str, Any]:
     outbox_after = query(ledger_db, "SELECT COUNT(*) FROM outbox")[0][0]
     result = check(history, hq.db, ledger_db)
     reported = commander.tally.totals()
+    by_type = result["events_by_type"]
+    redemption = {"confirmed": len(history.confirmed), **{k: result[k] for k in ("lost", "duplicated", "unexpected")}}
+
+    def per_type(name: str) -> dict[str, int]:
+        return {"redemption": redemption[name], **{kind: by_type[kind][name] for kind in OTHER_EVENTS}}
+
     figures: dict[str, Any] = {
         "confirmed": len(history.confirmed),
-        "lost": result["lost"],
-        "duplicated": result["duplicated"],
-        "unexpected": result["unexpected"],
+        "lost": sum(per_type("lost").values()),
+        "duplicated": sum(per_type("duplicated").values()),
+        "unexpected": sum(per_type("unexpected").values()),
+        "confirmed_by_type": per_type("confirmed"),
+        "lost_by_type": per_type("lost"),
+        "duplicated_by_type": per_type("duplicated"),
+        "unexpected_by_type": per_type("unexpected"),
+        "ledger_events_not_at_hq": sum(by_type[kind]["ledger_not_at_hq"] for kind in OTHER_EVENTS),
+        "events_failed": dict(sorted(history.events_failed.items())),
         "faults": sum(faults.counts.values()),
         "indeterminate": len(history.indeterminate),
         "failed": len(history.failed),
@@ -823,6 +1030,7 @@ def passed(figures: dict[str, Any]) -> list[str]:
         "duplicated",
         "unexpected",
         "outbox_after",
+        "ledger_events_not_at_hq",
         "ledger_vouchers_not_at_hq",
         "hq_vouchers_not_in_ledger",
         "hq_seq_gaps",
@@ -851,6 +1059,9 @@ def passed(figures: dict[str, Any]) -> list[str]:
         problems.append(f"kiosk exited {figures['kiosk_exit_on_sigterm']} on SIGTERM")
     if figures["confirmed"] == 0:
         problems.append("no redemption was confirmed: the workload did not run")
+    for kind in ("checkin", "wheel_spin", "birthday_gift"):
+        if not figures["confirmed_by_type"][kind]:
+            problems.append(f"no {kind} was confirmed: the workload did not make one")
     return problems
 
 
