@@ -10,7 +10,8 @@ carries a double-submit token of its own. Roles are enforced here, on the server
 `Caller` checks the API uses: a viewer writes nothing, store staff act on their store's members,
 cards and vouchers only, programmes are for admins. Every change records the operator's name
 (a block's `ref`, a release's `released_by`, the programme's `created_by`, the voucher history's
-`actor`, the points adjustment's entry).
+`actor`, the points adjustment's entry). Analytics (hq.console.analytics) are read-only, for every
+operator: store staff see their own store's figures only, here too, in the page and the CSV.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the handlers' annotations.
@@ -33,6 +34,7 @@ from hq.api.auth import Caller
 from hq.api.context import Context
 from hq.api.till_page import _Assets
 from hq.api.transactions import run_in_transaction
+from hq.console import analytics as analytics_q
 from hq.console import fleet as fleet_q
 from hq.console import members as members_q
 from hq.console import pages
@@ -477,13 +479,55 @@ def mount_console(app: FastAPI, ctx: Context, *, operator_token: str | None, pol
 
     # --- analytics -------------------------------------------------------------------------
 
+    def analytics_scope(request: Request, w: Who, store: str, days: str) -> analytics_q.Scope | Response:
+        """The page's and the exports' filters, or the refusal: store staff see their store only
+        (no store asked: theirs), viewers and admins a store or the fleet (no store)."""
+        f = frame(request, w)
+        window = analytics_q.window_of(days)
+        if window is None:
+            choices = "/".join(map(str, analytics_q.WINDOWS))
+            body = notice("bad", f.t("analytics.bad_window", choices=choices))
+            return html(page(f, f.t("analytics.title"), body, active="analytics"), 400)
+        if w.role == "store":
+            if store and store != w.store_id:
+                body = notice("bad", f.t("analytics.forbidden", store=w.store_id))
+                return html(page(f, f.t("analytics.title"), body, active="analytics"), 403)
+            store = w.store_id or ""
+        return analytics_q.Scope(store or None, window, ctx.now(), f.tz)
+
     @router.get("/analytics")
-    def analytics_page(request: Request) -> Response:
+    def analytics_page(request: Request, store: str = "", days: str = "") -> Response:
         w = who(request)
         if w is None:
             return to_login(request)
+        scope = analytics_scope(request, w, store, days)
+        if isinstance(scope, Response):
+            return scope
         f = frame(request, w)
-        return html(page(f, f.t("analytics.title"), notice("info", f.t("analytics.pending")), active="analytics"))
+        with ctx.engine.connect() as conn:
+            known = analytics_q.stores(conn)
+            report = analytics_q.report(conn, scope)
+        body = analytics_q.body(f, scope, known, report)
+        return html(page(f, f.t("analytics.title"), body, active="analytics"))
+
+    @router.get("/analytics/export/{kind}.csv")
+    def analytics_export(request: Request, kind: str, store: str = "", days: str = "") -> Response:
+        w = who(request)
+        if w is None:
+            return to_login(request)
+        if kind not in analytics_q.EXPORTS:
+            return Response(status_code=404)
+        scope = analytics_scope(request, w, store, days)
+        if isinstance(scope, Response):
+            return scope
+        with ctx.engine.connect() as conn:
+            text = analytics_q.export(conn, scope, kind)
+        disposition = f'attachment; filename="{analytics_q.export_name(scope, kind)}"'
+        return Response(
+            text.encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={**_HEADERS, "Content-Disposition": disposition},
+        )
 
     app.include_router(router)
     app.mount("/console/static", _Assets(directory=STATIC_DIR), name="console-static")
