@@ -135,7 +135,8 @@ def monthly_metrics(
         .subquery("inner")
     )
     i = inner.c
-    members_of: list[Any] = [i.store_id, i.member_id] if by_store else [i.member_id]
+    # member first: the index's order, so per store PostgreSQL only sorts each member's rows
+    members_of: list[Any] = [i.member_id, i.store_id] if by_store else [i.member_id]
     ordered = sa.select(
         *([i.store_id] if by_store else []),
         i.member_id,
