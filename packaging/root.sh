@@ -36,10 +36,20 @@ check_arch() {
 }
 
 # run_in DIR [-b SRC:DEST]... -- CMD...: proot as fake root (we may be real root too), with the
-# host's /dev, /proc and /sys, a clean environment and, for a foreign root, qemu.
+# host's /proc, /sys and device nodes, a clean environment and, for a foreign root, qemu.
+# Never the host's /dev as a whole: proot passes mount and umount through to the kernel, and as
+# real root a guest's `umount /dev/pts` (debootstrap's second stage, maintainer scripts) then
+# unmounted the HOST's devpts: every later pseudo-terminal failed (seen in CI: the UART tests).
+# The guest keeps /dev/pts and /dev/shm as its own directories.
 run_in() {
   local dir="$1"; shift
-  local binds=(-b /dev -b /proc -b /sys)
+  local binds=(-b /proc -b /sys -b /proc/self/fd:/dev/fd)
+  local node
+  for node in null zero full random urandom tty; do
+    [ -e "/dev/$node" ] && binds+=(-b "/dev/$node")
+  done
+  mkdir -p "$dir/dev/pts" "$dir/dev/shm"
+  chmod 1777 "$dir/dev/shm"
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     [ "$1" = "-b" ] || die "run: expected -b SRC:DEST or --, got '$1'"
     binds+=(-b "$2"); shift 2

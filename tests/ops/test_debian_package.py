@@ -280,6 +280,9 @@ def test_install_upgrade_rollback(arch: str, workdir: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("debootstrap needs root")
     timings = Timings(f"{arch} {'full' if FULL else 'reduced'}")
+    # The roots run as real root under proot, which passes mounts through to the kernel: nothing
+    # done in them may unmount the host's devpts (it once did, and every later pty test failed).
+    pts_mounted = os.path.ismount("/dev/pts")
     out = workdir / arch
     out.mkdir()
     old = build(V1, arch, out)
@@ -354,3 +357,4 @@ def test_install_upgrade_rollback(arch: str, workdir: Path) -> None:
         timings.lap("remove+purge")
     shutil.rmtree(out)
     print(timings.report())
+    assert os.path.ismount("/dev/pts") == pts_mounted, "the package's root unmounted the host's /dev/pts"
