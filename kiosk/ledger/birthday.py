@@ -60,15 +60,17 @@ def window(birthday: str | None, today: dt.date, days: int) -> tuple[int, dt.dat
     return None
 
 
-def _claimed(conn: sqlite3.Connection, member_id: str, year: int) -> bool:
-    row = conn.execute(
-        "SELECT birthday_gift_year, EXISTS (SELECT 1 FROM birthday_gifts WHERE member_id = ?1 AND year = ?2)"
-        " FROM members WHERE member_id = ?1",
-        (member_id, year),
-    ).fetchone()
+def _birthday_and_claims(conn: sqlite3.Connection, member_id: str) -> tuple[str | None, int | None, set[int]]:
+    """(birthday, the last gift year HQ recorded, the years claimed here) of the member."""
+    row = conn.execute("SELECT birthday, birthday_gift_year FROM members WHERE member_id = ?", (member_id,)).fetchone()
     if row is None:
         raise UnknownMember(f"no member {member_id!r} in the local ledger")
-    return bool(row[1]) or (row[0] is not None and int(row[0]) >= year)
+    here = {int(y) for (y,) in conn.execute("SELECT year FROM birthday_gifts WHERE member_id = ?", (member_id,))}
+    return row[0], row[1], here
+
+
+def _claimed(hq_year: int | None, here: set[int], year: int) -> bool:
+    return year in here or (hq_year is not None and int(hq_year) >= year)
 
 
 def _gift(rules: Rules | None) -> BirthdayGift | None:
@@ -76,17 +78,18 @@ def _gift(rules: Rules | None) -> BirthdayGift | None:
     return gift if gift is not None and gift.enabled else None
 
 
-def status(
-    conn: sqlite3.Connection, rules: Rules, member_id: str, birthday: str | None, today: dt.date
-) -> BirthdayGiftStatus | None:
+def status(conn: sqlite3.Connection, rules: Rules, member_id: str, today: dt.date) -> BirthdayGiftStatus | None:
     """The gift as the member screen shows it; None when there is none or it is not the time."""
     gift = _gift(rules)
-    found = window(birthday, today, gift.window_days) if gift is not None else None
-    if gift is None or found is None:
+    if gift is None:
+        return None
+    birthday, hq_year, here = _birthday_and_claims(conn, member_id)
+    found = window(birthday, today, gift.window_days)
+    if found is None:
         return None
     year, until = found
     return BirthdayGiftStatus(
-        name=dict(gift.name), value_fen=gift.value_fen, until=until, claimed=_claimed(conn, member_id, year)
+        name=dict(gift.name), value_fen=gift.value_fen, until=until, claimed=_claimed(hq_year, here, year)
     )
 
 
@@ -112,15 +115,13 @@ def claim_in_tx(
     gift = _gift(rules)
     if rules is None or gift is None:
         raise BirthdayGiftRefused(member_id, "not_offered")
-    found = conn.execute("SELECT birthday FROM members WHERE member_id = ?", (member_id,)).fetchone()
-    if found is None:
-        raise UnknownMember(f"no member {member_id!r} in the local ledger")
+    birthday, hq_year, here = _birthday_and_claims(conn, member_id)
     today = now.astimezone(ctx.tz).date()
-    claim_window = window(found[0], today, gift.window_days)
+    claim_window = window(birthday, today, gift.window_days)
     if claim_window is None:
         raise BirthdayGiftRefused(member_id, "not_now")
     year, _ = claim_window
-    if _claimed(conn, member_id, year):
+    if _claimed(hq_year, here, year):
         raise BirthdayGiftRefused(member_id, "claimed")
     if not online:
         day_start = ts(now.astimezone(ctx.tz).replace(hour=0, minute=0, second=0, microsecond=0))

@@ -33,7 +33,13 @@ from collections.abc import Iterable
 from kiosk.ledger import outbox
 from kiosk.ledger.db import from_ts, ts
 from kiosk.ledger.errors import CheckinRefused, OfflineLimitReached, UnknownMember
-from kiosk.ledger.points import LOCAL_LOT_PREFIX, offline_gift_points, offline_spent_today
+from kiosk.ledger.points import (
+    LOCAL_LOT_PREFIX,
+    acknowledge_local_lot,
+    offline_gift_points,
+    offline_spent_today,
+)
+from kiosk.ledger.points import restore_local_lots as restore_lots
 from kiosk.ledger.rules import Rules
 from kiosk.model import CheckinResult, CheckinStatus, HistoryItem
 
@@ -177,28 +183,12 @@ def check_in_in_tx(
 
 def acknowledge(conn: sqlite3.Connection, event_id: str, version: int) -> str | None:
     """HQ has the check-in `event_id`: its local lot goes (HQ's state has it now). Returns the member."""
-    row = conn.execute(
-        "UPDATE checkins SET acked_version = ? WHERE event_id = ? AND acked_version IS NULL RETURNING member_id",
-        (version, event_id),
-    ).fetchone()
-    if row is None:
-        return None
-    conn.execute("DELETE FROM lots WHERE member_id = ? AND lot_id = ?", (row[0], LOCAL_LOT_PREFIX + event_id))
-    return str(row[0])
+    return acknowledge_local_lot(conn, "checkins", LOCAL_LOT_PREFIX, event_id, version)
 
 
 def restore_local_lots(conn: sqlite3.Connection, member_ids: Iterable[str] | None) -> None:
     """Put back the local lots of unacknowledged check-ins a snapshot's lots replaced (None: every member)."""
-    sql = (
-        "INSERT OR IGNORE INTO lots(member_id, lot_id, points, earned_at, expires_at)"
-        " SELECT c.member_id, ? || c.event_id, c.points, c.created_at, c.expires_at FROM checkins c"
-        " JOIN members m ON m.member_id = c.member_id WHERE c.acked_version IS NULL AND c.points > 0"
-    )
-    if member_ids is None:
-        conn.execute(sql, (LOCAL_LOT_PREFIX,))
-        return
-    for member_id in member_ids:
-        conn.execute(sql + " AND c.member_id = ?", (LOCAL_LOT_PREFIX, member_id))
+    restore_lots(conn, "checkins", LOCAL_LOT_PREFIX, member_ids)
 
 
 def pending_history(conn: sqlite3.Connection, member_id: str, device_id: str, tz: dt.tzinfo) -> list[HistoryItem]:

@@ -207,14 +207,11 @@ class Ledger:
             rules, now = self._require_rules(), self._now()
             view = views.member_view(self.conn, rules, member_id, now, self.tz)
             today = now.astimezone(self.tz).date()
-            birthday_of = self.conn.execute("SELECT birthday FROM members WHERE member_id = ?", (member_id,)).fetchone()
             return dataclasses.replace(
                 view,
                 # As it stands online; offline the wheel screen says what the offline limits allow.
                 wheel=wheel.status(self.conn, rules, member_id, now, self.tz, online=True) if rules.wheel else None,
-                birthday_gift=birthday.status(self.conn, rules, member_id, birthday_of[0], today)
-                if rules.birthday_gift
-                else None,
+                birthday_gift=birthday.status(self.conn, rules, member_id, today),
                 member_day=birthday.member_day(rules, today),
                 redemptions_locked=pin_lock.state(self.conn, member_id)[1],
             )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from kiosk.ledger.db import from_ts
@@ -199,3 +200,31 @@ def offline_gift_points(conn: sqlite3.Connection, member_id: str, day_start: str
     """Points moved offline today other than by redemptions (check-ins, the wheel): they share the
     offline points budget, since HQ cannot deduplicate them across kiosks while the link is down."""
     return offline_checkin_points(conn, member_id, day_start) + offline_wheel_points(conn, member_id, day_start)
+
+
+def acknowledge_local_lot(conn: sqlite3.Connection, table: str, prefix: str, event_id: str, version: int) -> str | None:
+    """HQ has the event `event_id` of `table` (checkins, wheel_spins): mark it acknowledged and drop
+    its local lot (HQ's state has the points now). Returns the member, None if nothing was open."""
+    row = conn.execute(
+        f"UPDATE {table} SET acked_version = ? WHERE event_id = ? AND acked_version IS NULL RETURNING member_id",
+        (version, event_id),
+    ).fetchone()
+    if row is None:
+        return None
+    conn.execute("DELETE FROM lots WHERE member_id = ? AND lot_id = ?", (row[0], prefix + event_id))
+    return str(row[0])
+
+
+def restore_local_lots(conn: sqlite3.Connection, table: str, prefix: str, member_ids: Iterable[str] | None) -> None:
+    """Put back the local lots of `table`'s unacknowledged rows that a snapshot's lots replaced
+    (None: every member)."""
+    sql = (
+        "INSERT OR IGNORE INTO lots(member_id, lot_id, points, earned_at, expires_at)"
+        f" SELECT e.member_id, ? || e.event_id, e.points, e.created_at, e.expires_at FROM {table} e"
+        " JOIN members m ON m.member_id = e.member_id WHERE e.acked_version IS NULL AND e.points > 0"
+    )
+    if member_ids is None:
+        conn.execute(sql, (prefix,))
+        return
+    for member_id in member_ids:
+        conn.execute(sql + " AND e.member_id = ?", (prefix, member_id))

@@ -101,10 +101,10 @@ def _day_counts(conn: sqlite3.Connection, member_id: str, day: dt.date) -> tuple
 
 
 def _next_spin(
-    conn: sqlite3.Connection, wheel: Wheel, member_id: str, day: dt.date, online: bool, spendable: int
+    wheel: Wheel, counts: tuple[int, int, int], online: bool, spendable: int
 ) -> tuple[bool, int, str | None]:
-    """(free, cost, why not) of the member's next spin today."""
-    free_used, paid, offline_spins = _day_counts(conn, member_id, day)
+    """(free, cost, why not) of the member's next spin today; `counts` from `_day_counts`."""
+    free_used, paid, offline_spins = counts
     if not online and offline_spins >= wheel.offline_spins_per_day:
         return False, 0, "offline_limit"
     if free_used < wheel.free_spins_per_day:
@@ -126,11 +126,12 @@ def status(
         return None
     day = now.astimezone(tz).date()
     spendable = points.points_held(conn, member_id, ts(now)) - reserved_points(conn, member_id)
-    free, cost, reason = _next_spin(conn, wheel, member_id, day, online, spendable)
+    counts = _day_counts(conn, member_id, day)
+    free, cost, reason = _next_spin(wheel, counts, online, spendable)
     available = {p.prize_id for p in _in_stock(wheel, _given_here(conn, rules.version))}
     if reason is None and not available:
         reason = "no_prizes"
-    free_used = _day_counts(conn, member_id, day)[0]
+    free_used = counts[0]
     return WheelStatus(
         segments=tuple(
             WheelSegment(p.prize_id, p.kind, dict(p.name), available=p.prize_id in available) for p in wheel.prizes
@@ -196,7 +197,7 @@ def spin_in_tx(
     day = now.astimezone(ctx.tz).date()
     held, lots = points.held_and_lots(conn, member_id, at)
     spendable = held - reserved_points(conn, member_id)
-    free, cost, reason = _next_spin(conn, wheel, member_id, day, online, spendable)
+    free, cost, reason = _next_spin(wheel, _day_counts(conn, member_id, day), online, spendable)
     if reason == "points":
         raise InsufficientPoints(member_id, cost, spendable)
     if reason is not None:
@@ -339,25 +340,9 @@ def result_of(
 
 def acknowledge(conn: sqlite3.Connection, event_id: str, version: int) -> str | None:
     """HQ has the spin `event_id`: its local lot goes (HQ's state has it now). Returns the member."""
-    row = conn.execute(
-        "UPDATE wheel_spins SET acked_version = ? WHERE event_id = ? AND acked_version IS NULL RETURNING member_id",
-        (version, event_id),
-    ).fetchone()
-    if row is None:
-        return None
-    conn.execute("DELETE FROM lots WHERE member_id = ? AND lot_id = ?", (row[0], LOT_PREFIX + event_id))
-    return str(row[0])
+    return points.acknowledge_local_lot(conn, "wheel_spins", LOT_PREFIX, event_id, version)
 
 
 def restore_local_lots(conn: sqlite3.Connection, member_ids: Iterable[str] | None) -> None:
-    """Put back the lots of unacknowledged spins' points a snapshot replaced (None: every member)."""
-    sql = (
-        "INSERT OR IGNORE INTO lots(member_id, lot_id, points, earned_at, expires_at)"
-        " SELECT s.member_id, ? || s.event_id, s.points, s.created_at, s.expires_at FROM wheel_spins s"
-        " JOIN members m ON m.member_id = s.member_id WHERE s.acked_version IS NULL AND s.points > 0"
-    )
-    if member_ids is None:
-        conn.execute(sql, (LOT_PREFIX,))
-        return
-    for member_id in member_ids:
-        conn.execute(sql + " AND s.member_id = ?", (LOT_PREFIX, member_id))
+    """Put back the local lots of unacknowledged spins a snapshot's lots replaced (None: every member)."""
+    points.restore_local_lots(conn, "wheel_spins", LOT_PREFIX, member_ids)
